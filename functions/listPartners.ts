@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { pageQuerySchema } from '../lib/schemas.ts';
+import { listPlaces } from '../lib/usecases/places.ts';
+
+export const handler = httpHandler('GET /v1/partners', async (req) => {
+  const { limit, cursor } = req.query(pageQuerySchema);
+  return { status: 200, body: await listPlaces('partner', limit, cursor) };
+});

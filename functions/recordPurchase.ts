@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { recordPurchaseSchema } from '../lib/schemas.ts';
+import { recordPurchase } from '../lib/usecases/purchases.ts';
+
+export const handler = httpHandler('POST /v1/purchases', async (req) => {
+  const idempotency = req.idempotency();
+  return recordPurchase(req.principal, req.body(recordPurchaseSchema), idempotency);
+});

@@ -1,0 +1,41 @@
+export interface Tier {
+  id: string;
+  name: string;
+  /** Net spend in minor units over the qualifying window needed to hold this tier. */
+  qualifyingSpend: number;
+  /** A decimal with at most 4 places, at least 1 (e.g. 1.25). */
+  multiplier: number;
+}
+
+export interface Program {
+  name: string;
+  currency: string;
+  earnRate: { points: number; per: number };
+  cashValue: { points: number; amount: number };
+  tiers: Tier[];
+  qualifyingWindowMonths: number;
+  pendingDays: number;
+  pointsExpireAfterDays: number | null;
+  maxBackdateDays: number;
+  holdMinutes: number;
+  lapse: { factor: number; minPurchases: number; minDays: number };
+}
+
+/** The program a fresh deployment starts with (the contract's example). */
+export const defaultProgram: Program = {
+  name: 'Acme Rewards',
+  currency: 'USD',
+  earnRate: { points: 1, per: 100 },
+  cashValue: { points: 100, amount: 100 },
+  tiers: [
+    { id: 'member', name: 'Member', qualifyingSpend: 0, multiplier: 1 },
+    { id: 'silver', name: 'Silver', qualifyingSpend: 50000, multiplier: 1.25 },
+    { id: 'gold', name: 'Gold', qualifyingSpend: 200000, multiplier: 1.5 },
+  ],
+  qualifyingWindowMonths: 12,
+  pendingDays: 0,
+  pointsExpireAfterDays: null,
+  maxBackdateDays: 30,
+  holdMinutes: 15,
+  lapse: { factor: 2, minPurchases: 3, minDays: 14 },
+};

@@ -1,0 +1,67 @@
+import type { Program, Tier } from './program.ts';
+
+/**
+ * Net spend is kept per UTC calendar month ("YYYYMM" -> minor units). The qualifying
+ * window is the current month and the previous `months - 1`, so a customer's tier
+ * needs at most `months` small numbers on the customer item.
+ */
+export type MonthlySpend = Record<string, number>;
+
+export function monthKey(at: Date): string {
+  return `${at.getUTCFullYear()}${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** The month keys of the window ending in the month of `asOf`, newest first. */
+export function windowMonths(asOf: Date, months: number): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < months; i++) {
+    keys.push(monthKey(new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() - i, 1))));
+  }
+  return keys;
+}
+
+export function qualifyingSpend(spend: MonthlySpend, asOf: Date, months: number): number {
+  return windowMonths(asOf, months).reduce((sum, key) => sum + (spend[key] ?? 0), 0);
+}
+
+/**
+ * Adds `amount` (negative for a refund) to the month of `occurredAt` and drops months
+ * that have left the window at `asOf`. Spend outside the window (an old backdated
+ * import) does not count towards a tier, so it is not kept.
+ */
+export function addSpend(
+  spend: MonthlySpend,
+  occurredAt: Date,
+  amount: number,
+  asOf: Date,
+  months: number,
+): MonthlySpend {
+  const window = new Set(windowMonths(asOf, months));
+  const next: MonthlySpend = {};
+  for (const [key, value] of Object.entries(spend)) if (window.has(key)) next[key] = value;
+  const key = monthKey(occurredAt);
+  if (window.has(key)) next[key] = (next[key] ?? 0) + amount;
+  return next;
+}
+
+/** Tiers are validated sorted by qualifyingSpend with the first at 0. */
+export function tierForSpend(program: Program, spend: number): Tier {
+  let tier = program.tiers[0] as Tier;
+  for (const candidate of program.tiers) if (candidate.qualifyingSpend <= spend) tier = candidate;
+  return tier;
+}
+
+/**
+ * The tier a customer holds: the one they were granted, unless their spend now earns
+ * a higher one (tiers go up at once; they go down only when the daily review says so).
+ * A granted tier the program no longer has falls back to what the spend earns.
+ */
+export function heldTier(program: Program, grantedTierId: string | undefined, spend: number): Tier {
+  const earned = tierForSpend(program, spend);
+  const granted = program.tiers.find((t) => t.id === grantedTierId);
+  return granted && granted.qualifyingSpend > earned.qualifyingSpend ? granted : earned;
+}
+
+export function nextTierAbove(program: Program, tier: Tier): Tier | undefined {
+  return program.tiers.find((t) => t.qualifyingSpend > tier.qualifyingSpend);
+}

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import { type FieldError, ProblemError, validationFailed } from '../errors.ts';
+import { findRoute, type Route } from '../routes.ts';
+import type { Principal } from '../store/apiKeys.ts';
+import type { IdempotencyContext } from '../store/idempotency.ts';
+import { problemResponse } from './problem.ts';
+
+export const logger = new Logger({ serviceName: 'loyalty-api' });
+
+/** What the authorizer passes on: the key's principal, or nothing for an unknown key. */
+export type AuthorizerContext = Partial<Record<keyof Principal, string>>;
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  /** A stored response returned again for a repeated Idempotency-Key. */
+  replayed?: boolean;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const toFieldErrors = (error: z.ZodError): FieldError[] =>
+  error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+
+/** JSON with object keys sorted, so the same request always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export class HttpRequest {
+  private parsedBody: unknown;
+  private bodyRead = false;
+
+  constructor(
+    readonly event: HttpEvent,
+    private readonly authenticated: Principal | undefined,
+  ) {}
+
+  /** The caller; present on every route that is not public (the middleware checked). */
+  get principal(): Principal {
+    if (!this.authenticated) throw new ProblemError('unauthorized');
+    return this.authenticated;
+  }
+
+  private json(): unknown {
+    if (this.bodyRead) return this.parsedBody;
+    const raw = this.event.body ?? '';
+    const bytes = this.event.isBase64Encoded
+      ? Buffer.from(raw, 'base64')
+      : Buffer.from(raw, 'utf8');
+    if (bytes.length > MAX_BODY_BYTES) {
+      throw new ProblemError(
+        'payload-too-large',
+        `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+      );
+    }
+    const text = bytes.toString('utf8');
+    if (text.trim() === '')
+      throw validationFailed([{ path: '', message: 'a JSON body is required' }]);
+    try {
+      this.parsedBody = JSON.parse(text);
+    } catch {
+      throw validationFailed([{ path: '', message: 'the body is not valid JSON' }]);
+    }
+    this.bodyRead = true;
+    return this.parsedBody;
+  }
+
+  body<S extends z.ZodType>(schema: S): z.output<S> {
+    const result = schema.safeParse(this.json());
+    if (!result.success) throw validationFailed(toFieldErrors(result.error));
+    return result.data;
+  }
+
+  query<S extends z.ZodType>(schema: S): z.output<S> {
+    const result = schema.safeParse(this.event.queryStringParameters ?? {});
+    if (!result.success) throw validationFailed(toFieldErrors(result.error));
+    return result.data;
+  }
+
+  param(name: string): string {
+    const value = this.event.pathParameters?.[name];
+    if (!value) throw validationFailed([{ path: name, message: 'missing path parameter' }]);
+    return value;
+  }
+
+  /** The Idempotency-Key, scoped to the caller and bound to this exact request. */
+  idempotency(): IdempotencyContext {
+    const key = this.event.headers?.['idempotency-key'];
+    if (key === undefined || key === '') throw new ProblemError('idempotency-key-required');
+    if (!/^[\x20-\x7E]{1,255}$/.test(key)) {
+      throw validationFailed([
+        { path: 'Idempotency-Key', message: 'must be 1..255 printable ASCII characters' },
+      ]);
+    }
+    const { method, path } = this.event.requestContext.http;
+    const requestHash = createHash('sha256')
+      .update(`${method} ${path}\n${canonicalJson(this.json())}`)
+      .digest('hex');
+    return { scope: this.principal.keyId, key, requestHash };
+  }
+}
+
+function principalOf(event: HttpEvent): Principal | undefined {
+  const ctx = event.requestContext.authorizer?.lambda;
+  if (!ctx?.keyId || !ctx.role) return undefined;
+  return {
+    keyId: ctx.keyId,
+    role: ctx.role as Principal['role'],
+    ...(ctx.storeId && { storeId: ctx.storeId }),
+    ...(ctx.partnerId && { partnerId: ctx.partnerId }),
+  };
+}
+
+/** 401 without a known credential, 403 for a role the route does not allow. */
+export function checkAccess(route: Route, principal: Principal | undefined): void {
+  if (route.roles === 'public') return;
+  if (!principal) throw new ProblemError('unauthorized', 'Send a valid API key in x-api-key');
+  if (!route.roles.includes(principal.role)) {
+    throw new ProblemError('forbidden', `A ${principal.role} key may not call this route`);
+  }
+}
+
+function reply(r: Reply): HttpResult {
+  return {
+    statusCode: r.status,
+    headers: {
+      'cache-control': 'no-store',
+      ...(r.body !== undefined && { 'content-type': 'application/json' }),
+      ...(r.replayed && { 'idempotent-replayed': 'true' }),
+    },
+    ...(r.body !== undefined && { body: JSON.stringify(r.body) }),
+  };
+}
+
+/**
+ * A Lambda handler for one route of the route table: access checks, request parsing
+ * and error mapping happen here once, so each function is only its use case.
+ */
+export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Reply>) {
+  const route = findRoute(key);
+  if (!route) throw new Error(`${key} is not in the route table`);
+  return middy<HttpEvent, HttpResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: (request) => {
+        if (!(request.error instanceof ProblemError) || request.error.status >= 500) {
+          logger.error('request failed', { error: request.error as Error, route: key });
+        }
+        request.response = problemResponse(request.error, request.event.rawPath);
+      },
+    })
+    .handler(async (event) => {
+      const principal = principalOf(event);
+      checkAccess(route, principal);
+      return reply(await serve(new HttpRequest(event, principal)));
+    });
+}

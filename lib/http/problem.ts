@@ -1,0 +1,46 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ProblemError } from '../errors.ts';
+
+const THROTTLED = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+]);
+
+/**
+ * Any error as an RFC 9457 response. Only ProblemErrors say what went wrong; anything
+ * else is a 500 (or a 503 when DynamoDB was throttling) with nothing internal in it.
+ */
+export function problemResponse(
+  error: unknown,
+  instance?: string,
+): APIGatewayProxyStructuredResultV2 {
+  const problem =
+    error instanceof ProblemError
+      ? error
+      : THROTTLED.has((error as Error | undefined)?.name ?? '')
+        ? new ProblemError('service-unavailable', 'Too many requests right now; retry shortly', {
+            headers: { 'retry-after': '1' },
+          })
+        : new ProblemError('internal-error', 'An unexpected error occurred; it has been logged');
+  const { errors, headers, ...extra } = problem.extra;
+  return {
+    statusCode: problem.status,
+    headers: {
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+    body: JSON.stringify({
+      type: `urn:loyalty:problem:${problem.code}`,
+      title: problem.title,
+      status: problem.status,
+      code: problem.code,
+      ...(problem.detail !== undefined && { detail: problem.detail }),
+      ...(instance !== undefined && { instance }),
+      ...(errors !== undefined && { errors }),
+      ...extra,
+    }),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * `npm start`: the API on PORT (default 3000) over an embedded DynamoDB Local.
+ * LOYALTY_ADMIN_KEY, LOYALTY_DATA_DIR (default .loyalty/) and LOYALTY_IN_MEMORY=1
+ * are described in the README.
+ */
+import { mkdirSync } from 'node:fs';
+import { StartupError } from './dynamo.ts';
+import { startLocalApi } from './runtime.ts';
+
+const port = Number(process.env.PORT ?? 3000);
+const inMemory = process.env.LOYALTY_IN_MEMORY === '1';
+const dataDir = process.env.LOYALTY_DATA_DIR ?? '.loyalty';
+
+function fail(message: string): never {
+  console.error(`loyalty: ${message}`);
+  process.exit(1);
+}
+
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  fail(`PORT=${process.env.PORT} is not a port number`);
+
+if (!inMemory) mkdirSync(dataDir, { recursive: true });
+
+try {
+  const api = await startLocalApi({
+    port,
+    host: process.env.HOST ?? '127.0.0.1',
+    ...(!inMemory && { dataDir }),
+    ...(process.env.LOYALTY_ADMIN_KEY && { adminKey: process.env.LOYALTY_ADMIN_KEY }),
+  });
+  console.log(
+    `loyalty API listening on ${api.url}/v1 (DynamoDB Local: ${inMemory ? 'in memory' : dataDir})`,
+  );
+  if (api.generatedAdminKey) {
+    console.log(
+      `admin key (shown once; set LOYALTY_ADMIN_KEY to choose your own): ${api.generatedAdminKey}`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`loyalty: ${signal}, stopping`);
+    await api.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    fail(`port ${port} is in use: stop what uses it, or start with PORT=<another port>`);
+  if (code === 'EACCES') fail(`port ${port} needs privileges: start with PORT=3000 or above 1024`);
+  if (error instanceof StartupError) fail(error.message);
+  throw error;
+}

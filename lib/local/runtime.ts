@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { db, tableName } from '../store/client.ts';
+import { ensureProgram } from '../store/program.ts';
+import { ensureAdminKey } from '../usecases/apiKeys.ts';
+import { type DynamoLocal, ensureTable, startDynamoLocal } from './dynamo.ts';
+import { startHttpServer } from './server.ts';
+
+export interface LocalApiOptions {
+  port: number;
+  host?: string;
+  tableName?: string;
+  /** Use this DynamoDB (tests share one); otherwise DynamoDB Local is started. */
+  dynamoEndpoint?: string;
+  /** Where DynamoDB Local keeps its data; in memory when undefined. */
+  dataDir?: string;
+  adminKey?: string;
+}
+
+export interface LocalApi {
+  url: string;
+  port: number;
+  dynamoEndpoint: string;
+  /** Set when no admin key existed and one was generated: shown once. */
+  generatedAdminKey?: string;
+  stop(): Promise<void>;
+}
+
+const BOOTSTRAP = { PK: 'BOOTSTRAP', SK: 'BOOTSTRAP' };
+
+/** An admin key exists after start: the given one, or one generated on first start. */
+async function bootstrapAdminKey(adminKey: string | undefined): Promise<string | undefined> {
+  if (adminKey) {
+    await ensureAdminKey(adminKey);
+    return undefined;
+  }
+  const { Item } = await db().send(new GetCommand({ TableName: tableName(), Key: BOOTSTRAP }));
+  if (Item) return undefined;
+  const generated = `lk_${randomBytes(32).toString('base64url')}`;
+  await ensureAdminKey(generated);
+  await db().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...BOOTSTRAP, at: new Date().toISOString() },
+    }),
+  );
+  return generated;
+}
+
+/**
+ * The whole API on one machine: DynamoDB Local, the table, the default program, an
+ * admin key, and the HTTP server calling the Lambda handlers.
+ */
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  let dynamo: DynamoLocal | undefined;
+  if (!options.dynamoEndpoint) dynamo = await startDynamoLocal({ dataDir: options.dataDir });
+  const endpoint = options.dynamoEndpoint ?? (dynamo as DynamoLocal).endpoint;
+  try {
+    process.env.LOYALTY_TABLE = options.tableName ?? 'loyalty';
+    process.env.DYNAMODB_ENDPOINT = endpoint;
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    await ensureTable(endpoint, tableName());
+    await ensureProgram();
+    const generatedAdminKey = await bootstrapAdminKey(options.adminKey);
+    const server = await startHttpServer(options.port, options.host);
+    return {
+      url: server.url,
+      port: server.port,
+      dynamoEndpoint: endpoint,
+      ...(generatedAdminKey && { generatedAdminKey }),
+      stop: async () => {
+        await server.close();
+        await dynamo?.stop();
+      },
+    };
+  } catch (error) {
+    await dynamo?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import { ProblemError } from '../errors.ts';
+import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
+import { problemResponse } from '../http/problem.ts';
+import { authorizerFunction, type Route, routeKey, routes } from '../routes.ts';
+
+/**
+ * Serves the route table over HTTP the way API Gateway's HTTP API (payload 2.0) does:
+ * each request becomes the same event AWS would send, the authorizer function runs
+ * first, and the very same Lambda handler answers.
+ */
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Bodies past this are refused before they are read in full (the API's limit is 64 KiB). */
+const READ_LIMIT = 1024 * 1024;
+
+const compiled = routes.map((route) => ({
+  route,
+  pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+}));
+
+const loaded = new Map<string, Promise<Handler>>();
+function handlerOf(fn: string): Promise<Handler> {
+  let handler = loaded.get(fn);
+  if (!handler) {
+    handler = import(`../../functions/${fn}.ts`).then((m: { handler: Handler }) => m.handler);
+    loaded.set(fn, handler);
+  }
+  return handler;
+}
+
+function lambdaContext(fn: string): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: fn,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${fn}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+function match(
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  for (const { route, pattern } of compiled) {
+    if (route.method !== method) continue;
+    const found = pattern.exec(path);
+    if (!found) continue;
+    try {
+      const params = Object.fromEntries(
+        Object.entries(found.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
+      );
+      return { route, params };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > READ_LIMIT)
+      throw new ProblemError('payload-too-large', 'Request bodies are limited to 65536 bytes');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+/** API Gateway joins repeated query parameters with commas. */
+function queryOf(raw: string): Record<string, string> | undefined {
+  if (!raw) return undefined;
+  const query: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(raw)) query[k] = k in query ? `${query[k]},${v}` : v;
+  return query;
+}
+
+async function toEvent(
+  req: IncomingMessage,
+  route: Route,
+  params: Record<string, string>,
+  rawPath: string,
+  rawQueryString: string,
+): Promise<HttpEvent> {
+  const now = new Date();
+  const body = await readBody(req);
+  return {
+    version: '2.0',
+    routeKey: routeKey(route),
+    rawPath,
+    rawQueryString,
+    headers: headersOf(req),
+    ...(queryOf(rawQueryString) && { queryStringParameters: queryOf(rawQueryString) }),
+    ...(Object.keys(params).length > 0 && { pathParameters: params }),
+    ...(body !== '' && { body }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: req.headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: req.method ?? 'GET',
+        path: rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: req.headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: routeKey(route),
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      authorizer: { lambda: {} as AuthorizerContext },
+    },
+  } as HttpEvent;
+}
+
+async function authorize(event: HttpEvent): Promise<AuthorizerContext> {
+  const authorizer = await handlerOf(authorizerFunction.fn);
+  const result = (await authorizer(
+    {
+      version: '2.0',
+      type: 'REQUEST',
+      routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
+      identitySource: [event.headers['x-api-key'] ?? ''],
+      routeKey: event.routeKey,
+      rawPath: event.rawPath,
+      rawQueryString: event.rawQueryString,
+      headers: event.headers,
+      queryStringParameters: event.queryStringParameters,
+      requestContext: event.requestContext,
+      pathParameters: event.pathParameters,
+    },
+    lambdaContext(authorizerFunction.fn),
+  )) as { isAuthorized: boolean; context?: AuthorizerContext };
+  if (!result.isAuthorized) throw new ProblemError('forbidden');
+  return result.context ?? {};
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const headers = { ...(result.headers as Record<string, string> | undefined) };
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(result.body ?? '');
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const rawPath = url.pathname;
+  try {
+    const found = match(req.method ?? 'GET', rawPath);
+    if (!found) throw new ProblemError('not-found', `No route for ${req.method} ${rawPath}`);
+    const event = await toEvent(req, found.route, found.params, rawPath, url.search.slice(1));
+    if (found.route.roles !== 'public')
+      event.requestContext.authorizer.lambda = await authorize(event);
+    const handler = await handlerOf(found.route.fn);
+    send(res, (await handler(event, lambdaContext(found.route.fn))) as HttpResult);
+  } catch (error) {
+    if (!(error instanceof ProblemError)) console.error(error);
+    send(res, problemResponse(error, rawPath));
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(port: number, host = '127.0.0.1'): Promise<RunningServer> {
+  const server: Server = createServer((req, res) => {
+    serve(req, res).catch((error) => {
+      console.error(error);
+      if (!res.headersSent) send(res, problemResponse(error));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => done());
+  });
+  const actual = (server.address() as { port: number }).port;
+  return {
+    url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${actual}`,
+    port: actual,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}

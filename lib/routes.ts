@@ -1,0 +1,120 @@
+/**
+ * The one route table. The local server and the CDK stack both read it, so the two
+ * can never serve different routes, roles or permissions.
+ */
+export type Role = 'admin' | 'pos' | 'partner' | 'app' | 'customer';
+
+/** DynamoDB actions a route's function may use on the table (least privilege per function). */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem';
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** The file in functions/ (without .ts) whose `handler` serves this route. */
+  fn: string;
+  /** Who may call it; `public` routes skip the authorizer. */
+  roles: Role[] | 'public';
+  table: TableAction[];
+}
+
+const READ: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
+const GET_ONLY: TableAction[] = ['GetItem'];
+
+export const routes: Route[] = [
+  { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', roles: 'public', table: [] },
+  {
+    method: 'GET',
+    path: '/v1/program',
+    fn: 'getProgram',
+    roles: ['admin', 'pos', 'partner', 'app'],
+    table: GET_ONLY,
+  },
+  { method: 'PUT', path: '/v1/program', fn: 'putProgram', roles: ['admin'], table: ['PutItem'] },
+  {
+    method: 'POST',
+    path: '/v1/customers',
+    fn: 'createCustomer',
+    roles: ['admin', 'pos', 'app'],
+    table: ['GetItem', 'PutItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers',
+    fn: 'findCustomer',
+    roles: ['admin', 'pos', 'app'],
+    table: GET_ONLY,
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/{id}',
+    fn: 'getCustomer',
+    roles: ['admin', 'pos', 'app'],
+    table: GET_ONLY,
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/{id}/activity',
+    fn: 'listCustomerActivity',
+    roles: ['admin', 'pos', 'app'],
+    table: ['GetItem', 'Query'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/purchases',
+    fn: 'recordPurchase',
+    roles: ['admin', 'pos'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/purchases/{id}',
+    fn: 'getPurchase',
+    roles: ['admin', 'pos'],
+    table: GET_ONLY,
+  },
+  { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
+  { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
+  {
+    method: 'POST',
+    path: '/v1/partners',
+    fn: 'createPartner',
+    roles: ['admin'],
+    table: ['PutItem'],
+  },
+  { method: 'GET', path: '/v1/partners', fn: 'listPartners', roles: ['admin'], table: ['Query'] },
+  {
+    method: 'POST',
+    path: '/v1/api-keys',
+    fn: 'createApiKey',
+    roles: ['admin'],
+    table: ['GetItem', 'PutItem'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/api-keys/{id}',
+    fn: 'revokeApiKey',
+    roles: ['admin'],
+    table: ['GetItem', 'UpdateItem', 'DeleteItem'],
+  },
+];
+
+/** The authorizer is a function too: it only reads key hashes. */
+export const authorizerFunction = { fn: 'authorizer', table: GET_ONLY };
+
+export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
+
+const byKey = new Map(routes.map((r) => [routeKey(r), r]));
+
+export function findRoute(key: string): Route | undefined {
+  return byKey.get(key);
+}
+
+export { READ as readActions };

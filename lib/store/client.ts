@@ -1,0 +1,43 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config.ts';
+
+/** Called once per DynamoDB request (benchmarks count calls with it). */
+export type DynamoCallListener = (command: string, input: unknown, output: unknown) => void;
+
+const listeners: DynamoCallListener[] = [];
+
+export function onDynamoCall(listener: DynamoCallListener): () => void {
+  listeners.push(listener);
+  return () => listeners.splice(listeners.indexOf(listener), 1);
+}
+
+let client: DynamoDBDocumentClient | undefined;
+
+export function db(): DynamoDBDocumentClient {
+  if (client) return client;
+  const { dynamoEndpoint, region } = config();
+  const base = new DynamoDBClient({
+    region,
+    ...(dynamoEndpoint && {
+      endpoint: dynamoEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  base.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      for (const listener of listeners) {
+        listener(context.commandName ?? 'unknown', args.input, result.output);
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'loyaltyCallListeners' },
+  );
+  client = DynamoDBDocumentClient.from(base, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return client;
+}
+
+export const tableName = () => config().tableName;

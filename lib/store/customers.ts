@@ -1,0 +1,137 @@
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { CustomerState } from '../domain/customer.ts';
+import { db, tableName } from './client.ts';
+import { type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
+import { type Page, queryPage } from './pagination.ts';
+import { failedConditions } from './transactions.ts';
+
+export interface LedgerEntry {
+  id: string;
+  type:
+    | 'earn'
+    | 'refund'
+    | 'hold'
+    | 'release'
+    | 'redeem'
+    | 'expire'
+    | 'adjust'
+    | 'pending'
+    | 'activate';
+  points: number;
+  balanceAfter: number;
+  at: string;
+  purchaseId?: string;
+  refundId?: string;
+  redemptionId?: string;
+  reason?: string;
+}
+
+export const customerItem = (customer: CustomerState) => ({
+  ...keys.customer(customer.id),
+  ...customer,
+});
+
+export const ledgerItem = (customerId: string, version: number, entry: LedgerEntry) => ({
+  ...keys.ledgerEntry(customerId, version),
+  ...entry,
+});
+
+export function withoutKeys<T>(item: Record<string, unknown>): T {
+  const { PK: _pk, SK: _sk, ...rest } = item;
+  return rest as T;
+}
+
+export function customerFromItem(
+  item: Record<string, unknown> | undefined,
+): CustomerState | undefined {
+  return item ? withoutKeys<CustomerState>(item) : undefined;
+}
+
+export async function getCustomer(id: string): Promise<CustomerState | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.customer(id) }),
+  );
+  return customerFromItem(Item);
+}
+
+export type Identifiers = Partial<Record<IdentifierKind, string>>;
+
+export type EnrolResult =
+  | { ok: true }
+  | { ok: false; takenBy: { kind: IdentifierKind; customerId: string | undefined } };
+
+/** The customer and one item per identifier, all or nothing: identifiers stay unique. */
+export async function insertCustomer(
+  customer: CustomerState,
+  identifiers: Identifiers,
+): Promise<EnrolResult> {
+  const idents = Object.entries(identifiers).filter(([, v]) => v !== undefined) as [
+    IdentifierKind,
+    string,
+  ][];
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName(),
+              Item: customerItem(customer),
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+          ...idents.map(([kind, value]) => ({
+            Put: {
+              TableName: tableName(),
+              Item: { ...keys.identifier(kind, value), customerId: customer.id },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          })),
+        ],
+      }),
+    );
+    return { ok: true };
+  } catch (error) {
+    const failed = failedConditions(error)?.find((i) => i > 0);
+    if (failed === undefined) throw error;
+    const [kind, value] = idents[failed - 1] as [IdentifierKind, string];
+    return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+  }
+}
+
+export async function customerIdFor(
+  kind: IdentifierKind,
+  value: string,
+): Promise<string | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({
+      TableName: tableName(),
+      Key: keys.identifier(kind, value),
+      ConsistentRead: true,
+    }),
+  );
+  return Item?.customerId as string | undefined;
+}
+
+export async function listLedger(
+  customerId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<LedgerEntry>> {
+  const { PK } = keys.customer(customerId);
+  const page = await queryPage(
+    {
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :ledger)',
+      ExpressionAttributeValues: { ':pk': PK, ':ledger': LEDGER_PREFIX },
+      ScanIndexForward: false,
+    },
+    PK,
+    limit,
+    cursor,
+  );
+  return {
+    items: page.items.map((item) => withoutKeys<LedgerEntry>(item)),
+    nextCursor: page.nextCursor,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Every key of the single table is built here, so the layout can be read in one place
+ * (the README's key design mirrors this file).
+ */
+export interface Key {
+  PK: string;
+  SK: string;
+}
+
+/** Ledger entries sort by the customer's version at the time of the change. */
+const seq = (n: number) => String(n).padStart(12, '0');
+
+export const LEDGER_PREFIX = 'LEDGER#';
+
+export const keys = {
+  program: (): Key => ({ PK: 'PROGRAM', SK: 'PROGRAM' }),
+  customer: (id: string): Key => ({ PK: `CUS#${id}`, SK: 'PROFILE' }),
+  ledgerEntry: (customerId: string, version: number): Key => ({
+    PK: `CUS#${customerId}`,
+    SK: `${LEDGER_PREFIX}${seq(version)}`,
+  }),
+  identifier: (kind: IdentifierKind, value: string): Key => ({
+    PK: `IDENT#${kind}#${value}`,
+    SK: 'IDENT',
+  }),
+  purchase: (id: string): Key => ({ PK: `PUR#${id}`, SK: 'PURCHASE' }),
+  receipt: (storeId: string, receiptId: string): Key => ({
+    PK: `RECEIPT#${storeId}#${receiptId}`,
+    SK: 'RECEIPT',
+  }),
+  store: (id: string): Key => ({ PK: 'STORES', SK: `STORE#${id}` }),
+  partner: (id: string): Key => ({ PK: 'PARTNERS', SK: `PARTNER#${id}` }),
+  apiKey: (id: string): Key => ({ PK: `APIKEY#${id}`, SK: 'APIKEY' }),
+  apiKeyHash: (hash: string): Key => ({ PK: `KEYHASH#${hash}`, SK: 'KEYHASH' }),
+  idempotency: (scope: string, key: string): Key => ({ PK: `IDEM#${scope}#${key}`, SK: 'IDEM' }),
+};
+
+export type IdentifierKind = 'email' | 'phone' | 'externalId';

@@ -1,0 +1,157 @@
+import {
+  BatchGetCommand,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { CustomerState } from '../domain/customer.ts';
+import type { Money } from '../domain/money.ts';
+import { db, tableName } from './client.ts';
+import {
+  customerFromItem,
+  customerItem,
+  type LedgerEntry,
+  ledgerItem,
+  withoutKeys,
+} from './customers.ts';
+import {
+  claimIdempotencyKey,
+  type IdempotencyContext,
+  idempotencyKey,
+  type StoredResponse,
+} from './idempotency.ts';
+import { type Key, keys } from './keys.ts';
+import { failedConditions, isTransactionConflict } from './transactions.ts';
+
+export interface Purchase {
+  id: string;
+  customerId: string;
+  storeId: string;
+  total: Money;
+  occurredAt: string;
+  recordedAt: string;
+  receiptId?: string;
+  lines?: { sku: string; category?: string; quantity: number; unitPrice: Money }[];
+  pointsEarned: number;
+  pointsStatus: 'available' | 'pending';
+  refunded: Money;
+}
+
+export interface PurchaseContext {
+  customer: CustomerState | undefined;
+  idempotencyItem: Record<string, unknown> | undefined;
+  storeExists: boolean;
+}
+
+/**
+ * The purchase's first round trip: the customer, the idempotency record and (for admin
+ * keys, which name a store) the store, in one consistent BatchGetItem.
+ */
+export async function loadPurchaseContext(
+  customerId: string,
+  idem: IdempotencyContext,
+  storeToCheck: string | undefined,
+): Promise<PurchaseContext> {
+  const wanted: Key[] = [keys.customer(customerId), idempotencyKey(idem)];
+  if (storeToCheck) wanted.push(keys.store(storeToCheck));
+  const found = await batchGet(wanted);
+  const pick = (key: Key) => found.find((item) => item.PK === key.PK && item.SK === key.SK);
+  return {
+    customer: customerFromItem(pick(keys.customer(customerId))),
+    idempotencyItem: pick(idempotencyKey(idem)),
+    storeExists: storeToCheck ? pick(keys.store(storeToCheck)) !== undefined : true,
+  };
+}
+
+async function batchGet(wanted: Key[]): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  let pending: Key[] = wanted;
+  // DynamoDB may hand back unprocessed keys under load; the SDK retries throttles, this retries those.
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const { Responses, UnprocessedKeys } = await db().send(
+      new BatchGetCommand({
+        RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true } },
+      }),
+    );
+    found.push(...(Responses?.[tableName()] ?? []));
+    pending = (UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];
+    if (attempt > 8 && pending.length > 0) throw new Error('BatchGetItem left keys unprocessed');
+  }
+  return found;
+}
+
+export type CommitOutcome =
+  | 'committed'
+  | 'stale-customer'
+  | 'receipt-taken'
+  | 'idempotency-key-taken';
+
+/**
+ * The purchase's second round trip: purchase, ledger entry, customer (conditional on the
+ * version read), receipt uniqueness and idempotency record in one TransactWriteItems.
+ */
+export async function commitPurchase(args: {
+  purchase: Purchase;
+  ledger: LedgerEntry;
+  customer: CustomerState;
+  expectedVersion: number;
+  idem: IdempotencyContext;
+  response: StoredResponse;
+  now: Date;
+}): Promise<CommitOutcome> {
+  const { purchase, ledger, customer, expectedVersion, idem, response, now } = args;
+  const TableName = tableName();
+  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+    {
+      Put: {
+        TableName,
+        Item: { ...keys.purchase(purchase.id), ...purchase },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    {
+      Put: {
+        TableName,
+        Item: ledgerItem(customer.id, customer.version, ledger),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    {
+      Put: {
+        TableName,
+        Item: customerItem(customer),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      },
+    },
+    claimIdempotencyKey(idem, response, now),
+  ];
+  if (purchase.receiptId !== undefined) {
+    items.push({
+      Put: {
+        TableName,
+        Item: { ...keys.receipt(purchase.storeId, purchase.receiptId), purchaseId: purchase.id },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    });
+  }
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: items }));
+    return 'committed';
+  } catch (error) {
+    const failed = failedConditions(error) ?? [];
+    // The idempotency key first: a replayed request also finds its receipt and version taken.
+    if (failed.includes(3)) return 'idempotency-key-taken';
+    if (failed.includes(2) || isTransactionConflict(error)) return 'stale-customer';
+    if (failed.includes(4)) return 'receipt-taken';
+    throw error;
+  }
+}
+
+export async function getPurchase(id: string): Promise<Purchase | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.purchase(id) }),
+  );
+  return Item ? withoutKeys<Purchase>(Item) : undefined;
+}

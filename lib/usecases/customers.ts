@@ -1,0 +1,70 @@
+import { type CustomerView, customerView, newCustomer } from '../domain/customer.ts';
+import { notFound, ProblemError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { CreateCustomerInput } from '../schemas.ts';
+import {
+  customerIdFor,
+  getCustomer,
+  type Identifiers,
+  insertCustomer,
+  type LedgerEntry,
+  listLedger,
+} from '../store/customers.ts';
+import type { IdentifierKind } from '../store/keys.ts';
+import type { Page } from '../store/pagination.ts';
+import { getProgram } from '../store/program.ts';
+
+/** Emails are matched case-insensitively; phones and external ids exactly. */
+const normalise = (input: Identifiers): Identifiers => ({
+  ...(input.email !== undefined && { email: input.email.trim().toLowerCase() }),
+  ...(input.phone !== undefined && { phone: input.phone }),
+  ...(input.externalId !== undefined && { externalId: input.externalId }),
+});
+
+export async function enrolCustomer(
+  input: CreateCustomerInput,
+  now = new Date(),
+): Promise<CustomerView> {
+  const program = await getProgram();
+  const identifiers = normalise(input);
+  const customer = newCustomer(
+    newId('cus', now.getTime()),
+    { ...identifiers, ...(input.name !== undefined && { name: input.name }) },
+    program,
+    now,
+  );
+  const result = await insertCustomer(customer, identifiers);
+  if (!result.ok) {
+    throw new ProblemError(
+      'conflict',
+      `This ${result.takenBy.kind} already belongs to a customer`,
+      {
+        existingCustomerId: result.takenBy.customerId,
+      },
+    );
+  }
+  return customerView(customer, program, now);
+}
+
+export async function findCustomer(query: Identifiers, now = new Date()): Promise<CustomerView> {
+  const [kind, value] = Object.entries(normalise(query))[0] as [IdentifierKind, string];
+  const id = await customerIdFor(kind, value);
+  if (id === undefined) throw notFound(`A customer with this ${kind}`);
+  return readCustomer(id, now);
+}
+
+export async function readCustomer(id: string, now = new Date()): Promise<CustomerView> {
+  const [customer, program] = await Promise.all([getCustomer(id), getProgram()]);
+  if (!customer) throw notFound('Customer');
+  return customerView(customer, program, now);
+}
+
+export async function customerActivity(
+  id: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<LedgerEntry>> {
+  const [customer, page] = await Promise.all([getCustomer(id), listLedger(id, limit, cursor)]);
+  if (!customer) throw notFound('Customer');
+  return page;
+}

@@ -1,0 +1,160 @@
+import { accruePurchase, customerView } from '../domain/customer.ts';
+import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { RecordPurchaseInput } from '../schemas.ts';
+import type { Principal } from '../store/apiKeys.ts';
+import type { LedgerEntry } from '../store/customers.ts';
+import {
+  type IdempotencyContext,
+  readReplay,
+  replayFrom,
+  type StoredResponse,
+} from '../store/idempotency.ts';
+import { getProgram } from '../store/program.ts';
+import {
+  commitPurchase,
+  getPurchase,
+  loadPurchaseContext,
+  type Purchase,
+} from '../store/purchases.ts';
+
+export interface Outcome extends StoredResponse {
+  replayed: boolean;
+}
+
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+/** Optimistic writes retried when another change to the same customer got in first. */
+const MAX_ATTEMPTS = 8;
+
+function storeFor(principal: Principal, input: RecordPurchaseInput): string {
+  if (principal.role === 'pos') {
+    if (input.storeId !== undefined && input.storeId !== principal.storeId) {
+      throw new ProblemError('forbidden', 'A pos key records purchases for its own store only');
+    }
+    return principal.storeId as string;
+  }
+  if (input.storeId === undefined) {
+    throw validationFailed([{ path: 'storeId', message: 'an admin key must name the store' }]);
+  }
+  return input.storeId;
+}
+
+function occurredAtOf(
+  principal: Principal,
+  input: RecordPurchaseInput,
+  maxBackdateDays: number,
+  now: Date,
+): Date {
+  if (input.occurredAt === undefined) return now;
+  const at = new Date(input.occurredAt);
+  if (at.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+    throw validationFailed([{ path: 'occurredAt', message: 'more than 5 minutes in the future' }]);
+  }
+  // Admin keys are exempt so that purchase histories can be imported.
+  if (principal.role !== 'admin' && at.getTime() < now.getTime() - maxBackdateDays * DAY_MS) {
+    throw validationFailed([
+      { path: 'occurredAt', message: `more than maxBackdateDays (${maxBackdateDays}) in the past` },
+    ]);
+  }
+  return at;
+}
+
+/**
+ * Records a purchase and its points: one BatchGetItem (customer, idempotency record,
+ * store) and one TransactWriteItems on the hot path; more only when racing.
+ */
+export async function recordPurchase(
+  principal: Principal,
+  input: RecordPurchaseInput,
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Outcome> {
+  const program = await getProgram();
+  const currencies = [
+    input.total.currency,
+    ...(input.lines ?? []).map((l) => l.unitPrice.currency),
+  ];
+  if (currencies.some((c) => c !== program.currency)) {
+    throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
+  }
+  const storeId = storeFor(principal, input);
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    const now = clock();
+    const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
+    const context = await loadPurchaseContext(
+      input.customerId,
+      idem,
+      principal.role === 'admin' ? storeId : undefined,
+    );
+    const replay = replayFrom(context.idempotencyItem, idem, now);
+    if (replay) return { ...replay, replayed: true };
+    if (!context.storeExists) throw notFound('Store');
+    if (!context.customer) throw notFound('Customer');
+
+    const accrual = accruePurchase(context.customer, program, input.total.amount, occurredAt, now);
+    const purchase: Purchase = {
+      id: newId('pur', now.getTime()),
+      customerId: input.customerId,
+      storeId,
+      total: input.total,
+      occurredAt: occurredAt.toISOString(),
+      recordedAt: now.toISOString(),
+      ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
+      ...(input.lines !== undefined && { lines: input.lines }),
+      pointsEarned: accrual.points,
+      pointsStatus: 'available',
+      refunded: { amount: 0, currency: program.currency },
+    };
+    const ledger: LedgerEntry = {
+      id: newId('led', now.getTime()),
+      type: 'earn',
+      points: accrual.points,
+      balanceAfter: accrual.customer.available,
+      at: now.toISOString(),
+      purchaseId: purchase.id,
+    };
+    const { recordedAt: _, refunded: __, ...shown } = purchase;
+    const response: StoredResponse = {
+      status: 201,
+      body: { ...shown, customer: customerView(accrual.customer, program, now) },
+    };
+    const outcome = await commitPurchase({
+      purchase,
+      ledger,
+      customer: accrual.customer,
+      expectedVersion: context.customer.version,
+      idem,
+      response,
+      now,
+    });
+    switch (outcome) {
+      case 'committed':
+        return { ...response, replayed: false };
+      case 'receipt-taken':
+        throw new ProblemError('conflict', 'This receiptId was already recorded at this store');
+      case 'idempotency-key-taken': {
+        const stored = await readReplay(idem, now);
+        if (stored) return { ...stored, replayed: true };
+        continue;
+      }
+      case 'stale-customer':
+        continue;
+    }
+  }
+  throw new ProblemError('service-unavailable', 'Too many concurrent changes to this customer', {
+    headers: { 'retry-after': '1' },
+  });
+}
+
+export async function readPurchase(principal: Principal, id: string) {
+  const purchase = await getPurchase(id);
+  // Another store's purchase is as invisible to a pos key as a missing one.
+  if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
+    throw notFound('Purchase');
+  }
+  const { recordedAt: _, ...shown } = purchase;
+  return shown;
+}
