@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi } from '../support/api.ts';
+
+let t: TestApi;
+const keys: Record<string, string> = {};
+let customerId: string;
+
+beforeAll(async () => {
+  t = await startTestApi();
+  const storeId = (await t.call('POST', '/v1/stores', { body: { name: 'S' } })).body.id;
+  const partnerId = (await t.call('POST', '/v1/partners', { body: { name: 'P' } })).body.id;
+  for (const [role, extra] of [
+    ['pos', { storeId }],
+    ['partner', { partnerId }],
+    ['app', {}],
+    ['admin', {}],
+  ] as const) {
+    const res = await t.call('POST', '/v1/api-keys', { body: { role, ...extra, name: `${role} key` } });
+    expect(res.status).toBe(201);
+    expect(res.body.key).toMatch(/^lk_[A-Za-z0-9_-]{43}$/);
+    keys[role] = res.body.key;
+  }
+  customerId = (await t.call('POST', '/v1/customers', { body: { email: 'm@x.io' } })).body.id;
+});
+afterAll(() => t.api.stop());
+
+describe('credentials', () => {
+  it('answers 401 problem+json for a missing, unknown or malformed key', async () => {
+    for (const key of [null, 'lk_unknown', 'x'.repeat(600)]) {
+      const res = await t.call('GET', '/v1/program', { key });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.body.code).toBe('unauthorized');
+    }
+  });
+
+  it('needs no credential for health', async () => {
+    const res = await t.call('GET', '/v1/health', { key: null });
+    expect(res).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('stops a revoked key at once, and revoking twice is still 204', async () => {
+    const created = await t.call('POST', '/v1/api-keys', { body: { role: 'app' } });
+    expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(200);
+    expect((await t.call('DELETE', `/v1/api-keys/${created.body.id}`)).status).toBe(204);
+    expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(401);
+    expect((await t.call('DELETE', `/v1/api-keys/${created.body.id}`)).status).toBe(204);
+    expect((await t.call('DELETE', '/v1/api-keys/key_unknown')).status).toBe(404);
+  });
+
+  it('validates new keys: a pos key needs an existing store', async () => {
+    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'pos' } })).status).toBe(400);
+    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId: 'sto_x' } })).status).toBe(404);
+    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'app', storeId: 'sto_x' } })).status).toBe(400);
+    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'customer' } })).status).toBe(400);
+  });
+});
+
+describe('the role matrix of the contract', () => {
+  // [method, path, body, roles allowed] ; allowed calls must not be 401/403, others must be 403.
+  const matrix: [string, () => string, unknown, string[]][] = [
+    ['GET', () => '/v1/program', undefined, ['admin', 'pos', 'partner', 'app']],
+    ['PUT', () => '/v1/program', { name: 'x' }, ['admin']],
+    ['POST', () => '/v1/customers', { externalId: `m-${Math.random()}` }, ['admin', 'pos', 'app']],
+    ['GET', () => '/v1/customers?email=m@x.io', undefined, ['admin', 'pos', 'app']],
+    ['GET', () => `/v1/customers/${customerId}`, undefined, ['admin', 'pos', 'app']],
+    ['GET', () => `/v1/customers/${customerId}/activity`, undefined, ['admin', 'pos', 'app']],
+    ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
+    ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
+    ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],
+    ['GET', () => '/v1/stores', undefined, ['admin']],
+    ['POST', () => '/v1/partners', { name: 'n' }, ['admin']],
+    ['GET', () => '/v1/partners', undefined, ['admin']],
+    ['POST', () => '/v1/api-keys', {}, ['admin']],
+    ['DELETE', () => '/v1/api-keys/key_x', undefined, ['admin']],
+  ];
+
+  it.each(matrix)('%s %s', async (method, path, body, allowed) => {
+    for (const role of ['admin', 'pos', 'partner', 'app']) {
+      const res = await t.call(method, path(), {
+        key: keys[role] as string,
+        ...(body !== undefined && { body }),
+        headers: { 'idempotency-key': `m-${Math.random()}` },
+      });
+      if (allowed.includes(role)) {
+        expect([401, 403], `${role} ${method} ${path()}`).not.toContain(res.status);
+      } else {
+        expect(res.status, `${role} ${method} ${path()}`).toBe(403);
+        expect(res.body.code).toBe('forbidden');
+      }
+      expect(res.status).toBeLessThan(500);
+    }
+  });
+});
+
+describe('unknown routes', () => {
+  it('answers 404 problem+json', async () => {
+    const res = await t.call('GET', '/v1/nothing-here');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('not-found');
+  });
+});
