@@ -6,6 +6,8 @@ export default defineConfig({
     // One DynamoDB Local for the whole run; each test file makes its own table.
     globalSetup: ['test/support/globalSetup.ts'],
     pool: 'forks',
+    // Expected errors (mocked throttling and such) would otherwise print JSON logs.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
   },

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { accruePurchase, customerView, newCustomer } from '../../lib/domain/customer.ts';
+import { defaultProgram } from '../../lib/domain/program.ts';
+import { addSpend, heldTier, qualifyingSpend, tierForSpend, windowMonths } from '../../lib/domain/tiers.ts';
+
+const at = (iso: string) => new Date(iso);
+
+describe('the qualifying window', () => {
+  it('is the current UTC month and the previous months - 1, across a year boundary', () => {
+    expect(windowMonths(at('2026-02-28T23:59:59Z'), 3)).toEqual(['202602', '202601', '202512']);
+  });
+
+  it('counts only spend inside the window', () => {
+    const spend = { '202512': 100, '202601': 200, '202511': 999 };
+    expect(qualifyingSpend(spend, at('2026-01-15T00:00:00Z'), 2)).toBe(300);
+  });
+
+  it('adds spend to the month it occurred in and drops months that left the window', () => {
+    const spend = addSpend({ '202501': 5, '202510': 7 }, at('2025-12-31T23:00:00Z'), 10, at('2026-01-02T00:00:00Z'), 3);
+    expect(spend).toEqual({ '202512': 10 });
+  });
+
+  it('ignores spend that occurred before the window (an old import)', () => {
+    expect(addSpend({}, at('2020-01-01T00:00:00Z'), 10, at('2026-01-02T00:00:00Z'), 12)).toEqual({});
+  });
+});
+
+describe('tiers', () => {
+  it('holds the highest tier whose threshold is at most the spend, at exactly the threshold', () => {
+    expect(tierForSpend(defaultProgram, 49_999).id).toBe('member');
+    expect(tierForSpend(defaultProgram, 50_000).id).toBe('silver');
+    expect(tierForSpend(defaultProgram, 200_000).id).toBe('gold');
+  });
+
+  it('keeps a granted tier above what the spend earns until a review moves it down', () => {
+    expect(heldTier(defaultProgram, 'gold', 0).id).toBe('gold');
+    expect(heldTier(defaultProgram, 'member', 60_000).id).toBe('silver');
+    expect(heldTier(defaultProgram, 'retired-tier', 60_000).id).toBe('silver');
+  });
+});
+
+describe('accruePurchase', () => {
+  const now = at('2026-11-24T12:00:00Z');
+  const fresh = newCustomer('cus_1', { email: 'a@b.c' }, defaultProgram, now);
+
+  it('earns at the tier held before the purchase and tiers up after it', () => {
+    const { points, customer } = accruePurchase(fresh, defaultProgram, 60_000, now, now);
+    expect(points).toBe(600);
+    expect(customer.tierId).toBe('silver');
+    expect(customer).toMatchObject({ available: 600, lifetimeEarned: 600, purchases: 1, version: 1 });
+    const second = accruePurchase(customer, defaultProgram, 10_000, now, now);
+    expect(second.points).toBe(125);
+  });
+
+  it('never moves lastPurchaseAt back for a backdated purchase', () => {
+    const recent = accruePurchase(fresh, defaultProgram, 100, now, now).customer;
+    const backdated = accruePurchase(recent, defaultProgram, 100, at('2026-11-01T00:00:00Z'), now).customer;
+    expect(backdated.lastPurchaseAt).toBe(now.toISOString());
+  });
+
+  it('shows the spend needed for the next tier', () => {
+    const { customer } = accruePurchase(fresh, defaultProgram, 12_345, now, now);
+    const view = customerView(customer, defaultProgram, now);
+    expect(view.nextTier).toEqual({ id: 'silver', name: 'Silver', spendNeeded: { amount: 37_655, currency: 'USD' } });
+    expect(view.qualifyingSpend).toEqual({ amount: 12_345, currency: 'USD' });
+  });
+});
