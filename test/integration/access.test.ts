@@ -15,7 +15,9 @@ beforeAll(async () => {
     ['app', {}],
     ['admin', {}],
   ] as const) {
-    const res = await t.call('POST', '/v1/api-keys', { body: { role, ...extra, name: `${role} key` } });
+    const res = await t.call('POST', '/v1/api-keys', {
+      body: { role, ...extra, name: `${role} key` },
+    });
     expect(res.status).toBe(201);
     expect(res.body.key).toMatch(/^lk_[A-Za-z0-9_-]{43}$/);
     keys[role] = res.body.key;
@@ -50,8 +52,12 @@ describe('credentials', () => {
 
   it('validates new keys: a pos key needs an existing store', async () => {
     expect((await t.call('POST', '/v1/api-keys', { body: { role: 'pos' } })).status).toBe(400);
-    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId: 'sto_x' } })).status).toBe(404);
-    expect((await t.call('POST', '/v1/api-keys', { body: { role: 'app', storeId: 'sto_x' } })).status).toBe(400);
+    expect(
+      (await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId: 'sto_x' } })).status,
+    ).toBe(404);
+    expect(
+      (await t.call('POST', '/v1/api-keys', { body: { role: 'app', storeId: 'sto_x' } })).status,
+    ).toBe(400);
     expect((await t.call('POST', '/v1/api-keys', { body: { role: 'customer' } })).status).toBe(400);
   });
 });

@@ -55,7 +55,9 @@ describe('enrolment and lookup', () => {
 
   it('enrols exactly one of 10 parallel enrolments with the same email', async () => {
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => t.call('POST', '/v1/customers', { body: { email: 'race@example.com' } })),
+      Array.from({ length: 10 }, () =>
+        t.call('POST', '/v1/customers', { body: { email: 'race@example.com' } }),
+      ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     const winner = results.find((r) => r.status === 201)?.body.id;
@@ -89,7 +91,8 @@ describe('enrolment and lookup', () => {
 describe('activity pages', () => {
   it('pages through the ledger newest first without gaps or repeats', async () => {
     const storeId = (await t.call('POST', '/v1/stores', { body: { name: 'S' } })).body.id;
-    const customerId = (await t.call('POST', '/v1/customers', { body: { externalId: 'pager' } })).body.id;
+    const customerId = (await t.call('POST', '/v1/customers', { body: { externalId: 'pager' } }))
+      .body.id;
     const ids: string[] = [];
     for (let i = 1; i <= 7; i++) {
       const res = await t.call('POST', '/v1/purchases', {
@@ -102,10 +105,11 @@ describe('activity pages', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: { body: { items: { purchaseId: string }[]; nextCursor: string | null } } = await t.call(
-        'GET',
-        `/v1/customers/${customerId}/activity?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
-      );
+      const res: { body: { items: { purchaseId: string }[]; nextCursor: string | null } } =
+        await t.call(
+          'GET',
+          `/v1/customers/${customerId}/activity?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+        );
       seen.push(...res.body.items.map((e) => e.purchaseId));
       cursor = res.body.nextCursor;
       pages++;
@@ -116,7 +120,13 @@ describe('activity pages', () => {
 
   it('refuses a bad limit or a forged cursor with 400', async () => {
     const { body } = await t.call('POST', '/v1/customers', { body: { externalId: 'cursor' } });
-    for (const q of ['limit=0', 'limit=101', 'limit=abc', 'cursor=bm9wZQ', `cursor=${Buffer.from('{"PK":"CUS#other","SK":"x"}').toString('base64url')}`]) {
+    for (const q of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'cursor=bm9wZQ',
+      `cursor=${Buffer.from('{"PK":"CUS#other","SK":"x"}').toString('base64url')}`,
+    ]) {
       const res = await t.call('GET', `/v1/customers/${body.id}/activity?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.body.code).toBe('validation-failed');
@@ -162,7 +172,8 @@ describe('program', () => {
     expect(put.status).toBe(200);
     expect((await t.call('GET', '/v1/program')).body).toEqual(valid);
     const storeId = (await t.call('POST', '/v1/stores', { body: { name: 'S2' } })).body.id;
-    const customerId = (await t.call('POST', '/v1/customers', { body: { externalId: 'plus' } })).body.id;
+    const customerId = (await t.call('POST', '/v1/customers', { body: { externalId: 'plus' } }))
+      .body.id;
     const buy = (amount: number, k: string) =>
       t.call('POST', '/v1/purchases', {
         body: { customerId, storeId, total: { amount, currency: 'USD' } },

@@ -37,7 +37,12 @@ describe('accrual and tiers', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ customerId, storeId, total: usd(1999), pointsEarned: 19 });
     expect(res.body.pointsStatus).toBe('available');
-    expect(res.body.customer.points).toEqual({ available: 19, pending: 0, held: 0, lifetimeEarned: 19 });
+    expect(res.body.customer.points).toEqual({
+      available: 19,
+      pending: 0,
+      held: 0,
+      lifetimeEarned: 19,
+    });
     expect(res.body.customer.cashValue).toEqual(usd(19));
   });
 
@@ -45,11 +50,19 @@ describe('accrual and tiers', () => {
     const customerId = await enrol();
     const below = await purchase({ customerId, total: usd(49_999) });
     expect(below.body.customer.tier.id).toBe('member');
-    expect(below.body.customer.nextTier).toEqual({ id: 'silver', name: 'Silver', spendNeeded: usd(1) });
+    expect(below.body.customer.nextTier).toEqual({
+      id: 'silver',
+      name: 'Silver',
+      spendNeeded: usd(1),
+    });
 
     const atThreshold = await purchase({ customerId, total: usd(1) });
     expect(atThreshold.body.pointsEarned).toBe(0);
-    expect(atThreshold.body.customer.tier).toEqual({ id: 'silver', name: 'Silver', multiplier: 1.25 });
+    expect(atThreshold.body.customer.tier).toEqual({
+      id: 'silver',
+      name: 'Silver',
+      multiplier: 1.25,
+    });
     expect(atThreshold.body.customer.qualifyingSpend).toEqual(usd(50_000));
     expect(atThreshold.body.customer.nextTier.spendNeeded).toEqual(usd(150_000));
 
@@ -75,7 +88,11 @@ describe('accrual and tiers', () => {
     const pos = await purchase({ customerId, total: usd(500), occurredAt: old });
     expect(pos.status).toBe(400);
     expect(pos.body.errors[0].path).toBe('occurredAt');
-    const admin = await purchase({ customerId, storeId, total: usd(500), occurredAt: old }, key(), ADMIN_KEY);
+    const admin = await purchase(
+      { customerId, storeId, total: usd(500), occurredAt: old },
+      key(),
+      ADMIN_KEY,
+    );
     expect(admin.status).toBe(201);
     expect(admin.body.occurredAt).toBe(old);
     // Spend older than the qualifying window does not count towards a tier.
@@ -98,7 +115,9 @@ describe('accrual and tiers', () => {
     expect(own.body).toMatchObject({ id: created.body.id, refunded: usd(0), receiptId: 'R-show' });
 
     const otherStore = (await t.call('POST', '/v1/stores', { body: { name: 'Other' } })).body.id;
-    const otherKey = (await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId: otherStore } })).body.key;
+    const otherKey = (
+      await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId: otherStore } })
+    ).body.key;
     const other = await t.call('GET', `/v1/purchases/${created.body.id}`, { key: otherKey });
     expect(other.status).toBe(404);
     expect(other.body.code).toBe('not-found');
@@ -110,7 +129,10 @@ describe('idempotency', () => {
     const customerId = await enrol();
     const body = { customerId, total: usd(1_234), receiptId: 'R-replay' };
     const first = await purchase(body, 'same-key');
-    const again = await purchase({ receiptId: 'R-replay', total: usd(1_234), customerId }, 'same-key');
+    const again = await purchase(
+      { receiptId: 'R-replay', total: usd(1_234), customerId },
+      'same-key',
+    );
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(first.headers.get('idempotent-replayed')).toBeNull();
@@ -128,7 +150,8 @@ describe('idempotency', () => {
 
   it('scopes keys to the credential: another key may use the same Idempotency-Key', async () => {
     const customerId = await enrol();
-    const otherPos = (await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId } })).body.key;
+    const otherPos = (await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId } })).body
+      .key;
     const a = await purchase({ customerId, total: usd(300) }, 'shared-key', posKey);
     const b = await purchase({ customerId, total: usd(300) }, 'shared-key', otherPos);
     expect(a.status).toBe(201);
@@ -138,7 +161,10 @@ describe('idempotency', () => {
 
   it('requires an Idempotency-Key, and stores nothing for a request that fails validation', async () => {
     const customerId = await enrol();
-    const missing = await t.call('POST', '/v1/purchases', { key: posKey, body: { customerId, total: usd(5) } });
+    const missing = await t.call('POST', '/v1/purchases', {
+      key: posKey,
+      body: { customerId, total: usd(5) },
+    });
     expect(missing.status).toBe(400);
     expect(missing.body.code).toBe('idempotency-key-required');
 
@@ -152,7 +178,9 @@ describe('idempotency', () => {
   it('turns 20 parallel requests with one key into exactly one purchase', async () => {
     const customerId = await enrol();
     const body = { customerId, total: usd(10_000), receiptId: 'R-parallel' };
-    const results = await Promise.all(Array.from({ length: 20 }, () => purchase(body, 'parallel-key')));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => purchase(body, 'parallel-key')),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(results.filter((r) => r.headers.get('idempotent-replayed') !== 'true')).toHaveLength(1);
@@ -219,11 +247,15 @@ describe('bad purchases get problem+json 4xx', () => {
     const customerId = await enrol();
     const none = await purchase({ customerId, total: usd(100) }, key(), ADMIN_KEY);
     expect(none.status).toBe(400);
-    const unknown = await purchase({ customerId, storeId: 'sto_nope', total: usd(100) }, key(), ADMIN_KEY);
+    const unknown = await purchase(
+      { customerId, storeId: 'sto_nope', total: usd(100) },
+      key(),
+      ADMIN_KEY,
+    );
     expect(unknown.status).toBe(404);
   });
 
-  it("forbids a pos key from recording for another store", async () => {
+  it('forbids a pos key from recording for another store', async () => {
     const customerId = await enrol();
     const res = await purchase({ customerId, storeId: 'sto_elsewhere', total: usd(100) });
     expect(res.status).toBe(403);

@@ -14,7 +14,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'loyalty-start-'));
 const adminKey = 'startup-test-admin-key-0123456789';
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function start(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function start(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(join('node_modules', '.bin', 'tsx'), ['lib/local/main.ts'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +81,9 @@ describe('npm start', () => {
     await waitFor(run.output, 'listening on');
     const key = /admin key \(shown once[^:]*\): (\S+)/.exec(run.output())?.[1];
     expect(key).toMatch(/^lk_/);
-    const res = await fetch(`http://127.0.0.1:${port}/v1/stores`, { headers: { 'x-api-key': key as string } });
+    const res = await fetch(`http://127.0.0.1:${port}/v1/stores`, {
+      headers: { 'x-api-key': key as string },
+    });
     expect(res.status).toBe(200);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);

@@ -10,7 +10,12 @@ export interface TestApi {
   call(
     method: string,
     path: string,
-    options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+    options?: {
+      key?: string | null;
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    },
   ): Promise<{ status: number; headers: Headers; body: any }>;
 }
 
@@ -40,7 +45,11 @@ export async function startTestApi(): Promise<TestApi> {
       ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   };
   return { api, call };
 }

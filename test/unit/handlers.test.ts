@@ -26,13 +26,23 @@ let recordPurchase: Handler;
 
 beforeAll(async () => {
   getCustomer = (await import('../../functions/getCustomer.ts')).handler as unknown as Handler;
-  recordPurchase = (await import('../../functions/recordPurchase.ts')).handler as unknown as Handler;
+  recordPurchase = (await import('../../functions/recordPurchase.ts'))
+    .handler as unknown as Handler;
 });
 
-const context = { awsRequestId: 'r', functionName: 'f', getRemainingTimeInMillis: () => 10_000 } as Context;
+const context = {
+  awsRequestId: 'r',
+  functionName: 'f',
+  getRemainingTimeInMillis: () => 10_000,
+} as Context;
 const admin = { keyId: 'key_admin', role: 'admin' };
 
-function event(routeKey: string, path: string, body?: unknown, headers: Record<string, string> = {}): HttpEvent {
+function event(
+  routeKey: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): HttpEvent {
   const [method] = routeKey.split(' ');
   return {
     version: '2.0',
@@ -52,11 +62,16 @@ function event(routeKey: string, path: string, body?: unknown, headers: Record<s
 
 const customer = newCustomer('cus_1', { externalId: 'x' }, defaultProgram, new Date());
 const purchaseEvent = () =>
-  event('POST /v1/purchases', '/v1/purchases', {
-    customerId: 'cus_1',
-    storeId: 'sto_1',
-    total: { amount: 1000, currency: 'USD' },
-  }, { 'idempotency-key': 'k-1' });
+  event(
+    'POST /v1/purchases',
+    '/v1/purchases',
+    {
+      customerId: 'cus_1',
+      storeId: 'sto_1',
+      total: { amount: 1000, currency: 'USD' },
+    },
+    { 'idempotency-key': 'k-1' },
+  );
 
 function cancelled(codes: string[]) {
   return new TransactionCanceledException({
@@ -70,15 +85,20 @@ beforeEach(() => {
   ddb.reset();
   ddb.on(GetCommand, { Key: keys.program() }).resolves({});
   ddb.on(BatchGetCommand).resolves({
-    Responses: { mocked: [{ ...keys.customer('cus_1'), ...customer }, { ...keys.store('sto_1'), id: 'sto_1' }] },
+    Responses: {
+      mocked: [
+        { ...keys.customer('cus_1'), ...customer },
+        { ...keys.store('sto_1'), id: 'sto_1' },
+      ],
+    },
   });
 });
 
 describe('when DynamoDB throttles', () => {
   it('answers 503 problem+json with Retry-After, not a 500', async () => {
-    ddb.on(GetCommand, { Key: keys.customer('cus_1') }).rejects(
-      new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }),
-    );
+    ddb
+      .on(GetCommand, { Key: keys.customer('cus_1') })
+      .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
     const res = await getCustomer(event('GET /v1/customers/{id}', '/v1/customers/cus_1'), context);
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe('1');
@@ -88,7 +108,9 @@ describe('when DynamoDB throttles', () => {
 
 describe('when something unexpected fails', () => {
   it('answers 500 problem+json without the internal message', async () => {
-    ddb.on(GetCommand, { Key: keys.customer('cus_1') }).rejects(new Error('secret internal detail at db.ts:42'));
+    ddb
+      .on(GetCommand, { Key: keys.customer('cus_1') })
+      .rejects(new Error('secret internal detail at db.ts:42'));
     const res = await getCustomer(event('GET /v1/customers/{id}', '/v1/customers/cus_1'), context);
     expect(res.statusCode).toBe(500);
     expect(res.headers?.['content-type']).toBe('application/problem+json');
@@ -99,7 +121,10 @@ describe('when something unexpected fails', () => {
 
 describe('recording a purchase against a lost race', () => {
   it('reads the customer again and retries when its version moved on', async () => {
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled(['None', 'None', 'ConditionalCheckFailed', 'None'])).resolves({});
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(['None', 'None', 'ConditionalCheckFailed', 'None']))
+      .resolves({});
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(201);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
@@ -108,12 +133,21 @@ describe('recording a purchase against a lost race', () => {
 
   it('replays the winner when another request with the same key committed first', async () => {
     const stored = { status: 201, body: { id: 'pur_winner' } };
-    ddb.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'ConditionalCheckFailed', 'ConditionalCheckFailed']));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(cancelled(['None', 'None', 'ConditionalCheckFailed', 'ConditionalCheckFailed']));
     ddb.on(GetCommand, { Key: keys.idempotency('key_admin', 'k-1') }).callsFake(async (input) => {
       // The request hash is recomputed by the handler; answer with the one it asked about.
-      const sent = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[3]?.Put?.Item;
+      const sent =
+        ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[3]?.Put?.Item;
       return {
-        Item: { ...input.Key, requestHash: sent?.requestHash, status: 201, body: JSON.stringify(stored.body), expiresAt: 4e9 },
+        Item: {
+          ...input.Key,
+          requestHash: sent?.requestHash,
+          status: 201,
+          body: JSON.stringify(stored.body),
+          expiresAt: 4e9,
+        },
       };
     });
     const res = await recordPurchase(purchaseEvent(), context);
@@ -123,7 +157,9 @@ describe('recording a purchase against a lost race', () => {
   });
 
   it('answers 409 conflict when the receipt id is taken', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'None', 'None', 'ConditionalCheckFailed']));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(cancelled(['None', 'None', 'None', 'None', 'ConditionalCheckFailed']));
     const e = purchaseEvent();
     e.body = JSON.stringify({ ...JSON.parse(e.body as string), receiptId: 'R1' });
     const res = await recordPurchase(e, context);
@@ -132,7 +168,9 @@ describe('recording a purchase against a lost race', () => {
   });
 
   it('gives up with 503 (never a double credit) when the customer stays contended', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled(['None', 'None', 'TransactionConflict', 'None']));
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(cancelled(['None', 'None', 'TransactionConflict', 'None']));
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(503);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(8);

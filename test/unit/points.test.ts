@@ -19,7 +19,9 @@ describe('earnedPoints', () => {
   });
 
   it('stays exact for amounts up to the largest safe integer', () => {
-    expect(earnedPoints(Number.MAX_SAFE_INTEGER, { points: 1, per: 1 }, 1)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(earnedPoints(Number.MAX_SAFE_INTEGER, { points: 1, per: 1 }, 1)).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
   });
 
   it('equals the exact rational floor for any amount, rate and 4-decimal multiplier', () => {
@@ -32,7 +34,9 @@ describe('earnedPoints', () => {
         (amount, points, per, scaledMultiplier) => {
           const base = (BigInt(amount) * BigInt(points)) / BigInt(per);
           const exact = (base * BigInt(scaledMultiplier)) / 10_000n;
-          expect(earnedPoints(amount, { points, per }, scaledMultiplier / 10_000)).toBe(Number(exact));
+          expect(earnedPoints(amount, { points, per }, scaledMultiplier / 10_000)).toBe(
+            Number(exact),
+          );
         },
       ),
     );
@@ -47,8 +51,14 @@ describe('earnedPoints', () => {
 
 describe('cashValueOf', () => {
   it('converts points to minor units at the program rate, rounding down', () => {
-    expect(cashValueOf(1_200, { points: 100, amount: 100 }, 'USD')).toEqual({ amount: 1_200, currency: 'USD' });
-    expect(cashValueOf(199, { points: 200, amount: 100 }, 'EUR')).toEqual({ amount: 99, currency: 'EUR' });
+    expect(cashValueOf(1_200, { points: 100, amount: 100 }, 'USD')).toEqual({
+      amount: 1_200,
+      currency: 'USD',
+    });
+    expect(cashValueOf(199, { points: 200, amount: 100 }, 'EUR')).toEqual({
+      amount: 99,
+      currency: 'EUR',
+    });
   });
 
   it('is never negative, even for a negative balance', () => {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { accruePurchase, customerView, newCustomer } from '../../lib/domain/customer.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { addSpend, heldTier, qualifyingSpend, tierForSpend, windowMonths } from '../../lib/domain/tiers.ts';
+import {
+  addSpend,
+  heldTier,
+  qualifyingSpend,
+  tierForSpend,
+  windowMonths,
+} from '../../lib/domain/tiers.ts';
 
 const at = (iso: string) => new Date(iso);
 
@@ -16,12 +22,20 @@ describe('the qualifying window', () => {
   });
 
   it('adds spend to the month it occurred in and drops months that left the window', () => {
-    const spend = addSpend({ '202501': 5, '202510': 7 }, at('2025-12-31T23:00:00Z'), 10, at('2026-01-02T00:00:00Z'), 3);
+    const spend = addSpend(
+      { '202501': 5, '202510': 7 },
+      at('2025-12-31T23:00:00Z'),
+      10,
+      at('2026-01-02T00:00:00Z'),
+      3,
+    );
     expect(spend).toEqual({ '202512': 10 });
   });
 
   it('ignores spend that occurred before the window (an old import)', () => {
-    expect(addSpend({}, at('2020-01-01T00:00:00Z'), 10, at('2026-01-02T00:00:00Z'), 12)).toEqual({});
+    expect(addSpend({}, at('2020-01-01T00:00:00Z'), 10, at('2026-01-02T00:00:00Z'), 12)).toEqual(
+      {},
+    );
   });
 });
 
@@ -47,21 +61,36 @@ describe('accruePurchase', () => {
     const { points, customer } = accruePurchase(fresh, defaultProgram, 60_000, now, now);
     expect(points).toBe(600);
     expect(customer.tierId).toBe('silver');
-    expect(customer).toMatchObject({ available: 600, lifetimeEarned: 600, purchases: 1, version: 1 });
+    expect(customer).toMatchObject({
+      available: 600,
+      lifetimeEarned: 600,
+      purchases: 1,
+      version: 1,
+    });
     const second = accruePurchase(customer, defaultProgram, 10_000, now, now);
     expect(second.points).toBe(125);
   });
 
   it('never moves lastPurchaseAt back for a backdated purchase', () => {
     const recent = accruePurchase(fresh, defaultProgram, 100, now, now).customer;
-    const backdated = accruePurchase(recent, defaultProgram, 100, at('2026-11-01T00:00:00Z'), now).customer;
+    const backdated = accruePurchase(
+      recent,
+      defaultProgram,
+      100,
+      at('2026-11-01T00:00:00Z'),
+      now,
+    ).customer;
     expect(backdated.lastPurchaseAt).toBe(now.toISOString());
   });
 
   it('shows the spend needed for the next tier', () => {
     const { customer } = accruePurchase(fresh, defaultProgram, 12_345, now, now);
     const view = customerView(customer, defaultProgram, now);
-    expect(view.nextTier).toEqual({ id: 'silver', name: 'Silver', spendNeeded: { amount: 37_655, currency: 'USD' } });
+    expect(view.nextTier).toEqual({
+      id: 'silver',
+      name: 'Silver',
+      spendNeeded: { amount: 37_655, currency: 'USD' },
+    });
     expect(view.qualifyingSpend).toEqual({ amount: 12_345, currency: 'USD' });
   });
 });
