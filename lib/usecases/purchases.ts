@@ -40,6 +40,16 @@ function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   return input.storeId;
 }
 
+function checkCurrencies(input: RecordPurchaseInput, currency: string): void {
+  const currencies = [
+    input.total.currency,
+    ...(input.lines ?? []).map((l) => l.unitPrice.currency),
+  ];
+  if (currencies.some((c) => c !== currency)) {
+    throw new ProblemError('currency-mismatch', `This program's currency is ${currency}`);
+  }
+}
+
 function occurredAtOf(
   principal: Principal,
   input: RecordPurchaseInput,
@@ -71,19 +81,11 @@ export async function recordPurchase(
   clock: () => Date = () => new Date(),
 ): Promise<Outcome> {
   const program = await getProgram();
-  const currencies = [
-    input.total.currency,
-    ...(input.lines ?? []).map((l) => l.unitPrice.currency),
-  ];
-  if (currencies.some((c) => c !== program.currency)) {
-    throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
-  }
   const storeId = storeFor(principal, input);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
     const now = clock();
-    const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
     const context = await loadPurchaseContext(
       input.customerId,
       idem,
@@ -91,6 +93,10 @@ export async function recordPurchase(
     );
     const replay = replayFrom(context.idempotencyItem, idem, now);
     if (replay) return { ...replay, replayed: true };
+    // Checked after the replay: a stored answer stays the answer even once the clock or
+    // the program has moved on.
+    checkCurrencies(input, program.currency);
+    const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
     if (!context.storeExists) throw notFound('Store');
     if (!context.customer) throw notFound('Customer');
 

@@ -140,6 +140,24 @@ describe('idempotency', () => {
     expect(await wholeLedger(t, customerId)).toHaveLength(1);
   });
 
+  it('replays the stored answer even after the program has changed', async () => {
+    const customerId = await enrol();
+    const body = { customerId, total: usd(2_000) };
+    const first = await purchase(body, 'before-program-change');
+    const program = (await t.call('GET', '/v1/program')).body;
+    expect(
+      (await t.call('PUT', '/v1/program', { body: { ...program, currency: 'EUR' } })).status,
+    ).toBe(200);
+    try {
+      const again = await purchase(body, 'before-program-change');
+      expect(again.status).toBe(201);
+      expect(again.body).toEqual(first.body);
+      expect((await purchase(body)).body.code).toBe('currency-mismatch');
+    } finally {
+      await t.call('PUT', '/v1/program', { body: program });
+    }
+  });
+
   it('refuses a key reused for a different request with 422 idempotency-key-reused', async () => {
     const customerId = await enrol();
     await purchase({ customerId, total: usd(100) }, 'reused-key');

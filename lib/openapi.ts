@@ -1,0 +1,783 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route table (lib/routes.ts) and the very
+ * zod schemas that validate requests (lib/schemas.ts), so it cannot drift from what is
+ * served. Response shapes are zod schemas here too, which lets tests check real responses
+ * against them. Served at GET /v1/openapi.json.
+ */
+import { z } from 'zod';
+import { type ProblemCode, ProblemError } from './errors.ts';
+import { MAX_BODY_BYTES } from './http/handler.ts';
+import { type Route, routes } from './routes.ts';
+import {
+  createApiKeySchema,
+  createCustomerSchema,
+  customerLookupSchema,
+  moneySchema,
+  nameSchema,
+  pageQuerySchema,
+  programSchema,
+  purchaseLineSchema,
+  recordPurchaseSchema,
+  roles,
+} from './schemas.ts';
+import { IDEMPOTENCY_TTL_SECONDS } from './store/idempotency.ts';
+
+type Json = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------
+// Problem codes: every code of lib/errors.ts with what it means (tsc insists on all).
+// ---------------------------------------------------------------------------------------
+
+export const problemCodeNotes: Record<ProblemCode, string> = {
+  'validation-failed':
+    'The body, query or a header is not valid; `errors` lists each field as `{path, message}`.',
+  unauthorized: 'The API key is missing, unknown or revoked.',
+  forbidden:
+    "The key's role may not call this route (see `x-roles`), or it acts outside its scope.",
+  'not-found': 'The resource does not exist or belongs to another principal; or no such route.',
+  conflict: 'Conflicts with an existing resource.',
+  'payload-too-large': `The request body is over ${MAX_BODY_BYTES} bytes (64 KiB).`,
+  'idempotency-key-required': 'The route requires an `Idempotency-Key` header.',
+  'idempotency-key-reused': 'The `Idempotency-Key` was already used for a different request.',
+  'idempotency-key-in-use': 'Reserved: never returned in this version (see Idempotency above).',
+  'currency-mismatch': "A money amount is not in the program's currency.",
+  'insufficient-points': 'Not enough available points.',
+  'internal-error': 'An unexpected error; it was logged. Nothing internal is in the body.',
+  'service-unavailable':
+    'The database is throttling or the customer is changing too fast; retry after `Retry-After` seconds.',
+};
+
+export const problemCodes = Object.keys(problemCodeNotes) as [ProblemCode, ...ProblemCode[]];
+
+// ---------------------------------------------------------------------------------------
+// Response schemas
+// ---------------------------------------------------------------------------------------
+
+const timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339, UTC' });
+
+const fieldErrorSchema = z.object({
+  path: z
+    .string()
+    .describe("Dot-separated path of the field (e.g. `total.amount`); '' for the whole"),
+  message: z.string(),
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe('`urn:loyalty:problem:<code>`'),
+    title: z.string().describe('Fixed per code'),
+    status: z.int().describe('The HTTP status'),
+    code: z.enum(problemCodes).describe('Machine-readable; branch on this'),
+    detail: z.string().optional().describe('Human-readable; may change'),
+    instance: z.string().optional().describe('The request path'),
+    errors: z.array(fieldErrorSchema).optional().describe('With validation-failed'),
+    existingCustomerId: z
+      .string()
+      .optional()
+      .describe('With 409 conflict on POST /v1/customers: the customer holding the identifier'),
+  })
+  .describe('RFC 9457 problem details, served as application/problem+json');
+
+const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
+
+export const customerSchema = z
+  .object({
+    id: z.string().describe('Opaque (`cus_` + ULID)'),
+    createdAt: timestamp,
+    externalId: z.string().optional(),
+    email: z.string().optional().describe('Stored lowercased'),
+    phone: z.string().optional().describe('E.164'),
+    name: z.string().optional(),
+    tier: tierRef.describe(
+      'The higher of the tier granted and the tier the current qualifying spend earns',
+    ),
+    nextTier: z
+      .object({ id: z.string(), name: z.string(), spendNeeded: moneySchema })
+      .nullable()
+      .describe('null at the top tier; spendNeeded is the qualifying spend still missing'),
+    qualifyingSpend: moneySchema,
+    points: z.object({
+      available: z.int().describe('May be below 0 after a refund'),
+      pending: z.int(),
+      held: z.int(),
+      lifetimeEarned: z.int(),
+    }),
+    cashValue: moneySchema,
+    status: z.enum(['active', 'lapsed']),
+    lastPurchaseAt: timestamp.nullable(),
+    lapsedAt: timestamp.nullable(),
+    cadence: z
+      .object({ purchases: z.int().min(0).describe('Number of purchases recorded') })
+      .describe(
+        'Only `purchases` for now; typicalGapDays, expectedNextPurchaseBy, pAlive and ' +
+          'expectedPurchases90d arrive with lapse detection',
+      ),
+  })
+  .describe('A customer: profile, tier, balances and cadence');
+
+const ledgerTypes = [
+  'earn',
+  'refund',
+  'hold',
+  'release',
+  'redeem',
+  'expire',
+  'adjust',
+  'pending',
+  'activate',
+] as const;
+
+export const ledgerEntrySchema = z.object({
+  id: z.string(),
+  type: z.enum(ledgerTypes),
+  points: z.int().describe('Signed effect on available points'),
+  balanceAfter: z.int().describe('Available points after this entry'),
+  at: timestamp,
+  purchaseId: z.string().optional(),
+  refundId: z.string().optional(),
+  redemptionId: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+const pageOf = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Send as `?cursor=` for the next page; null on the last page'),
+  });
+
+const purchaseFields = {
+  id: z.string().describe('Opaque (`pur_` + ULID)'),
+  customerId: z.string(),
+  storeId: z.string(),
+  total: moneySchema,
+  occurredAt: timestamp,
+  receiptId: z.string().optional(),
+  lines: z.array(purchaseLineSchema).optional().describe('As sent; not checked against total'),
+  pointsEarned: z.int().min(0),
+  pointsStatus: z.enum(['available', 'pending']),
+  availableAt: timestamp.optional().describe('When pending points become available'),
+};
+
+export const purchaseSchema = z
+  .object({ ...purchaseFields, refunded: moneySchema.describe('Refunded so far') })
+  .describe('A recorded purchase');
+
+export const recordedPurchaseSchema = z
+  .object({ ...purchaseFields, customer: customerSchema })
+  .describe('A purchase just recorded, with the customer as it is after it');
+
+const placeSchema = (what: string) =>
+  z.object({ id: z.string(), name: z.string(), createdAt: timestamp }).describe(`A ${what}`);
+
+export const storeSchema = placeSchema('store (sto_ + ULID)');
+export const partnerSchema = placeSchema('partner retailer (ptn_ + ULID)');
+
+export const apiKeySchema = z.object({
+  id: z.string().describe('`key_` + ULID; use it to revoke the key'),
+  role: z.enum(roles),
+  storeId: z.string().optional().describe('pos keys'),
+  partnerId: z.string().optional().describe('partner keys'),
+  name: z.string().optional(),
+  createdAt: timestamp,
+  revokedAt: timestamp.optional(),
+});
+
+export const newApiKeySchema = apiKeySchema
+  .extend({
+    key: z
+      .string()
+      .describe('The plain key, for the x-api-key header. Shown only here: only a hash is kept'),
+  })
+  .describe('A new API key');
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** Every schema that becomes a named component, by id. */
+const named: Record<string, z.ZodType> = {
+  Money: moneySchema,
+  PurchaseLine: purchaseLineSchema,
+  FieldError: fieldErrorSchema,
+  Problem: problemSchema,
+  Program: programSchema,
+  CreateCustomer: createCustomerSchema,
+  RecordPurchase: recordPurchaseSchema,
+  CreateApiKey: createApiKeySchema,
+  Name: nameSchema,
+  Customer: customerSchema,
+  LedgerEntry: ledgerEntrySchema,
+  LedgerPage: pageOf(ledgerEntrySchema),
+  Purchase: purchaseSchema,
+  RecordedPurchase: recordedPurchaseSchema,
+  Store: storeSchema,
+  StorePage: pageOf(storeSchema),
+  Partner: partnerSchema,
+  PartnerPage: pageOf(partnerSchema),
+  ApiKey: apiKeySchema,
+  NewApiKey: newApiKeySchema,
+  Health: healthSchema,
+};
+
+// ---------------------------------------------------------------------------------------
+// Operations: what the route table does not say about each route, keyed by its fn
+// ---------------------------------------------------------------------------------------
+
+interface Operation {
+  summary: string;
+  description?: string;
+  tag: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Requires an Idempotency-Key header. */
+  idempotent?: boolean;
+  status: number;
+  /** A component id, or a plain JSON Schema. */
+  response?: string | Json;
+  responseDescription: string;
+  /** Route-specific problems; 400/401/403/413/500/503 are added from the route's shape. */
+  errors?: [ProblemCode, string][];
+}
+
+const operations: Record<string, Operation> = {
+  health: {
+    tag: 'meta',
+    summary: 'Liveness check',
+    status: 200,
+    response: 'Health',
+    responseDescription: 'The API is up',
+  },
+  openapi: {
+    tag: 'meta',
+    summary: 'This OpenAPI 3.1 document',
+    status: 200,
+    response: { type: 'object', description: 'An OpenAPI 3.1 document' },
+    responseDescription: 'The document',
+  },
+  getProgram: {
+    tag: 'program',
+    summary: 'Read the program',
+    description: 'A fresh deployment starts with a usable default program.',
+    status: 200,
+    response: 'Program',
+    responseDescription: 'The program',
+  },
+  putProgram: {
+    tag: 'program',
+    summary: 'Replace the program',
+    description:
+      'Validated as a whole: the first tier starts at qualifyingSpend 0, tier ids are unique, ' +
+      'spends strictly increase, multipliers are 1..100 with at most 4 decimals. Unknown ' +
+      'fields are rejected. Changes reach every function within 30 s.',
+    body: programSchema,
+    status: 200,
+    response: 'Program',
+    responseDescription: 'The program as stored',
+  },
+  createCustomer: {
+    tag: 'customers',
+    summary: 'Enrol a customer',
+    description:
+      'At least one of externalId, email, phone. Emails are stored lowercased and match ' +
+      'case-insensitively.',
+    body: createCustomerSchema,
+    status: 201,
+    response: 'Customer',
+    responseDescription: 'The new customer',
+    errors: [['conflict', 'An identifier already belongs to a customer: see `existingCustomerId`']],
+  },
+  findCustomer: {
+    tag: 'customers',
+    summary: 'Look a customer up by email, phone or externalId',
+    description:
+      'Give exactly one of email, phone, externalId (else 400). Emails compare ' +
+      'case-insensitively; phone and externalId exactly.',
+    query: customerLookupSchema,
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer',
+    errors: [
+      ['validation-failed', 'Not exactly one of email, phone, externalId, or one is malformed'],
+      ['not-found', 'No customer has this identifier'],
+    ],
+  },
+  getCustomer: {
+    tag: 'customers',
+    summary: 'Read a customer',
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer',
+    errors: [['not-found', 'No such customer']],
+  },
+  listCustomerActivity: {
+    tag: 'customers',
+    summary: "A customer's ledger, newest first",
+    description: 'Available points = the sum of the ledger entries.',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'LedgerPage',
+    responseDescription: 'One page of ledger entries',
+    errors: [
+      ['validation-failed', 'Bad limit, or a cursor not issued for this list'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  recordPurchase: {
+    tag: 'purchases',
+    summary: 'Record a purchase and award its points',
+    description:
+      'A pos key records for its own store (storeId may be omitted, or must be its own); ' +
+      'an admin key must name storeId. occurredAt defaults to now; more than 5 minutes ' +
+      'ahead, or (except for admin keys, for imports) more than maxBackdateDays back, is ' +
+      'a 400. Points = floor(floor(total x earnRate.points / earnRate.per) x multiplier of ' +
+      'the tier held before the purchase). Every unitPrice in `lines` must be in the ' +
+      'program currency; lines are stored but not checked against total (discounts).',
+    body: recordPurchaseSchema,
+    idempotent: true,
+    status: 201,
+    response: 'RecordedPurchase',
+    responseDescription: 'The purchase (or, with `Idempotent-Replayed: true`, its replay)',
+    errors: [
+      ['validation-failed', 'An admin key without storeId; occurredAt out of range'],
+      ['forbidden', "A pos key sending another store's storeId"],
+      ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
+      ['conflict', 'This receiptId was already recorded at this store'],
+      ['currency-mismatch', "total or a line's unitPrice is not in the program currency"],
+    ],
+  },
+  getPurchase: {
+    tag: 'purchases',
+    summary: 'Read a purchase',
+    status: 200,
+    response: 'Purchase',
+    responseDescription: 'The purchase, with what was refunded so far',
+    errors: [['not-found', "No such purchase, or (pos keys) another store's purchase"]],
+  },
+  createStore: {
+    tag: 'stores',
+    summary: 'Create a store',
+    body: nameSchema,
+    status: 201,
+    response: 'Store',
+    responseDescription: 'The new store',
+  },
+  listStores: {
+    tag: 'stores',
+    summary: 'List stores, oldest first',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'StorePage',
+    responseDescription: 'One page of stores',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createPartner: {
+    tag: 'partners',
+    summary: 'Create a partner retailer',
+    body: nameSchema,
+    status: 201,
+    response: 'Partner',
+    responseDescription: 'The new partner',
+  },
+  listPartners: {
+    tag: 'partners',
+    summary: 'List partners, oldest first',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'PartnerPage',
+    responseDescription: 'One page of partners',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createApiKey: {
+    tag: 'api-keys',
+    summary: 'Create an API key',
+    description:
+      'A pos key needs storeId, a partner key needs partnerId, and no other role takes ' +
+      'either. The plain key is in the response only; the service keeps its hash.',
+    body: createApiKeySchema,
+    status: 201,
+    response: 'NewApiKey',
+    responseDescription: 'The key, shown this once',
+    errors: [['not-found', 'Unknown storeId or partnerId']],
+  },
+  revokeApiKey: {
+    tag: 'api-keys',
+    summary: 'Revoke an API key',
+    description:
+      'Idempotent: revoking a revoked key answers 204 again. In AWS the key keeps working ' +
+      'for up to the authorizer cache TTL (60 s by default); locally it stops at once.',
+    status: 204,
+    responseDescription: 'Revoked',
+    errors: [['not-found', 'No such key']],
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// The introduction: conventions and the decisions taken where the contract is silent
+// ---------------------------------------------------------------------------------------
+
+const ttlHours = IDEMPOTENCY_TTL_SECONDS / 3600;
+
+const description = `Loyalty points, tiers and redemption for point-of-sale systems, mobile-app backends \
+and partner retailers. This document is generated from the service's route table and from the \
+schemas it validates requests with.
+
+## Conventions
+
+- JSON in and out. **Money** is \`{"amount": <integer minor units >= 0>, "currency": "<ISO 4217>"}\`; \
+a program has one currency and any other gets 422 \`currency-mismatch\`. Timestamps are RFC 3339 UTC. \
+IDs are opaque strings.
+- **Credentials**: an API key in \`x-api-key\`. Each operation lists the roles that may call it in \
+\`x-roles\`; any other role gets 403 \`forbidden\`. A pos key is bound to one store and a partner key to \
+one partner; another principal's resource answers 404 \`not-found\`, as if it did not exist.
+- **Errors** are RFC 9457 problem details (\`application/problem+json\`) with \`type\` = \
+\`urn:loyalty:problem:<code>\`, \`title\`, \`status\`, \`code\`, \`detail\`, \`instance\` (the path) and, \
+for validation, \`errors: [{path, message}]\`. Branch on \`code\`. No 5xx for a client mistake.
+- **Body size**: request bodies over ${MAX_BODY_BYTES} bytes (64 KiB) get 413 \`payload-too-large\`.
+- **Pagination**: \`?limit=\` 1..100 (default 25) and \`?cursor=\`, the previous page's \`nextCursor\` \
+(opaque, valid only for the list that issued it, else 400). Pages are \`{"items": [...], "nextCursor": \
+string | null}\`; \`nextCursor\` is null exactly on the last page.
+- **Retries**: 503 \`service-unavailable\` (with \`Retry-After\`) is safe to retry; send the same \
+\`Idempotency-Key\` again where the route takes one.
+
+## Decisions where the contract is silent
+
+**Idempotency** (\`Idempotency-Key\` on POST /v1/purchases; 1..255 printable ASCII characters, scoped \
+to the calling API key):
+- The idempotency record is written in the same transaction as the change it records, so a key is \
+never "in progress": concurrent requests with one key all get the one result (201 once, then replays \
+with \`Idempotent-Replayed: true\`). 409 \`idempotency-key-in-use\` is therefore never returned in this \
+version.
+- Records are kept ${ttlHours} h.
+- Only successful (2xx) results are stored. An error (validation, 404, 409 duplicate receipt, ...) \
+stores nothing, so the same key can be retried after fixing the cause.
+- Request identity = method + path + canonical JSON body: key order and whitespace do not matter. The \
+same key with a different request gets 422 \`idempotency-key-reused\`.
+
+**Purchases**:
+- An admin key must name \`storeId\` (400 \`validation-failed\` otherwise); an unknown storeId is 404. \
+A pos key sending another store's \`storeId\` gets 403 \`forbidden\`.
+- With \`lines\`, each \`unitPrice\` must be in the program currency (422 \`currency-mismatch\`). Lines are \
+stored, but totals are not checked against them (discounts).
+
+**Customers**:
+- Lookups (GET /v1/customers) take exactly one of \`email\`, \`phone\`, \`externalId\`, else 400. Emails \
+compare case-insensitively (they are stored lowercased).
+- \`cadence\` currently holds \`purchases\` only; \`typicalGapDays\`, \`expectedNextPurchaseBy\`, \`pAlive\` \
+(and \`expectedPurchases90d\`) arrive with lapse detection.
+- The tier shown is the higher of the tier granted and the tier the current qualifying spend earns. \
+Downgrades happen only in the daily tier review (a later release).
+
+**API keys**:
+- An unknown \`storeId\` or \`partnerId\` in POST /v1/api-keys: 404 \`not-found\`.
+- DELETE /v1/api-keys/{id} on an already revoked key: 204 again (idempotent); an unknown id: 404.
+- In AWS, a request with no \`x-api-key\` header at all is refused by API Gateway itself: 401 \
+\`{"message":"Unauthorized"}\`, not problem+json, because the authorizer's cache is keyed on that \
+header. Locally, and for any present-but-wrong key, the API answers 401 problem+json \`unauthorized\`.
+- Revocation takes effect within the authorizer cache TTL (60 s by default) in AWS, at once locally.
+
+**Program**: changes reach all functions within 30 s (each function caches the program).
+
+**Unknown routes**: 404 \`not-found\`.
+`;
+
+// ---------------------------------------------------------------------------------------
+// Assembly
+// ---------------------------------------------------------------------------------------
+
+/** `z.int()` implies the safe-integer range; spelling it out on every integer is noise. */
+function dropSafeIntegerBounds({ jsonSchema }: { jsonSchema: Json }): void {
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+}
+
+const JSON_SCHEMA = {
+  target: 'draft-2020-12',
+  io: 'input',
+  override: dropSafeIntegerBounds,
+} as const;
+const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+/** Named components from the registry; nested ids (`.meta({id})`) become refs. */
+function componentSchemas(extra: Map<z.ZodType, string>): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  for (const [schema, id] of extra) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    ...JSON_SCHEMA,
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const out: Record<string, Json> = {};
+  // Ids known only to the global registry land in `__shared.$defs`: hoist them.
+  const { __shared, ...rest } = schemas as Record<string, Json>;
+  const shared = (__shared?.$defs ?? {}) as Record<string, Json>;
+  for (const [id, { $schema: _, $id: __, ...schema }] of Object.entries({ ...shared, ...rest })) {
+    out[id] = schema;
+  }
+  return JSON.parse(
+    JSON.stringify(out).replaceAll(
+      '#/components/schemas/__shared#/$defs/',
+      '#/components/schemas/',
+    ),
+  );
+}
+
+const idOf = (schema: z.ZodType, fallback: string): string =>
+  Object.entries(named).find(([, s]) => s === schema)?.[0] ??
+  (z.globalRegistry.get(schema)?.id as string | undefined) ??
+  fallback;
+
+const paramNotes: Record<string, string> = {
+  limit: 'Page size, 1..100 (default 25)',
+  cursor: "The previous page's nextCursor",
+  email: 'Case-insensitive',
+  phone: 'E.164, e.g. +14155550123',
+  externalId: "The merchant's own id",
+};
+
+function queryParameters(schema: z.ZodType): Json[] {
+  const json = z.toJSONSchema(schema, JSON_SCHEMA) as Json;
+  const properties = (json.properties ?? {}) as Record<string, Json>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    ...(paramNotes[name] && { description: paramNotes[name] }),
+    schema: property,
+  }));
+}
+
+const pathParameters = (path: string): Json[] =>
+  [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1 },
+  }));
+
+function example(code: ProblemCode, path: string): Json {
+  const problem = new ProblemError(code);
+  return {
+    type: `urn:loyalty:problem:${code}`,
+    title: problem.title,
+    status: problem.status,
+    code,
+    detail: problemCodeNotes[code].replace(/`/g, ''),
+    instance: path,
+    ...(code === 'validation-failed' && {
+      errors: [{ path: 'total.amount', message: 'Invalid input: expected int, received number' }],
+    }),
+  };
+}
+
+const PROBLEM_JSON = 'application/problem+json';
+
+function problemResponses(route: Route, op: Operation): Record<string, Json> {
+  const found: [ProblemCode, string][] = [];
+  const add = (code: ProblemCode, when: string) => {
+    if (!found.some(([c, w]) => c === code && w === when)) found.push([code, when]);
+  };
+  if (op.body) add('validation-failed', 'The body is missing, not JSON, or fails the schema');
+  if (op.query && !op.errors?.some(([c]) => c === 'validation-failed')) {
+    add('validation-failed', 'A query parameter fails the schema');
+  }
+  if (op.idempotent) {
+    add('idempotency-key-required', 'No Idempotency-Key header');
+    add('validation-failed', 'The Idempotency-Key is not 1..255 printable ASCII characters');
+  }
+  if (route.roles !== 'public') {
+    add(
+      'unauthorized',
+      'Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key ' +
+        'header at all gets API Gateway\'s own 401 `{"message":"Unauthorized"}`',
+    );
+    add('forbidden', "The key's role is not in `x-roles`");
+  }
+  for (const [code, when] of op.errors ?? []) add(code, when);
+  if (op.body) add('payload-too-large', `The body is over ${MAX_BODY_BYTES} bytes`);
+  if (op.idempotent) add('idempotency-key-reused', 'The key was used for a different request');
+  add('internal-error', 'An unexpected error');
+  if (route.table.length > 0) {
+    add('service-unavailable', 'The database is busy; retry after Retry-After seconds');
+  }
+
+  const byStatus = new Map<number, [ProblemCode, string][]>();
+  for (const entry of found) {
+    const status = new ProblemError(entry[0]).status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), entry]);
+  }
+  const responses: Record<string, Json> = {};
+  for (const [status, entries] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const codes = [...new Set(entries.map(([c]) => c))];
+    responses[String(status)] = {
+      description: entries.map(([code, when]) => `- \`${code}\`: ${when}`).join('\n'),
+      ...(codes.includes('service-unavailable') && {
+        headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+      }),
+      content: {
+        [PROBLEM_JSON]: {
+          schema: schemaRef('Problem'),
+          examples: Object.fromEntries(
+            codes.map((code) => [code, { value: example(code, route.path) }]),
+          ),
+        },
+        ...(status === 401 && {
+          'application/json': {
+            schema: {
+              type: 'object',
+              description: "API Gateway's own answer (AWS) to a request without x-api-key",
+              properties: { message: { type: 'string', const: 'Unauthorized' } },
+            },
+          },
+        }),
+      },
+    };
+  }
+  return responses;
+}
+
+function fallbackOperation(route: Route): Operation {
+  const status = route.method === 'POST' ? 201 : route.method === 'DELETE' ? 204 : 200;
+  return {
+    tag: route.path.split('/')[2] ?? 'other',
+    summary: `${route.method} ${route.path}`,
+    status,
+    responseDescription: 'Not documented yet',
+    ...(status !== 204 && { response: { type: 'object' } }),
+  };
+}
+
+function operationObject(route: Route, op: Operation, bodyIds: Map<z.ZodType, string>): Json {
+  const roles = route.roles === 'public' ? ['public'] : route.roles;
+  const security =
+    route.roles === 'public'
+      ? []
+      : [
+          ...(route.roles.some((r) => r !== 'customer') ? [{ apiKey: [] }] : []),
+          ...(route.roles.includes('customer') ? [{ customerToken: [] }] : []),
+        ];
+  const rolesText =
+    route.roles === 'public' ? 'No credential needed.' : `Roles: ${route.roles.join(', ')}.`;
+  const parameters = [
+    ...pathParameters(route.path),
+    ...(op.query ? queryParameters(op.query) : []),
+    ...(op.idempotent ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
+  ];
+  const bodyId = op.body && bodyIds.get(op.body);
+  const success: Json = {
+    description: op.responseDescription,
+    ...(op.idempotent && {
+      headers: { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } },
+    }),
+    ...(op.response !== undefined && {
+      content: {
+        'application/json': {
+          schema: typeof op.response === 'string' ? schemaRef(op.response) : op.response,
+        },
+      },
+    }),
+  };
+  return {
+    operationId: route.fn,
+    summary: op.summary,
+    description: [op.description, rolesText].filter(Boolean).join('\n\n'),
+    tags: [op.tag],
+    'x-roles': roles,
+    ...(op.idempotent && { 'x-idempotent': true }),
+    security,
+    ...(parameters.length > 0 && { parameters }),
+    ...(bodyId && {
+      requestBody: {
+        required: true,
+        description: `JSON, at most ${MAX_BODY_BYTES} bytes`,
+        content: { 'application/json': { schema: schemaRef(bodyId) } },
+      },
+    }),
+    responses: { [String(op.status)]: success, ...problemResponses(route, op) },
+  };
+}
+
+/** The OpenAPI 3.1 document for every route of the route table. */
+export function openApiDocument(): Json {
+  const ops = routes.map((route) => ({
+    route,
+    op: operations[route.fn] ?? fallbackOperation(route),
+  }));
+  // Request bodies not among the named components get an id of their own.
+  const bodyIds = new Map<z.ZodType, string>();
+  const extra = new Map<z.ZodType, string>();
+  for (const { route, op } of ops) {
+    if (!op.body || bodyIds.has(op.body)) continue;
+    const fallback = `${route.fn.charAt(0).toUpperCase()}${route.fn.slice(1)}Request`;
+    const id = idOf(op.body, fallback);
+    bodyIds.set(op.body, id);
+    if (!(id in named)) extra.set(op.body, id);
+  }
+
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const { route, op } of ops) {
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, Json>)[route.method.toLowerCase()] = operationObject(
+      route,
+      op,
+      bodyIds,
+    );
+  }
+
+  const usesCustomerTokens = routes.some(
+    (r) => r.roles !== 'public' && r.roles.includes('customer'),
+  );
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'Loyalty API',
+      version: '1.0.0',
+      summary: 'Tiered loyalty points, redemption as virtual cash, lapse detection',
+      description,
+    },
+    tags: [...new Set(ops.map(({ op }) => op.tag))].map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: componentSchemas(extra),
+      securitySchemes: {
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-api-key',
+          description: 'An API key (admin, pos, partner or app), created with POST /v1/api-keys',
+        },
+        ...(usesCustomerTokens && {
+          customerToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "A customer session token: the customer's own /v1/me routes",
+          },
+        }),
+      },
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: true,
+          description:
+            'Makes the request safe to retry: the same key and request return the stored ' +
+            `result for ${ttlHours} h. Scoped to the calling API key. Missing: 400 ` +
+            '`idempotency-key-required`.',
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+        },
+      },
+      headers: {
+        IdempotentReplayed: {
+          description: 'Present (`true`) when this is the stored result of an earlier request',
+          schema: { type: 'string', enum: ['true'] },
+        },
+        RetryAfter: {
+          description: 'Seconds to wait before retrying',
+          schema: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+  };
+}
