@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 
-/** Called once per DynamoDB request (benchmarks count calls with it). */
+/** Called once per DynamoDB request, failed or not (benchmarks count calls with it); output is undefined for a failure. */
 export type DynamoCallListener = (command: string, input: unknown, output: unknown) => void;
 
 const listeners: DynamoCallListener[] = [];
@@ -26,11 +26,17 @@ export function db(): DynamoDBDocumentClient {
   });
   base.middlewareStack.add(
     (next, context) => async (args) => {
-      const result = await next(args);
-      for (const listener of listeners) {
-        listener(context.commandName ?? 'unknown', args.input, result.output);
+      // Failed calls (lost conditional writes, cancelled transactions) count too.
+      let output: unknown;
+      try {
+        const result = await next(args);
+        output = result.output;
+        return result;
+      } finally {
+        for (const listener of listeners) {
+          listener(context.commandName ?? 'unknown', args.input, output);
+        }
       }
-      return result;
     },
     { step: 'initialize', name: 'loyaltyCallListeners' },
   );

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
@@ -145,7 +146,7 @@ describe('recording a purchase against a lost race', () => {
           ...input.Key,
           requestHash: sent?.requestHash,
           status: 201,
-          body: JSON.stringify(stored.body),
+          body: gzipSync(JSON.stringify(stored.body)),
           expiresAt: 4e9,
         },
       };

@@ -1,0 +1,3 @@
+import { buildApp } from './stack.ts';
+
+buildApp().app.synth();

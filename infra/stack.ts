@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { authorizerFunction, routes, type TableAction } from '../lib/routes.ts';
+import { LoyaltyApi } from './api.ts';
+import { LoyaltyFunction } from './functions.ts';
+import { projectRoot } from './paths.ts';
+import { LoyaltyTable } from './table.ts';
+
+/** A non-negative number from context (cdk.json or `-c key=value`, which gives a string). */
+function numberContext(scope: Construct, key: string, fallback: number): number {
+  const raw: unknown = scope.node.tryGetContext(key);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(`context ${key} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+/** Environment-agnostic (no lookups), so `cdk synth` runs offline without credentials. */
+export class LoyaltyStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const { table, hasIndexes } = new LoyaltyTable(this, 'Data');
+
+    const makeFunction = (fn: string, tableActions: readonly TableAction[], timeout?: Duration) =>
+      new LoyaltyFunction(this, pascal(fn), {
+        fn,
+        table,
+        tableActions,
+        includeIndexes: hasIndexes && tableActions.includes('Query'),
+        ...(timeout && { timeout }),
+      }).function;
+
+    // One function per handler file; routes sharing a file share the union of their actions.
+    const actionsByFn = new Map<string, Set<TableAction>>();
+    for (const route of routes) {
+      const actions = actionsByFn.get(route.fn) ?? new Set<TableAction>();
+      for (const action of route.table) actions.add(action);
+      actionsByFn.set(route.fn, actions);
+    }
+    const functions = new Map<string, IFunction>();
+    for (const [fn, actions] of actionsByFn) functions.set(fn, makeFunction(fn, [...actions]));
+
+    // The authorizer is on every uncached request's path: it must answer fast or not at all.
+    const authorizer = makeFunction(
+      authorizerFunction.fn,
+      authorizerFunction.table,
+      Duration.seconds(5),
+    );
+
+    const { stage } = new LoyaltyApi(this, 'Api', {
+      routes,
+      functions,
+      authorizer,
+      authorizerCacheTtl: Duration.seconds(numberContext(this, 'authorizerCacheSeconds', 60)),
+      throttle: {
+        rateLimit: numberContext(this, 'throttleRate', 100),
+        burstLimit: numberContext(this, 'throttleBurst', 200),
+      },
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the API' });
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DynamoDB table' });
+  }
+}
+
+/** The context in cdk.json (feature flags, defaults), so tests synthesize what the CLI does. */
+function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * The app with its one stack. `context` overrides cdk.json; under the CDK CLI, `-c` values
+ * still win over both. Tests pass `{ 'aws:cdk:bundling-stacks': [] }` to skip esbuild.
+ */
+export function buildApp(context: Record<string, unknown> = {}): {
+  app: App;
+  stack: LoyaltyStack;
+} {
+  const app = new App({ context: { ...cdkJsonContext(), ...context } });
+  const stack = new LoyaltyStack(app, 'LoyaltyStack', {
+    description: 'Loyalty points API: HTTP API, Lambda functions, DynamoDB table',
+  });
+  return { app, stack };
+}

@@ -1,0 +1,670 @@
+/**
+ * `npm run bench [-- --data FILE] [--concurrency N] [--limit N] [--seed N] [--customers N]`
+ *
+ * Replays CDNOW purchases (or a seeded synthetic workload of the same shape) through the
+ * local HTTP API over an in-memory DynamoDB Local: creates a store, enrols every customer,
+ * records every purchase (a customer's purchases in file order, customers concurrently),
+ * then reads customers back and checks their balances against their ledgers. Prints
+ * throughput, latency per route, DynamoDB calls and capacity units per purchase (computed
+ * from item sizes: DynamoDB Local does not charge like DynamoDB), and as its last line one
+ * JSON object with the headline figures. Exits non-zero on any failed purchase or mismatch.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
+import { db, onDynamoCall } from '../../lib/store/client.ts';
+import { itemSize } from './itemSize.ts';
+import {
+  loadCdnow,
+  noonUtc,
+  type PurchaseRow,
+  prng,
+  synthetic,
+  type Workload,
+} from './workload.ts';
+
+// ---------------------------------------------------------------- arguments
+
+const { values: args } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    concurrency: { type: 'string', default: '8' },
+    limit: { type: 'string' },
+    seed: { type: 'string', default: '42' },
+    customers: { type: 'string', default: '2000' },
+    'get-sample': { type: 'string', default: '200' },
+    'verify-all-below': { type: 'string', default: '3000' },
+  },
+  strict: true,
+});
+
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    console.error(`bench: --${name} must be a positive integer, got ${text}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const concurrency = positiveInt('concurrency', args.concurrency) as number;
+const limit = positiveInt('limit', args.limit);
+const seed = positiveInt('seed', args.seed) as number;
+const syntheticCustomers = positiveInt('customers', args.customers) as number;
+const getSample = positiveInt('get-sample', args['get-sample']) as number;
+const verifyAllBelow = positiveInt('verify-all-below', args['verify-all-below']) as number;
+
+// ---------------------------------------------------------------- helpers
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** Nearest-rank percentile of unsorted samples. */
+function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+async function pool<T>(
+  items: readonly T[],
+  workers: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(workers, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+function sampleOf<T>(items: readonly T[], n: number, seedValue: number): T[] {
+  if (items.length <= n) return [...items];
+  const random = prng(seedValue);
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy.slice(0, n);
+}
+
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+
+// ---------------------------------------------------------------- DynamoDB accounting
+
+/** What the handlers asked of DynamoDB during one phase of the run. */
+class Usage {
+  calls = new Map<string, number>();
+  wcu = 0;
+  rcu = 0;
+  /** Writes whose item size the listener cannot see (Update/Delete/ConditionCheck). */
+  unsizedWrites = 0;
+  retriedCalls = 0;
+  sizes = new Map<string, { count: number; total: number; max: number }>();
+  /** Wall time of each DynamoDB call (ms, SDK retries included), by label. */
+  ms = new Map<string, number[]>();
+
+  get totalCalls(): number {
+    let total = 0;
+    for (const n of this.calls.values()) total += n;
+    return total;
+  }
+}
+
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof (v as any)?.S === 'string' ? (v as any).S : undefined;
+
+function itemType(item: Record<string, unknown>): string {
+  const pk = str(item.PK) ?? '';
+  const sk = str(item.SK) ?? '';
+  if (pk.startsWith('CUS#')) return sk === 'PROFILE' ? 'customer' : sk.split('#')[0]!.toLowerCase();
+  const prefix = pk.split('#')[0]!;
+  return (
+    {
+      PUR: 'purchase',
+      IDEM: 'idempotency',
+      RECEIPT: 'receipt',
+      IDENT: 'identifier',
+      STORES: 'store',
+    }[prefix] ?? prefix.toLowerCase()
+  );
+}
+
+function label(command: string, input: any): string {
+  const name = command.replace(/Command$/, '');
+  if (name !== 'GetItem') return name;
+  const pk = str(input?.Key?.PK) ?? '';
+  if (pk.startsWith('KEYHASH#')) return 'GetItem (api key, authorizer)';
+  if (pk === 'PROGRAM') return 'GetItem (program)';
+  return `GetItem (${itemType(input?.Key ?? {})})`;
+}
+
+const sameKey = (item: Record<string, unknown>, key: Record<string, unknown>) =>
+  Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v));
+
+const readUnits = (bytes: number, consistent: boolean) =>
+  Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+
+function account(usage: Usage, command: string, input: any, output: any): void {
+  const name = label(command, input);
+  usage.calls.set(name, (usage.calls.get(name) ?? 0) + 1);
+  if ((output?.$metadata?.attempts ?? 1) > 1) usage.retriedCalls++;
+
+  const recordPut = (item: Record<string, unknown>, factor: number) => {
+    const size = itemSize(item);
+    usage.wcu += factor * Math.ceil(size / 1024);
+    const type = itemType(item);
+    const s = usage.sizes.get(type) ?? { count: 0, total: 0, max: 0 };
+    s.count++;
+    s.total += size;
+    s.max = Math.max(s.max, size);
+    usage.sizes.set(type, s);
+  };
+
+  switch (command.replace(/Command$/, '')) {
+    case 'TransactWriteItems':
+      for (const op of input.TransactItems ?? []) {
+        if (op.Put) recordPut(op.Put.Item, 2);
+        else {
+          usage.wcu += 2;
+          usage.unsizedWrites++;
+        }
+      }
+      break;
+    case 'PutItem':
+      recordPut(input.Item, 1);
+      break;
+    case 'UpdateItem':
+    case 'DeleteItem':
+      usage.wcu += 1;
+      usage.unsizedWrites++;
+      break;
+    case 'BatchWriteItem':
+      for (const requests of Object.values<any[]>(input.RequestItems ?? {}))
+        for (const r of requests) {
+          if (r.PutRequest) recordPut(r.PutRequest.Item, 1);
+          else {
+            usage.wcu += 1;
+            usage.unsizedWrites++;
+          }
+        }
+      break;
+    case 'GetItem':
+      usage.rcu += readUnits(
+        output?.Item ? itemSize(output.Item) : 0,
+        input.ConsistentRead === true,
+      );
+      break;
+    case 'BatchGetItem':
+      for (const [table, request] of Object.entries<any>(input.RequestItems ?? {})) {
+        const found: Record<string, unknown>[] = output?.Responses?.[table] ?? [];
+        for (const key of request.Keys ?? []) {
+          const item = found.find((i) => sameKey(i, key));
+          usage.rcu += readUnits(item ? itemSize(item) : 0, request.ConsistentRead === true);
+        }
+      }
+      break;
+    case 'TransactGetItems':
+      for (const [i] of (input.TransactItems ?? []).entries()) {
+        const item = output?.Responses?.[i]?.Item;
+        usage.rcu += 2 * readUnits(item ? itemSize(item) : 0, true);
+      }
+      break;
+    case 'Query':
+    case 'Scan': {
+      const bytes = (output?.Items ?? []).reduce(
+        (sum: number, i: Record<string, unknown>) => sum + itemSize(i),
+        0,
+      );
+      usage.rcu += readUnits(bytes, input.ConsistentRead === true);
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+type Phase = 'setup' | 'enrol' | 'purchase' | 'getCustomer' | 'verify';
+const usage: Record<Phase, Usage> = {
+  setup: new Usage(),
+  enrol: new Usage(),
+  purchase: new Usage(),
+  getCustomer: new Usage(),
+  verify: new Usage(),
+};
+let phase: Phase = 'setup';
+
+interface Answer {
+  status: number;
+  body: any;
+  ms: number;
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const workload: Workload = args.data
+    ? loadCdnow(args.data)
+    : synthetic({ customers: syntheticCustomers, seed });
+  const rows: PurchaseRow[] = limit ? workload.rows.slice(0, limit) : workload.rows;
+  if (rows.length === 0) throw new Error('no purchases to replay');
+  const dataLabel = args.data ?? `synthetic(seed=${seed},customers=${syntheticCustomers})`;
+
+  const byCustomer = new Map<string, PurchaseRow[]>();
+  for (const row of rows) {
+    const list = byCustomer.get(row.customer) ?? [];
+    list.push(row);
+    byCustomer.set(row.customer, list);
+  }
+  const externalIds = [...byCustomer.keys()];
+  const dates = rows.map((r) => r.date).sort();
+  const totalCents = rows.reduce((s, r) => s + r.cents, 0);
+
+  console.log('Loyalty API replay benchmark');
+  console.log(
+    `  data: ${dataLabel} (${workload.format} layout): ${rows.length} purchases` +
+      `${limit && workload.rows.length > rows.length ? ` (of ${workload.rows.length}, --limit)` : ''}` +
+      `, ${externalIds.length} customers, ${dates[0] ?? '-'}..${dates.at(-1) ?? '-'}` +
+      `, $${(totalCents / 100).toFixed(2)} in total`,
+  );
+  console.log(`  concurrency ${concurrency}; DynamoDB Local in memory; API in this process`);
+
+  const adminKey = `bench_${randomBytes(24).toString('base64url')}`;
+  const unsubscribe = onDynamoCall((command, input, output) =>
+    account(usage[phase], command, input, output),
+  );
+  let api: LocalApi | undefined;
+  const stopApi = async () => {
+    const running = api;
+    api = undefined;
+    unsubscribe();
+    await running?.stop();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`bench: ${signal}, stopping`);
+    stopApi().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    api = await startLocalApi({ port: 0, adminKey });
+    const base = api.url;
+    // Times every DynamoDB call the handlers make (same client; lib/ is not changed).
+    db().middlewareStack.add(
+      (next, context) => async (input) => {
+        const u = usage[phase];
+        const name = label(context.commandName ?? 'unknown', input.input);
+        const start = performance.now();
+        try {
+          return await next(input);
+        } finally {
+          const list = u.ms.get(name) ?? [];
+          list.push(performance.now() - start);
+          u.ms.set(name, list);
+        }
+      },
+      { step: 'initialize', name: 'benchCallTiming' },
+    );
+    console.log(
+      `setup: API and DynamoDB Local up in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+
+    const call = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<Answer> => {
+      const start = performance.now();
+      try {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            'x-api-key': adminKey,
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+            ...headers,
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        const ms = performance.now() - start;
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {}
+        return { status: response.status, body: parsed, ms };
+      } catch (error) {
+        return { status: 0, body: { detail: String(error) }, ms: performance.now() - start };
+      }
+    };
+    const must = (what: string, answer: Answer, status: number) => {
+      if (answer.status !== status)
+        throw new Error(`${what}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+      return answer.body;
+    };
+
+    const program = must('GET /v1/program', await call('GET', '/v1/program'), 200);
+    const currency: string = program.currency;
+    const store = must(
+      'POST /v1/stores',
+      await call(
+        'POST',
+        '/v1/stores',
+        { name: 'CDNOW (bench)' },
+        { 'idempotency-key': 'bench-store' },
+      ),
+      201,
+    );
+    const runTag = randomBytes(6).toString('hex');
+
+    // ------------------------------------------------ enrol
+    phase = 'enrol';
+    const latency = {
+      enrol: [] as number[],
+      purchase: [] as number[],
+      getCustomer: [] as number[],
+    };
+    const customerIds = new Map<string, string>();
+    const enrolFailures: string[] = [];
+    let t = performance.now();
+    await pool(externalIds, concurrency, async (externalId) => {
+      const answer = await call(
+        'POST',
+        '/v1/customers',
+        { externalId },
+        {
+          'idempotency-key': `bench-${runTag}-enrol-${externalId}`,
+        },
+      );
+      latency.enrol.push(answer.ms);
+      if (answer.status === 201) customerIds.set(externalId, answer.body.id);
+      else
+        enrolFailures.push(`${externalId}: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+    });
+    const enrolSeconds = (performance.now() - t) / 1000;
+    console.log(
+      `enrol: ${externalIds.length} customers in ${enrolSeconds.toFixed(1)} s` +
+        ` (${(externalIds.length / enrolSeconds).toFixed(0)}/s), failures: ${enrolFailures.length}`,
+    );
+    if (enrolFailures.length > 0) {
+      for (const f of enrolFailures.slice(0, 10)) console.log(`  ${f}`);
+      throw new Error('enrolment failed; not replaying purchases');
+    }
+
+    // ------------------------------------------------ purchases
+    // Customers with the most purchases first, so the tail does not run on one worker.
+    const queues = [...byCustomer.entries()].sort((a, b) => b[1].length - a[1].length);
+    const earned = new Map<string, number>();
+    const recorded = new Map<string, number>();
+    const failures: string[] = [];
+    const statusCounts = new Map<number, number>();
+    let done = 0;
+    const step = Math.max(1, Math.round(rows.length / 10));
+    phase = 'purchase';
+    t = performance.now();
+    await pool(queues, concurrency, async ([externalId, list]) => {
+      const customerId = customerIds.get(externalId) as string;
+      for (const row of list) {
+        const answer = await call(
+          'POST',
+          '/v1/purchases',
+          {
+            customerId,
+            storeId: store.id,
+            total: { amount: row.cents, currency },
+            occurredAt: noonUtc(row.date),
+            receiptId: `${workload.format}-${row.index + 1}`,
+          },
+          { 'idempotency-key': `bench-${runTag}-${row.index}` },
+        );
+        latency.purchase.push(answer.ms);
+        statusCounts.set(answer.status, (statusCounts.get(answer.status) ?? 0) + 1);
+        if (answer.status === 201) {
+          earned.set(externalId, (earned.get(externalId) ?? 0) + answer.body.pointsEarned);
+          recorded.set(externalId, (recorded.get(externalId) ?? 0) + 1);
+        } else {
+          failures.push(
+            `line ${row.index + 1} (customer ${externalId}): HTTP ${answer.status} ${JSON.stringify(answer.body)}`,
+          );
+        }
+        if (++done % step === 0) console.error(`  ... ${done}/${rows.length} purchases`);
+      }
+    });
+    const purchaseSeconds = (performance.now() - t) / 1000;
+    phase = 'getCustomer';
+    const perSecond = rows.length / purchaseSeconds;
+    console.log(
+      `purchases: ${rows.length} in ${purchaseSeconds.toFixed(1)} s = ${perSecond.toFixed(1)} purchases/s;` +
+        ` status ${[...statusCounts].map(([s, n]) => `${s} x${n}`).join(', ')}`,
+    );
+    for (const f of failures.slice(0, 10)) console.log(`  FAILED ${f}`);
+
+    // ------------------------------------------------ GET /v1/customers/{id}
+    const getSampleIds = sampleOf(externalIds, getSample, seed + 1);
+    await pool(getSampleIds, concurrency, async (externalId) => {
+      const answer = await call('GET', `/v1/customers/${customerIds.get(externalId)}`);
+      latency.getCustomer.push(answer.ms);
+      if (answer.status !== 200) failures.push(`GET customer ${externalId}: HTTP ${answer.status}`);
+    });
+
+    // ------------------------------------------------ verification
+    phase = 'verify';
+    const toVerify =
+      externalIds.length < verifyAllBelow
+        ? externalIds
+        : sampleOf(externalIds, verifyAllBelow, seed + 2);
+    const mismatches: string[] = [];
+    let ledgerPages = 0;
+    t = performance.now();
+    await pool(toVerify, concurrency, async (externalId) => {
+      const id = customerIds.get(externalId) as string;
+      const customer = await call('GET', `/v1/customers/${id}`);
+      if (customer.status !== 200) {
+        mismatches.push(`${externalId}: GET customer HTTP ${customer.status}`);
+        return;
+      }
+      let ledgerSum = 0;
+      let entries = 0;
+      let cursor: string | null = null;
+      do {
+        const query: string = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = await call('GET', `/v1/customers/${id}/activity?${query}`);
+        ledgerPages++;
+        if (page.status !== 200) {
+          mismatches.push(
+            `${externalId}: activity HTTP ${page.status} ${JSON.stringify(page.body)}`,
+          );
+          return;
+        }
+        for (const entry of page.body.items) {
+          ledgerSum += entry.points;
+          entries++;
+        }
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      const { available, lifetimeEarned } = customer.body.points;
+      const expected = earned.get(externalId) ?? 0;
+      const count = recorded.get(externalId) ?? 0;
+      if (
+        available !== ledgerSum ||
+        available !== expected ||
+        lifetimeEarned !== expected ||
+        entries !== count
+      ) {
+        mismatches.push(
+          `${externalId} (${id}): available ${available}, ledger sum ${ledgerSum} over ${entries} entries,` +
+            ` pointsEarned sum ${expected} over ${count} purchases, lifetimeEarned ${lifetimeEarned}`,
+        );
+      }
+    });
+    const verifySeconds = (performance.now() - t) / 1000;
+    await stopApi();
+
+    // ------------------------------------------------ report
+    const p = usage.purchase;
+    const n = rows.length;
+    console.log('');
+    console.log('latency (ms)        p50      p95      p99      max        n');
+    for (const [route, samples] of [
+      ['enrol', latency.enrol],
+      ['purchase', latency.purchase],
+      ['getCustomer', latency.getCustomer],
+    ] as const) {
+      console.log(
+        `  ${route.padEnd(14)}${[50, 95, 99, 100].map((q) => pad(percentile(samples, q).toFixed(1), 9)).join('')}${pad(samples.length, 9)}`,
+      );
+    }
+    console.log('  (enrol = POST /v1/customers, purchase = POST /v1/purchases,');
+    console.log(
+      `   getCustomer = GET /v1/customers/{id} on ${latency.getCustomer.length} customers after the replay)`,
+    );
+
+    console.log('');
+    console.log(
+      `DynamoDB calls per purchase (every call the handlers made during the purchase phase / ${n} purchases):`,
+    );
+    for (const [name, count] of [...p.calls].sort((a, b) => b[1] - a[1]))
+      console.log(`  ${name.padEnd(32)}${pad((count / n).toFixed(3), 8)}   (${count})`);
+    console.log(
+      `  ${'total'.padEnd(32)}${pad((p.totalCalls / n).toFixed(3), 8)}   (${p.totalCalls})`,
+    );
+    const authorizerCalls = p.calls.get('GetItem (api key, authorizer)') ?? 0;
+    console.log(
+      `  (${((p.totalCalls - authorizerCalls) / n).toFixed(3)} without the authorizer's key lookup,` +
+        ' which API Gateway caches per key in AWS)',
+    );
+    console.log(
+      '  time per DynamoDB call in the purchase phase (ms):   p50      p95  sum/purchase',
+    );
+    for (const [name, samples] of p.ms) {
+      const sum = samples.reduce((a, b) => a + b, 0);
+      console.log(
+        `  ${name.padEnd(48)}${pad(percentile(samples, 50).toFixed(1), 9)}${pad(percentile(samples, 95).toFixed(1), 9)}${pad((sum / n).toFixed(1), 14)}`,
+      );
+    }
+    console.log(
+      `  SDK-retried calls: ${p.retriedCalls}. Only calls that succeeded reach onDynamoCall` +
+        ' (a failed conditional write or cancelled transaction is not counted).',
+    );
+    for (const [ph, count] of [
+      ['enrol', externalIds.length],
+      ['getCustomer', latency.getCustomer.length],
+    ] as const) {
+      const u = usage[ph];
+      console.log(
+        `  per ${ph} request: ${(u.totalCalls / count).toFixed(2)} calls (${[...u.calls]
+          .map(([k, v]) => `${k} ${(v / count).toFixed(2)}`)
+          .join(', ')}), ${(u.wcu / count).toFixed(2)} WCU, ${(u.rcu / count).toFixed(2)} RCU`,
+      );
+    }
+
+    const wcuPerPurchase = p.wcu / n;
+    const rcuPerPurchase = p.rcu / n;
+    console.log('');
+    console.log(
+      'Capacity units per purchase, computed from item sizes (DynamoDB Local does not charge):',
+    );
+    console.log(`  WCU ${wcuPerPurchase.toFixed(3)}   RCU ${rcuPerPurchase.toFixed(3)}`);
+    console.log(
+      '  rules: item size = sum of attribute name UTF-8 bytes + value sizes (string: UTF-8 bytes;',
+    );
+    console.log(
+      '    number: ceil(significant digits / 2) + 1; boolean, null: 1; map, list: 3 + elements + 1',
+    );
+    console.log(
+      '    per element; binary: bytes). Each Put in TransactWriteItems = 2 x ceil(size / 1 KB) WCU',
+    );
+    console.log(
+      '    (transactional writes cost twice a standard write). The conditional Put that replaces',
+    );
+    console.log(
+      '    the customer item is charged by the bigger of old and new size; the new size is used',
+    );
+    console.log('    here, a fine approximation since the item only grows slightly per purchase.');
+    console.log(
+      '    PutItem = ceil(size / 1 KB); writes whose size is unseen (Update/Delete/ConditionCheck)',
+    );
+    console.log(`    are charged the minimum (${p.unsizedWrites} in this phase).`);
+    console.log(
+      '    Reads = ceil(size / 4 KB) per item, at least 1 per key requested (missing items too);',
+    );
+    console.log(
+      '    consistent reads (the BatchGetItem) count 1, eventually consistent reads (GetItem of',
+    );
+    console.log(
+      '    the api key and, every 30 s, the program) 0.5; Query = ceil(sum of sizes / 4 KB).',
+    );
+    console.log('');
+    console.log("Item sizes from the purchase phase's Puts (bytes):");
+    console.log('  type              count      avg      max');
+    for (const type of [
+      'customer',
+      'purchase',
+      'ledger',
+      'idempotency',
+      'receipt',
+      ...p.sizes.keys(),
+    ]) {
+      const s = p.sizes.get(type);
+      if (!s) continue;
+      p.sizes.delete(type);
+      console.log(
+        `  ${type.padEnd(14)}${pad(s.count, 9)}${pad((s.total / s.count).toFixed(0), 9)}${pad(s.max, 9)}`,
+      );
+    }
+
+    console.log('');
+    const ok = failures.length === 0 && mismatches.length === 0;
+    console.log(
+      `verification: ${toVerify.length} of ${externalIds.length} customers checked in ${verifySeconds.toFixed(1)} s` +
+        ` (${ledgerPages} activity pages): available points == sum of ledger points == sum of` +
+        ` pointsEarned returned by their purchases (and lifetimeEarned; one ledger entry per purchase)`,
+    );
+    for (const m of mismatches.slice(0, 10)) console.log(`  MISMATCH ${m}`);
+    console.log(
+      ok
+        ? 'verification: OK'
+        : `verification: FAILED (${failures.length} failed requests, ${mismatches.length} mismatched customers)`,
+    );
+    console.log(`total run time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    const pct = (q: number) => ({
+      enrol: round(percentile(latency.enrol, q), 1),
+      purchase: round(percentile(latency.purchase, q), 1),
+      getCustomer: round(percentile(latency.getCustomer, q), 1),
+    });
+    console.log(
+      JSON.stringify({
+        purchases: n,
+        purchasesPerSecond: round(perSecond, 1),
+        p50Ms: pct(50),
+        p95Ms: pct(95),
+        p99Ms: pct(99),
+        ddbCallsPerPurchase: round(p.totalCalls / n, 3),
+        wcuPerPurchase: round(wcuPerPurchase, 3),
+        rcuPerPurchase: round(rcuPerPurchase, 3),
+        concurrency,
+        data: dataLabel,
+      }),
+    );
+    return ok ? 0 : 1;
+  } finally {
+    await stopApi();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : error}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,253 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/stack.ts';
+import { authorizerFunction, type Route, routeKey, routes } from '../../lib/routes.ts';
+import { tableDefinition } from '../../lib/store/table.ts';
+
+/** Skips esbuild: assets are not bundled, the template is otherwise what `cdk synth` makes. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+/** X-Ray tracing's actions, which AWS only allows on Resource '*'. */
+const XRAY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+
+type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
+
+const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+let template: Template;
+let resources: Resources;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+/** The logical id of the function a `Fn::GetAtt [id, 'Arn']` somewhere inside `value` names. */
+function functionIn(value: unknown): string {
+  const json = JSON.stringify(value);
+  const ids = ofType('AWS::Lambda::Function').map(([id]) => id);
+  const found = ids.filter((id) => json.includes(`"Fn::GetAtt":["${id}","Arn"]`));
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The function whose description names functions/<fn>.ts. */
+function functionFor(fn: string): string {
+  const found = ofType('AWS::Lambda::Function').filter(
+    ([, r]) => r.Properties.Description === `loyalty-api functions/${fn}.ts`,
+  );
+  expect(found, fn).toHaveLength(1);
+  return found[0]![0];
+}
+
+function routeResource(route: Route) {
+  const found = ofType('AWS::ApiGatewayV2::Route').filter(
+    ([, r]) => r.Properties.RouteKey === routeKey(route),
+  );
+  expect(found, routeKey(route)).toHaveLength(1);
+  return found[0]![1];
+}
+
+/** Every statement of every IAM policy attached to the function's execution role. */
+function statementsOf(functionId: string): any[] {
+  const roleId = resources[functionId]!.Properties.Role['Fn::GetAtt'][0] as string;
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => asList(p.Properties.Roles).some((r: any) => r.Ref === roleId))
+    .flatMap(([, p]) => asList(p.Properties.PolicyDocument.Statement));
+}
+
+const tableId = () => ofType('AWS::DynamoDB::Table')[0]![0];
+
+beforeAll(() => {
+  template = Template.fromStack(buildApp(NO_BUNDLING).stack);
+  resources = template.toJSON().Resources;
+});
+
+describe('table', () => {
+  it('is the shared definition, on demand, protected and retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        TimeToLiveSpecification: {
+          AttributeName: tableDefinition.timeToLiveAttribute,
+          Enabled: true,
+        },
+        KeySchema: [
+          { AttributeName: tableDefinition.partitionKey, KeyType: 'HASH' },
+          { AttributeName: tableDefinition.sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    });
+  });
+
+  it('has exactly the GSIs of the definition', () => {
+    const gsis = resources[tableId()]!.Properties.GlobalSecondaryIndexes ?? [];
+    expect(gsis.map((g: any) => g.IndexName).sort()).toEqual(
+      tableDefinition.globalSecondaryIndexes.map((g) => g.indexName).sort(),
+    );
+  });
+});
+
+describe('HTTP API', () => {
+  it('has one route per route-table entry and no other', () => {
+    expect(
+      ofType('AWS::ApiGatewayV2::Route')
+        .map(([, r]) => r.Properties.RouteKey)
+        .sort(),
+    ).toEqual(routes.map(routeKey).sort());
+  });
+
+  it.each(routes.map((r) => [routeKey(r), r] as const))(
+    '%s: authorizer and integration',
+    (_key, route) => {
+      const resource = routeResource(route);
+      if (route.roles === 'public') {
+        expect(resource.Properties.AuthorizationType).toBe('NONE');
+        expect(resource.Properties.AuthorizerId).toBeUndefined();
+      } else {
+        expect(resource.Properties.AuthorizationType).toBe('CUSTOM');
+        expect(resource.Properties.AuthorizerId).toBeDefined();
+      }
+      const integrationId = resource.Properties.Target['Fn::Join'][1][1].Ref as string;
+      const integration = resources[integrationId]!;
+      expect(integration.Properties.PayloadFormatVersion).toBe('2.0');
+      expect(functionIn(integration.Properties.IntegrationUri)).toBe(functionFor(route.fn));
+    },
+  );
+
+  it('authorizes with the authorizer function: simple responses, x-api-key, cached', () => {
+    const authorizers = ofType('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId, authorizer] = authorizers[0]!;
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.x-api-key'],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+    expect(functionIn(authorizer.Properties.AuthorizerUri)).toBe(
+      functionFor(authorizerFunction.fn),
+    );
+    for (const [, r] of ofType('AWS::ApiGatewayV2::Route')) {
+      if (r.Properties.AuthorizerId)
+        expect(r.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+    }
+  });
+
+  it('has a throttled $default stage with JSON access logs', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0]!;
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    expect(format.requestId).toBe('$context.requestId');
+    const logGroupId = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('takes throttling and the authorizer cache from context', () => {
+    const t = Template.fromStack(
+      buildApp({
+        ...NO_BUNDLING,
+        throttleRate: '5',
+        throttleBurst: 10,
+        authorizerCacheSeconds: 0,
+      }).stack,
+    );
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
+  });
+
+  it('outputs the API URL and the table name', () => {
+    template.hasOutput('ApiUrl', {});
+    template.hasOutput('TableName', { Value: { Ref: tableId() } });
+  });
+});
+
+describe('functions', () => {
+  const fns = [...new Set(routes.map((r) => r.fn)), authorizerFunction.fn];
+
+  it('one per route file plus the authorizer, all with the same defaults', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(fns.length);
+    for (const fn of fns) functionFor(fn);
+    for (const [id, f] of functions) {
+      expect(f.Properties, id).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        MemorySize: 1024,
+        Environment: {
+          Variables: {
+            LOYALTY_TABLE: { Ref: tableId() },
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: 'loyalty-api',
+          },
+        },
+      });
+      expect(f.Properties.Timeout).toBeLessThanOrEqual(10);
+      const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('no statement allows every action, and only X-Ray uses Resource *', () => {
+    const statements = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      asList(p.Properties.PolicyDocument.Statement),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) {
+      const actions = asList<string>(s.Action);
+      expect(actions.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
+      if (asList(s.Resource).includes('*')) {
+        expect(
+          actions.every((a) => XRAY_ACTIONS.has(a)),
+          JSON.stringify(s),
+        ).toBe(true);
+      }
+    }
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      for (const p of role.Properties.Policies ?? []) {
+        expect(JSON.stringify(p)).not.toMatch(/"(\*|dynamodb:\*)"/);
+      }
+    }
+  });
+
+  const granted = [
+    ...routes.map((r) => [routeKey(r), r.fn, r.table] as const),
+    ['authorizer', authorizerFunction.fn, authorizerFunction.table] as const,
+  ];
+
+  it.each(granted)('%s: exactly its DynamoDB actions on the table', (_key, fn, actions) => {
+    const statements = statementsOf(functionFor(fn));
+    const dynamo = statements.filter((s) =>
+      asList<string>(s.Action).some((a) => a.startsWith('dynamodb:')),
+    );
+    const grantedActions = dynamo.flatMap((s) => asList<string>(s.Action));
+    expect(grantedActions.sort()).toEqual(actions.map((a) => `dynamodb:${a}`).sort());
+    const tableArn = { 'Fn::GetAtt': [tableId(), 'Arn'] };
+    const needsIndex = actions.includes('Query') && tableDefinition.globalSecondaryIndexes.length;
+    for (const s of dynamo) {
+      expect(s.Effect).toBe('Allow');
+      expect(asList(s.Resource)).toEqual(
+        needsIndex ? [tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }] : [tableArn],
+      );
+    }
+    // Nothing else but X-Ray.
+    for (const s of statements.filter((s) => !dynamo.includes(s))) {
+      expect(asList<string>(s.Action).every((a) => XRAY_ACTIONS.has(a))).toBe(true);
+    }
+  });
+});
