@@ -547,8 +547,8 @@ async function main(): Promise<number> {
       );
     }
     console.log(
-      `  SDK-retried calls: ${p.retriedCalls}. Only calls that succeeded reach onDynamoCall` +
-        ' (a failed conditional write or cancelled transaction is not counted).',
+      `  SDK-retried calls: ${p.retriedCalls}. Failed calls (a lost conditional write, a` +
+        ' cancelled transaction) are counted too: optimistic retries show up as extra calls.',
     );
     for (const [ph, count] of [
       ['enrol', externalIds.length],
