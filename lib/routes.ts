@@ -24,7 +24,6 @@ export interface Route {
   table: TableAction[];
 }
 
-const READ: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
 const GET_ONLY: TableAction[] = ['GetItem'];
 
 export const routes: Route[] = [
@@ -116,5 +115,3 @@ const byKey = new Map(routes.map((r) => [routeKey(r), r]));
 export function findRoute(key: string): Route | undefined {
   return byKey.get(key);
 }
-
-export { READ as readActions };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultProgram } from '../../lib/domain/program.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 let t: TestApi;
@@ -136,20 +137,12 @@ describe('activity pages', () => {
 
 describe('program', () => {
   const valid = {
+    ...defaultProgram,
     name: 'Test',
-    currency: 'USD',
-    earnRate: { points: 1, per: 100 },
-    cashValue: { points: 100, amount: 100 },
     tiers: [
       { id: 'member', name: 'Member', qualifyingSpend: 0, multiplier: 1 },
       { id: 'plus', name: 'Plus', qualifyingSpend: 1000, multiplier: 1.15 },
     ],
-    qualifyingWindowMonths: 12,
-    pendingDays: 0,
-    pointsExpireAfterDays: null,
-    maxBackdateDays: 30,
-    holdMinutes: 15,
-    lapse: { factor: 2, minPurchases: 3, minDays: 14 },
   };
 
   it.each([

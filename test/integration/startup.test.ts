@@ -102,7 +102,10 @@ describe('npm start', () => {
 
   it('says in one line that Java is needed when it is missing', async () => {
     // node_modules/.bin has node and tsx but no java.
-    const run = start({ PATH: join(process.cwd(), 'node_modules', '.bin'), LOYALTY_IN_MEMORY: '1' });
+    const run = start({
+      PATH: join(process.cwd(), 'node_modules', '.bin'),
+      LOYALTY_IN_MEMORY: '1',
+    });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('loyalty: Java was not found on PATH');
     expect(run.output()).not.toMatch(/\n\s+at /);
