@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ProblemError } from '../errors.ts';
+import { isTransactionConflict } from '../store/transactions.ts';
 
 const THROTTLED = new Set([
   'ProvisionedThroughputExceededException',
@@ -19,7 +20,7 @@ export function problemResponse(
   const problem =
     error instanceof ProblemError
       ? error
-      : THROTTLED.has((error as Error | undefined)?.name ?? '')
+      : THROTTLED.has((error as Error | undefined)?.name ?? '') || isTransactionConflict(error)
         ? new ProblemError('service-unavailable', 'Too many requests right now; retry shortly', {
             headers: { 'retry-after': '1' },
           })

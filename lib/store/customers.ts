@@ -3,7 +3,7 @@ import type { CustomerState } from '../domain/customer.ts';
 import { db, tableName } from './client.ts';
 import { type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
-import { failedConditions } from './transactions.ts';
+import { failedConditions, isTransactionConflict } from './transactions.ts';
 
 export interface LedgerEntry {
   id: string;
@@ -69,33 +69,40 @@ export async function insertCustomer(
     IdentifierKind,
     string,
   ][];
-  try {
-    await db().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tableName(),
-              Item: customerItem(customer),
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          ...idents.map(([kind, value]) => ({
-            Put: {
-              TableName: tableName(),
-              Item: { ...keys.identifier(kind, value), customerId: customer.id },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          })),
-        ],
-      }),
-    );
-    return { ok: true };
-  } catch (error) {
-    const failed = failedConditions(error)?.find((i) => i > 0);
-    if (failed === undefined) throw error;
-    const [kind, value] = idents[failed - 1] as [IdentifierKind, string];
-    return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+  const enrolment = new TransactWriteCommand({
+    TransactItems: [
+      {
+        Put: {
+          TableName: tableName(),
+          Item: customerItem(customer),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      ...idents.map(([kind, value]) => ({
+        Put: {
+          TableName: tableName(),
+          Item: { ...keys.identifier(kind, value), customerId: customer.id },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      })),
+    ],
+  });
+  // Two enrolments racing for one identifier may collide mid-transaction rather than
+  // fail a condition; the retry then sees the winner's identifier and answers 409.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db().send(enrolment);
+      return { ok: true };
+    } catch (error) {
+      if (isTransactionConflict(error) && attempt < 5) {
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+        continue;
+      }
+      const failed = failedConditions(error)?.find((i) => i > 0);
+      if (failed === undefined) throw error;
+      const [kind, value] = idents[failed - 1] as [IdentifierKind, string];
+      return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+    }
   }
 }
 

@@ -24,10 +24,13 @@ const ddb = mockClient(DynamoDBDocumentClient);
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 let getCustomer: Handler;
 let recordPurchase: Handler;
+let createCustomer: Handler;
 
 beforeAll(async () => {
   getCustomer = (await import('../../functions/getCustomer.ts')).handler as unknown as Handler;
   recordPurchase = (await import('../../functions/recordPurchase.ts'))
+    .handler as unknown as Handler;
+  createCustomer = (await import('../../functions/createCustomer.ts'))
     .handler as unknown as Handler;
 });
 
@@ -176,4 +179,26 @@ describe('recording a purchase against a lost race', () => {
     expect(res.statusCode).toBe(503);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(8);
   }, 20_000);
+});
+
+describe('enrolling against a racing enrolment', () => {
+  it('retries a transaction conflict and then answers 409 with the winner', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled(['None', 'TransactionConflict']))
+      .rejects(cancelled(['None', 'ConditionalCheckFailed']));
+    ddb.on(GetCommand, { Key: keys.identifier('email', 'race@example.com') }).resolves({
+      Item: { customerId: 'cus_winner' },
+    });
+    const res = await createCustomer(
+      event('POST /v1/customers', '/v1/customers', { email: 'race@example.com' }),
+      context,
+    );
+    expect(res.statusCode).toBe(409);
+    expect(JSON.parse(res.body as string)).toMatchObject({
+      code: 'conflict',
+      existingCustomerId: 'cus_winner',
+    });
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
+  });
 });
