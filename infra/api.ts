@@ -22,6 +22,8 @@ export interface LoyaltyApiProps {
   /** The function serving each route's `fn`. */
   functions: ReadonlyMap<string, IFunction>;
   authorizer: IFunction;
+  /** Serves the `$default` route: whatever no route matches. */
+  fallback: IFunction;
   authorizerCacheTtl: Duration;
   throttle: { rateLimit: number; burstLimit: number };
 }
@@ -58,6 +60,8 @@ export class LoyaltyApi extends Construct {
       description: 'Loyalty points API',
       // Our own $default stage below, with throttling and access logs.
       createDefaultStage: false,
+      // Unknown paths and methods get the API's problem+json 404, not API Gateway's own.
+      defaultIntegration: new HttpLambdaIntegration('FallbackIntegration', props.fallback),
     });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { authorizerFunction, routes, type TableAction } from '../lib/routes.ts';
+import { authorizerFunction, fallbackFunction, routes, type TableAction } from '../lib/routes.ts';
 import { LoyaltyApi } from './api.ts';
 import { LoyaltyFunction } from './functions.ts';
 import { projectRoot } from './paths.ts';
@@ -54,10 +54,13 @@ export class LoyaltyStack extends Stack {
       Duration.seconds(5),
     );
 
+    const fallback = makeFunction(fallbackFunction.fn, fallbackFunction.table);
+
     const { stage } = new LoyaltyApi(this, 'Api', {
       routes,
       functions,
       authorizer,
+      fallback,
       authorizerCacheTtl: Duration.seconds(numberContext(this, 'authorizerCacheSeconds', 60)),
       throttle: {
         rateLimit: numberContext(this, 'throttleRate', 100),

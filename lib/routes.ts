@@ -105,6 +105,9 @@ export const routes: Route[] = [
   },
 ];
 
+/** Answers what no route matches (API Gateway's `$default` route); touches no data. */
+export const fallbackFunction = { fn: 'notFound', table: [] as TableAction[] };
+
 /** The authorizer is a function too: it only reads key hashes. */
 export const authorizerFunction = { fn: 'authorizer', table: GET_ONLY };
 

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { ProblemError } from '../errors.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse } from '../http/problem.ts';
-import { authorizerFunction, type Route, routeKey, routes } from '../routes.ts';
+import { authorizerFunction, fallbackFunction, type Route, routeKey, routes } from '../routes.ts';
 
 /**
  * Serves the route table over HTTP the way API Gateway's HTTP API (payload 2.0) does:
@@ -99,7 +99,7 @@ function queryOf(raw: string): Record<string, string> | undefined {
 
 async function toEvent(
   req: IncomingMessage,
-  route: Route,
+  key: string,
   params: Record<string, string>,
   rawPath: string,
   rawQueryString: string,
@@ -108,7 +108,7 @@ async function toEvent(
   const body = await readBody(req);
   return {
     version: '2.0',
-    routeKey: routeKey(route),
+    routeKey: key,
     rawPath,
     rawQueryString,
     headers: headersOf(req),
@@ -129,7 +129,7 @@ async function toEvent(
         userAgent: req.headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: routeKey(route),
+      routeKey: key,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
@@ -171,12 +171,14 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const rawPath = url.pathname;
   try {
     const found = match(req.method ?? 'GET', rawPath);
-    if (!found) throw new ProblemError('not-found', `No route for ${req.method} ${rawPath}`);
-    const event = await toEvent(req, found.route, found.params, rawPath, url.search.slice(1));
-    if (found.route.roles !== 'public')
+    const fn = found?.route.fn ?? fallbackFunction.fn;
+    const key = found ? routeKey(found.route) : '$default';
+    const event = await toEvent(req, key, found?.params ?? {}, rawPath, url.search.slice(1));
+    if (found && found.route.roles !== 'public') {
       event.requestContext.authorizer.lambda = await authorize(event);
-    const handler = await handlerOf(found.route.fn);
-    send(res, (await handler(event, lambdaContext(found.route.fn))) as HttpResult);
+    }
+    const handler = await handlerOf(fn);
+    send(res, (await handler(event, lambdaContext(fn))) as HttpResult);
   } catch (error) {
     if (!(error instanceof ProblemError)) console.error(error);
     send(res, problemResponse(error, rawPath));

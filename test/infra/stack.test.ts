@@ -1,7 +1,13 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/stack.ts';
-import { authorizerFunction, type Route, routeKey, routes } from '../../lib/routes.ts';
+import {
+  authorizerFunction,
+  fallbackFunction,
+  type Route,
+  routeKey,
+  routes,
+} from '../../lib/routes.ts';
 import { tableDefinition } from '../../lib/store/table.ts';
 
 /** Skips esbuild: assets are not bundled, the template is otherwise what `cdk synth` makes. */
@@ -97,7 +103,21 @@ describe('HTTP API', () => {
       ofType('AWS::ApiGatewayV2::Route')
         .map(([, r]) => r.Properties.RouteKey)
         .sort(),
-    ).toEqual(routes.map(routeKey).sort());
+    ).toEqual([...routes.map(routeKey), '$default'].sort());
+  });
+
+  it('sends whatever no route matches to the fallback function, without the authorizer', () => {
+    const [[, fallback]] = ofType('AWS::ApiGatewayV2::Route').filter(
+      ([, r]) => r.Properties.RouteKey === '$default',
+    ) as [[string, any]];
+    expect(fallback.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    const integrationId = (fallback.Properties.Target['Fn::Join'][1] as unknown[])[1] as {
+      Ref: string;
+    };
+    const integration = resources[integrationId.Ref]!;
+    expect(JSON.stringify(integration.Properties.IntegrationUri)).toContain(
+      functionFor(fallbackFunction.fn),
+    );
   });
 
   it.each(routes.map((r) => [routeKey(r), r] as const))(
@@ -174,7 +194,7 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
-  const fns = [...new Set(routes.map((r) => r.fn)), authorizerFunction.fn];
+  const fns = [...new Set(routes.map((r) => r.fn)), authorizerFunction.fn, fallbackFunction.fn];
 
   it('one per route file plus the authorizer, all with the same defaults', () => {
     const functions = ofType('AWS::Lambda::Function');
@@ -228,6 +248,7 @@ describe('IAM', () => {
   const granted = [
     ...routes.map((r) => [routeKey(r), r.fn, r.table] as const),
     ['authorizer', authorizerFunction.fn, authorizerFunction.table] as const,
+    ['fallback', fallbackFunction.fn, fallbackFunction.table] as const,
   ];
 
   it.each(granted)('%s: exactly its DynamoDB actions on the table', (_key, fn, actions) => {
