@@ -3,16 +3,30 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
 import type { AuthorizerContext } from '../lib/http/handler.ts';
+import type { Principal } from '../lib/store/apiKeys.ts';
+import { verifyCustomerToken } from '../lib/tokens.ts';
 import { authenticate } from '../lib/usecases/apiKeys.ts';
 
+async function principalFor(
+  headers: Record<string, string | undefined>,
+): Promise<Principal | undefined> {
+  const apiKey = headers['x-api-key'];
+  if (apiKey !== undefined) return authenticate(apiKey);
+  const bearer = /^Bearer (\S+)$/i.exec(headers.authorization ?? '')?.[1];
+  if (bearer === undefined) return undefined;
+  const customerId = await verifyCustomerToken(bearer);
+  return customerId ? { keyId: `token:${customerId}`, role: 'customer', customerId } : undefined;
+}
+
 /**
- * The HTTP API's Lambda authorizer (simple responses). It never denies: an unknown key
- * passes on an empty context and the route answers 401 as problem+json, which API
- * Gateway's own deny (a bare 403) could not. The result is cached per key value.
+ * The HTTP API's Lambda authorizer (simple responses), for API keys (x-api-key) and
+ * customer tokens (Authorization: Bearer). It never denies: an unknown credential passes
+ * on an empty context and the route answers 401 as problem+json, which API Gateway's own
+ * deny (a bare 403) could not. The result is cached per credential value.
  */
 export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> => {
-  const principal = await authenticate(event.headers?.['x-api-key']);
+  const principal = await principalFor(event.headers ?? {});
   return { isAuthorized: true, context: principal ?? {} };
 };

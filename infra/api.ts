@@ -80,6 +80,16 @@ export class LoyaltyApi extends Construct {
       identitySource: ['$request.header.x-api-key'],
       resultsCacheTtl: props.authorizerCacheTtl,
     });
+    // The same function checks customer tokens on the /v1/me routes, cached per token.
+    const customerAuthorizer = new HttpLambdaAuthorizer(
+      'CustomerTokenAuthorizer',
+      props.authorizer,
+      {
+        responseTypes: [HttpLambdaResponseType.SIMPLE],
+        identitySource: ['$request.header.Authorization'],
+        resultsCacheTtl: props.authorizerCacheTtl,
+      },
+    );
     const none = new HttpNoneAuthorizer();
 
     const integrations = new Map<string, HttpLambdaIntegration>();
@@ -95,7 +105,12 @@ export class LoyaltyApi extends Construct {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
-        authorizer: route.roles === 'public' ? none : authorizer,
+        authorizer:
+          route.roles === 'public'
+            ? none
+            : route.roles.includes('customer')
+              ? customerAuthorizer
+              : authorizer,
       });
     }
   }

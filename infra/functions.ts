@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { TableAction } from '../lib/routes.ts';
 import { projectRoot } from './paths.ts';
@@ -22,6 +23,8 @@ export interface LoyaltyFunctionProps {
   /** Also grant the actions on `<table>/index/*` (Query on a GSI). */
   includeIndexes: boolean;
   timeout?: Duration;
+  /** The customer-token signing secret, for the functions that sign or verify tokens. */
+  tokenSecret?: ISecret;
 }
 
 /**
@@ -57,6 +60,7 @@ export class LoyaltyFunction extends Construct {
         LOYALTY_TABLE: props.table.tableName,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'loyalty-api',
+        ...(props.tokenSecret && { LOYALTY_TOKEN_SECRET_ARN: props.tokenSecret.secretArn }),
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -75,6 +79,8 @@ export class LoyaltyFunction extends Construct {
         logLevel: LogLevel.WARNING,
       },
     });
+
+    props.tokenSecret?.grantRead(this.function);
 
     if (props.tableActions.length > 0) {
       const tableArn = props.table.tableArn;

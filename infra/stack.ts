@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { authorizerFunction, fallbackFunction, routes, type TableAction } from '../lib/routes.ts';
 import { LoyaltyApi } from './api.ts';
@@ -28,6 +29,16 @@ export class LoyaltyStack extends Stack {
     super(scope, id, props);
     const { table, hasIndexes } = new LoyaltyTable(this, 'Data');
 
+    // Signs customer tokens; generated at deploy time, never in code or in the template.
+    const tokenSecret = new Secret(this, 'CustomerTokenSecret', {
+      description: 'Signing secret for customer session tokens (HS256)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    const needsSecret = new Set([
+      ...routes.filter((r) => r.tokenSecret).map((r) => r.fn),
+      authorizerFunction.fn,
+    ]);
+
     const makeFunction = (fn: string, tableActions: readonly TableAction[], timeout?: Duration) =>
       new LoyaltyFunction(this, pascal(fn), {
         fn,
@@ -35,6 +46,7 @@ export class LoyaltyStack extends Stack {
         tableActions,
         includeIndexes: hasIndexes && tableActions.includes('Query'),
         ...(timeout && { timeout }),
+        ...(needsSecret.has(fn) && { tokenSecret }),
       }).function;
 
     // One function per handler file; routes sharing a file share the union of their actions.

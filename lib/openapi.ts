@@ -195,6 +195,11 @@ export const newApiKeySchema = apiKeySchema
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
+export const sessionTokenSchema = z.object({
+  token: z.string().describe('Send as `Authorization: Bearer <token>` to /v1/me routes'),
+  expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
+});
+
 /** Every schema that becomes a named component, by id. */
 const named: Record<string, z.ZodType> = {
   Money: moneySchema,
@@ -218,6 +223,7 @@ const named: Record<string, z.ZodType> = {
   ApiKey: apiKeySchema,
   NewApiKey: newApiKeySchema,
   Health: healthSchema,
+  SessionToken: sessionTokenSchema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -322,6 +328,35 @@ const operations: Record<string, Operation> = {
       ['validation-failed', 'Bad limit, or a cursor not issued for this list'],
       ['not-found', 'No such customer'],
     ],
+  },
+  createSessionToken: {
+    tag: 'customers',
+    summary: "Mint a session token for the customer's app",
+    description:
+      "For a merchant's app backend (app keys) or an admin. The token is an HS256 JWT naming " +
+      'the customer, valid at most 1 hour, signed with a per-deployment secret; it opens the ' +
+      '/v1/me routes and nothing else.',
+    status: 201,
+    response: 'SessionToken',
+    responseDescription: 'The token and when it expires',
+    errors: [['not-found', 'No such customer']],
+  },
+  getMe: {
+    tag: 'me',
+    summary: "The token's own customer",
+    description: 'Customer tokens only (Authorization: Bearer); API keys get 403.',
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer the token names',
+  },
+  listMyActivity: {
+    tag: 'me',
+    summary: "The token's own ledger, newest first",
+    query: pageQuerySchema,
+    status: 200,
+    response: 'LedgerPage',
+    responseDescription: 'One page of ledger entries',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
   },
   recordPurchase: {
     tag: 'purchases',

@@ -22,6 +22,8 @@ export interface Route {
   /** Who may call it; `public` routes skip the authorizer. */
   roles: Role[] | 'public';
   table: TableAction[];
+  /** The function signs or verifies customer tokens, so it may read the signing secret. */
+  tokenSecret?: true;
 }
 
 const GET_ONLY: TableAction[] = ['GetItem'];
@@ -63,6 +65,22 @@ export const routes: Route[] = [
     path: '/v1/customers/{id}/activity',
     fn: 'listCustomerActivity',
     roles: ['admin', 'pos', 'app'],
+    table: ['GetItem', 'Query'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/customers/{id}/session-tokens',
+    fn: 'createSessionToken',
+    roles: ['admin', 'app'],
+    table: GET_ONLY,
+    tokenSecret: true,
+  },
+  { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: GET_ONLY },
+  {
+    method: 'GET',
+    path: '/v1/me/activity',
+    fn: 'listMyActivity',
+    roles: ['customer'],
     table: ['GetItem', 'Query'],
   },
   {
@@ -109,7 +127,7 @@ export const routes: Route[] = [
 export const fallbackFunction = { fn: 'notFound', table: [] as TableAction[] };
 
 /** The authorizer is a function too: it only reads key hashes. */
-export const authorizerFunction = { fn: 'authorizer', table: GET_ONLY };
+export const authorizerFunction = { fn: 'authorizer', table: GET_ONLY, tokenSecret: true as const };
 
 export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
 

@@ -125,13 +125,21 @@ function principalOf(event: HttpEvent): Principal | undefined {
     role: ctx.role as Principal['role'],
     ...(ctx.storeId && { storeId: ctx.storeId }),
     ...(ctx.partnerId && { partnerId: ctx.partnerId }),
+    ...(ctx.customerId && { customerId: ctx.customerId }),
   };
 }
 
 /** 401 without a known credential, 403 for a role the route does not allow. */
 export function checkAccess(route: Route, principal: Principal | undefined): void {
   if (route.roles === 'public') return;
-  if (!principal) throw new ProblemError('unauthorized', 'Send a valid API key in x-api-key');
+  if (!principal) {
+    throw new ProblemError(
+      'unauthorized',
+      route.roles.includes('customer')
+        ? 'Send a valid customer token as Authorization: Bearer <token>'
+        : 'Send a valid API key in x-api-key',
+    );
+  }
   if (!route.roles.includes(principal.role)) {
     throw new ProblemError('forbidden', `A ${principal.role} key may not call this route`);
   }

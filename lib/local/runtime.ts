@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from '../store/client.ts';
 import { ensureProgram } from '../store/program.ts';
@@ -27,6 +29,18 @@ export interface LocalApi {
 }
 
 const BOOTSTRAP = { PK: 'BOOTSTRAP', SK: 'BOOTSTRAP' };
+
+/**
+ * The customer-token signing secret: made once per data directory (kept beside the
+ * database, readable by its owner only), or per start when nothing is on disk.
+ */
+function tokenSecret(dataDir: string | undefined): string {
+  if (!dataDir) return randomBytes(32).toString('base64url');
+  const file = join(dataDir, 'token-secret');
+  if (!existsSync(file))
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 /** An admin key exists after start: the given one, or one generated on first start. */
 async function bootstrapAdminKey(adminKey: string | undefined): Promise<string | undefined> {
@@ -59,6 +73,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     process.env.LOYALTY_TABLE = options.tableName ?? 'loyalty';
     process.env.DYNAMODB_ENDPOINT = endpoint;
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    process.env.LOYALTY_TOKEN_SECRET ||= tokenSecret(options.dataDir);
     await ensureTable(endpoint, tableName());
     await ensureProgram();
     const generatedAdminKey = await bootstrapAdminKey(options.adminKey);

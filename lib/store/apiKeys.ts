@@ -19,11 +19,14 @@ export interface ApiKeyRecord {
   revokedAt?: string;
 }
 
+/** Who is calling: an API key's holder, or (role `customer`) the customer a token names. */
 export interface Principal {
+  /** The credential: an API key id, or `token:<customerId>` for a customer token. */
   keyId: string;
-  role: Exclude<Role, 'customer'>;
+  role: Role;
   storeId?: string;
   partnerId?: string;
+  customerId?: string;
 }
 
 export async function insertApiKey(record: ApiKeyRecord, hash: string): Promise<boolean> {

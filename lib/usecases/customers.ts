@@ -13,6 +13,7 @@ import {
 import type { IdentifierKind } from '../store/keys.ts';
 import type { Page } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
+import { mintCustomerToken } from '../tokens.ts';
 
 /** Emails are matched case-insensitively; phones and external ids exactly. */
 const normalise = (input: Identifiers): Identifiers => ({
@@ -67,4 +68,13 @@ export async function customerActivity(
   const [customer, page] = await Promise.all([getCustomer(id), listLedger(id, limit, cursor)]);
   if (!customer) throw notFound('Customer');
   return page;
+}
+
+/** A session token for the customer's app (at most 1 h); the customer must exist. */
+export async function createSessionToken(
+  id: string,
+  now = new Date(),
+): Promise<{ token: string; expiresAt: string }> {
+  if (!(await getCustomer(id))) throw notFound('Customer');
+  return mintCustomerToken(id, now);
 }

@@ -138,24 +138,51 @@ describe('HTTP API', () => {
     },
   );
 
-  it('authorizes with the authorizer function: simple responses, x-api-key, cached', () => {
+  it('authorizes API keys and customer tokens with the authorizer function, cached', () => {
     const authorizers = ofType('AWS::ApiGatewayV2::Authorizer');
-    expect(authorizers).toHaveLength(1);
-    const [authorizerId, authorizer] = authorizers[0]!;
-    expect(authorizer.Properties).toMatchObject({
-      AuthorizerType: 'REQUEST',
-      AuthorizerPayloadFormatVersion: '2.0',
-      EnableSimpleResponses: true,
-      IdentitySource: ['$request.header.x-api-key'],
-      AuthorizerResultTtlInSeconds: 60,
-    });
-    expect(functionIn(authorizer.Properties.AuthorizerUri)).toBe(
-      functionFor(authorizerFunction.fn),
+    expect(authorizers).toHaveLength(2);
+    const bySource = new Map(
+      authorizers.map(([id, a]) => [a.Properties.IdentitySource[0] as string, [id, a] as const]),
     );
-    for (const [, r] of ofType('AWS::ApiGatewayV2::Route')) {
-      if (r.Properties.AuthorizerId)
-        expect(r.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+    for (const source of ['$request.header.x-api-key', '$request.header.Authorization']) {
+      const [, authorizer] = bySource.get(source)!;
+      expect(authorizer.Properties).toMatchObject({
+        AuthorizerType: 'REQUEST',
+        AuthorizerPayloadFormatVersion: '2.0',
+        EnableSimpleResponses: true,
+        IdentitySource: [source],
+        AuthorizerResultTtlInSeconds: 60,
+      });
+      expect(functionIn(authorizer.Properties.AuthorizerUri)).toBe(
+        functionFor(authorizerFunction.fn),
+      );
     }
+    const [keyAuthorizer] = bySource.get('$request.header.x-api-key')!;
+    const [tokenAuthorizer] = bySource.get('$request.header.Authorization')!;
+    for (const route of routes.filter((r) => r.roles !== 'public')) {
+      const expected = route.roles.includes('customer') ? tokenAuthorizer : keyAuthorizer;
+      expect(routeResource(route).Properties.AuthorizerId, routeKey(route)).toEqual({
+        Ref: expected,
+      });
+    }
+  });
+
+  it('lets only the token signers and verifiers read the token secret', () => {
+    const [[secretId]] = ofType('AWS::SecretsManager::Secret') as [[string, unknown]];
+    const readers = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .filter(([, r]) =>
+        JSON.stringify(r.Properties.PolicyDocument).includes(`"Ref":"${secretId}"`),
+      )
+      .flatMap(([, r]) => r.Properties.Roles.map((role: { Ref: string }) => role.Ref))
+      .sort();
+    const expected = [
+      authorizerFunction.fn,
+      ...routes.filter((r) => r.tokenSecret).map((r) => r.fn),
+    ]
+      .map((fn) => resources[functionFor(fn)]!.Properties.Role['Fn::GetAtt'][0])
+      .sort();
+    expect(readers).toEqual(expected);
   });
 
   it('has a throttled $default stage with JSON access logs', () => {
@@ -266,9 +293,20 @@ describe('IAM', () => {
         needsIndex ? [tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }] : [tableArn],
       );
     }
-    // Nothing else but X-Ray.
+    // Nothing else but X-Ray, and reading the token secret for the functions that need it.
     for (const s of statements.filter((s) => !dynamo.includes(s))) {
-      expect(asList<string>(s.Action).every((a) => XRAY_ACTIONS.has(a))).toBe(true);
+      const readsSecret = asList<string>(s.Action).every((a) => a.startsWith('secretsmanager:'));
+      if (readsSecret) {
+        expect(
+          fn === authorizerFunction.fn || routes.some((r) => r.fn === fn && r.tokenSecret),
+        ).toBe(true);
+        expect(asList<string>(s.Action).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
+      } else {
+        expect(asList<string>(s.Action).every((a) => XRAY_ACTIONS.has(a))).toBe(true);
+      }
     }
   });
 });

@@ -23,6 +23,9 @@ beforeAll(async () => {
     keys[role] = res.body.key;
   }
   customerId = (await t.call('POST', '/v1/customers', { body: { email: 'm@x.io' } })).body.id;
+  keys.customer = (
+    await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: keys.app as string })
+  ).body.token;
 });
 afterAll(() => t.api.stop());
 
@@ -71,6 +74,9 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/customers?email=m@x.io', undefined, ['admin', 'pos', 'app']],
     ['GET', () => `/v1/customers/${customerId}`, undefined, ['admin', 'pos', 'app']],
     ['GET', () => `/v1/customers/${customerId}/activity`, undefined, ['admin', 'pos', 'app']],
+    ['POST', () => `/v1/customers/${customerId}/session-tokens`, undefined, ['admin', 'app']],
+    ['GET', () => '/v1/me', undefined, ['customer']],
+    ['GET', () => '/v1/me/activity', undefined, ['customer']],
     ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
     ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],
@@ -82,11 +88,15 @@ describe('the role matrix of the contract', () => {
   ];
 
   it.each(matrix)('%s %s', async (method, path, body, allowed) => {
-    for (const role of ['admin', 'pos', 'partner', 'app']) {
+    for (const role of ['admin', 'pos', 'partner', 'app', 'customer']) {
+      const credential =
+        role === 'customer'
+          ? { key: null, auth: { authorization: `Bearer ${keys.customer}` } }
+          : { key: keys[role] as string, auth: {} as Record<string, string> };
       const res = await t.call(method, path(), {
-        key: keys[role] as string,
+        key: credential.key,
         ...(body !== undefined && { body }),
-        headers: { 'idempotency-key': `m-${Math.random()}` },
+        headers: { 'idempotency-key': `m-${Math.random()}`, ...credential.auth },
       });
       if (allowed.includes(role)) {
         expect([401, 403], `${role} ${method} ${path()}`).not.toContain(res.status);

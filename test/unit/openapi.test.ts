@@ -134,7 +134,9 @@ describe('the OpenAPI document', () => {
       if (route.roles === 'public') {
         expect(op.security).toEqual([]);
       } else {
-        expect(op.security).toContainEqual({ apiKey: [] });
+        expect(op.security).toContainEqual(
+          route.roles.includes('customer') ? { customerToken: [] } : { apiKey: [] },
+        );
         expect(op.responses['401']).toBeDefined();
         expect(op.responses['403']).toBeDefined();
       }
