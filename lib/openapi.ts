@@ -195,6 +195,14 @@ export const newApiKeySchema = apiKeySchema
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
+export const redemptionCodeSchema = z.object({
+  code: z
+    .string()
+    .regex(/^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{8}$/)
+    .describe('8 characters, single use'),
+  expiresAt: z.iso.datetime().describe('10 minutes after creation'),
+});
+
 export const sessionTokenSchema = z.object({
   token: z.string().describe('Send as `Authorization: Bearer <token>` to /v1/me routes'),
   expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
@@ -224,6 +232,7 @@ const named: Record<string, z.ZodType> = {
   NewApiKey: newApiKeySchema,
   Health: healthSchema,
   SessionToken: sessionTokenSchema,
+  RedemptionCode: redemptionCodeSchema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -357,6 +366,17 @@ const operations: Record<string, Operation> = {
     response: 'LedgerPage',
     responseDescription: 'One page of ledger entries',
     errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createRedemptionCode: {
+    tag: 'me',
+    summary: 'A single-use redemption code: the customer says yes to one redemption',
+    description:
+      'Shown in the app and given at the till. 8 characters from ' +
+      '23456789ABCDEFGHJKMNPQRSTVWXYZ (no 0/O, 1/I/L, U), valid 10 minutes, used at most once. ' +
+      "Nothing else lets a store spend the customer's points.",
+    status: 201,
+    response: 'RedemptionCode',
+    responseDescription: 'The code and when it expires',
   },
   recordPurchase: {
     tag: 'purchases',

@@ -85,6 +85,13 @@ export const routes: Route[] = [
   },
   {
     method: 'POST',
+    path: '/v1/me/redemption-codes',
+    fn: 'createRedemptionCode',
+    roles: ['customer'],
+    table: ['PutItem'],
+  },
+  {
+    method: 'POST',
     path: '/v1/purchases',
     fn: 'recordPurchase',
     roles: ['admin', 'pos'],

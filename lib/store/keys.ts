@@ -33,6 +33,7 @@ export const keys = {
   apiKey: (id: string): Key => ({ PK: `APIKEY#${id}`, SK: 'APIKEY' }),
   apiKeyHash: (hash: string): Key => ({ PK: `KEYHASH#${hash}`, SK: 'KEYHASH' }),
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEM#${scope}#${key}`, SK: 'IDEM' }),
+  redemptionCode: (code: string): Key => ({ PK: `CODE#${code}`, SK: 'CODE' }),
 };
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';

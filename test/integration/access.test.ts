@@ -77,6 +77,7 @@ describe('the role matrix of the contract', () => {
     ['POST', () => `/v1/customers/${customerId}/session-tokens`, undefined, ['admin', 'app']],
     ['GET', () => '/v1/me', undefined, ['customer']],
     ['GET', () => '/v1/me/activity', undefined, ['customer']],
+    ['POST', () => '/v1/me/redemption-codes', undefined, ['customer']],
     ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
     ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],

@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findUsableCode } from '../../lib/store/redemptionCodes.ts';
 import { mintCustomerToken } from '../../lib/tokens.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
@@ -101,5 +102,39 @@ describe('/v1/me', () => {
     const res = await t.call('GET', `/v1/customers/${customerId}`, bearer(token));
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
+  });
+});
+
+describe('redemption codes', () => {
+  it('gives the customer 8-character single-use codes valid for 10 minutes', async () => {
+    const { token } = (
+      await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: appKey })
+    ).body;
+    const before = Date.now();
+    const first = await t.call('POST', '/v1/me/redemption-codes', bearer(token));
+    const second = await t.call('POST', '/v1/me/redemption-codes', bearer(token));
+    expect(first.status).toBe(201);
+    expect(first.body.code).toMatch(/^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{8}$/);
+    expect(second.body.code).not.toBe(first.body.code);
+    const expiresAt = Date.parse(first.body.expiresAt);
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 600_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 600_000);
+  });
+
+  it('stores a code so a till finds it with one read, until it expires', async () => {
+    const { token } = (
+      await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: appKey })
+    ).body;
+    const { code, expiresAt } = (await t.call('POST', '/v1/me/redemption-codes', bearer(token)))
+      .body;
+    expect(await findUsableCode(code, new Date())).toMatchObject({ code, customerId });
+    expect(await findUsableCode(code, new Date(Date.parse(expiresAt) - 1_000))).toBeDefined();
+    expect(await findUsableCode(code, new Date(Date.parse(expiresAt)))).toBeUndefined();
+    expect(await findUsableCode('ZZZZZZZZ', new Date())).toBeUndefined();
+  });
+
+  it('is for customer tokens only', async () => {
+    expect((await t.call('POST', '/v1/me/redemption-codes', { key: appKey })).status).toBe(403);
+    expect((await t.call('POST', '/v1/me/redemption-codes', { key: null })).status).toBe(401);
   });
 });
