@@ -15,6 +15,8 @@ export type ProblemCode =
   | 'idempotency-key-in-use'
   | 'currency-mismatch'
   | 'insufficient-points'
+  | 'invalid-redemption-code'
+  | 'invalid-state'
   | 'internal-error'
   | 'service-unavailable';
 
@@ -30,6 +32,8 @@ const titles: Record<ProblemCode, [status: number, title: string]> = {
   'idempotency-key-in-use': [409, 'A request with this Idempotency-Key is in progress'],
   'currency-mismatch': [422, "The currency is not the program's currency"],
   'insufficient-points': [422, 'Not enough points'],
+  'invalid-redemption-code': [422, 'The redemption code is unknown, used or expired'],
+  'invalid-state': [409, 'Not possible in the current state'],
   'internal-error': [500, 'Internal error'],
   'service-unavailable': [503, 'The service is busy, retry later'],
 };

@@ -9,6 +9,7 @@ import { type ProblemCode, ProblemError } from './errors.ts';
 import { MAX_BODY_BYTES } from './http/handler.ts';
 import { type Route, routes } from './routes.ts';
 import {
+  authorizeRedemptionSchema,
   createApiKeySchema,
   createCustomerSchema,
   customerLookupSchema,
@@ -42,6 +43,9 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
   'idempotency-key-in-use': 'Reserved: never returned in this version (see Idempotency above).',
   'currency-mismatch': "A money amount is not in the program's currency.",
   'insufficient-points': 'Not enough available points.',
+  'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
+  'invalid-state':
+    'The redemption is not authorized any more: capture or void only an authorized, unexpired one.',
   'internal-error': 'An unexpected error; it was logged. Nothing internal is in the body.',
   'service-unavailable':
     'The database is throttling or the customer is changing too fast; retry after `Retry-After` seconds.',
@@ -195,6 +199,18 @@ export const newApiKeySchema = apiKeySchema
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
+export const redemptionSchema = z.object({
+  id: z.string().describe('red_ + ULID'),
+  status: z.enum(['authorized', 'captured', 'voided', 'expired']),
+  customerId: z.string(),
+  amount: moneySchema,
+  points: z.int().describe('ceil(amount x cashValue.points / cashValue.amount)'),
+  expiresAt: timestamp.describe('When an uncaptured authorization lapses and its points go back'),
+  storeId: z.string().optional(),
+  partnerId: z.string().optional(),
+  createdAt: timestamp,
+});
+
 export const redemptionCodeSchema = z.object({
   code: z
     .string()
@@ -233,6 +249,7 @@ const named: Record<string, z.ZodType> = {
   Health: healthSchema,
   SessionToken: sessionTokenSchema,
   RedemptionCode: redemptionCodeSchema,
+  Redemption: redemptionSchema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -377,6 +394,64 @@ const operations: Record<string, Operation> = {
     status: 201,
     response: 'RedemptionCode',
     responseDescription: 'The code and when it expires',
+  },
+  authorizeRedemption: {
+    tag: 'redemptions',
+    summary: "Spend a customer's points as cash: authorize a hold (or capture at once)",
+    description:
+      'pos keys redeem for their store, partner keys for their partner; admin keys name exactly ' +
+      "one of storeId or partnerId. The code is the customer's consent and is used once. " +
+      'Points = ceil(amount x cashValue.points / cashValue.amount) leave `available` at once ' +
+      '(a `hold` ledger entry) and wait in `held` until capture (a 0-point `redeem` entry: the ' +
+      'points already left available) or void/expiry after holdMinutes (a `release` entry ' +
+      'giving them back). With `capture: true` they are spent at once (`redeem`). However many ' +
+      'tills race on one customer, available never goes below 0.',
+    body: authorizeRedemptionSchema,
+    idempotent: true,
+    status: 201,
+    response: 'Redemption',
+    responseDescription: 'The authorization (or capture)',
+    errors: [
+      ['invalid-redemption-code', 'The code is unknown, used or expired'],
+      ['insufficient-points', 'Not enough available points'],
+      ['currency-mismatch', "The amount is not in the program's currency"],
+      ['not-found', "An admin's storeId or partnerId does not exist"],
+    ],
+  },
+  getRedemption: {
+    tag: 'redemptions',
+    summary: 'Read a redemption',
+    description:
+      "A lapsed authorization is released when read (status `expired`). Another partner's " +
+      "or store's redemption is 404.",
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption',
+    errors: [['not-found', 'No such redemption, or not yours']],
+  },
+  captureRedemption: {
+    tag: 'redemptions',
+    summary: 'Capture an authorized redemption: the held points are spent',
+    idempotent: true,
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption, now captured',
+    errors: [
+      ['invalid-state', 'Not authorized any more (voided, expired or captured)'],
+      ['not-found', 'No such redemption, or not yours'],
+    ],
+  },
+  voidRedemption: {
+    tag: 'redemptions',
+    summary: 'Void an authorized redemption: the held points go back',
+    idempotent: true,
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption, now voided',
+    errors: [
+      ['invalid-state', 'Not authorized any more (captured, expired or voided)'],
+      ['not-found', 'No such redemption, or not yours'],
+    ],
   },
   recordPurchase: {
     tag: 'purchases',

@@ -129,6 +129,19 @@ export const recordPurchaseSchema = z
   })
   .meta({ id: 'RecordPurchase' });
 
+export const authorizeRedemptionSchema = z
+  .object({
+    code: z.string().min(1).max(32).describe("The customer's redemption code"),
+    amount: moneySchema.refine((m) => m.amount >= 1, {
+      message: 'must be at least 1',
+      path: ['amount'],
+    }),
+    capture: z.boolean().optional().describe('Capture at once (default false: authorize a hold)'),
+    storeId: id.optional().describe('Admin keys name the store or the partner redeeming'),
+    partnerId: id.optional(),
+  })
+  .meta({ id: 'AuthorizeRedemption' });
+
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;
@@ -173,3 +186,4 @@ export type ProgramInput = z.infer<typeof programSchema>;
 export type CreateCustomerInput = z.infer<typeof createCustomerSchema>;
 export type RecordPurchaseInput = z.infer<typeof recordPurchaseSchema>;
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
+export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>;

@@ -82,6 +82,11 @@ export class HttpRequest {
     return this.parsedBody;
   }
 
+  /** Whether a body was sent (capture and void are POSTs without one). */
+  private hasBody(): boolean {
+    return (this.event.body ?? '').trim() !== '';
+  }
+
   body<S extends z.ZodType>(schema: S): z.output<S> {
     const result = schema.safeParse(this.json());
     if (!result.success) throw validationFailed(toFieldErrors(result.error));
@@ -111,7 +116,7 @@ export class HttpRequest {
     }
     const { method, path } = this.event.requestContext.http;
     const requestHash = createHash('sha256')
-      .update(`${method} ${path}\n${canonicalJson(this.json())}`)
+      .update(`${method} ${path}\n${this.hasBody() ? canonicalJson(this.json()) : ''}`)
       .digest('hex');
     return { scope: this.principal.keyId, key, requestHash };
   }

@@ -34,6 +34,7 @@ export const keys = {
   apiKeyHash: (hash: string): Key => ({ PK: `KEYHASH#${hash}`, SK: 'KEYHASH' }),
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEM#${scope}#${key}`, SK: 'IDEM' }),
   redemptionCode: (code: string): Key => ({ PK: `CODE#${code}`, SK: 'CODE' }),
+  redemption: (id: string): Key => ({ PK: `RED#${id}`, SK: 'REDEMPTION' }),
 };
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';

@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -21,6 +20,7 @@ import {
   type StoredResponse,
 } from './idempotency.ts';
 import { type Key, keys } from './keys.ts';
+import { batchGet } from './reads.ts';
 import { failedConditions, isTransactionConflict } from './transactions.ts';
 
 export interface Purchase {
@@ -61,24 +61,6 @@ export async function loadPurchaseContext(
     idempotencyItem: pick(idempotencyKey(idem)),
     storeExists: storeToCheck ? pick(keys.store(storeToCheck)) !== undefined : true,
   };
-}
-
-async function batchGet(wanted: Key[]): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  let pending: Key[] = wanted;
-  // DynamoDB may hand back unprocessed keys under load; the SDK retries throttles, this retries those.
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-    const { Responses, UnprocessedKeys } = await db().send(
-      new BatchGetCommand({
-        RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true } },
-      }),
-    );
-    found.push(...(Responses?.[tableName()] ?? []));
-    pending = (UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];
-    if (attempt > 8 && pending.length > 0) throw new Error('BatchGetItem left keys unprocessed');
-  }
-  return found;
 }
 
 export type CommitOutcome =

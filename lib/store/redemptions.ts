@@ -1,0 +1,154 @@
+import {
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { CustomerState } from '../domain/customer.ts';
+import type { Money } from '../domain/money.ts';
+import { db, tableName } from './client.ts';
+import { customerFromItem, customerItem, type LedgerEntry, ledgerItem } from './customers.ts';
+import {
+  claimIdempotencyKey,
+  type IdempotencyContext,
+  idempotencyKey,
+  type StoredResponse,
+} from './idempotency.ts';
+import { type Key, keys } from './keys.ts';
+import { batchGet, pick } from './reads.ts';
+import { failedConditions, isTransactionConflict } from './transactions.ts';
+
+export type RedemptionStatus = 'authorized' | 'captured' | 'voided' | 'expired';
+
+export interface Redemption {
+  id: string;
+  status: RedemptionStatus;
+  customerId: string;
+  amount: Money;
+  points: number;
+  /** When an uncaptured authorization lapses and its points go back. */
+  expiresAt: string;
+  storeId?: string;
+  partnerId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const withoutKeys = (item: Record<string, unknown>) => {
+  const { PK: _pk, SK: _sk, ...rest } = item;
+  return rest;
+};
+
+export async function getCustomerConsistent(id: string): Promise<CustomerState | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
+  );
+  return customerFromItem(Item);
+}
+
+/** The first read of an authorization: the code, the idempotency record, an admin's place. */
+export async function loadAuthorizationContext(
+  code: string,
+  idem: IdempotencyContext,
+  place: Key | undefined,
+) {
+  const wanted = [keys.redemptionCode(code), idempotencyKey(idem), ...(place ? [place] : [])];
+  const found = await batchGet(wanted);
+  return {
+    code: pick(found, keys.redemptionCode(code)),
+    idempotencyItem: pick(found, idempotencyKey(idem)),
+    placeExists: place ? pick(found, place) !== undefined : true,
+  };
+}
+
+export async function loadRedemptionContext(id: string, idem: IdempotencyContext | undefined) {
+  const found = await batchGet([keys.redemption(id), ...(idem ? [idempotencyKey(idem)] : [])]);
+  const item = pick(found, keys.redemption(id));
+  return {
+    redemption: item ? (withoutKeys(item) as unknown as Redemption) : undefined,
+    idempotencyItem: idem ? pick(found, idempotencyKey(idem)) : undefined,
+  };
+}
+
+export type RedemptionOutcome = 'committed' | 'stale' | 'code-used' | 'idempotency-key-taken';
+
+type Items = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+/**
+ * One TransactWriteItems for any change to a redemption: the redemption (new, or moving
+ * from the status read), the ledger entry and the customer (conditional on its version),
+ * the code's single use, and the idempotency record, all or nothing.
+ */
+export async function commitRedemption(args: {
+  redemption: Redemption;
+  /** The status read; undefined when the redemption is new. */
+  fromStatus: RedemptionStatus | undefined;
+  ledger: LedgerEntry;
+  customer: CustomerState;
+  expectedVersion: number;
+  useCode?: string;
+  idem?: { ctx: IdempotencyContext; response: StoredResponse };
+  now: Date;
+}): Promise<RedemptionOutcome> {
+  const { redemption, fromStatus, ledger, customer, expectedVersion, useCode, idem, now } = args;
+  const TableName = tableName();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const items: Items = [
+    {
+      Put: {
+        TableName,
+        Item: { ...keys.redemption(redemption.id), ...redemption },
+        ...(fromStatus === undefined
+          ? { ConditionExpression: 'attribute_not_exists(PK)' }
+          : {
+              ConditionExpression: '#status = :from',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':from': fromStatus },
+            }),
+      },
+    },
+    {
+      Put: {
+        TableName,
+        Item: ledgerItem(customer.id, customer.version, ledger),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    {
+      Put: {
+        TableName,
+        Item: customerItem(customer),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      },
+    },
+  ];
+  const codeIndex = useCode ? items.length : -1;
+  if (useCode) {
+    items.push({
+      Update: {
+        TableName,
+        Key: keys.redemptionCode(useCode),
+        UpdateExpression: 'SET usedAt = :at, redemptionId = :id',
+        ConditionExpression:
+          'attribute_exists(PK) AND attribute_not_exists(usedAt) AND expiresAt > :now',
+        ExpressionAttributeValues: {
+          ':at': now.toISOString(),
+          ':id': redemption.id,
+          ':now': nowSeconds,
+        },
+      },
+    });
+  }
+  const idemIndex = idem ? items.length : -1;
+  if (idem) items.push(claimIdempotencyKey(idem.ctx, idem.response, now));
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: items }));
+    return 'committed';
+  } catch (error) {
+    const failed = failedConditions(error) ?? [];
+    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
+    if (failed.includes(0) || failed.includes(2) || isTransactionConflict(error)) return 'stale';
+    if (failed.includes(codeIndex)) return 'code-used';
+    throw error;
+  }
+}

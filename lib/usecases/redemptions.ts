@@ -1,0 +1,277 @@
+import type { CustomerState } from '../domain/customer.ts';
+import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { AuthorizeRedemptionInput } from '../schemas.ts';
+import type { Principal } from '../store/apiKeys.ts';
+import type { LedgerEntry } from '../store/customers.ts';
+import {
+  type IdempotencyContext,
+  readReplay,
+  replayFrom,
+  type StoredResponse,
+} from '../store/idempotency.ts';
+import { type Key, keys } from '../store/keys.ts';
+import { getProgram } from '../store/program.ts';
+import {
+  commitRedemption,
+  getCustomerConsistent,
+  loadAuthorizationContext,
+  loadRedemptionContext,
+  type Redemption,
+  type RedemptionOutcome,
+} from '../store/redemptions.ts';
+import type { Outcome } from './purchases.ts';
+
+/** Optimistic writes retried when another change to the same customer got in first. */
+const MAX_ATTEMPTS = 10;
+const backoff = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));
+
+/** ceil(amount x cashValue.points / cashValue.amount): the customer never pays less. */
+export function pointsFor(amount: number, cashValue: { points: number; amount: number }): number {
+  const numerator = BigInt(amount) * BigInt(cashValue.points);
+  const denominator = BigInt(cashValue.amount);
+  return Number((numerator + denominator - 1n) / denominator);
+}
+
+const busy = () =>
+  new ProblemError('service-unavailable', 'Too many concurrent changes to this customer', {
+    headers: { 'retry-after': '1' },
+  });
+
+/** Where the redemption happens: the key's own store or partner; an admin names one. */
+function placeOf(
+  principal: Principal,
+  input: AuthorizeRedemptionInput,
+): { storeId?: string; partnerId?: string; check?: Key } {
+  if (principal.role === 'pos') return { storeId: principal.storeId as string };
+  if (principal.role === 'partner') return { partnerId: principal.partnerId as string };
+  if ((input.storeId === undefined) === (input.partnerId === undefined)) {
+    throw validationFailed([
+      { path: 'storeId', message: 'an admin key names exactly one of storeId or partnerId' },
+    ]);
+  }
+  return input.storeId !== undefined
+    ? { storeId: input.storeId, check: keys.store(input.storeId) }
+    : { partnerId: input.partnerId as string, check: keys.partner(input.partnerId as string) };
+}
+
+/** What a client sees of a redemption. */
+function shown(r: Redemption) {
+  const { updatedAt: _, ...rest } = r;
+  return rest;
+}
+
+function ledgerEntry(
+  type: LedgerEntry['type'],
+  points: number,
+  customer: CustomerState,
+  redemptionId: string,
+  now: Date,
+): LedgerEntry {
+  return {
+    id: newId('led', now.getTime()),
+    type,
+    points,
+    balanceAfter: customer.available,
+    at: now.toISOString(),
+    redemptionId,
+  };
+}
+
+async function afterRace(
+  outcome: RedemptionOutcome,
+  idem: IdempotencyContext,
+  now: Date,
+): Promise<Outcome | undefined> {
+  if (outcome === 'idempotency-key-taken') {
+    const stored = await readReplay(idem, now);
+    if (stored) return { ...stored, replayed: true };
+  }
+  if (outcome === 'code-used') {
+    throw new ProblemError('invalid-redemption-code', 'This code was used meanwhile');
+  }
+  return undefined;
+}
+
+/**
+ * Authorizes (holds) or, with `capture`, spends points against a customer's code. Points
+ * leave `available` in the same transaction that uses the code, so however many tills
+ * race on one customer, available never goes below 0 and a code is used once.
+ */
+export async function authorizeRedemption(
+  principal: Principal,
+  input: AuthorizeRedemptionInput,
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Outcome> {
+  const program = await getProgram();
+  const { check, ...place } = placeOf(principal, input);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const now = clock();
+    const context = await loadAuthorizationContext(input.code, idem, check);
+    const replay = replayFrom(context.idempotencyItem, idem, now);
+    if (replay) return { ...replay, replayed: true };
+    if (!context.placeExists) throw notFound(place.storeId ? 'Store' : 'Partner');
+    if (input.amount.currency !== program.currency) {
+      throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
+    }
+    const code = context.code;
+    if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
+      throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
+    }
+    const customer = await getCustomerConsistent(code.customerId as string);
+    if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
+
+    const points = pointsFor(input.amount.amount, program.cashValue);
+    if (customer.available < points) {
+      throw new ProblemError(
+        'insufficient-points',
+        `${points} points are needed; ${Math.max(0, customer.available)} are available`,
+      );
+    }
+    const capture = input.capture === true;
+    const redemption: Redemption = {
+      id: newId('red', now.getTime()),
+      status: capture ? 'captured' : 'authorized',
+      customerId: customer.id,
+      amount: input.amount,
+      points,
+      expiresAt: new Date(now.getTime() + program.holdMinutes * 60_000).toISOString(),
+      ...place,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    const after: CustomerState = {
+      ...customer,
+      available: customer.available - points,
+      held: customer.held + (capture ? 0 : points),
+      version: customer.version + 1,
+    };
+    const response: StoredResponse = { status: 201, body: shown(redemption) };
+    const outcome = await commitRedemption({
+      redemption,
+      fromStatus: undefined,
+      ledger: ledgerEntry(capture ? 'redeem' : 'hold', -points, after, redemption.id, now),
+      customer: after,
+      expectedVersion: customer.version,
+      useCode: input.code,
+      idem: { ctx: idem, response },
+      now,
+    });
+    if (outcome === 'committed') return { ...response, replayed: false };
+    const raced = await afterRace(outcome, idem, now);
+    if (raced) return raced;
+  }
+  throw busy();
+}
+
+function owned(principal: Principal, r: Redemption | undefined): Redemption {
+  // Another partner's or store's redemption is as invisible as a missing one.
+  if (
+    !r ||
+    (principal.role === 'partner' && r.partnerId !== principal.partnerId) ||
+    (principal.role === 'pos' && r.storeId !== principal.storeId)
+  ) {
+    throw notFound('Redemption');
+  }
+  return r;
+}
+
+/**
+ * Releases an authorization whose hold has lapsed (lazily, when it is next touched).
+ * Returns the redemption as it is afterwards.
+ */
+async function expireIfLapsed(r: Redemption, now: Date): Promise<Redemption> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (r.status !== 'authorized' || Date.parse(r.expiresAt) > now.getTime()) return r;
+    if (attempt > 0) await backoff(attempt);
+    const customer = await getCustomerConsistent(r.customerId);
+    if (!customer) return r;
+    const expired: Redemption = { ...r, status: 'expired', updatedAt: now.toISOString() };
+    const after = {
+      ...customer,
+      available: customer.available + r.points,
+      held: customer.held - r.points,
+      version: customer.version + 1,
+    };
+    const outcome = await commitRedemption({
+      redemption: expired,
+      fromStatus: 'authorized',
+      ledger: ledgerEntry('release', r.points, after, r.id, now),
+      customer: after,
+      expectedVersion: customer.version,
+      now,
+    });
+    if (outcome === 'committed') return expired;
+    const reread = (await loadRedemptionContext(r.id, undefined)).redemption;
+    if (!reread) return r;
+    r = reread;
+  }
+  throw busy();
+}
+
+export async function readRedemption(principal: Principal, id: string, now = new Date()) {
+  const { redemption } = await loadRedemptionContext(id, undefined);
+  return shown(await expireIfLapsed(owned(principal, redemption), now));
+}
+
+/** Capture (points spent) or void (points back) an authorized, unexpired redemption. */
+export async function settleRedemption(
+  principal: Principal,
+  id: string,
+  action: 'capture' | 'void',
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Outcome> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const now = clock();
+    const context = await loadRedemptionContext(id, idem);
+    const replay = replayFrom(context.idempotencyItem, idem, now);
+    if (replay) return { ...replay, replayed: true };
+    const current = await expireIfLapsed(owned(principal, context.redemption), now);
+    if (current.status !== 'authorized') {
+      throw new ProblemError(
+        'invalid-state',
+        `Cannot ${action} a redemption that is ${current.status}`,
+      );
+    }
+    const customer = await getCustomerConsistent(current.customerId);
+    if (!customer) throw notFound('Customer');
+    const next: Redemption = {
+      ...current,
+      status: action === 'capture' ? 'captured' : 'voided',
+      updatedAt: now.toISOString(),
+    };
+    // A capture spends what was held (available already went down at the hold); a void
+    // puts it back.
+    const after: CustomerState = {
+      ...customer,
+      available: customer.available + (action === 'void' ? current.points : 0),
+      held: customer.held - current.points,
+      version: customer.version + 1,
+    };
+    const response: StoredResponse = { status: 200, body: shown(next) };
+    const outcome = await commitRedemption({
+      redemption: next,
+      fromStatus: 'authorized',
+      ledger: ledgerEntry(
+        action === 'capture' ? 'redeem' : 'release',
+        action === 'capture' ? 0 : current.points,
+        after,
+        current.id,
+        now,
+      ),
+      customer: after,
+      expectedVersion: customer.version,
+      idem: { ctx: idem, response },
+      now,
+    });
+    if (outcome === 'committed') return { ...response, replayed: false };
+    const raced = await afterRace(outcome, idem, now);
+    if (raced) return raced;
+  }
+  throw busy();
+}
