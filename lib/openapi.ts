@@ -20,6 +20,7 @@ import {
   purchaseLineSchema,
   recordPurchaseSchema,
   roles,
+  settlementQuerySchema,
 } from './schemas.ts';
 import { IDEMPOTENCY_TTL_SECONDS } from './store/idempotency.ts';
 
@@ -211,6 +212,15 @@ export const redemptionSchema = z.object({
   createdAt: timestamp,
 });
 
+export const settlementSchema = z.object({
+  partnerId: z.string(),
+  from: timestamp,
+  to: timestamp,
+  count: z.int().describe('Captured redemptions in [from, to)'),
+  amount: moneySchema.describe('What the programme owes the partner'),
+  points: z.int(),
+});
+
 export const redemptionCodeSchema = z.object({
   code: z
     .string()
@@ -250,6 +260,7 @@ const named: Record<string, z.ZodType> = {
   SessionToken: sessionTokenSchema,
   RedemptionCode: redemptionCodeSchema,
   Redemption: redemptionSchema,
+  Settlement: settlementSchema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -451,6 +462,21 @@ const operations: Record<string, Operation> = {
     errors: [
       ['invalid-state', 'Not authorized any more (captured, expired or voided)'],
       ['not-found', 'No such redemption, or not yours'],
+    ],
+  },
+  partnerSettlement: {
+    tag: 'redemptions',
+    summary: 'What the programme owes a partner: its captured redemptions in [from, to)',
+    description:
+      'By capture time (an immediate capture is captured when authorized). Read from an ' +
+      'index by partner and capture time, never a scan. A partner key reads its own only.',
+    query: settlementQuerySchema,
+    status: 200,
+    response: 'Settlement',
+    responseDescription: 'Count, amount and points of the captures in the range',
+    errors: [
+      ['validation-failed', 'from/to missing, not RFC 3339, or to not after from'],
+      ['not-found', 'No such partner, or not yours'],
     ],
   },
   recordPurchase: {

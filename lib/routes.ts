@@ -132,6 +132,13 @@ export const routes: Route[] = [
     roles: ['admin', 'pos', 'partner'],
     table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
+  {
+    method: 'GET',
+    path: '/v1/partners/{id}/settlement',
+    fn: 'partnerSettlement',
+    roles: ['admin', 'partner'],
+    table: ['GetItem', 'Query'],
+  },
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {

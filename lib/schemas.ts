@@ -142,6 +142,11 @@ export const authorizeRedemptionSchema = z
   })
   .meta({ id: 'AuthorizeRedemption' });
 
+export const settlementQuerySchema = z.object({
+  from: z.iso.datetime({ offset: true }).describe('Start, inclusive (RFC 3339)'),
+  to: z.iso.datetime({ offset: true }).describe('End, exclusive (RFC 3339)'),
+});
+
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;

@@ -38,3 +38,19 @@ export const keys = {
 };
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
+
+/** Holds are spread over a few GSI partitions so a busy hour of tills has no hot key. */
+export const HOLD_SHARDS = 4;
+
+export const indexKeys = {
+  hold: (redemptionId: string, expiresAt: string) => ({
+    GSI1PK: `HOLDS#${[...redemptionId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % HOLD_SHARDS}`,
+    GSI1SK: `${expiresAt}#${redemptionId}`,
+  }),
+  holdShard: (shard: number) => `HOLDS#${shard}`,
+  settlement: (partnerId: string, capturedAt: string, redemptionId: string) => ({
+    GSI1PK: `SETTLE#${partnerId}`,
+    GSI1SK: `${capturedAt}#${redemptionId}`,
+  }),
+  settlementPartition: (partnerId: string) => `SETTLE#${partnerId}`,
+};

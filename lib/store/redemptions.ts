@@ -1,5 +1,7 @@
 import {
   GetCommand,
+  QueryCommand,
+  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -13,7 +15,7 @@ import {
   idempotencyKey,
   type StoredResponse,
 } from './idempotency.ts';
-import { type Key, keys } from './keys.ts';
+import { indexKeys, type Key, keys } from './keys.ts';
 import { batchGet, pick } from './reads.ts';
 import { failedConditions, isTransactionConflict } from './transactions.ts';
 
@@ -30,11 +32,21 @@ export interface Redemption {
   storeId?: string;
   partnerId?: string;
   createdAt: string;
+  capturedAt?: string;
   updatedAt: string;
 }
 
+/** The sparse GSI1 keys a redemption carries in its current status (see table.ts). */
+function indexKeysOf(r: Redemption) {
+  if (r.status === 'authorized') return indexKeys.hold(r.id, r.expiresAt);
+  if (r.status === 'captured' && r.partnerId && r.capturedAt) {
+    return indexKeys.settlement(r.partnerId, r.capturedAt, r.id);
+  }
+  return {};
+}
+
 const withoutKeys = (item: Record<string, unknown>) => {
-  const { PK: _pk, SK: _sk, ...rest } = item;
+  const { PK: _pk, SK: _sk, GSI1PK: _gpk, GSI1SK: _gsk, ...rest } = item;
   return rest;
 };
 
@@ -96,7 +108,7 @@ export async function commitRedemption(args: {
     {
       Put: {
         TableName,
-        Item: { ...keys.redemption(redemption.id), ...redemption },
+        Item: { ...keys.redemption(redemption.id), ...redemption, ...indexKeysOf(redemption) },
         ...(fromStatus === undefined
           ? { ConditionExpression: 'attribute_not_exists(PK)' }
           : {
@@ -151,4 +163,47 @@ export async function commitRedemption(args: {
     if (failed.includes(codeIndex)) return 'code-used';
     throw error;
   }
+}
+
+export interface SettlementTotals {
+  count: number;
+  amount: number;
+  points: number;
+}
+
+/**
+ * Sums the redemptions captured at `partnerId` in [from, to): a Query on GSI1, never a
+ * scan. The sort key is `<capturedAt>#<id>`, so BETWEEN from and to takes captures at
+ * `from` and leaves out those at `to`.
+ */
+export async function settlementTotals(
+  partnerId: string,
+  from: string,
+  to: string,
+): Promise<SettlementTotals> {
+  const totals = { count: 0, amount: 0, points: 0 };
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': indexKeys.settlementPartition(partnerId),
+          ':from': from,
+          ':to': to,
+        },
+        ProjectionExpression: 'amount, points',
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      totals.count += 1;
+      totals.amount += (item.amount as Money).amount;
+      totals.points += item.points as number;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return totals;
 }

@@ -9,7 +9,17 @@ export const tableDefinition = {
   sortKey: 'SK',
   /** Epoch seconds. DynamoDB deletes expired items late, so readers check it themselves. */
   timeToLiveAttribute: 'expiresAt',
-  globalSecondaryIndexes: [] as { indexName: string; partitionKey: string; sortKey: string }[],
+  /**
+   * GSI1 is sparse: only items that must be found by something other than their key
+   * carry GSI1PK/GSI1SK. Authorized redemptions sit under `HOLDS#<shard>` by expiry (the
+   * hold sweep); redemptions captured at a partner under `SETTLE#<partnerId>` by capture
+   * time (settlement).
+   */
+  globalSecondaryIndexes: [{ indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' }] as {
+    indexName: string;
+    partitionKey: string;
+    sortKey: string;
+  }[],
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

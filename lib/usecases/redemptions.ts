@@ -3,6 +3,7 @@ import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
+import { getPlace } from '../store/catalog.ts';
 import type { LedgerEntry } from '../store/customers.ts';
 import {
   type IdempotencyContext,
@@ -19,6 +20,7 @@ import {
   loadRedemptionContext,
   type Redemption,
   type RedemptionOutcome,
+  settlementTotals,
 } from '../store/redemptions.ts';
 import type { Outcome } from './purchases.ts';
 
@@ -141,6 +143,7 @@ export async function authorizeRedemption(
       expiresAt: new Date(now.getTime() + program.holdMinutes * 60_000).toISOString(),
       ...place,
       createdAt: now.toISOString(),
+      ...(capture && { capturedAt: now.toISOString() }),
       updatedAt: now.toISOString(),
     };
     const after: CustomerState = {
@@ -243,6 +246,7 @@ export async function settleRedemption(
     const next: Redemption = {
       ...current,
       status: action === 'capture' ? 'captured' : 'voided',
+      ...(action === 'capture' && { capturedAt: now.toISOString() }),
       updatedAt: now.toISOString(),
     };
     // A capture spends what was held (available already went down at the hold); a void
@@ -274,4 +278,27 @@ export async function settleRedemption(
     if (raced) return raced;
   }
   throw busy();
+}
+
+/** What the programme owes a partner: its captured redemptions in [from, to). */
+export async function partnerSettlement(
+  principal: Principal,
+  partnerId: string,
+  query: { from: string; to: string },
+) {
+  if (principal.role === 'partner' && principal.partnerId !== partnerId) throw notFound('Partner');
+  const from = new Date(query.from).toISOString();
+  const to = new Date(query.to).toISOString();
+  if (from >= to) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
+  const [program, partner] = await Promise.all([getProgram(), getPlace('partner', partnerId)]);
+  if (!partner) throw notFound('Partner');
+  const totals = await settlementTotals(partnerId, from, to);
+  return {
+    partnerId,
+    from,
+    to,
+    count: totals.count,
+    amount: { amount: totals.amount, currency: program.currency },
+    points: totals.points,
+  };
 }

@@ -82,6 +82,12 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/redemptions/red_x', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/capture', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/void', undefined, ['admin', 'pos', 'partner']],
+    [
+      'GET',
+      () => '/v1/partners/ptn_x/settlement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',
+      undefined,
+      ['admin', 'partner'],
+    ],
     ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
     ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],

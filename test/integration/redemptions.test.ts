@@ -253,3 +253,72 @@ describe('idempotency and isolation', () => {
     expect(ok.body.partnerId).toBe(a.id);
   });
 });
+
+describe('settlement', () => {
+  it('sums exactly the captures at that partner in [from, to), for its own key only', async () => {
+    // A partner of its own, so no other test's captures fall in the range.
+    const aId = (await t.call('POST', '/v1/partners', { body: { name: 'Settled' } })).body.id;
+    const aKey = (
+      await t.call('POST', '/v1/api-keys', { body: { role: 'partner', partnerId: aId } })
+    ).body.key;
+    const a = { id: aId, key: aKey };
+    const [, b] = partners as [unknown, { id: string; key: string }];
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const c = await customerWith(1_000);
+    const captured: number[] = [];
+    for (const amount of [101, 37, 250]) {
+      const auth = await redeem(a.key, { code: await codeFor(c.token), amount: usd(amount) });
+      expect((await settle(a.key, auth.body.id, 'capture')).status).toBe(200);
+      captured.push(amount);
+    }
+    const immediate = await redeem(a.key, {
+      code: await codeFor(c.token),
+      amount: usd(9),
+      capture: true,
+    });
+    expect(immediate.body.status).toBe('captured');
+    captured.push(9);
+    const voided = await redeem(a.key, { code: await codeFor(c.token), amount: usd(55) });
+    await settle(a.key, voided.body.id, 'void');
+    await redeem(a.key, { code: await codeFor(c.token), amount: usd(66) }); // still authorized
+    await redeem(b.key, { code: await codeFor(c.token), amount: usd(77), capture: true });
+    const to = new Date(Date.now() + 1_000).toISOString();
+
+    const q = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    const res = await t.call('GET', `/v1/partners/${a.id}/settlement?${q}`, { key: a.key });
+    expect(res.status).toBe(200);
+    const sum = captured.reduce((x, y) => x + y, 0);
+    expect(res.body).toEqual({
+      partnerId: a.id,
+      from,
+      to,
+      count: 4,
+      amount: usd(sum),
+      points: sum,
+    });
+    const empty = await t.call(
+      'GET',
+      `/v1/partners/${a.id}/settlement?from=${encodeURIComponent(to)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
+    expect(empty.body).toMatchObject({ count: 0, amount: usd(0), points: 0 });
+
+    expect(
+      (await t.call('GET', `/v1/partners/${a.id}/settlement?${q}`, { key: b.key })).status,
+    ).toBe(404);
+    expect(
+      (await t.call('GET', `/v1/partners/${b.id}/settlement?${q}`)).body.amount.amount,
+    ).toBeGreaterThanOrEqual(77);
+    expect(
+      (
+        await t.call(
+          'GET',
+          `/v1/partners/${a.id}/settlement?from=${encodeURIComponent(to)}&to=${encodeURIComponent(from)}`,
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (await t.call('GET', `/v1/partners/${a.id}/settlement?from=yesterday&to=today`)).status,
+    ).toBe(400);
+    await expectBalanceEqualsLedger(t, c.id);
+  });
+});
