@@ -2,9 +2,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { authorizerFunction, fallbackFunction, routes, type TableAction } from '../lib/routes.ts';
+import {
+  authorizerFunction,
+  fallbackFunction,
+  jobs,
+  routes,
+  type TableAction,
+} from '../lib/routes.ts';
 import { LoyaltyApi } from './api.ts';
 import { LoyaltyFunction } from './functions.ts';
 import { projectRoot } from './paths.ts';
@@ -67,6 +76,24 @@ export class LoyaltyStack extends Stack {
     );
 
     const fallback = makeFunction(fallbackFunction.fn, fallbackFunction.table);
+
+    // Periodic jobs: EventBridge Scheduler invokes each job's function, retrying twice and
+    // parking what still fails in a dead-letter queue.
+    const jobDeadLetters = new Queue(this, 'JobDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const job of jobs) {
+      new Schedule(this, `${pascal(job.fn)}Schedule`, {
+        description: `loyalty ${job.name}`,
+        schedule: ScheduleExpression.rate(Duration.minutes(job.everyMinutes)),
+        target: new LambdaInvoke(makeFunction(job.fn, job.table, Duration.seconds(60)), {
+          retryAttempts: 2,
+          deadLetterQueue: jobDeadLetters,
+        }),
+      });
+    }
 
     const { stage } = new LoyaltyApi(this, 'Api', {
       routes,

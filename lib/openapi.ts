@@ -13,6 +13,7 @@ import {
   createApiKeySchema,
   createCustomerSchema,
   customerLookupSchema,
+  jobRunSchema,
   moneySchema,
   nameSchema,
   pageQuerySchema,
@@ -221,6 +222,11 @@ export const settlementSchema = z.object({
   points: z.int(),
 });
 
+export const releaseHoldsResultSchema = z.object({
+  asOf: timestamp,
+  released: z.int().describe('Authorizations whose lapsed holds were given back by this run'),
+});
+
 export const redemptionCodeSchema = z.object({
   code: z
     .string()
@@ -261,6 +267,7 @@ const named: Record<string, z.ZodType> = {
   RedemptionCode: redemptionCodeSchema,
   Redemption: redemptionSchema,
   Settlement: settlementSchema,
+  ReleaseHoldsResult: releaseHoldsResultSchema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -478,6 +485,18 @@ const operations: Record<string, Operation> = {
       ['validation-failed', 'from/to missing, not RFC 3339, or to not after from'],
       ['not-found', 'No such partner, or not yours'],
     ],
+  },
+  runReleaseHolds: {
+    tag: 'jobs',
+    summary: 'Run the release-holds job now, as of asOf',
+    description:
+      'The job that runs every 5 minutes: authorizations not captured within holdMinutes ' +
+      'expire and their points go back. Reads only the due holds; running it twice releases ' +
+      'nothing twice. The body (optional) is `{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'ReleaseHoldsResult',
+    responseDescription: 'How many holds were released',
   },
   recordPurchase: {
     tag: 'purchases',

@@ -139,6 +139,13 @@ export const routes: Route[] = [
     roles: ['admin', 'partner'],
     table: ['GetItem', 'Query'],
   },
+  {
+    method: 'POST',
+    path: '/v1/jobs/release-holds',
+    fn: 'runReleaseHolds',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'],
+  },
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {
@@ -162,6 +169,19 @@ export const routes: Route[] = [
     fn: 'revokeApiKey',
     roles: ['admin'],
     table: ['GetItem', 'UpdateItem', 'DeleteItem'],
+  },
+];
+
+/**
+ * Periodic jobs: run on a schedule (EventBridge Scheduler in AWS, a timer in the local
+ * server) by their own function, and on demand through their `/v1/jobs/...` route.
+ */
+export const jobs = [
+  {
+    name: 'release-holds',
+    fn: 'releaseHoldsJob',
+    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] as TableAction[],
+    everyMinutes: 5,
   },
 ];
 

@@ -147,6 +147,10 @@ export const settlementQuerySchema = z.object({
   to: z.iso.datetime({ offset: true }).describe('End, exclusive (RFC 3339)'),
 });
 
+export const jobRunSchema = z
+  .object({ asOf: z.iso.datetime({ offset: true }).optional().describe('Defaults to now') })
+  .meta({ id: 'JobRun' });
+
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;

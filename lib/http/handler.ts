@@ -83,7 +83,7 @@ export class HttpRequest {
   }
 
   /** Whether a body was sent (capture and void are POSTs without one). */
-  private hasBody(): boolean {
+  hasBody(): boolean {
     return (this.event.body ?? '').trim() !== '';
   }
 

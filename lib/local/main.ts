@@ -25,6 +25,7 @@ try {
   const api = await startLocalApi({
     port,
     host: process.env.HOST ?? '127.0.0.1',
+    runJobs: true,
     ...(!inMemory && { dataDir }),
     ...(process.env.LOYALTY_ADMIN_KEY && { adminKey: process.env.LOYALTY_ADMIN_KEY }),
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { jobs } from '../routes.ts';
 import { db, tableName } from '../store/client.ts';
 import { ensureProgram } from '../store/program.ts';
 import { ensureAdminKey } from '../usecases/apiKeys.ts';
@@ -17,6 +18,8 @@ export interface LocalApiOptions {
   /** Where DynamoDB Local keeps its data; in memory when undefined. */
   dataDir?: string;
   adminKey?: string;
+  /** Run the periodic jobs on their schedules (npm start does; tests call the job routes). */
+  runJobs?: boolean;
 }
 
 export interface LocalApi {
@@ -61,6 +64,24 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
   return generated;
 }
 
+/** The local stand-in for EventBridge Scheduler: each job's own function on a timer. */
+function scheduleJobs(): NodeJS.Timeout[] {
+  return jobs.map((job) => {
+    const timer = setInterval(async () => {
+      try {
+        const { handler } = (await import(`../../functions/${job.fn}.ts`)) as {
+          handler: () => Promise<unknown>;
+        };
+        await handler();
+      } catch (error) {
+        console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
+      }
+    }, job.everyMinutes * 60_000);
+    timer.unref();
+    return timer;
+  });
+}
+
 /**
  * The whole API on one machine: DynamoDB Local, the table, the default program, an
  * admin key, and the HTTP server calling the Lambda handlers.
@@ -78,12 +99,14 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     await ensureProgram();
     const generatedAdminKey = await bootstrapAdminKey(options.adminKey);
     const server = await startHttpServer(options.port, options.host);
+    const timers = options.runJobs ? scheduleJobs() : [];
     return {
       url: server.url,
       port: server.port,
       dynamoEndpoint: endpoint,
       ...(generatedAdminKey && { generatedAdminKey }),
       stop: async () => {
+        for (const timer of timers) clearInterval(timer);
         await server.close();
         await dynamo?.stop();
       },

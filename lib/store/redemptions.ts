@@ -207,3 +207,22 @@ export async function settlementTotals(
   } while (start);
   return totals;
 }
+
+/**
+ * Ids of authorizations in one hold shard whose hold lapsed at or before `asOf`, oldest
+ * first: a Query on GSI1 that reads only what is due, never a scan.
+ */
+export async function lapsedHoldIds(shard: number, asOf: string, limit: number): Promise<string[]> {
+  const { Items = [] } = await db().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: 'GSI1',
+      // '$' sorts just after '#', so holds expiring exactly at asOf are included.
+      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :bound',
+      ExpressionAttributeValues: { ':pk': indexKeys.holdShard(shard), ':bound': `${asOf}$` },
+      ProjectionExpression: 'id',
+      Limit: limit,
+    }),
+  );
+  return Items.map((item) => item.id as string);
+}

@@ -4,6 +4,7 @@ import { buildApp } from '../../infra/stack.ts';
 import {
   authorizerFunction,
   fallbackFunction,
+  jobs,
   type Route,
   routeKey,
   routes,
@@ -221,7 +222,12 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
-  const fns = [...new Set(routes.map((r) => r.fn)), authorizerFunction.fn, fallbackFunction.fn];
+  const fns = [
+    ...new Set(routes.map((r) => r.fn)),
+    authorizerFunction.fn,
+    fallbackFunction.fn,
+    ...jobs.map((j) => j.fn),
+  ];
 
   it('one per route file plus the authorizer, all with the same defaults', () => {
     const functions = ofType('AWS::Lambda::Function');
@@ -242,7 +248,7 @@ describe('functions', () => {
           },
         },
       });
-      expect(f.Properties.Timeout).toBeLessThanOrEqual(10);
+      expect(f.Properties.Timeout).toBeLessThanOrEqual(60);
       const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
     }
@@ -276,6 +282,7 @@ describe('IAM', () => {
     ...routes.map((r) => [routeKey(r), r.fn, r.table] as const),
     ['authorizer', authorizerFunction.fn, authorizerFunction.table] as const,
     ['fallback', fallbackFunction.fn, fallbackFunction.table] as const,
+    ...jobs.map((j) => [j.name, j.fn, j.table] as const),
   ];
 
   it.each(granted)('%s: exactly its DynamoDB actions on the table', (_key, fn, actions) => {
@@ -308,5 +315,19 @@ describe('IAM', () => {
         expect(asList<string>(s.Action).every((a) => XRAY_ACTIONS.has(a))).toBe(true);
       }
     }
+  });
+});
+
+describe('jobs', () => {
+  it.each(jobs)('$name runs on a schedule with retries and a dead-letter queue', (job) => {
+    const schedules = ofType('AWS::Scheduler::Schedule').filter(
+      ([, r]) => r.Properties.Description === `loyalty ${job.name}`,
+    );
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0]!;
+    expect(schedule.Properties.ScheduleExpression).toBe(`rate(${job.everyMinutes} minutes)`);
+    expect(schedule.Properties.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
+    expect(schedule.Properties.Target.DeadLetterConfig.Arn).toBeDefined();
+    expect(JSON.stringify(schedule.Properties.Target.Arn)).toContain(functionFor(job.fn));
   });
 });

@@ -82,6 +82,7 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/redemptions/red_x', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/capture', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/void', undefined, ['admin', 'pos', 'partner']],
+    ['POST', () => '/v1/jobs/release-holds', {}, ['admin']],
     [
       'GET',
       () => '/v1/partners/ptn_x/settlement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',

@@ -322,3 +322,40 @@ describe('settlement', () => {
     await expectBalanceEqualsLedger(t, c.id);
   });
 });
+
+describe('the release-holds job', () => {
+  it('gives back lapsed holds once, reading only what is due', async () => {
+    const c = await customerWith(200);
+    const lapsing = await redeem(posKey, { code: await codeFor(c.token), amount: usd(60) });
+    const captured = await redeem(posKey, { code: await codeFor(c.token), amount: usd(40) });
+    await settle(posKey, captured.body.id, 'capture');
+    expect(await pointsOf(c.id)).toMatchObject({ available: 100, held: 60 });
+
+    const early = await t.call('POST', '/v1/jobs/release-holds', { body: {} });
+    expect(early.status).toBe(200);
+    expect((await pointsOf(c.id)).held).toBe(60);
+
+    const asOf = new Date(Date.parse(lapsing.body.expiresAt) + 1_000).toISOString();
+    const run = await t.call('POST', '/v1/jobs/release-holds', { body: { asOf } });
+    expect(run.status).toBe(200);
+    expect(run.body.asOf).toBe(asOf);
+    expect(run.body.released).toBeGreaterThanOrEqual(1);
+    expect(await pointsOf(c.id)).toMatchObject({ available: 160, held: 0 });
+    expect(
+      (await t.call('GET', `/v1/redemptions/${lapsing.body.id}`, { key: posKey })).body.status,
+    ).toBe('expired');
+    expect(
+      (await t.call('GET', `/v1/redemptions/${captured.body.id}`, { key: posKey })).body.status,
+    ).toBe('captured');
+
+    const again = await t.call('POST', '/v1/jobs/release-holds', { body: { asOf } });
+    expect(again.body.released).toBe(0);
+    expect(await pointsOf(c.id)).toMatchObject({ available: 160, held: 0 });
+    await expectBalanceEqualsLedger(t, c.id);
+  });
+
+  it('refuses a malformed asOf with 400', async () => {
+    const res = await t.call('POST', '/v1/jobs/release-holds', { body: { asOf: 'soon' } });
+    expect(res.status).toBe(400);
+  });
+});
