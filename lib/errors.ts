@@ -17,6 +17,7 @@ export type ProblemCode =
   | 'insufficient-points'
   | 'invalid-redemption-code'
   | 'invalid-state'
+  | 'rate-limited'
   | 'internal-error'
   | 'service-unavailable';
 
@@ -34,6 +35,7 @@ const titles: Record<ProblemCode, [status: number, title: string]> = {
   'insufficient-points': [422, 'Not enough points'],
   'invalid-redemption-code': [422, 'The redemption code is unknown, used or expired'],
   'invalid-state': [409, 'Not possible in the current state'],
+  'rate-limited': [429, 'Too many failed attempts; retry later'],
   'internal-error': [500, 'Internal error'],
   'service-unavailable': [503, 'The service is busy, retry later'],
 };

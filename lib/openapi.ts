@@ -46,6 +46,8 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
   'currency-mismatch': "A money amount is not in the program's currency.",
   'insufficient-points': 'Not enough available points.',
   'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
+  'rate-limited':
+    'Too many failed redemption-code attempts by this credential this minute; retry after `Retry-After` seconds.',
   'invalid-state':
     'The redemption is not authorized any more: capture or void only an authorized, unexpired one.',
   'internal-error': 'An unexpected error; it was logged. Nothing internal is in the body.',
@@ -431,6 +433,7 @@ const operations: Record<string, Operation> = {
     responseDescription: 'The authorization (or capture)',
     errors: [
       ['invalid-redemption-code', 'The code is unknown, used or expired'],
+      ['rate-limited', 'More than 10 wrong codes this minute from this credential'],
       ['insufficient-points', 'Not enough available points'],
       ['currency-mismatch', "The amount is not in the program's currency"],
       ['not-found', "An admin's storeId or partnerId does not exist"],

@@ -35,6 +35,11 @@ export const keys = {
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEM#${scope}#${key}`, SK: 'IDEM' }),
   redemptionCode: (code: string): Key => ({ PK: `CODE#${code}`, SK: 'CODE' }),
   redemption: (id: string): Key => ({ PK: `RED#${id}`, SK: 'REDEMPTION' }),
+  /** Failed code attempts of one credential in one minute. */
+  codeFailures: (scope: string, minute: number): Key => ({
+    PK: `CODEFAIL#${scope}#${minute}`,
+    SK: 'CODEFAIL',
+  }),
 };
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';

@@ -4,6 +4,7 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
@@ -62,14 +63,34 @@ export async function loadAuthorizationContext(
   code: string,
   idem: IdempotencyContext,
   place: Key | undefined,
+  failures: Key,
 ) {
-  const wanted = [keys.redemptionCode(code), idempotencyKey(idem), ...(place ? [place] : [])];
+  const wanted = [
+    keys.redemptionCode(code),
+    idempotencyKey(idem),
+    failures,
+    ...(place ? [place] : []),
+  ];
   const found = await batchGet(wanted);
   return {
     code: pick(found, keys.redemptionCode(code)),
     idempotencyItem: pick(found, idempotencyKey(idem)),
+    failures: (pick(found, failures)?.count as number | undefined) ?? 0,
     placeExists: place ? pick(found, place) !== undefined : true,
   };
+}
+
+/** Counts one failed code attempt (only failures pay this write; TTL cleans up). */
+export async function countCodeFailure(failures: Key, expiresAt: number): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: failures,
+      UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt },
+    }),
+  );
 }
 
 export async function loadRedemptionContext(id: string, idem: IdempotencyContext | undefined) {

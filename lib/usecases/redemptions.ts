@@ -15,6 +15,7 @@ import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
   commitRedemption,
+  countCodeFailure,
   getCustomerConsistent,
   lapsedHoldIds,
   loadAuthorizationContext,
@@ -24,6 +25,9 @@ import {
   settlementTotals,
 } from '../store/redemptions.ts';
 import type { Outcome } from './purchases.ts';
+
+/** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
+export const MAX_CODE_FAILURES_PER_MINUTE = 10;
 
 /** Optimistic writes retried when another change to the same customer got in first. */
 const MAX_ATTEMPTS = 10;
@@ -113,15 +117,25 @@ export async function authorizeRedemption(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const now = clock();
-    const context = await loadAuthorizationContext(input.code, idem, check);
+    const minute = Math.floor(now.getTime() / 60_000);
+    const failures = keys.codeFailures(principal.keyId, minute);
+    const context = await loadAuthorizationContext(input.code, idem, check, failures);
     const replay = replayFrom(context.idempotencyItem, idem, now);
     if (replay) return { ...replay, replayed: true };
     if (!context.placeExists) throw notFound(place.storeId ? 'Store' : 'Partner');
     if (input.amount.currency !== program.currency) {
       throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
     }
+    // Guessing codes is throttled per credential: a few wrong tries a minute, then 429.
+    if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) {
+      const retryAfter = String(60 - Math.floor((now.getTime() % 60_000) / 1000));
+      throw new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
+        headers: { 'retry-after': retryAfter },
+      });
+    }
     const code = context.code;
     if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
+      await countCodeFailure(failures, (minute + 2) * 60);
       throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
     }
     const customer = await getCustomerConsistent(code.customerId as string);

@@ -359,3 +359,34 @@ describe('the release-holds job', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('guessing codes', () => {
+  it('answers 429 rate-limited with Retry-After after 10 wrong codes a minute, per credential', async () => {
+    // Keep the 11 attempts inside one minute.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 45_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
+    const guesser = (await t.call('POST', '/v1/api-keys', { body: { role: 'pos', storeId } })).body
+      .key;
+    for (let i = 0; i < 10; i++) {
+      const res = await redeem(guesser, {
+        code: `WRONG${String(i).padStart(3, '2')}`,
+        amount: usd(1),
+      });
+      expect(res.body.code).toBe('invalid-redemption-code');
+    }
+    const blocked = await redeem(guesser, { code: 'WRONG999', amount: usd(1) });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.code).toBe('rate-limited');
+    const retryAfter = Number(blocked.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Even a right code waits; another credential is unaffected.
+    const c = await customerWith(10);
+    expect((await redeem(guesser, { code: await codeFor(c.token), amount: usd(1) })).status).toBe(
+      429,
+    );
+    expect((await redeem(posKey, { code: await codeFor(c.token), amount: usd(1) })).status).toBe(
+      201,
+    );
+  }, 90_000);
+});
