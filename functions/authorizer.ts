@@ -11,7 +11,7 @@ async function principalFor(
   headers: Record<string, string | undefined>,
 ): Promise<Principal | undefined> {
   const apiKey = headers['x-api-key'];
-  if (apiKey !== undefined) return authenticate(apiKey);
+  if (apiKey) return authenticate(apiKey);
   const bearer = /^Bearer (\S+)$/i.exec(headers.authorization ?? '')?.[1];
   if (bearer === undefined) return undefined;
   const customerId = await verifyCustomerToken(bearer);

@@ -228,13 +228,15 @@ function account(usage: Usage, command: string, input: any, output: any): void {
 
 // ---------------------------------------------------------------- the run
 
-type Phase = 'setup' | 'enrol' | 'purchase' | 'getCustomer' | 'verify';
+type Phase = 'setup' | 'enrol' | 'purchase' | 'getCustomer' | 'verify' | 'redeemSetup' | 'redeem';
 const usage: Record<Phase, Usage> = {
   setup: new Usage(),
   enrol: new Usage(),
   purchase: new Usage(),
   getCustomer: new Usage(),
   verify: new Usage(),
+  redeemSetup: new Usage(),
+  redeem: new Usage(),
 };
 let phase: Phase = 'setup';
 
@@ -367,6 +369,8 @@ async function main(): Promise<number> {
       enrol: [] as number[],
       purchase: [] as number[],
       getCustomer: [] as number[],
+      authorize: [] as number[],
+      capture: [] as number[],
     };
     const customerIds = new Map<string, string>();
     const enrolFailures: string[] = [];
@@ -502,6 +506,68 @@ async function main(): Promise<number> {
       }
     });
     const verifySeconds = (performance.now() - t) / 1000;
+
+    // ------------------------------------------------ redemptions (authorize + capture)
+    // After the verification above, which expects balances made of purchases only. Each
+    // sampled customer with points gets a token and a code (not measured), then a till
+    // authorizes up to 5.00 of points as cash and captures it.
+    phase = 'redeemSetup';
+    const redeemers: { id: string; code: string; amount: number; available: number }[] = [];
+    await pool(sampleOf(externalIds, getSample, seed + 3), concurrency, async (externalId) => {
+      const id = customerIds.get(externalId) as string;
+      const customer = await call('GET', `/v1/customers/${id}`);
+      const available: number = customer.body?.points?.available ?? 0;
+      const amount = Math.min(
+        500,
+        Math.floor((available * program.cashValue.amount) / program.cashValue.points),
+      );
+      if (amount < 1) return;
+      const { token } = must(
+        'session token',
+        await call('POST', `/v1/customers/${id}/session-tokens`),
+        201,
+      );
+      const { code } = must(
+        'redemption code',
+        await call('POST', '/v1/me/redemption-codes', undefined, {
+          'x-api-key': '',
+          authorization: `Bearer ${token}`,
+        }),
+        201,
+      );
+      redeemers.push({ id, code, amount, available });
+    });
+    phase = 'redeem';
+    const redeemStarted = performance.now();
+    await pool(redeemers, concurrency, async (r) => {
+      const auth = await call(
+        'POST',
+        '/v1/redemptions',
+        { code: r.code, amount: { amount: r.amount, currency }, storeId: store.id },
+        { 'idempotency-key': `bench-auth-${runTag}-${r.id}` },
+      );
+      latency.authorize.push(auth.ms);
+      if (auth.status !== 201) {
+        failures.push(`authorize ${r.id}: HTTP ${auth.status} ${JSON.stringify(auth.body)}`);
+        return;
+      }
+      const cap = await call('POST', `/v1/redemptions/${auth.body.id}/capture`, undefined, {
+        'idempotency-key': `bench-cap-${runTag}-${r.id}`,
+      });
+      latency.capture.push(cap.ms);
+      if (cap.status !== 200) failures.push(`capture ${r.id}: HTTP ${cap.status}`);
+    });
+    const redeemSeconds = (performance.now() - redeemStarted) / 1000;
+    phase = 'verify';
+    await pool(redeemers, concurrency, async (r) => {
+      const after = await call('GET', `/v1/customers/${r.id}`);
+      const needed = Math.ceil((r.amount * program.cashValue.points) / program.cashValue.amount);
+      if (after.body.points.available !== r.available - needed || after.body.points.held !== 0) {
+        mismatches.push(
+          `${r.id}: after redeeming ${needed} of ${r.available}: ${JSON.stringify(after.body.points)}`,
+        );
+      }
+    });
     await stopApi();
 
     // ------------------------------------------------ report
@@ -513,6 +579,8 @@ async function main(): Promise<number> {
       ['enrol', latency.enrol],
       ['purchase', latency.purchase],
       ['getCustomer', latency.getCustomer],
+      ['authorize', latency.authorize],
+      ['capture', latency.capture],
     ] as const) {
       console.log(
         `  ${route.padEnd(14)}${[50, 95, 99, 100].map((q) => pad(percentile(samples, q).toFixed(1), 9)).join('')}${pad(samples.length, 9)}`,
@@ -618,6 +686,14 @@ async function main(): Promise<number> {
     }
 
     console.log('');
+    const rd = usage.redeem;
+    const redemptions = latency.capture.length;
+    console.log(
+      `redemptions: ${redemptions} authorize + capture pairs in ${redeemSeconds.toFixed(1)} s;` +
+        ` DynamoDB calls per redemption (both calls) ${(rd.totalCalls / Math.max(1, redemptions)).toFixed(2)}` +
+        ` (${[...rd.calls].map(([k, v]) => `${k} ${(v / Math.max(1, redemptions)).toFixed(2)}`).join(', ')}),` +
+        ` ${(rd.wcu / Math.max(1, redemptions)).toFixed(1)} WCU, ${(rd.rcu / Math.max(1, redemptions)).toFixed(1)} RCU`,
+    );
     const ok = failures.length === 0 && mismatches.length === 0;
     console.log(
       `verification: ${toVerify.length} of ${externalIds.length} customers checked in ${verifySeconds.toFixed(1)} s` +
@@ -636,6 +712,8 @@ async function main(): Promise<number> {
       enrol: round(percentile(latency.enrol, q), 1),
       purchase: round(percentile(latency.purchase, q), 1),
       getCustomer: round(percentile(latency.getCustomer, q), 1),
+      authorize: round(percentile(latency.authorize, q), 1),
+      capture: round(percentile(latency.capture, q), 1),
     });
     console.log(
       JSON.stringify({
@@ -647,6 +725,8 @@ async function main(): Promise<number> {
         ddbCallsPerPurchase: round(p.totalCalls / n, 3),
         wcuPerPurchase: round(wcuPerPurchase, 3),
         rcuPerPurchase: round(rcuPerPurchase, 3),
+        redemptions,
+        ddbCallsPerRedemption: round(rd.totalCalls / Math.max(1, redemptions), 3),
         concurrency,
         data: dataLabel,
       }),
