@@ -10,11 +10,14 @@ let posKey: string;
 let appKey: string;
 const partners: { id: string; key: string }[] = [];
 let n = 0;
+/** Every customer this file made, for the closing balance = ledger check. */
+const everyone: string[] = [];
 const usd = (amount: number) => ({ amount, currency: 'USD' });
 
 /** A customer with `points` available (default program: 1 point per 100 cents). */
 async function customerWith(points: number): Promise<{ id: string; token: string }> {
   const id = (await t.call('POST', '/v1/customers', { body: { externalId: `r-${++n}` } })).body.id;
+  everyone.push(id);
   if (points > 0) {
     const res = await t.call('POST', '/v1/purchases', {
       key: posKey,
@@ -389,4 +392,27 @@ describe('guessing codes', () => {
       201,
     );
   }, 90_000);
+});
+
+describe('after all of the above', () => {
+  it('replays a void with the same key and gives the points back once', async () => {
+    const c = await customerWith(100);
+    const auth = await redeem(posKey, { code: await codeFor(c.token), amount: usd(25) });
+    const first = await settle(posKey, auth.body.id, 'void', 'void-once');
+    const again = await settle(posKey, auth.body.id, 'void', 'void-once');
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(await pointsOf(c.id)).toMatchObject({ available: 100, held: 0 });
+  });
+
+  it('keeps balance = ledger, and available and held at or above 0, for every customer', async () => {
+    expect(everyone.length).toBeGreaterThan(10);
+    for (const id of everyone) {
+      await expectBalanceEqualsLedger(t, id);
+      const points = await pointsOf(id);
+      expect(points.available).toBeGreaterThanOrEqual(0);
+      expect(points.held).toBeGreaterThanOrEqual(0);
+    }
+  });
 });
