@@ -36,6 +36,35 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
   ...entry,
 });
 
+/**
+ * The two transaction items of every change to points: the ledger entry (new, keyed by
+ * the customer's new version) and the customer, conditional on the version read. Either
+ * both are written or neither, so the balance always equals the ledger.
+ */
+export function balanceChange(
+  customer: CustomerState,
+  expectedVersion: number,
+  ledger: LedgerEntry,
+) {
+  return [
+    {
+      Put: {
+        TableName: tableName(),
+        Item: ledgerItem(customer.id, customer.version, ledger),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    {
+      Put: {
+        TableName: tableName(),
+        Item: customerItem(customer),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      },
+    },
+  ];
+}
+
 export function withoutKeys<T>(item: Record<string, unknown>): T {
   const { PK: _pk, SK: _sk, ...rest } = item;
   return rest as T;

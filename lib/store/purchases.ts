@@ -6,13 +6,7 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import {
-  customerFromItem,
-  customerItem,
-  type LedgerEntry,
-  ledgerItem,
-  withoutKeys,
-} from './customers.ts';
+import { balanceChange, customerFromItem, type LedgerEntry, withoutKeys } from './customers.ts';
 import {
   claimIdempotencyKey,
   type IdempotencyContext,
@@ -92,21 +86,7 @@ export async function commitPurchase(args: {
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     },
-    {
-      Put: {
-        TableName,
-        Item: ledgerItem(customer.id, customer.version, ledger),
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    {
-      Put: {
-        TableName,
-        Item: customerItem(customer),
-        ConditionExpression: 'version = :expected',
-        ExpressionAttributeValues: { ':expected': expectedVersion },
-      },
-    },
+    ...balanceChange(customer, expectedVersion, ledger),
     claimIdempotencyKey(idem, response, now),
   ];
   if (purchase.receiptId !== undefined) {

@@ -9,7 +9,7 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { customerFromItem, customerItem, type LedgerEntry, ledgerItem } from './customers.ts';
+import { balanceChange, customerFromItem, type LedgerEntry } from './customers.ts';
 import {
   claimIdempotencyKey,
   type IdempotencyContext,
@@ -139,21 +139,7 @@ export async function commitRedemption(args: {
             }),
       },
     },
-    {
-      Put: {
-        TableName,
-        Item: ledgerItem(customer.id, customer.version, ledger),
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    {
-      Put: {
-        TableName,
-        Item: customerItem(customer),
-        ConditionExpression: 'version = :expected',
-        ExpressionAttributeValues: { ':expected': expectedVersion },
-      },
-    },
+    ...balanceChange(customer, expectedVersion, ledger),
   ];
   const codeIndex = useCode ? items.length : -1;
   if (useCode) {
