@@ -48,12 +48,17 @@ export class LoyaltyStack extends Stack {
       authorizerFunction.fn,
     ]);
 
+    // Only the functions that Query GSI1 are granted `<table>/index/*`.
+    const indexReaders = new Set(
+      [...routes, ...jobs].filter((r) => r.queriesIndex).map((r) => r.fn),
+    );
+
     const makeFunction = (fn: string, tableActions: readonly TableAction[], timeout?: Duration) =>
       new LoyaltyFunction(this, pascal(fn), {
         fn,
         table,
         tableActions,
-        includeIndexes: hasIndexes && tableActions.includes('Query'),
+        includeIndexes: hasIndexes && indexReaders.has(fn),
         ...(timeout && { timeout }),
         ...(needsSecret.has(fn) && { tokenSecret }),
       }).function;

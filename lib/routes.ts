@@ -24,6 +24,8 @@ export interface Route {
   table: TableAction[];
   /** The function signs or verifies customer tokens, so it may read the signing secret. */
   tokenSecret?: true;
+  /** The function Queries GSI1, so its grant also covers `<table>/index/*`. */
+  queriesIndex?: true;
 }
 
 const GET_ONLY: TableAction[] = ['GetItem'];
@@ -138,6 +140,7 @@ export const routes: Route[] = [
     fn: 'partnerSettlement',
     roles: ['admin', 'partner'],
     table: ['GetItem', 'Query'],
+    queriesIndex: true,
   },
   {
     method: 'POST',
@@ -145,6 +148,7 @@ export const routes: Route[] = [
     fn: 'runReleaseHolds',
     roles: ['admin'],
     table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'],
+    queriesIndex: true,
   },
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
@@ -181,6 +185,7 @@ export const jobs = [
     name: 'release-holds',
     fn: 'releaseHoldsJob',
     table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] as TableAction[],
+    queriesIndex: true,
     everyMinutes: 5,
   },
 ];

@@ -293,7 +293,7 @@ describe('IAM', () => {
     const grantedActions = dynamo.flatMap((s) => asList<string>(s.Action));
     expect(grantedActions.sort()).toEqual(actions.map((a) => `dynamodb:${a}`).sort());
     const tableArn = { 'Fn::GetAtt': [tableId(), 'Arn'] };
-    const needsIndex = actions.includes('Query') && tableDefinition.globalSecondaryIndexes.length;
+    const needsIndex = [...routes, ...jobs].some((r) => r.fn === fn && r.queriesIndex);
     for (const s of dynamo) {
       expect(s.Effect).toBe('Allow');
       expect(asList(s.Resource)).toEqual(
