@@ -18,6 +18,7 @@ export type ProblemCode =
   | 'invalid-redemption-code'
   | 'invalid-state'
   | 'rate-limited'
+  | 'refund-exceeds-purchase'
   | 'internal-error'
   | 'service-unavailable';
 
@@ -36,6 +37,7 @@ const titles: Record<ProblemCode, [status: number, title: string]> = {
   'invalid-redemption-code': [422, 'The redemption code is unknown, used or expired'],
   'invalid-state': [409, 'Not possible in the current state'],
   'rate-limited': [429, 'Too many failed attempts; retry later'],
+  'refund-exceeds-purchase': [422, 'Refunds would exceed the purchase total'],
   'internal-error': [500, 'Internal error'],
   'service-unavailable': [503, 'The service is busy, retry later'],
 };

@@ -20,6 +20,7 @@ import {
   programSchema,
   purchaseLineSchema,
   recordPurchaseSchema,
+  refundSchema,
   roles,
   settlementQuerySchema,
 } from './schemas.ts';
@@ -46,6 +47,7 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
   'currency-mismatch': "A money amount is not in the program's currency.",
   'insufficient-points': 'Not enough available points.',
   'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
+  'refund-exceeds-purchase': 'The refunds of a purchase would add up to more than its total.',
   'rate-limited':
     'Too many failed redemption-code attempts by this credential this minute; retry after `Retry-After` seconds.',
   'invalid-state':
@@ -229,6 +231,14 @@ export const releaseHoldsResultSchema = z.object({
   released: z.int().describe('Authorizations whose lapsed holds were given back by this run'),
 });
 
+export const refundResultSchema = z.object({
+  id: z.string().describe('ref_ + ULID'),
+  purchaseId: z.string(),
+  amount: moneySchema,
+  pointsReversed: z.int().describe('Points this refund took back'),
+  customer: customerSchema.describe('The customer after the refund'),
+});
+
 export const redemptionCodeSchema = z.object({
   code: z
     .string()
@@ -269,6 +279,7 @@ const named: Record<string, z.ZodType> = {
   RedemptionCode: redemptionCodeSchema,
   Redemption: redemptionSchema,
   Settlement: settlementSchema,
+  RefundResult: refundResultSchema,
   ReleaseHoldsResult: releaseHoldsResultSchema,
 };
 
@@ -500,6 +511,27 @@ const operations: Record<string, Operation> = {
     status: 200,
     response: 'ReleaseHoldsResult',
     responseDescription: 'How many holds were released',
+  },
+  refundPurchase: {
+    tag: 'purchases',
+    summary: 'Refund part or all of a purchase: its points come back out',
+    description:
+      'Refunds add up to at most the purchase total. Points reversed in total for a purchase ' +
+      '= floor(pointsEarned x refunded / total), applied cumulatively, so ten partial refunds ' +
+      'reverse exactly what one refund of the same sum would. Available points may go below 0 ' +
+      '(the customer then cannot redeem until earnings cover it); lifetimeEarned goes down by ' +
+      'the same points, and the refunded spend leaves the qualifying window. A pos key ' +
+      "refunds its own store's purchases only (another's is 404).",
+    body: refundSchema,
+    idempotent: true,
+    status: 201,
+    response: 'RefundResult',
+    responseDescription: 'The refund and the customer after it',
+    errors: [
+      ['refund-exceeds-purchase', 'The refunds would add up to more than the total'],
+      ['currency-mismatch', "Not the purchase's currency"],
+      ['not-found', "No such purchase, or another store's"],
+    ],
   },
   recordPurchase: {
     tag: 'purchases',

@@ -100,6 +100,13 @@ export const routes: Route[] = [
     table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
   {
+    method: 'POST',
+    path: '/v1/purchases/{id}/refunds',
+    fn: 'refundPurchase',
+    roles: ['admin', 'pos'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+  },
+  {
     method: 'GET',
     path: '/v1/purchases/{id}',
     fn: 'getPurchase',

@@ -151,6 +151,15 @@ export const jobRunSchema = z
   .object({ asOf: z.iso.datetime({ offset: true }).optional().describe('Defaults to now') })
   .meta({ id: 'JobRun' });
 
+export const refundSchema = z
+  .object({
+    amount: moneySchema.refine((m) => m.amount >= 1, {
+      message: 'must be at least 1',
+      path: ['amount'],
+    }),
+  })
+  .meta({ id: 'Refund' });
+
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;

@@ -14,7 +14,7 @@ import {
   type StoredResponse,
 } from './idempotency.ts';
 import { type Key, keys } from './keys.ts';
-import { batchGet } from './reads.ts';
+import { batchGet, pick } from './reads.ts';
 import { failedConditions, isTransactionConflict } from './transactions.ts';
 
 export interface Purchase {
@@ -116,4 +116,56 @@ export async function getPurchase(id: string): Promise<Purchase | undefined> {
     new GetCommand({ TableName: tableName(), Key: keys.purchase(id) }),
   );
   return Item ? withoutKeys<Purchase>(Item) : undefined;
+}
+
+/** A purchase, the idempotency record, in one consistent read (a refund's first round trip). */
+export async function loadRefundContext(purchaseId: string, idem: IdempotencyContext) {
+  const found = await batchGet([keys.purchase(purchaseId), idempotencyKey(idem)]);
+  const item = pick(found, keys.purchase(purchaseId));
+  return {
+    purchase: item ? withoutKeys<Purchase>(item) : undefined,
+    idempotencyItem: pick(found, idempotencyKey(idem)),
+  };
+}
+
+/**
+ * A refund: the purchase's running `refunded` (conditional on the amount read, so two
+ * refunds can't both pass the total check), the ledger entry and the customer, and the
+ * idempotency record, in one TransactWriteItems.
+ */
+export async function commitRefund(args: {
+  purchase: Purchase;
+  refundedBefore: number;
+  ledger: LedgerEntry;
+  customer: CustomerState;
+  expectedVersion: number;
+  idem: IdempotencyContext;
+  response: StoredResponse;
+  now: Date;
+}): Promise<'committed' | 'stale' | 'idempotency-key-taken'> {
+  const { purchase, refundedBefore, ledger, customer, expectedVersion, idem, response, now } = args;
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...keys.purchase(purchase.id), ...purchase },
+              ConditionExpression: 'refunded.amount = :before',
+              ExpressionAttributeValues: { ':before': refundedBefore },
+            },
+          },
+          ...balanceChange(customer, expectedVersion, ledger),
+          claimIdempotencyKey(idem, response, now),
+        ],
+      }),
+    );
+    return 'committed';
+  } catch (error) {
+    const failed = failedConditions(error) ?? [];
+    if (failed.includes(3)) return 'idempotency-key-taken';
+    if (failed.length > 0 || isTransactionConflict(error)) return 'stale';
+    throw error;
+  }
 }

@@ -1,4 +1,5 @@
-import { accruePurchase, customerView } from '../domain/customer.ts';
+import { accruePurchase, type CustomerState, customerView } from '../domain/customer.ts';
+import { addSpend } from '../domain/tiers.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
@@ -13,10 +14,13 @@ import {
 import { getProgram } from '../store/program.ts';
 import {
   commitPurchase,
+  commitRefund,
   getPurchase,
   loadPurchaseContext,
+  loadRefundContext,
   type Purchase,
 } from '../store/purchases.ts';
+import { getCustomerConsistent } from '../store/redemptions.ts';
 
 export interface Outcome extends StoredResponse {
   replayed: boolean;
@@ -163,4 +167,106 @@ export async function readPurchase(principal: Principal, id: string) {
   }
   const { recordedAt: _, ...shown } = purchase;
   return shown;
+}
+
+/**
+ * Points reversed so far for `refunded` of a purchase's `total`: floor(earned x refunded /
+ * total). Each refund reverses the difference of this before and after it, so any
+ * sequence of partial refunds reverses exactly what one refund of the same sum would.
+ */
+export function pointsReversedFor(earned: number, refunded: number, total: number): number {
+  if (total === 0) return 0;
+  return Number((BigInt(earned) * BigInt(refunded)) / BigInt(total));
+}
+
+/**
+ * Refunds part or all of a purchase: its points come back out (available may go below 0)
+ * and the refunded spend leaves the qualifying window.
+ */
+export async function refundPurchase(
+  principal: Principal,
+  purchaseId: string,
+  input: { amount: { amount: number; currency: string } },
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Outcome> {
+  const program = await getProgram();
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    const now = clock();
+    const context = await loadRefundContext(purchaseId, idem);
+    const replay = replayFrom(context.idempotencyItem, idem, now);
+    if (replay) return { ...replay, replayed: true };
+    const purchase = context.purchase;
+    if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
+      throw notFound('Purchase');
+    }
+    if (input.amount.currency !== purchase.total.currency) {
+      throw new ProblemError('currency-mismatch', `This purchase is in ${purchase.total.currency}`);
+    }
+    const before = purchase.refunded.amount;
+    const after = before + input.amount.amount;
+    if (after > purchase.total.amount) {
+      throw new ProblemError(
+        'refund-exceeds-purchase',
+        `At most ${purchase.total.amount - before} more can be refunded on this purchase`,
+      );
+    }
+    const reversed =
+      pointsReversedFor(purchase.pointsEarned, after, purchase.total.amount) -
+      pointsReversedFor(purchase.pointsEarned, before, purchase.total.amount);
+    const customer = await getCustomerConsistent(purchase.customerId);
+    if (!customer) throw notFound('Customer');
+    const months = program.qualifyingWindowMonths;
+    const changed: CustomerState = {
+      ...customer,
+      available: customer.available - reversed,
+      lifetimeEarned: customer.lifetimeEarned - reversed,
+      spend: addSpend(
+        customer.spend,
+        new Date(purchase.occurredAt),
+        -input.amount.amount,
+        now,
+        months,
+      ),
+      version: customer.version + 1,
+    };
+    const refundId = newId('ref', now.getTime());
+    const response: StoredResponse = {
+      status: 201,
+      body: {
+        id: refundId,
+        purchaseId,
+        amount: input.amount,
+        pointsReversed: reversed,
+        customer: customerView(changed, program, now),
+      },
+    };
+    const outcome = await commitRefund({
+      purchase: { ...purchase, refunded: { ...purchase.refunded, amount: after } },
+      refundedBefore: before,
+      ledger: {
+        id: newId('led', now.getTime()),
+        type: 'refund',
+        points: -reversed,
+        balanceAfter: changed.available,
+        at: now.toISOString(),
+        purchaseId,
+        refundId,
+      },
+      customer: changed,
+      expectedVersion: customer.version,
+      idem,
+      response,
+      now,
+    });
+    if (outcome === 'committed') return { ...response, replayed: false };
+    if (outcome === 'idempotency-key-taken') {
+      const stored = await readReplay(idem, now);
+      if (stored) return { ...stored, replayed: true };
+    }
+  }
+  throw new ProblemError('service-unavailable', 'Too many concurrent changes to this purchase', {
+    headers: { 'retry-after': '1' },
+  });
 }

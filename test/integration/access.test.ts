@@ -91,6 +91,7 @@ describe('the role matrix of the contract', () => {
     ],
     ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
+    ['POST', () => '/v1/purchases/pur_x/refunds', {}, ['admin', 'pos']],
     ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],
     ['GET', () => '/v1/stores', undefined, ['admin']],
     ['POST', () => '/v1/partners', { name: 'n' }, ['admin']],
