@@ -49,11 +49,10 @@ export async function loadPurchaseContext(
   const wanted: Key[] = [keys.customer(customerId), idempotencyKey(idem)];
   if (storeToCheck) wanted.push(keys.store(storeToCheck));
   const found = await batchGet(wanted);
-  const pick = (key: Key) => found.find((item) => item.PK === key.PK && item.SK === key.SK);
   return {
-    customer: customerFromItem(pick(keys.customer(customerId))),
-    idempotencyItem: pick(idempotencyKey(idem)),
-    storeExists: storeToCheck ? pick(keys.store(storeToCheck)) !== undefined : true,
+    customer: customerFromItem(pick(found, keys.customer(customerId))),
+    idempotencyItem: pick(found, idempotencyKey(idem)),
+    storeExists: storeToCheck ? pick(found, keys.store(storeToCheck)) !== undefined : true,
   };
 }
 
