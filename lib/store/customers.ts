@@ -3,7 +3,7 @@ import type { CustomerState } from '../domain/customer.ts';
 import { db, tableName } from './client.ts';
 import { type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
-import { failedConditions, isTransactionConflict } from './transactions.ts';
+import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
 export interface LedgerEntry {
   id: string;
@@ -76,6 +76,14 @@ export function customerFromItem(
   return item ? withoutKeys<CustomerState>(item) : undefined;
 }
 
+/** The customer as of now (a consistent read), for a change conditional on its version. */
+export async function getCustomerConsistent(id: string): Promise<CustomerState | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
+  );
+  return customerFromItem(Item);
+}
+
 export async function getCustomer(id: string): Promise<CustomerState | undefined> {
   const { Item } = await db().send(
     new GetCommand({ TableName: tableName(), Key: keys.customer(id) }),
@@ -124,7 +132,7 @@ export async function insertCustomer(
       return { ok: true };
     } catch (error) {
       if (isTransactionConflict(error) && attempt < 5) {
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+        await backoff(attempt);
         continue;
       }
       const failed = failedConditions(error)?.find((i) => i > 0);

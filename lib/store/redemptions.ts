@@ -1,5 +1,4 @@
 import {
-  GetCommand,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
@@ -9,7 +8,7 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { balanceChange, customerFromItem, type LedgerEntry } from './customers.ts';
+import { balanceChange, type LedgerEntry } from './customers.ts';
 import {
   claimIdempotencyKey,
   type IdempotencyContext,
@@ -50,13 +49,6 @@ const withoutKeys = (item: Record<string, unknown>) => {
   const { PK: _pk, SK: _sk, GSI1PK: _gpk, GSI1SK: _gsk, ...rest } = item;
   return rest;
 };
-
-export async function getCustomerConsistent(id: string): Promise<CustomerState | undefined> {
-  const { Item } = await db().send(
-    new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
-  );
-  return customerFromItem(Item);
-}
 
 /** The first read of an authorization: the code, the idempotency record, an admin's place. */
 export async function loadAuthorizationContext(

@@ -18,3 +18,7 @@ export function isTransactionConflict(error: unknown): boolean {
     (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.some((r) => r.Code === 'TransactionConflict');
 }
+
+/** Jittered exponential wait before retry `attempt` (1, 2, ...) of a lost optimistic write. */
+export const backoff = (attempt: number) =>
+  new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));

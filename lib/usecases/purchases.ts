@@ -4,7 +4,7 @@ import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
-import type { LedgerEntry } from '../store/customers.ts';
+import { getCustomerConsistent, type LedgerEntry } from '../store/customers.ts';
 import {
   type IdempotencyContext,
   readReplay,
@@ -20,7 +20,8 @@ import {
   loadRefundContext,
   type Purchase,
 } from '../store/purchases.ts';
-import { getCustomerConsistent } from '../store/redemptions.ts';
+import { backoff } from '../store/transactions.ts';
+import { tooContended } from './contention.ts';
 
 export interface Outcome extends StoredResponse {
   replayed: boolean;
@@ -88,7 +89,7 @@ export async function recordPurchase(
   const storeId = storeFor(principal, input);
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    if (attempt > 0) await backoff(attempt);
     const now = clock();
     const context = await loadPurchaseContext(
       input.customerId,
@@ -154,9 +155,7 @@ export async function recordPurchase(
         continue;
     }
   }
-  throw new ProblemError('service-unavailable', 'Too many concurrent changes to this customer', {
-    headers: { 'retry-after': '1' },
-  });
+  throw tooContended('customer');
 }
 
 export async function readPurchase(principal: Principal, id: string) {
@@ -192,7 +191,7 @@ export async function refundPurchase(
 ): Promise<Outcome> {
   const program = await getProgram();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    if (attempt > 0) await backoff(attempt);
     const now = clock();
     const context = await loadRefundContext(purchaseId, idem);
     const replay = replayFrom(context.idempotencyItem, idem, now);
@@ -266,7 +265,5 @@ export async function refundPurchase(
       if (stored) return { ...stored, replayed: true };
     }
   }
-  throw new ProblemError('service-unavailable', 'Too many concurrent changes to this purchase', {
-    headers: { 'retry-after': '1' },
-  });
+  throw tooContended('purchase');
 }

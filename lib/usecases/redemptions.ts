@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
 import { getPlace } from '../store/catalog.ts';
-import type { LedgerEntry } from '../store/customers.ts';
+import { getCustomerConsistent, type LedgerEntry } from '../store/customers.ts';
 import {
   type IdempotencyContext,
   readReplay,
@@ -16,7 +16,6 @@ import { getProgram } from '../store/program.ts';
 import {
   commitRedemption,
   countCodeFailure,
-  getCustomerConsistent,
   lapsedHoldIds,
   loadAuthorizationContext,
   loadRedemptionContext,
@@ -24,6 +23,8 @@ import {
   type RedemptionOutcome,
   settlementTotals,
 } from '../store/redemptions.ts';
+import { backoff } from '../store/transactions.ts';
+import { tooContended } from './contention.ts';
 import type { Outcome } from './purchases.ts';
 
 /** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
@@ -31,8 +32,6 @@ export const MAX_CODE_FAILURES_PER_MINUTE = 10;
 
 /** Optimistic writes retried when another change to the same customer got in first. */
 const MAX_ATTEMPTS = 10;
-const backoff = (attempt: number) =>
-  new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));
 
 /** ceil(amount x cashValue.points / cashValue.amount): the customer never pays less. */
 export function pointsFor(amount: number, cashValue: { points: number; amount: number }): number {
@@ -40,11 +39,6 @@ export function pointsFor(amount: number, cashValue: { points: number; amount: n
   const denominator = BigInt(cashValue.amount);
   return Number((numerator + denominator - 1n) / denominator);
 }
-
-const busy = () =>
-  new ProblemError('service-unavailable', 'Too many concurrent changes to this customer', {
-    headers: { 'retry-after': '1' },
-  });
 
 /** Where the redemption happens: the key's own store or partner; an admin names one. */
 function placeOf(
@@ -182,7 +176,7 @@ export async function authorizeRedemption(
     const raced = await afterRace(outcome, idem, now);
     if (raced) return raced;
   }
-  throw busy();
+  throw tooContended('customer');
 }
 
 function owned(principal: Principal, r: Redemption | undefined): Redemption {
@@ -227,7 +221,7 @@ async function expireIfLapsed(r: Redemption, now: Date): Promise<Redemption> {
     if (!reread) return r;
     r = reread;
   }
-  throw busy();
+  throw tooContended('customer');
 }
 
 export async function readRedemption(principal: Principal, id: string, now = new Date()) {
@@ -292,7 +286,7 @@ export async function settleRedemption(
     const raced = await afterRace(outcome, idem, now);
     if (raced) return raced;
   }
-  throw busy();
+  throw tooContended('customer');
 }
 
 /** What the programme owes a partner: its captured redemptions in [from, to). */
