@@ -110,7 +110,16 @@ export const customerSchema = z
       available: z.int().describe('May be below 0 after a refund'),
       pending: z.int(),
       held: z.int(),
-      lifetimeEarned: z.int(),
+      lifetimeEarned: z
+        .int()
+        .describe('Points earned by purchases, less refunds (adjustments are not counted)'),
+      expiringSoon: z
+        .object({ points: z.int().min(1), expiresAt: timestamp })
+        .nullable()
+        .describe(
+          'The next points to expire (the oldest lot) and when, if within 30 days; null when ' +
+            'nothing expires that soon or the program has no pointsExpireAfterDays',
+        ),
     }),
     cashValue: moneySchema,
     status: z.enum(['active', 'lapsed']),
@@ -140,7 +149,20 @@ const ledgerTypes = [
 export const ledgerEntrySchema = z.object({
   id: z.string(),
   type: z.enum(ledgerTypes),
-  points: z.int().describe('Signed effect on available points'),
+  points: z
+    .int()
+    .describe(
+      'Signed effect on available points, so available = the sum of `points`. 0 for ' +
+        '`pending` (the points are not available yet) and for `redeem` after a hold (they ' +
+        'left available at the hold)',
+    ),
+  pendingPoints: z
+    .int()
+    .optional()
+    .describe(
+      'Signed effect on pending points: +N on `pending`, -N on `activate`, and -N on a ' +
+        '`refund` inside the pending window',
+    ),
   balanceAfter: z.int().describe('Available points after this entry'),
   at: timestamp,
   purchaseId: z.string().optional(),

@@ -1,7 +1,7 @@
+import { lotExpiresAt } from './lifecycle.ts';
 import { cashValueOf, type Money, money } from './money.ts';
-import { earnedPoints } from './points.ts';
 import type { Program } from './program.ts';
-import { addSpend, heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
+import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 export interface CustomerState {
@@ -21,6 +21,12 @@ export interface CustomerState {
   lastPurchaseAt?: string;
   status: 'active' | 'lapsed';
   lapsedAt?: string;
+  /** Available points by the UTC day they became available ("YYYYMMDD"); they add up to max(available, 0). */
+  lots?: Record<string, number>;
+  /** Pending points by the moment they become available (RFC 3339). */
+  pendingLots?: Record<string, number>;
+  /** When the tier held must next be reviewed (the oldest month of spend leaves the window). */
+  reviewAt?: string;
   /** Bumped by every change; ledger entries are keyed by it, and writes are conditional on it. */
   version: number;
 }
@@ -47,50 +53,6 @@ export function newCustomer(
   };
 }
 
-export interface Accrual {
-  customer: CustomerState;
-  points: number;
-}
-
-/**
- * A purchase of `amount` at `occurredAt`, recorded at `now`: points at the multiplier of
- * the tier held before the purchase, then the spend is counted and the tier may go up.
- */
-export function accruePurchase(
-  customer: CustomerState,
-  program: Program,
-  amount: number,
-  occurredAt: Date,
-  now: Date,
-): Accrual {
-  const months = program.qualifyingWindowMonths;
-  const tierBefore = heldTier(
-    program,
-    customer.tierId,
-    qualifyingSpend(customer.spend, now, months),
-  );
-  const points = earnedPoints(amount, program.earnRate, tierBefore.multiplier);
-  const spend = addSpend(customer.spend, occurredAt, amount, now, months);
-  const tierAfter = heldTier(program, tierBefore.id, qualifyingSpend(spend, now, months));
-  const at = occurredAt.toISOString();
-  const lastPurchaseAt =
-    customer.lastPurchaseAt && customer.lastPurchaseAt > at ? customer.lastPurchaseAt : at;
-  return {
-    points,
-    customer: {
-      ...customer,
-      tierId: tierAfter.id,
-      available: customer.available + points,
-      lifetimeEarned: customer.lifetimeEarned + points,
-      spend,
-      purchases: customer.purchases + 1,
-      lastPurchaseAt,
-      status: 'active',
-      version: customer.version + 1,
-    },
-  };
-}
-
 /** The contract's Customer resource. */
 export interface CustomerView {
   id: string;
@@ -102,7 +64,13 @@ export interface CustomerView {
   tier: { id: string; name: string; multiplier: number };
   nextTier: { id: string; name: string; spendNeeded: Money } | null;
   qualifyingSpend: Money;
-  points: { available: number; pending: number; held: number; lifetimeEarned: number };
+  points: {
+    available: number;
+    pending: number;
+    held: number;
+    lifetimeEarned: number;
+    expiringSoon: { points: number; expiresAt: string } | null;
+  };
   cashValue: Money;
   status: 'active' | 'lapsed';
   lastPurchaseAt: string | null;
@@ -135,6 +103,7 @@ export function customerView(customer: CustomerState, program: Program, now: Dat
       pending: customer.pending,
       held: customer.held,
       lifetimeEarned: customer.lifetimeEarned,
+      expiringSoon: expiringSoon(customer, program, now),
     },
     cashValue: cashValueOf(customer.available, program.cashValue, program.currency),
     status: customer.status,
@@ -142,4 +111,26 @@ export function customerView(customer: CustomerState, program: Program, now: Dat
     lapsedAt: customer.lapsedAt ?? null,
     cadence: { purchases: customer.purchases },
   };
+}
+
+/** An app warns about points expiring within this many days. */
+export const EXPIRING_SOON_DAYS = 30;
+
+/**
+ * The next points to expire (the oldest lot) and when, if that is within
+ * EXPIRING_SOON_DAYS; null when nothing expires that soon or the program has no expiry.
+ */
+function expiringSoon(
+  customer: CustomerState,
+  program: Program,
+  now: Date,
+): { points: number; expiresAt: string } | null {
+  const days = program.pointsExpireAfterDays;
+  const lots = customer.lots ?? {};
+  const oldest = Object.keys(lots).sort()[0];
+  if (days === null || oldest === undefined) return null;
+  const expiresAt = lotExpiresAt(oldest, days);
+  const horizon = now.getTime() + EXPIRING_SOON_DAYS * 86_400_000;
+  if (expiresAt.getTime() > horizon) return null;
+  return { points: lots[oldest] as number, expiresAt: expiresAt.toISOString() };
 }

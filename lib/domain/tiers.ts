@@ -36,11 +36,17 @@ export function addSpend(
   asOf: Date,
   months: number,
 ): MonthlySpend {
+  const next = pruneSpend(spend, asOf, months);
+  const key = monthKey(occurredAt);
+  if (windowMonths(asOf, months).includes(key)) next[key] = (next[key] ?? 0) + amount;
+  return next;
+}
+
+/** The months of `spend` still in the window at `asOf`. */
+export function pruneSpend(spend: MonthlySpend, asOf: Date, months: number): MonthlySpend {
   const window = new Set(windowMonths(asOf, months));
   const next: MonthlySpend = {};
   for (const [key, value] of Object.entries(spend)) if (window.has(key)) next[key] = value;
-  const key = monthKey(occurredAt);
-  if (window.has(key)) next[key] = (next[key] ?? 0) + amount;
   return next;
 }
 

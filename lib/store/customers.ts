@@ -1,35 +1,43 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
+import type { DomainEvent, LedgerEntry } from '../domain/lifecycle.ts';
 import { db, tableName } from './client.ts';
-import { type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
+import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
-export interface LedgerEntry {
-  id: string;
-  type:
-    | 'earn'
-    | 'refund'
-    | 'hold'
-    | 'release'
-    | 'redeem'
-    | 'expire'
-    | 'adjust'
-    | 'pending'
-    | 'activate';
-  points: number;
-  balanceAfter: number;
-  at: string;
-  purchaseId?: string;
-  refundId?: string;
-  redemptionId?: string;
-  reason?: string;
+export type { LedgerEntry } from '../domain/lifecycle.ts';
+
+/** A change to one customer: what PointsChange produces and a transaction writes. */
+export interface CustomerChange {
+  customer: CustomerState;
+  expectedVersion: number;
+  entries: { version: number; entry: LedgerEntry }[];
+  events: DomainEvent[];
 }
 
-export const customerItem = (customer: CustomerState) => ({
-  ...keys.customer(customer.id),
-  ...customer,
-});
+/** Attributes of the customer item that only exist for the sparse due indexes (table.ts). */
+const DUE_ATTRIBUTES = ['dueShard', 'activateAt', 'oldestLot'] as const;
+
+/**
+ * The customer item: the state plus the keys of the due indexes, derived from it on every
+ * write (a Put replaces the item, so an attribute no longer due disappears from its index).
+ */
+export function customerItem(customer: CustomerState) {
+  const pendingAt = Object.keys(customer.pendingLots ?? {}).sort()[0];
+  const oldestLot = Object.keys(customer.lots ?? {}).sort()[0];
+  return {
+    ...keys.customer(customer.id),
+    ...customer,
+    dueShard: dueShardOf(customer.id),
+    ...(pendingAt !== undefined && { activateAt: pendingAt }),
+    ...(oldestLot !== undefined && { oldestLot }),
+  };
+}
 
 export const ledgerItem = (customerId: string, version: number, entry: LedgerEntry) => ({
   ...keys.ledgerEntry(customerId, version),
@@ -37,32 +45,54 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
 });
 
 /**
- * The two transaction items of every change to points: the ledger entry (new, keyed by
- * the customer's new version) and the customer, conditional on the version read. Either
- * both are written or neither, so the balance always equals the ledger.
+ * The transaction items of every change to a customer: the customer first (conditional on
+ * the version read), then its new ledger entries (one per version) and the events it
+ * records (the outbox). All or nothing, so the balance always equals the ledger.
  */
-export function balanceChange(
-  customer: CustomerState,
-  expectedVersion: number,
-  ledger: LedgerEntry,
-) {
+export function changeItems(change: CustomerChange) {
+  const TableName = tableName();
   return [
     {
       Put: {
-        TableName: tableName(),
-        Item: ledgerItem(customer.id, customer.version, ledger),
+        TableName,
+        Item: customerItem(change.customer),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': change.expectedVersion },
+      },
+    },
+    ...change.entries.map(({ version, entry }) => ({
+      Put: {
+        TableName,
+        Item: ledgerItem(change.customer.id, version, entry),
         ConditionExpression: 'attribute_not_exists(PK)',
       },
-    },
-    {
+    })),
+    ...change.events.map((event) => ({
       Put: {
-        TableName: tableName(),
-        Item: customerItem(customer),
-        ConditionExpression: 'version = :expected',
-        ExpressionAttributeValues: { ':expected': expectedVersion },
+        TableName,
+        Item: { ...keys.event(event.id), ...event },
+        ConditionExpression: 'attribute_not_exists(PK)',
       },
-    },
+    })),
   ];
+}
+
+/** Writes a change that has nothing else in its transaction (a settle, a job, an adjustment). */
+export async function commitChange(
+  change: CustomerChange,
+  extra: NonNullable<TransactWriteCommandInput['TransactItems']> = [],
+): Promise<'committed' | 'stale' | { failed: number[] }> {
+  const items = changeItems(change);
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: [...items, ...extra] }));
+    return 'committed';
+  } catch (error) {
+    const failed = failedConditions(error) ?? [];
+    if (failed.includes(0) || isTransactionConflict(error)) return 'stale';
+    const others = failed.filter((i) => i >= items.length).map((i) => i - items.length);
+    if (others.length > 0) return { failed: others };
+    throw error;
+  }
 }
 
 export function withoutKeys<T>(item: Record<string, unknown>): T {
@@ -73,7 +103,10 @@ export function withoutKeys<T>(item: Record<string, unknown>): T {
 export function customerFromItem(
   item: Record<string, unknown> | undefined,
 ): CustomerState | undefined {
-  return item ? withoutKeys<CustomerState>(item) : undefined;
+  if (!item) return undefined;
+  const state = withoutKeys<Record<string, unknown>>(item);
+  for (const name of DUE_ATTRIBUTES) delete state[name];
+  return state as unknown as CustomerState;
 }
 
 /** The customer as of now (a consistent read), for a change conditional on its version. */

@@ -35,6 +35,8 @@ export const keys = {
   idempotency: (scope: string, key: string): Key => ({ PK: `IDEM#${scope}#${key}`, SK: 'IDEM' }),
   redemptionCode: (code: string): Key => ({ PK: `CODE#${code}`, SK: 'CODE' }),
   redemption: (id: string): Key => ({ PK: `RED#${id}`, SK: 'REDEMPTION' }),
+  /** The outbox: one partition, ids sort by time, so it reads oldest first. */
+  event: (id: string): Key => ({ PK: EVENTS_PARTITION, SK: `EVT#${id}` }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,
@@ -42,14 +44,24 @@ export const keys = {
   }),
 };
 
+export const EVENTS_PARTITION = 'EVENTS';
+
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
 
 /** Holds are spread over a few GSI partitions so a busy hour of tills has no hot key. */
 export const HOLD_SHARDS = 4;
 
+/** Customers are spread over this many partitions of each due index (table.ts). */
+export const DUE_SHARDS = 4;
+
+const hashOf = (id: string) => [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+
+/** The due-index partition of a customer: fixed for life, so it costs one write, once. */
+export const dueShardOf = (customerId: string) => String(hashOf(customerId) % DUE_SHARDS);
+
 export const indexKeys = {
   hold: (redemptionId: string, expiresAt: string) => ({
-    GSI1PK: `HOLDS#${[...redemptionId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % HOLD_SHARDS}`,
+    GSI1PK: `HOLDS#${hashOf(redemptionId) % HOLD_SHARDS}`,
     GSI1SK: `${expiresAt}#${redemptionId}`,
   }),
   holdShard: (shard: number) => `HOLDS#${shard}`,

@@ -6,7 +6,7 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { balanceChange, customerFromItem, type LedgerEntry, withoutKeys } from './customers.ts';
+import { type CustomerChange, changeItems, customerFromItem, withoutKeys } from './customers.ts';
 import {
   claimIdempotencyKey,
   type IdempotencyContext,
@@ -28,6 +28,8 @@ export interface Purchase {
   lines?: { sku: string; category?: string; quantity: number; unitPrice: Money }[];
   pointsEarned: number;
   pointsStatus: 'available' | 'pending';
+  /** When pending points become available (only when they were pending at the purchase). */
+  availableAt?: string;
   refunded: Money;
 }
 
@@ -68,26 +70,23 @@ export type CommitOutcome =
  */
 export async function commitPurchase(args: {
   purchase: Purchase;
-  ledger: LedgerEntry;
-  customer: CustomerState;
-  expectedVersion: number;
+  change: CustomerChange;
   idem: IdempotencyContext;
   response: StoredResponse;
   now: Date;
 }): Promise<CommitOutcome> {
-  const { purchase, ledger, customer, expectedVersion, idem, response, now } = args;
+  const { purchase, change, idem, response, now } = args;
   const TableName = tableName();
-  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-    {
-      Put: {
-        TableName,
-        Item: { ...keys.purchase(purchase.id), ...purchase },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
+  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = changeItems(change);
+  const idemIndex = items.length;
+  items.push(claimIdempotencyKey(idem, response, now), {
+    Put: {
+      TableName,
+      Item: { ...keys.purchase(purchase.id), ...purchase },
+      ConditionExpression: 'attribute_not_exists(PK)',
     },
-    ...balanceChange(customer, expectedVersion, ledger),
-    claimIdempotencyKey(idem, response, now),
-  ];
+  });
+  const receiptIndex = items.length;
   if (purchase.receiptId !== undefined) {
     items.push({
       Put: {
@@ -103,9 +102,9 @@ export async function commitPurchase(args: {
   } catch (error) {
     const failed = failedConditions(error) ?? [];
     // The idempotency key first: a replayed request also finds its receipt and version taken.
-    if (failed.includes(3)) return 'idempotency-key-taken';
-    if (failed.includes(2) || isTransactionConflict(error)) return 'stale-customer';
-    if (failed.includes(4)) return 'receipt-taken';
+    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
+    if (failed.includes(0) || isTransactionConflict(error)) return 'stale-customer';
+    if (failed.includes(receiptIndex)) return 'receipt-taken';
     throw error;
   }
 }
@@ -135,18 +134,20 @@ export async function loadRefundContext(purchaseId: string, idem: IdempotencyCon
 export async function commitRefund(args: {
   purchase: Purchase;
   refundedBefore: number;
-  ledger: LedgerEntry;
-  customer: CustomerState;
-  expectedVersion: number;
+  change: CustomerChange;
   idem: IdempotencyContext;
   response: StoredResponse;
   now: Date;
 }): Promise<'committed' | 'stale' | 'idempotency-key-taken'> {
-  const { purchase, refundedBefore, ledger, customer, expectedVersion, idem, response, now } = args;
+  const { purchase, refundedBefore, change, idem, response, now } = args;
+  const items = changeItems(change);
+  const idemIndex = items.length;
   try {
     await db().send(
       new TransactWriteCommand({
         TransactItems: [
+          ...items,
+          claimIdempotencyKey(idem, response, now),
           {
             Put: {
               TableName: tableName(),
@@ -155,15 +156,13 @@ export async function commitRefund(args: {
               ExpressionAttributeValues: { ':before': refundedBefore },
             },
           },
-          ...balanceChange(customer, expectedVersion, ledger),
-          claimIdempotencyKey(idem, response, now),
         ],
       }),
     );
     return 'committed';
   } catch (error) {
     const failed = failedConditions(error) ?? [];
-    if (failed.includes(3)) return 'idempotency-key-taken';
+    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
     if (failed.length > 0 || isTransactionConflict(error)) return 'stale';
     throw error;
   }

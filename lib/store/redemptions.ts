@@ -5,10 +5,9 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { balanceChange, type LedgerEntry } from './customers.ts';
+import { type CustomerChange, changeItems } from './customers.ts';
 import {
   claimIdempotencyKey,
   type IdempotencyContext,
@@ -34,6 +33,8 @@ export interface Redemption {
   createdAt: string;
   capturedAt?: string;
   updatedAt: string;
+  /** The lots (days) the held points came from, so a release puts them back there. */
+  lots?: Record<string, number>;
 }
 
 /** The sparse GSI1 keys a redemption carries in its current status (see table.ts). */
@@ -107,32 +108,29 @@ export async function commitRedemption(args: {
   redemption: Redemption;
   /** The status read; undefined when the redemption is new. */
   fromStatus: RedemptionStatus | undefined;
-  ledger: LedgerEntry;
-  customer: CustomerState;
-  expectedVersion: number;
+  change: CustomerChange;
   useCode?: string;
   idem?: { ctx: IdempotencyContext; response: StoredResponse };
   now: Date;
 }): Promise<RedemptionOutcome> {
-  const { redemption, fromStatus, ledger, customer, expectedVersion, useCode, idem, now } = args;
+  const { redemption, fromStatus, change, useCode, idem, now } = args;
   const TableName = tableName();
   const nowSeconds = Math.floor(now.getTime() / 1000);
-  const items: Items = [
-    {
-      Put: {
-        TableName,
-        Item: { ...keys.redemption(redemption.id), ...redemption, ...indexKeysOf(redemption) },
-        ...(fromStatus === undefined
-          ? { ConditionExpression: 'attribute_not_exists(PK)' }
-          : {
-              ConditionExpression: '#status = :from',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':from': fromStatus },
-            }),
-      },
+  const items: Items = changeItems(change);
+  const redemptionIndex = items.length;
+  items.push({
+    Put: {
+      TableName,
+      Item: { ...keys.redemption(redemption.id), ...redemption, ...indexKeysOf(redemption) },
+      ...(fromStatus === undefined
+        ? { ConditionExpression: 'attribute_not_exists(PK)' }
+        : {
+            ConditionExpression: '#status = :from',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':from': fromStatus },
+          }),
     },
-    ...balanceChange(customer, expectedVersion, ledger),
-  ];
+  });
   const codeIndex = useCode ? items.length : -1;
   if (useCode) {
     items.push({
@@ -158,7 +156,9 @@ export async function commitRedemption(args: {
   } catch (error) {
     const failed = failedConditions(error) ?? [];
     if (failed.includes(idemIndex)) return 'idempotency-key-taken';
-    if (failed.includes(0) || failed.includes(2) || isTransactionConflict(error)) return 'stale';
+    if (failed.includes(0) || failed.includes(redemptionIndex) || isTransactionConflict(error)) {
+      return 'stale';
+    }
     if (failed.includes(codeIndex)) return 'code-used';
     throw error;
   }

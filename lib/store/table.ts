@@ -1,5 +1,13 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: string;
+  sortKey: string;
+  /** Project only the keys (the due indexes); otherwise every attribute. */
+  keysOnly: boolean;
+}
+
 /**
  * The single table's shape, shared by the CDK stack (infra/) and the local runtime,
  * so DynamoDB Local always has exactly the keys and indexes AWS has.
@@ -14,12 +22,22 @@ export const tableDefinition = {
    * carry GSI1PK/GSI1SK. Authorized redemptions sit under `HOLDS#<shard>` by expiry (the
    * hold sweep); redemptions captured at a partner under `SETTLE#<partnerId>` by capture
    * time (settlement).
+   *
+   * The due indexes hold customer items only, keys only, and only while something is
+   * due for them, so a job reads the customers due and never the rest. Each is spread
+   * over `dueShard` partitions (keys.ts). An index write happens only when the due time
+   * itself changes, not on every change to the customer.
+   * - ActivateDue: the earliest moment pending points become available.
+   * - ExpireDue: the day of the oldest available points (the expiry job asks for the days
+   *   that have expired, so it works for any `pointsExpireAfterDays`).
+   * - ReviewDue: when the tier held must next be reviewed.
    */
-  globalSecondaryIndexes: [{ indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' }] as {
-    indexName: string;
-    partitionKey: string;
-    sortKey: string;
-  }[],
+  globalSecondaryIndexes: [
+    { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', keysOnly: false },
+    { indexName: 'ActivateDue', partitionKey: 'dueShard', sortKey: 'activateAt', keysOnly: true },
+    { indexName: 'ExpireDue', partitionKey: 'dueShard', sortKey: 'oldestLot', keysOnly: true },
+    { indexName: 'ReviewDue', partitionKey: 'dueShard', sortKey: 'reviewAt', keysOnly: true },
+  ] as IndexDefinition[],
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {
@@ -41,14 +59,19 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
       { AttributeName: sortKey, KeyType: 'RANGE' },
     ],
     ...(globalSecondaryIndexes.length > 0 && {
-      GlobalSecondaryIndexes: globalSecondaryIndexes.map((i) => ({
-        IndexName: i.indexName,
-        KeySchema: [
-          { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
-          { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
-        ],
-        Projection: { ProjectionType: 'ALL' as const },
-      })),
+      GlobalSecondaryIndexes: globalSecondaryIndexes.map(indexInput),
     }),
+  };
+}
+
+/** One GSI as CreateTable and UpdateTable take it. */
+export function indexInput(i: IndexDefinition) {
+  return {
+    IndexName: i.indexName,
+    KeySchema: [
+      { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: i.keysOnly ? ('KEYS_ONLY' as const) : ('ALL' as const) },
   };
 }

@@ -1,10 +1,10 @@
-import { accruePurchase, type CustomerState, customerView } from '../domain/customer.ts';
-import { addSpend } from '../domain/tiers.ts';
+import { customerView } from '../domain/customer.ts';
+import { PointsChange } from '../domain/lifecycle.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
-import { getCustomerConsistent, type LedgerEntry } from '../store/customers.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
 import {
   type IdempotencyContext,
   readReplay,
@@ -105,9 +105,17 @@ export async function recordPurchase(
     if (!context.storeExists) throw notFound('Store');
     if (!context.customer) throw notFound('Customer');
 
-    const accrual = accruePurchase(context.customer, program, input.total.amount, occurredAt, now);
+    const purchaseId = newId('pur', now.getTime());
+    const availableAt = new Date(occurredAt.getTime() + program.pendingDays * DAY_MS);
+    const change = new PointsChange(context.customer, program, now).settle();
+    const earned = change.purchase({
+      amount: input.total.amount,
+      occurredAt,
+      availableAt,
+      purchaseId,
+    });
     const purchase: Purchase = {
-      id: newId('pur', now.getTime()),
+      id: purchaseId,
       customerId: input.customerId,
       storeId,
       total: input.total,
@@ -115,32 +123,17 @@ export async function recordPurchase(
       recordedAt: now.toISOString(),
       ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
       ...(input.lines !== undefined && { lines: input.lines }),
-      pointsEarned: accrual.points,
-      pointsStatus: 'available',
+      pointsEarned: earned.points,
+      pointsStatus: earned.pending ? 'pending' : 'available',
+      ...(earned.pending && { availableAt: availableAt.toISOString() }),
       refunded: { amount: 0, currency: program.currency },
-    };
-    const ledger: LedgerEntry = {
-      id: newId('led', now.getTime()),
-      type: 'earn',
-      points: accrual.points,
-      balanceAfter: accrual.customer.available,
-      at: now.toISOString(),
-      purchaseId: purchase.id,
     };
     const { recordedAt: _, refunded: __, ...shown } = purchase;
     const response: StoredResponse = {
       status: 201,
-      body: { ...shown, customer: customerView(accrual.customer, program, now) },
+      body: { ...shown, customer: customerView(change.customer, program, now) },
     };
-    const outcome = await commitPurchase({
-      purchase,
-      ledger,
-      customer: accrual.customer,
-      expectedVersion: context.customer.version,
-      idem,
-      response,
-      now,
-    });
+    const outcome = await commitPurchase({ purchase, change, idem, response, now });
     switch (outcome) {
       case 'committed':
         return { ...response, replayed: false };
@@ -158,14 +151,16 @@ export async function recordPurchase(
   throw tooContended('customer');
 }
 
-export async function readPurchase(principal: Principal, id: string) {
+export async function readPurchase(principal: Principal, id: string, now = new Date()) {
   const purchase = await getPurchase(id);
   // Another store's purchase is as invisible to a pos key as a missing one.
   if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
     throw notFound('Purchase');
   }
   const { recordedAt: _, ...shown } = purchase;
-  return shown;
+  // Pending points become available at availableAt, whether or not a job has run yet.
+  const available = purchase.availableAt === undefined || purchase.availableAt <= now.toISOString();
+  return { ...shown, pointsStatus: available ? 'available' : 'pending' };
 }
 
 /**
@@ -216,21 +211,16 @@ export async function refundPurchase(
       pointsReversedFor(purchase.pointsEarned, before, purchase.total.amount);
     const customer = await getCustomerConsistent(purchase.customerId);
     if (!customer) throw notFound('Customer');
-    const months = program.qualifyingWindowMonths;
-    const changed: CustomerState = {
-      ...customer,
-      available: customer.available - reversed,
-      lifetimeEarned: customer.lifetimeEarned - reversed,
-      spend: addSpend(
-        customer.spend,
-        new Date(purchase.occurredAt),
-        -input.amount.amount,
-        now,
-        months,
-      ),
-      version: customer.version + 1,
-    };
     const refundId = newId('ref', now.getTime());
+    const change = new PointsChange(customer, program, now).settle();
+    change.refund({
+      points: reversed,
+      amount: input.amount.amount,
+      occurredAt: new Date(purchase.occurredAt),
+      availableAt: new Date(purchase.availableAt ?? purchase.occurredAt),
+      purchaseId,
+      refundId,
+    });
     const response: StoredResponse = {
       status: 201,
       body: {
@@ -238,23 +228,13 @@ export async function refundPurchase(
         purchaseId,
         amount: input.amount,
         pointsReversed: reversed,
-        customer: customerView(changed, program, now),
+        customer: customerView(change.customer, program, now),
       },
     };
     const outcome = await commitRefund({
       purchase: { ...purchase, refunded: { ...purchase.refunded, amount: after } },
       refundedBefore: before,
-      ledger: {
-        id: newId('led', now.getTime()),
-        type: 'refund',
-        points: -reversed,
-        balanceAfter: changed.available,
-        at: now.toISOString(),
-        purchaseId,
-        refundId,
-      },
-      customer: changed,
-      expectedVersion: customer.version,
+      change,
       idem,
       response,
       now,

@@ -1,10 +1,10 @@
-import type { CustomerState } from '../domain/customer.ts';
+import { PointsChange } from '../domain/lifecycle.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
 import { getPlace } from '../store/catalog.ts';
-import { getCustomerConsistent, type LedgerEntry } from '../store/customers.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
 import {
   type IdempotencyContext,
   readReplay,
@@ -59,25 +59,8 @@ function placeOf(
 
 /** What a client sees of a redemption. */
 function shown(r: Redemption) {
-  const { updatedAt: _, ...rest } = r;
+  const { updatedAt: _, lots: __, ...rest } = r;
   return rest;
-}
-
-function ledgerEntry(
-  type: LedgerEntry['type'],
-  points: number,
-  customer: CustomerState,
-  redemptionId: string,
-  now: Date,
-): LedgerEntry {
-  return {
-    id: newId('led', now.getTime()),
-    type,
-    points,
-    balanceAfter: customer.available,
-    at: now.toISOString(),
-    redemptionId,
-  };
 }
 
 async function afterRace(
@@ -136,12 +119,6 @@ export async function authorizeRedemption(
     if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
 
     const points = pointsFor(input.amount.amount, program.cashValue);
-    if (customer.available < points) {
-      throw new ProblemError(
-        'insufficient-points',
-        `${points} points are needed; ${Math.max(0, customer.available)} are available`,
-      );
-    }
     const capture = input.capture === true;
     const redemption: Redemption = {
       id: newId('red', now.getTime()),
@@ -155,19 +132,19 @@ export async function authorizeRedemption(
       ...(capture && { capturedAt: now.toISOString() }),
       updatedAt: now.toISOString(),
     };
-    const after: CustomerState = {
-      ...customer,
-      available: customer.available - points,
-      held: customer.held + (capture ? 0 : points),
-      version: customer.version + 1,
-    };
+    const change = new PointsChange(customer, program, now).settle();
+    if (change.customer.available < points) {
+      throw new ProblemError(
+        'insufficient-points',
+        `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
+      );
+    }
+    const lots = change.hold(points, redemption.id, capture);
     const response: StoredResponse = { status: 201, body: shown(redemption) };
     const outcome = await commitRedemption({
-      redemption,
+      redemption: capture ? redemption : { ...redemption, lots },
       fromStatus: undefined,
-      ledger: ledgerEntry(capture ? 'redeem' : 'hold', -points, after, redemption.id, now),
-      customer: after,
-      expectedVersion: customer.version,
+      change,
       useCode: input.code,
       idem: { ctx: idem, response },
       now,
@@ -199,21 +176,18 @@ async function expireIfLapsed(r: Redemption, now: Date): Promise<Redemption> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (r.status !== 'authorized' || Date.parse(r.expiresAt) > now.getTime()) return r;
     if (attempt > 0) await backoff(attempt);
-    const customer = await getCustomerConsistent(r.customerId);
+    const [customer, program] = await Promise.all([
+      getCustomerConsistent(r.customerId),
+      getProgram(),
+    ]);
     if (!customer) return r;
     const expired: Redemption = { ...r, status: 'expired', updatedAt: now.toISOString() };
-    const after = {
-      ...customer,
-      available: customer.available + r.points,
-      held: customer.held - r.points,
-      version: customer.version + 1,
-    };
+    const change = new PointsChange(customer, program, now).settle();
+    change.release(r.points, r.id, r.lots);
     const outcome = await commitRedemption({
       redemption: expired,
       fromStatus: 'authorized',
-      ledger: ledgerEntry('release', r.points, after, r.id, now),
-      customer: after,
-      expectedVersion: customer.version,
+      change,
       now,
     });
     if (outcome === 'committed') return expired;
@@ -250,7 +224,10 @@ export async function settleRedemption(
         `Cannot ${action} a redemption that is ${current.status}`,
       );
     }
-    const customer = await getCustomerConsistent(current.customerId);
+    const [customer, program] = await Promise.all([
+      getCustomerConsistent(current.customerId),
+      getProgram(),
+    ]);
     if (!customer) throw notFound('Customer');
     const next: Redemption = {
       ...current,
@@ -260,25 +237,14 @@ export async function settleRedemption(
     };
     // A capture spends what was held (available already went down at the hold); a void
     // puts it back.
-    const after: CustomerState = {
-      ...customer,
-      available: customer.available + (action === 'void' ? current.points : 0),
-      held: customer.held - current.points,
-      version: customer.version + 1,
-    };
+    const change = new PointsChange(customer, program, now).settle();
+    if (action === 'capture') change.capture(current.points, current.id);
+    else change.release(current.points, current.id, current.lots);
     const response: StoredResponse = { status: 200, body: shown(next) };
     const outcome = await commitRedemption({
       redemption: next,
       fromStatus: 'authorized',
-      ledger: ledgerEntry(
-        action === 'capture' ? 'redeem' : 'release',
-        action === 'capture' ? 0 : current.points,
-        after,
-        current.id,
-        now,
-      ),
-      customer: after,
-      expectedVersion: customer.version,
+      change,
       idem: { ctx: idem, response },
       now,
     });

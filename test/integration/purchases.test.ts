@@ -42,6 +42,7 @@ describe('accrual and tiers', () => {
       pending: 0,
       held: 0,
       lifetimeEarned: 19,
+      expiringSoon: null,
     });
     expect(res.body.customer.cashValue).toEqual(usd(19));
   });

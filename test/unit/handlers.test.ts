@@ -127,7 +127,7 @@ describe('recording a purchase against a lost race', () => {
   it('reads the customer again and retries when its version moved on', async () => {
     ddb
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled(['None', 'None', 'ConditionalCheckFailed', 'None']))
+      .rejectsOnce(cancelled(['ConditionalCheckFailed', 'None', 'None', 'None']))
       .resolves({});
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(201);
@@ -139,11 +139,11 @@ describe('recording a purchase against a lost race', () => {
     const stored = { status: 201, body: { id: 'pur_winner' } };
     ddb
       .on(TransactWriteCommand)
-      .rejects(cancelled(['None', 'None', 'ConditionalCheckFailed', 'ConditionalCheckFailed']));
+      .rejects(cancelled(['ConditionalCheckFailed', 'None', 'ConditionalCheckFailed', 'None']));
     ddb.on(GetCommand, { Key: keys.idempotency('key_admin', 'k-1') }).callsFake(async (input) => {
       // The request hash is recomputed by the handler; answer with the one it asked about.
       const sent =
-        ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[3]?.Put?.Item;
+        ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[2]?.Put?.Item;
       return {
         Item: {
           ...input.Key,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accruePurchase, customerView, newCustomer } from '../../lib/domain/customer.ts';
+import { type CustomerState, customerView, newCustomer } from '../../lib/domain/customer.ts';
+import { PointsChange } from '../../lib/domain/lifecycle.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import {
   addSpend,
@@ -53,12 +54,22 @@ describe('tiers', () => {
   });
 });
 
-describe('accruePurchase', () => {
+describe('a purchase (PointsChange)', () => {
   const now = at('2026-11-24T12:00:00Z');
   const fresh = newCustomer('cus_1', { email: 'a@b.c' }, defaultProgram, now);
+  const buy = (customer: CustomerState, amount: number, occurredAt = now) => {
+    const change = new PointsChange(customer, defaultProgram, now).settle();
+    const { points } = change.purchase({
+      amount,
+      occurredAt,
+      availableAt: occurredAt,
+      purchaseId: 'pur_1',
+    });
+    return { points, customer: change.customer, events: change.events };
+  };
 
-  it('earns at the tier held before the purchase and tiers up after it', () => {
-    const { points, customer } = accruePurchase(fresh, defaultProgram, 60_000, now, now);
+  it('earns at the tier held before the purchase and tiers up after it, with an event', () => {
+    const { points, customer, events } = buy(fresh, 60_000);
     expect(points).toBe(600);
     expect(customer.tierId).toBe('silver');
     expect(customer).toMatchObject({
@@ -67,24 +78,20 @@ describe('accruePurchase', () => {
       purchases: 1,
       version: 1,
     });
-    const second = accruePurchase(customer, defaultProgram, 10_000, now, now);
-    expect(second.points).toBe(125);
+    expect(events).toMatchObject([
+      { type: 'tier.changed', data: { from: { id: 'member' }, to: { id: 'silver' } } },
+    ]);
+    expect(buy(customer, 10_000).points).toBe(125);
   });
 
   it('never moves lastPurchaseAt back for a backdated purchase', () => {
-    const recent = accruePurchase(fresh, defaultProgram, 100, now, now).customer;
-    const backdated = accruePurchase(
-      recent,
-      defaultProgram,
-      100,
-      at('2026-11-01T00:00:00Z'),
-      now,
-    ).customer;
+    const recent = buy(fresh, 100).customer;
+    const backdated = buy(recent, 100, at('2026-11-01T00:00:00Z')).customer;
     expect(backdated.lastPurchaseAt).toBe(now.toISOString());
   });
 
   it('shows the spend needed for the next tier', () => {
-    const { customer } = accruePurchase(fresh, defaultProgram, 12_345, now, now);
+    const { customer } = buy(fresh, 12_345);
     const view = customerView(customer, defaultProgram, now);
     expect(view.nextTier).toEqual({
       id: 'silver',

@@ -1,0 +1,426 @@
+import { newId } from '../ids.ts';
+import type { CustomerState } from './customer.ts';
+import { money } from './money.ts';
+import { earnedPoints } from './points.ts';
+import type { Program, Tier } from './program.ts';
+import {
+  addSpend,
+  heldTier,
+  pruneSpend,
+  qualifyingSpend,
+  tierForSpend,
+  windowMonths,
+} from './tiers.ts';
+
+/**
+ * One line of a customer's ledger. `points` is always the entry's effect on available
+ * points, so available = the sum of `points` and `balanceAfter` is its running total.
+ * `pendingPoints` is the effect on pending points, where there is one (a purchase whose
+ * points are pending, their activation, a refund inside the pending window).
+ */
+export interface LedgerEntry {
+  id: string;
+  type:
+    | 'earn'
+    | 'refund'
+    | 'hold'
+    | 'release'
+    | 'redeem'
+    | 'expire'
+    | 'adjust'
+    | 'pending'
+    | 'activate';
+  points: number;
+  pendingPoints?: number;
+  balanceAfter: number;
+  at: string;
+  purchaseId?: string;
+  refundId?: string;
+  redemptionId?: string;
+  reason?: string;
+}
+
+export type EventType = 'tier.changed' | 'customer.lapsed' | 'customer.reactivated';
+
+/** What the outbox records, in the same transaction as the change it reports. */
+export interface DomainEvent {
+  id: string;
+  type: EventType;
+  at: string;
+  customerId: string;
+  data: Record<string, unknown>;
+}
+
+/** Points of one lot by the UTC day they became available ("YYYYMMDD"). */
+export type Lots = Record<string, number>;
+
+export function dayKey(at: Date): string {
+  return at.toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/**
+ * Points that became available on `day` expire at the end of the UTC day `days` later
+ * (00:00 UTC the day after), so a customer always has at least `days` whole days.
+ */
+export function lotExpiresAt(day: string, days: number): Date {
+  const y = Number(day.slice(0, 4));
+  const m = Number(day.slice(4, 6)) - 1;
+  const d = Number(day.slice(6, 8));
+  return new Date(Date.UTC(y, m, d + days + 1));
+}
+
+/** The latest lot day that has expired at `asOf` (the expiry job's index bound). */
+export function lastExpiredDay(asOf: Date, days: number): string {
+  return dayKey(
+    new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), asOf.getUTCDate() - days - 1)),
+  );
+}
+
+/** Lots kept per customer at most; beyond it the oldest merges into the next (later) one. */
+export const MAX_LOTS = 400;
+
+const sortedDays = (lots: Lots) => Object.keys(lots).sort();
+
+/**
+ * The first moment the tier a customer holds may fall: when the oldest month of spend in
+ * the window leaves it. Customers on the lowest tier have nothing to review.
+ */
+export function nextReviewAt(
+  customer: CustomerState,
+  program: Program,
+  asOf: Date,
+): string | undefined {
+  if (customer.tierId === program.tiers[0]?.id) return undefined;
+  const months = program.qualifyingWindowMonths;
+  const inWindow = windowMonths(asOf, months).filter((m) => (customer.spend[m] ?? 0) !== 0);
+  const oldest = inWindow.at(-1);
+  if (oldest === undefined) return asOf.toISOString();
+  const year = Number(oldest.slice(0, 4));
+  const month = Number(oldest.slice(4, 6)) - 1;
+  return new Date(Date.UTC(year, month + months, 1)).toISOString();
+}
+
+/**
+ * Every change to a customer's points goes through one of these: it applies the changes
+ * in order, writes one ledger entry per change (each keyed by the next version), and
+ * keeps the lots (the points by the day they became available) equal to the available
+ * balance, so expiry can take the oldest first. `settle` first applies what fell due:
+ * pending points that became available, lots that expired, a tier review.
+ */
+export class PointsChange {
+  #customer: CustomerState;
+  readonly expectedVersion: number;
+  readonly entries: { version: number; entry: LedgerEntry }[] = [];
+  readonly events: DomainEvent[] = [];
+  #dirty = false;
+
+  constructor(
+    customer: CustomerState,
+    private readonly program: Program,
+    /** The moment rules are evaluated at (a job's asOf; otherwise now). */
+    private readonly asOf: Date,
+    /** When the entries are written (the wall clock). */
+    private readonly at: Date = asOf,
+  ) {
+    this.expectedVersion = customer.version;
+    this.#customer = {
+      ...customer,
+      lots: normalisedLots(customer, asOf),
+      pendingLots: { ...(customer.pendingLots ?? {}) },
+    };
+  }
+
+  /** The customer after every change so far (version bumped once per ledger entry). */
+  get customer(): CustomerState {
+    const bump = Math.max(this.entries.length, this.#dirty ? 1 : 0);
+    const { reviewAt: _, ...rest } = this.#customer;
+    return {
+      ...rest,
+      version: this.expectedVersion + bump,
+      ...optional('reviewAt', nextReviewAt(this.#customer, this.program, this.asOf)),
+    };
+  }
+
+  /** Whether anything changed, so there is something to write. */
+  get changed(): boolean {
+    return this.#dirty || this.entries.length > 0;
+  }
+
+  /** Applies what fell due by `asOf`: activations, then expiries, then the tier review. */
+  settle(): this {
+    this.activateDue();
+    this.expireDue();
+    this.reviewTier();
+    return this;
+  }
+
+  activateDue(): number {
+    const bound = this.asOf.toISOString();
+    const lots = this.#customer.pendingLots ?? {};
+    const due = Object.keys(lots)
+      .filter((at) => at <= bound)
+      .sort();
+    if (due.length === 0) return 0;
+    let total = 0;
+    const credit: Lots = {};
+    for (const at of due) {
+      const points = lots[at] as number;
+      total += points;
+      const day = dayKey(new Date(at));
+      credit[day] = (credit[day] ?? 0) + points;
+      delete lots[at];
+    }
+    this.#customer.pending -= total;
+    this.credit(total, credit);
+    this.record({ type: 'activate', points: total, pendingPoints: -total });
+    return total;
+  }
+
+  expireDue(): number {
+    const days = this.program.pointsExpireAfterDays;
+    if (days === null) return 0;
+    const lots = this.#customer.lots as Lots;
+    const asOf = this.asOf.getTime();
+    let total = 0;
+    for (const day of sortedDays(lots)) {
+      if (lotExpiresAt(day, days).getTime() > asOf) break;
+      total += lots[day] as number;
+      delete lots[day];
+    }
+    if (total === 0) return 0;
+    // Lots hold exactly the positive balance, so this never takes available below 0.
+    this.#customer.available -= total;
+    this.record({ type: 'expire', points: -total });
+    return total;
+  }
+
+  /** Tiers go up at once; they go down only at a review, when the window has moved on. */
+  reviewTier(): void {
+    const c = this.#customer;
+    const months = this.program.qualifyingWindowMonths;
+    c.spend = pruneSpend(c.spend, this.asOf, months);
+    const spend = qualifyingSpend(c.spend, this.asOf, months);
+    const reviewAt = c.reviewAt;
+    const due = reviewAt !== undefined && reviewAt <= this.asOf.toISOString();
+    const tier = due ? tierForSpend(this.program, spend) : heldTier(this.program, c.tierId, spend);
+    if (due) this.#dirty = true;
+    this.setTier(tier, spend, due ? 'review' : 'program');
+  }
+
+  /**
+   * A purchase: points at the multiplier of the tier held before it; pending until
+   * `availableAt` if that is after asOf. The spend counts at once, and the tier may go up.
+   */
+  purchase(args: { amount: number; occurredAt: Date; availableAt: Date; purchaseId: string }): {
+    points: number;
+    pending: boolean;
+  } {
+    const c = this.#customer;
+    const months = this.program.qualifyingWindowMonths;
+    const before = heldTier(this.program, c.tierId, qualifyingSpend(c.spend, this.asOf, months));
+    const points = earnedPoints(args.amount, this.program.earnRate, before.multiplier);
+    c.spend = addSpend(c.spend, args.occurredAt, args.amount, this.asOf, months);
+    const spend = qualifyingSpend(c.spend, this.asOf, months);
+    this.setTier(heldTier(this.program, before.id, spend), spend, 'purchase');
+    const at = args.occurredAt.toISOString();
+    c.purchases += 1;
+    if (!c.lastPurchaseAt || c.lastPurchaseAt < at) c.lastPurchaseAt = at;
+    c.status = 'active';
+    c.lifetimeEarned += points;
+    const pending = args.availableAt.getTime() > this.asOf.getTime();
+    if (pending) {
+      const key = args.availableAt.toISOString();
+      const lots = c.pendingLots as Lots;
+      lots[key] = (lots[key] ?? 0) + points;
+      c.pending += points;
+      this.record({
+        type: 'pending',
+        points: 0,
+        pendingPoints: points,
+        purchaseId: args.purchaseId,
+      });
+    } else {
+      this.credit(points, { [dayKey(args.availableAt)]: points });
+      this.record({ type: 'earn', points, purchaseId: args.purchaseId });
+    }
+    return { points, pending };
+  }
+
+  /**
+   * A refund's points come back out: from the purchase's pending lot while it is still
+   * pending, otherwise from available (the purchase's own lot first, then the oldest),
+   * which may go below 0. The refunded spend leaves the window.
+   */
+  refund(args: {
+    points: number;
+    amount: number;
+    occurredAt: Date;
+    availableAt: Date;
+    purchaseId: string;
+    refundId: string;
+  }): void {
+    const c = this.#customer;
+    const lots = c.pendingLots as Lots;
+    const pendingKey = args.availableAt.toISOString();
+    const fromPending = Math.min(args.points, lots[pendingKey] ?? 0);
+    if (fromPending > 0) {
+      lots[pendingKey] = (lots[pendingKey] as number) - fromPending;
+      if (lots[pendingKey] === 0) delete lots[pendingKey];
+      c.pending -= fromPending;
+    }
+    const fromAvailable = args.points - fromPending;
+    this.debit(fromAvailable, dayKey(args.availableAt));
+    c.lifetimeEarned -= args.points;
+    c.spend = addSpend(
+      c.spend,
+      args.occurredAt,
+      -args.amount,
+      this.asOf,
+      this.program.qualifyingWindowMonths,
+    );
+    this.record({
+      type: 'refund',
+      points: fromAvailable === 0 ? 0 : -fromAvailable,
+      ...(fromPending > 0 && { pendingPoints: -fromPending }),
+      purchaseId: args.purchaseId,
+      refundId: args.refundId,
+    });
+  }
+
+  /** Points leave available, oldest first, into held (or spent at once with `capture`). */
+  hold(points: number, redemptionId: string, capture: boolean): Lots {
+    const taken = this.debit(points);
+    if (!capture) this.#customer.held += points;
+    this.record({ type: capture ? 'redeem' : 'hold', points: -points, redemptionId });
+    return taken;
+  }
+
+  /** A held redemption is captured: the points already left available at the hold. */
+  capture(points: number, redemptionId: string): void {
+    this.#customer.held -= points;
+    this.record({ type: 'redeem', points: 0, redemptionId });
+  }
+
+  /** Held points go back, to the lots they came from (an expired lot expires at the next settle). */
+  release(points: number, redemptionId: string, lots: Lots | undefined): void {
+    this.#customer.held -= points;
+    this.credit(points, lots ?? { [dayKey(this.asOf)]: points });
+    this.record({ type: 'release', points, redemptionId });
+  }
+
+  /** A goodwill credit (a new lot today) or a correction (oldest first). */
+  adjust(points: number, reason: string): LedgerEntry {
+    if (points > 0) this.credit(points, { [dayKey(this.asOf)]: points });
+    else this.debit(-points);
+    return this.record({ type: 'adjust', points, reason });
+  }
+
+  /** Adds to available; whatever first pays off a negative balance takes the oldest days. */
+  private credit(points: number, days: Lots): void {
+    const c = this.#customer;
+    const before = Math.max(0, c.available);
+    c.available += points;
+    let toAdd = Math.max(0, c.available) - before;
+    const lots = c.lots as Lots;
+    for (const day of sortedDays(days).reverse()) {
+      if (toAdd === 0) break;
+      const n = Math.min(toAdd, days[day] as number);
+      lots[day] = (lots[day] ?? 0) + n;
+      toAdd -= n;
+    }
+    compact(lots);
+  }
+
+  /** Takes from available: from `preferDay`'s lot first, then the oldest. */
+  private debit(points: number, preferDay?: string): Lots {
+    const c = this.#customer;
+    const before = Math.max(0, c.available);
+    c.available -= points;
+    let toTake = before - Math.max(0, c.available);
+    const lots = c.lots as Lots;
+    const taken: Lots = {};
+    const order = sortedDays(lots);
+    if (preferDay !== undefined && lots[preferDay] !== undefined) {
+      order.splice(order.indexOf(preferDay), 1);
+      order.unshift(preferDay);
+    }
+    for (const day of order) {
+      if (toTake === 0) break;
+      const n = Math.min(toTake, lots[day] as number);
+      lots[day] = (lots[day] as number) - n;
+      if (lots[day] === 0) delete lots[day];
+      taken[day] = n;
+      toTake -= n;
+    }
+    return taken;
+  }
+
+  private setTier(tier: Tier, spend: number, reason: 'purchase' | 'review' | 'program'): void {
+    const c = this.#customer;
+    if (tier.id === c.tierId) return;
+    const from = this.program.tiers.find((t) => t.id === c.tierId);
+    this.events.push({
+      id: newId('evt', this.at.getTime()),
+      type: 'tier.changed',
+      at: this.at.toISOString(),
+      customerId: c.id,
+      data: {
+        from: from ? { id: from.id, name: from.name } : { id: c.tierId },
+        to: { id: tier.id, name: tier.name },
+        direction: (from?.qualifyingSpend ?? 0) < tier.qualifyingSpend ? 'up' : 'down',
+        reason,
+        qualifyingSpend: money(spend, this.program.currency),
+      },
+    });
+    c.tierId = tier.id;
+    this.#dirty = true;
+  }
+
+  private record(draft: Omit<LedgerEntry, 'id' | 'balanceAfter' | 'at'>): LedgerEntry {
+    const entry: LedgerEntry = {
+      id: newId('led', this.at.getTime()),
+      ...draft,
+      balanceAfter: this.#customer.available,
+      at: this.at.toISOString(),
+    };
+    this.entries.push({ version: this.expectedVersion + this.entries.length + 1, entry });
+    return entry;
+  }
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+/**
+ * Lots always add up to the positive balance. A customer stored before lots existed (or
+ * with any difference) gets the difference as a lot dated today.
+ */
+function normalisedLots(customer: CustomerState, asOf: Date): Lots {
+  const lots: Lots = { ...(customer.lots ?? {}) };
+  const sum = Object.values(lots).reduce((a, b) => a + b, 0);
+  const target = Math.max(0, customer.available);
+  if (sum < target) {
+    const day = dayKey(asOf);
+    lots[day] = (lots[day] ?? 0) + target - sum;
+  } else if (sum > target) {
+    let extra = sum - target;
+    for (const day of sortedDays(lots)) {
+      const n = Math.min(extra, lots[day] as number);
+      lots[day] = (lots[day] as number) - n;
+      if (lots[day] === 0) delete lots[day];
+      extra -= n;
+      if (extra === 0) break;
+    }
+  }
+  return lots;
+}
+
+/** Keeps at most MAX_LOTS lots by moving the oldest into the next one (a later expiry). */
+function compact(lots: Lots): void {
+  const days = sortedDays(lots);
+  for (let i = 0; days.length - i > MAX_LOTS; i++) {
+    const [oldest, next] = [days[i] as string, days[i + 1] as string];
+    lots[next] = (lots[next] as number) + (lots[oldest] as number);
+    delete lots[oldest];
+  }
+}
