@@ -9,6 +9,7 @@ import { type ProblemCode, ProblemError } from './errors.ts';
 import { MAX_BODY_BYTES } from './http/handler.ts';
 import { type Route, routes } from './routes.ts';
 import {
+  adjustmentSchema,
   authorizeRedemptionSchema,
   createApiKeySchema,
   createCustomerSchema,
@@ -253,6 +254,31 @@ export const releaseHoldsResultSchema = z.object({
   released: z.int().describe('Authorizations whose lapsed holds were given back by this run'),
 });
 
+export const jobResultSchema = z.object({
+  asOf: timestamp,
+  customers: z.int().describe('Customers this run changed'),
+  points: z.int().describe('Points activated (activate-pending) or expired (expire-points)'),
+  tiersChanged: z.int().describe('Tiers moved by this run (review-tiers)'),
+  complete: z
+    .boolean()
+    .describe(
+      'false if the run stopped at its time budget; the next run carries on where it left off',
+    ),
+});
+
+export const eventSchema = z.object({
+  id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
+  type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated']),
+  at: timestamp,
+  customerId: z.string(),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: ' +
+        '"purchase"|"review"|"program", qualifyingSpend: Money}`',
+    ),
+});
+
 export const refundResultSchema = z.object({
   id: z.string().describe('ref_ + ULID'),
   purchaseId: z.string(),
@@ -303,6 +329,10 @@ const named: Record<string, z.ZodType> = {
   Settlement: settlementSchema,
   RefundResult: refundResultSchema,
   ReleaseHoldsResult: releaseHoldsResultSchema,
+  JobResult: jobResultSchema,
+  Adjustment: adjustmentSchema,
+  Event: eventSchema,
+  EventPage: pageOf(eventSchema),
 };
 
 // ---------------------------------------------------------------------------------------
@@ -390,6 +420,11 @@ const operations: Record<string, Operation> = {
   getCustomer: {
     tag: 'customers',
     summary: 'Read a customer',
+    description:
+      'The customer as of now. ' +
+      'Whatever fell due since the customer last changed (pending points reaching availableAt, ' +
+      'expired points, a tier review) is applied, with its ledger entries, before the answer, ' +
+      'whether or not the periodic jobs have run.',
     status: 200,
     response: 'Customer',
     responseDescription: 'The customer',
@@ -423,7 +458,9 @@ const operations: Record<string, Operation> = {
   getMe: {
     tag: 'me',
     summary: "The token's own customer",
-    description: 'Customer tokens only (Authorization: Bearer); API keys get 403.',
+    description:
+      'Customer tokens only (Authorization: Bearer); API keys get 403. As of now, like ' +
+      'GET /v1/customers/{id}.',
     status: 200,
     response: 'Customer',
     responseDescription: 'The customer the token names',
@@ -533,6 +570,81 @@ const operations: Record<string, Operation> = {
     status: 200,
     response: 'ReleaseHoldsResult',
     responseDescription: 'How many holds were released',
+  },
+  runActivatePending: {
+    tag: 'jobs',
+    summary: 'Run the activate-pending job now, as of asOf',
+    description:
+      'Hourly: pending points whose availableAt has come become available (one `activate` ' +
+      'ledger entry per customer).' +
+      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
+      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
+      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
+      '`{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'JobResult',
+    responseDescription: 'What the run changed',
+  },
+  runExpirePoints: {
+    tag: 'jobs',
+    summary: 'Run the expire-points job now, as of asOf',
+    description:
+      'Daily: points not spent within pointsExpireAfterDays expire, oldest first (one `expire` ' +
+      'ledger entry per customer). Does nothing when the program has no expiry.' +
+      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
+      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
+      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
+      '`{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'JobResult',
+    responseDescription: 'What the run changed',
+  },
+  runReviewTiers: {
+    tag: 'jobs',
+    summary: 'Run the review-tiers job now, as of asOf',
+    description:
+      'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
+      'tier their spend now earns; a change records a `tier.changed` event.' +
+      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
+      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
+      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
+      '`{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'JobResult',
+    responseDescription: 'What the run changed',
+  },
+  adjustPoints: {
+    tag: 'customers',
+    summary: 'Adjust points with a reason (goodwill, complaint compensation, corrections)',
+    description:
+      'points > 0 credits (a new lot, expiring like points earned today); points < 0 debits ' +
+      'the oldest points first. A debit may not take available points below 0. The reason ' +
+      'is kept on the ledger entry. Adjustments do not change lifetimeEarned.',
+    body: adjustmentSchema,
+    idempotent: true,
+    status: 201,
+    response: 'LedgerEntry',
+    responseDescription: 'The `adjust` ledger entry',
+    errors: [
+      ['insufficient-points', 'The debit would take available points below 0'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  listEvents: {
+    tag: 'events',
+    summary: 'Events, oldest first',
+    description:
+      'The outbox: each event is written in the same transaction as the change it reports, ' +
+      'so none is lost. `tier.changed` for now (upgrades on purchase, downgrades at review); ' +
+      '`customer.lapsed` and `customer.reactivated` arrive with lapse detection. Ids are ' +
+      'unique for deduplication; the order is by time to the millisecond.',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'EventPage',
+    responseDescription: 'A page of events',
   },
   refundPurchase: {
     tag: 'purchases',

@@ -29,6 +29,24 @@ export interface Route {
 }
 
 const GET_ONLY: TableAction[] = ['GetItem'];
+/** Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review). */
+const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem'];
+/** A periodic job: its due index, the customers due, their changes. */
+const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem'];
+
+/** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
+function jobRoute(name: string, fn: string): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: `/v1/jobs/${name}`,
+      fn,
+      roles: ['admin'],
+      table: JOB,
+      queriesIndex: true,
+    },
+  ];
+}
 
 export const routes: Route[] = [
   { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
@@ -53,14 +71,14 @@ export const routes: Route[] = [
     path: '/v1/customers',
     fn: 'findCustomer',
     roles: ['admin', 'pos', 'app'],
-    table: GET_ONLY,
+    table: SETTLING_READ,
   },
   {
     method: 'GET',
     path: '/v1/customers/{id}',
     fn: 'getCustomer',
     roles: ['admin', 'pos', 'app'],
-    table: GET_ONLY,
+    table: SETTLING_READ,
   },
   {
     method: 'GET',
@@ -77,7 +95,7 @@ export const routes: Route[] = [
     table: GET_ONLY,
     tokenSecret: true,
   },
-  { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: GET_ONLY },
+  { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: SETTLING_READ },
   {
     method: 'GET',
     path: '/v1/me/activity',
@@ -151,12 +169,16 @@ export const routes: Route[] = [
   },
   {
     method: 'POST',
-    path: '/v1/jobs/release-holds',
-    fn: 'runReleaseHolds',
+    path: '/v1/customers/{id}/adjustments',
+    fn: 'adjustPoints',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'],
-    queriesIndex: true,
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
+  { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: ['Query'] },
+  ...jobRoute('release-holds', 'runReleaseHolds'),
+  ...jobRoute('activate-pending', 'runActivatePending'),
+  ...jobRoute('expire-points', 'runExpirePoints'),
+  ...jobRoute('review-tiers', 'runReviewTiers'),
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {
@@ -187,13 +209,37 @@ export const routes: Route[] = [
  * Periodic jobs: run on a schedule (EventBridge Scheduler in AWS, a timer in the local
  * server) by their own function, and on demand through their `/v1/jobs/...` route.
  */
-export const jobs = [
+export interface Job {
+  name: string;
+  fn: string;
+  table: TableAction[];
+  queriesIndex: true;
+  /** How often it runs; a run as of now does whatever fell due since the last. */
+  everyMinutes: number;
+}
+
+export const jobs: Job[] = [
+  { name: 'release-holds', fn: 'releaseHoldsJob', table: JOB, queriesIndex: true, everyMinutes: 5 },
   {
-    name: 'release-holds',
-    fn: 'releaseHoldsJob',
-    table: ['GetItem', 'BatchGetItem', 'Query', 'PutItem'] as TableAction[],
+    name: 'activate-pending',
+    fn: 'activatePendingJob',
+    table: JOB,
     queriesIndex: true,
-    everyMinutes: 5,
+    everyMinutes: 60,
+  },
+  {
+    name: 'expire-points',
+    fn: 'expirePointsJob',
+    table: JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
+  },
+  {
+    name: 'review-tiers',
+    fn: 'reviewTiersJob',
+    table: JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
   },
 ];
 

@@ -160,6 +160,18 @@ export const refundSchema = z
   })
   .meta({ id: 'Refund' });
 
+export const adjustmentSchema = z
+  .object({
+    points: z
+      .int()
+      .min(-1_000_000_000)
+      .max(1_000_000_000)
+      .refine((p) => p !== 0, { message: 'must not be 0' })
+      .describe('Signed: > 0 credits (goodwill), < 0 debits (a correction)'),
+    reason: z.string().trim().min(1).max(500).describe('Why: kept on the ledger entry'),
+  })
+  .meta({ id: 'Adjustment' });
+
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;
@@ -204,4 +216,5 @@ export type ProgramInput = z.infer<typeof programSchema>;
 export type CreateCustomerInput = z.infer<typeof createCustomerSchema>;
 export type RecordPurchaseInput = z.infer<typeof recordPurchaseSchema>;
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
+export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
 export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>;

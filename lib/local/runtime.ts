@@ -64,10 +64,13 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
   return generated;
 }
 
-/** The local stand-in for EventBridge Scheduler: each job's own function on a timer. */
+/**
+ * The local stand-in for EventBridge Scheduler: each job's own function on a timer, and
+ * once shortly after start, so a daily job also runs on a laptop that is restarted daily.
+ */
 function scheduleJobs(): NodeJS.Timeout[] {
-  return jobs.map((job) => {
-    const timer = setInterval(async () => {
+  return jobs.flatMap((job) => {
+    const run = async () => {
       try {
         const { handler } = (await import(`../../functions/${job.fn}.ts`)) as {
           handler: () => Promise<unknown>;
@@ -76,9 +79,10 @@ function scheduleJobs(): NodeJS.Timeout[] {
       } catch (error) {
         console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       }
-    }, job.everyMinutes * 60_000);
-    timer.unref();
-    return timer;
+    };
+    const timers = [setTimeout(run, 5_000), setInterval(run, job.everyMinutes * 60_000)];
+    for (const timer of timers) timer.unref();
+    return timers;
   });
 }
 

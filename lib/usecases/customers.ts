@@ -14,6 +14,7 @@ import type { IdentifierKind } from '../store/keys.ts';
 import type { Page } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { mintCustomerToken } from '../tokens.ts';
+import { readSettledCustomer } from './lifecycle.ts';
 
 /** Emails are matched case-insensitively; phones and external ids exactly. */
 const normalise = (input: Identifiers): Identifiers => ({
@@ -54,11 +55,8 @@ export async function findCustomer(query: Identifiers, now = new Date()): Promis
   return readCustomer(id, now);
 }
 
-export async function readCustomer(id: string, now = new Date()): Promise<CustomerView> {
-  const [customer, program] = await Promise.all([getCustomer(id), getProgram()]);
-  if (!customer) throw notFound('Customer');
-  return customerView(customer, program, now);
-}
+/** A customer as of now: what fell due since the last change is applied first. */
+export const readCustomer = readSettledCustomer;
 
 export async function customerActivity(
   id: string,

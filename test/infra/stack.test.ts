@@ -325,7 +325,14 @@ describe('jobs', () => {
     );
     expect(schedules).toHaveLength(1);
     const [, schedule] = schedules[0]!;
-    expect(schedule.Properties.ScheduleExpression).toBe(`rate(${job.everyMinutes} minutes)`);
+    const minutes = job.everyMinutes;
+    const rate =
+      minutes % 1440 === 0
+        ? `${minutes / 1440} day${minutes === 1440 ? '' : 's'}`
+        : minutes % 60 === 0
+          ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}`
+          : `${minutes} minutes`;
+    expect(schedule.Properties.ScheduleExpression).toBe(`rate(${rate})`);
     expect(schedule.Properties.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
     expect(schedule.Properties.Target.DeadLetterConfig.Arn).toBeDefined();
     expect(JSON.stringify(schedule.Properties.Target.Arn)).toContain(functionFor(job.fn));

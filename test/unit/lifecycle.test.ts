@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CustomerState, customerView, newCustomer } from '../../lib/domain/customer.ts';
 import {
@@ -188,5 +189,71 @@ describe('tier review', () => {
     expect(review.customer.tierId).toBe('silver');
     expect(review.events).toEqual([]);
     expect(review.customer.reviewAt).toBe('2027-06-01T00:00:00.000Z');
+  });
+});
+
+describe('any sequence of changes (property)', () => {
+  const program: Program = { ...defaultProgram, pendingDays: 3, pointsExpireAfterDays: 10 };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('buy' as const), amount: fc.integer({ min: 1, max: 50_000 }) }),
+    fc.record({ kind: fc.constant('spend' as const), points: fc.integer({ min: 1, max: 300 }) }),
+    fc.record({ kind: fc.constant('refund' as const), points: fc.integer({ min: 1, max: 300 }) }),
+    fc.record({
+      kind: fc.constant('adjust' as const),
+      points: fc.integer({ min: -300, max: 300 }),
+    }),
+    fc.record({ kind: fc.constant('hold' as const), points: fc.integer({ min: 1, max: 300 }) }),
+    fc.record({ kind: fc.constant('wait' as const), hours: fc.integer({ min: 1, max: 24 * 9 }) }),
+  );
+
+  it('keeps available = the ledger, lots = max(available, 0) and pending = its lots', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), fc.boolean(), (ops, pendingOn) => {
+        const p = pendingOn ? program : { ...program, pendingDays: 0 };
+        let now = at('2026-01-01T09:00:00Z');
+        let c = newCustomer('cus_p', {}, p, now);
+        let ledger = 0;
+        const holds: { points: number; lots: Record<string, number> }[] = [];
+        for (const o of ops) {
+          if (o.kind === 'wait') now = new Date(now.getTime() + o.hours * 3_600_000);
+          const change = new PointsChange(c, p, now).settle();
+          const available = change.customer.available;
+          if (o.kind === 'buy') {
+            const availableAt = new Date(now.getTime() + p.pendingDays * DAY);
+            change.purchase({ amount: o.amount, occurredAt: now, availableAt, purchaseId: 'p' });
+          } else if (o.kind === 'spend' && o.points <= available) {
+            change.hold(o.points, 'r', true);
+          } else if (o.kind === 'hold' && o.points <= available) {
+            holds.push({ points: o.points, lots: change.hold(o.points, 'r', false) });
+          } else if (o.kind === 'refund') {
+            const when = new Date(now.getTime() + p.pendingDays * DAY);
+            change.refund({
+              points: o.points,
+              amount: 0,
+              occurredAt: now,
+              availableAt: when,
+              purchaseId: 'p',
+              refundId: 'f',
+            });
+          } else if (o.kind === 'adjust' && o.points !== 0 && available + o.points >= 0) {
+            change.adjust(o.points, 'test');
+          } else if (holds.length > 0) {
+            const h = holds.shift() as { points: number; lots: Record<string, number> };
+            change.release(h.points, 'r', h.lots);
+          }
+          for (const { entry } of change.entries) {
+            ledger += entry.points;
+            expect(entry.balanceAfter).toBe(ledger);
+          }
+          c = change.customer;
+          expect(c.available).toBe(ledger);
+          expect(sumOf(c.lots)).toBe(Math.max(0, c.available));
+          expect(sumOf(c.pendingLots)).toBe(c.pending);
+          expect(c.held).toBe(holds.reduce((a, h) => a + h.points, 0));
+          expect(Object.values(c.lots ?? {}).every((n) => n > 0)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

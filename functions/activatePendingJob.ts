@@ -1,0 +1,6 @@
+import { scheduledJob } from '../lib/http/jobs.ts';
+import { runJob } from '../lib/usecases/lifecycle.ts';
+
+export const handler = scheduledJob('activate-pending', (asOf, deadline) =>
+  runJob('activate-pending', asOf, { deadline }),
+);

@@ -1,0 +1,6 @@
+import { scheduledJob } from '../lib/http/jobs.ts';
+import { runJob } from '../lib/usecases/lifecycle.ts';
+
+export const handler = scheduledJob('review-tiers', (asOf, deadline) =>
+  runJob('review-tiers', asOf, { deadline }),
+);

@@ -1,0 +1,31 @@
+import type { DomainEvent } from '../domain/lifecycle.ts';
+import { tableName } from '../store/client.ts';
+import { EVENTS_PARTITION } from '../store/keys.ts';
+import { type Page, queryPage } from '../store/pagination.ts';
+
+/** The outbox, oldest first: tier changes (and, with lapse detection, lapses). */
+export async function listEvents(
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<DomainEvent>> {
+  const page = await queryPage(
+    {
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': EVENTS_PARTITION },
+    },
+    EVENTS_PARTITION,
+    limit,
+    cursor,
+  );
+  return {
+    items: page.items.map(({ id, type, at, customerId, data }) => ({
+      id,
+      type,
+      at,
+      customerId,
+      data,
+    })) as DomainEvent[],
+    nextCursor: page.nextCursor,
+  };
+}
