@@ -151,9 +151,17 @@ const jobSpecs: Record<JobName, JobSpec> = {
 export async function runJob(
   name: JobName,
   asOf: Date,
-  options: { deadline?: number; clock?: () => Date } = {},
+  options: {
+    /** Epoch ms after which no new page is started. */
+    deadline?: number;
+    /** Asked before each page; true stops the run there (the deadline check, or a test's). */
+    shouldStop?: () => boolean;
+    pageSize?: number;
+    clock?: () => Date;
+  } = {},
 ): Promise<JobResult> {
   const { deadline = Number.POSITIVE_INFINITY, clock = () => new Date() } = options;
+  const shouldStop = options.shouldStop ?? (() => Date.now() > deadline);
   const spec = jobSpecs[name];
   const program = await getProgram();
   const result: JobResult = {
@@ -165,8 +173,8 @@ export async function runJob(
   };
   const bound = spec.bound(asOf, program);
   if (bound === null) return result;
-  for await (const ids of dueCustomerIds(spec.index, bound)) {
-    if (Date.now() > deadline) {
+  for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize)) {
+    if (shouldStop()) {
       result.complete = false;
       break;
     }
