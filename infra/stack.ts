@@ -70,8 +70,15 @@ export class LoyaltyStack extends Stack {
       for (const action of route.table) actions.add(action);
       actionsByFn.set(route.fn, actions);
     }
+    const timeouts = new Map(
+      routes.flatMap((r) =>
+        r.timeoutSeconds ? [[r.fn, Duration.seconds(r.timeoutSeconds)]] : [],
+      ) as [string, Duration][],
+    );
     const functions = new Map<string, IFunction>();
-    for (const [fn, actions] of actionsByFn) functions.set(fn, makeFunction(fn, [...actions]));
+    for (const [fn, actions] of actionsByFn) {
+      functions.set(fn, makeFunction(fn, [...actions], timeouts.get(fn)));
+    }
 
     // The authorizer is on every uncached request's path: it must answer fast or not at all.
     const authorizer = makeFunction(

@@ -14,7 +14,7 @@ import type { IdentifierKind } from '../store/keys.ts';
 import type { Page } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { mintCustomerToken } from '../tokens.ts';
-import { readSettledCustomer } from './lifecycle.ts';
+import { readSettledCustomer, settledCustomer } from './lifecycle.ts';
 
 /** Emails are matched case-insensitively; phones and external ids exactly. */
 const normalise = (input: Identifiers): Identifiers => ({
@@ -58,14 +58,21 @@ export async function findCustomer(query: Identifiers, now = new Date()): Promis
 /** A customer as of now: what fell due since the last change is applied first. */
 export const readCustomer = readSettledCustomer;
 
+/**
+ * The ledger, newest first, as of now: what fell due since the last change is written
+ * first (as a read of the customer does), so the first page always adds up to the balance.
+ */
 export async function customerActivity(
   id: string,
   limit: number,
   cursor: string | undefined,
+  now = new Date(),
 ): Promise<Page<LedgerEntry>> {
-  const [customer, page] = await Promise.all([getCustomer(id), listLedger(id, limit, cursor)]);
+  const customer = cursor
+    ? await getCustomer(id)
+    : await settledCustomer(id, await getProgram(), now);
   if (!customer) throw notFound('Customer');
-  return page;
+  return listLedger(id, limit, cursor);
 }
 
 /** A session token for the customer's app (at most 1 h); the customer must exist. */

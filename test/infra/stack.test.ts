@@ -90,11 +90,21 @@ describe('table', () => {
     });
   });
 
-  it('has exactly the GSIs of the definition', () => {
+  it('has exactly the GSIs of the definition, the due indexes keys-only', () => {
     const gsis = resources[tableId()]!.Properties.GlobalSecondaryIndexes ?? [];
     expect(gsis.map((g: any) => g.IndexName).sort()).toEqual(
       tableDefinition.globalSecondaryIndexes.map((g) => g.indexName).sort(),
     );
+    for (const index of tableDefinition.globalSecondaryIndexes) {
+      const gsi = gsis.find((g: any) => g.IndexName === index.indexName);
+      expect(gsi.Projection.ProjectionType, index.indexName).toBe(
+        index.keysOnly ? 'KEYS_ONLY' : 'ALL',
+      );
+      expect(gsi.KeySchema).toEqual([
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ]);
+    }
   });
 });
 
@@ -251,6 +261,13 @@ describe('functions', () => {
       expect(f.Properties.Timeout).toBeLessThanOrEqual(60);
       const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('gives a job run on demand 29 s (API Gateway waits 30), and other routes 10 s', () => {
+    for (const route of routes) {
+      const f = resources[functionFor(route.fn)]!;
+      expect(f.Properties.Timeout, route.fn).toBe(route.path.startsWith('/v1/jobs/') ? 29 : 10);
     }
   });
 });

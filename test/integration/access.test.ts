@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeKey, routes } from '../../lib/routes.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 let t: TestApi;
@@ -83,6 +84,16 @@ describe('the role matrix of the contract', () => {
     ['POST', () => '/v1/redemptions/red_x/capture', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/void', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/jobs/release-holds', {}, ['admin']],
+    ['POST', () => '/v1/jobs/activate-pending', {}, ['admin']],
+    ['POST', () => '/v1/jobs/expire-points', {}, ['admin']],
+    ['POST', () => '/v1/jobs/review-tiers', {}, ['admin']],
+    [
+      'POST',
+      () => `/v1/customers/${customerId}/adjustments`,
+      { points: 1, reason: 'r' },
+      ['admin'],
+    ],
+    ['GET', () => '/v1/events', undefined, ['admin']],
     [
       'GET',
       () => '/v1/partners/ptn_x/settlement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',
@@ -99,6 +110,19 @@ describe('the role matrix of the contract', () => {
     ['POST', () => '/v1/api-keys', {}, ['admin']],
     ['DELETE', () => '/v1/api-keys/key_x', undefined, ['admin']],
   ];
+
+  it('covers every route of the route table', () => {
+    const covered = new Set(
+      matrix.map(
+        ([method, path]) =>
+          `${method} ${path()
+            .split('?')[0]
+            ?.replace(/(cus|red|ptn|pur|key)_[0-9A-Za-z]+/g, '{id}')}`,
+      ),
+    );
+    const secured = routes.filter((r) => r.roles !== 'public').map((r) => routeKey(r));
+    expect(secured.filter((k) => !covered.has(k))).toEqual([]);
+  });
 
   it.each(matrix)('%s %s', async (method, path, body, allowed) => {
     for (const role of ['admin', 'pos', 'partner', 'app', 'customer']) {
