@@ -31,7 +31,12 @@ export class LoyaltyTable extends Construct {
         indexName: index.indexName,
         partitionKey: stringKey(index.partitionKey),
         sortKey: stringKey(index.sortKey),
-        projectionType: index.keysOnly ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
+        projectionType: index.keysOnly
+          ? ProjectionType.KEYS_ONLY
+          : index.include
+            ? ProjectionType.INCLUDE
+            : ProjectionType.ALL,
+        ...(index.include && { nonKeyAttributes: [...index.include] }),
       });
     }
     this.hasIndexes = globalSecondaryIndexes.length > 0;

@@ -5,6 +5,7 @@
  * against them. Served at GET /v1/openapi.json.
  */
 import { z } from 'zod';
+import { lapseReasons } from './domain/customer.ts';
 import { type ProblemCode, ProblemError } from './errors.ts';
 import { MAX_BODY_BYTES } from './http/handler.ts';
 import { type Route, routes } from './routes.ts';
@@ -15,6 +16,8 @@ import {
   createCustomerSchema,
   customerLookupSchema,
   jobRunSchema,
+  lapsedQuerySchema,
+  lapseReasonSchema,
   moneySchema,
   nameSchema,
   pageQuerySchema,
@@ -22,6 +25,7 @@ import {
   purchaseLineSchema,
   recordPurchaseSchema,
   refundSchema,
+  retentionQuerySchema,
   roles,
   settlementQuerySchema,
 } from './schemas.ts';
@@ -127,11 +131,34 @@ export const customerSchema = z
     lastPurchaseAt: timestamp.nullable(),
     lapsedAt: timestamp.nullable(),
     cadence: z
-      .object({ purchases: z.int().min(0).describe('Number of purchases recorded') })
-      .describe(
-        'Only `purchases` for now; typicalGapDays, expectedNextPurchaseBy, pAlive and ' +
-          'expectedPurchases90d arrive with lapse detection',
-      ),
+      .object({
+        purchases: z.int().min(0).describe('Number of purchases recorded'),
+        typicalGapDays: z
+          .number()
+          .nullable()
+          .describe(
+            'Median gap in days between consecutive purchase days (distinct UTC days, the ' +
+              'most recent 24 kept); null below 2 purchase days',
+          ),
+        expectedNextPurchaseBy: timestamp
+          .nullable()
+          .describe('lastPurchaseAt + typicalGapDays; null while typicalGapDays is'),
+        pAlive: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe(
+            'BG/NBD probability the customer is still active, from the model the lapse-scan ' +
+              'job fits daily on all customers; null before the first fit or purchase',
+          ),
+        expectedPurchases90d: z
+          .number()
+          .min(0)
+          .nullable()
+          .describe('BG/NBD expected purchase days in the next 90 days; null like pAlive'),
+      })
+      .describe('The purchase rhythm the lapse rule and the model use'),
   })
   .describe('A customer: profile, tier, balances and cadence');
 
@@ -279,6 +306,66 @@ export const eventSchema = z.object({
     ),
 });
 
+const modelSchema = z
+  .object({
+    r: z.number(),
+    alpha: z.number(),
+    a: z.number(),
+    b: z.number(),
+    logLikelihood: z.number(),
+    customers: z.int().describe('Customers with a purchase the model was fitted on'),
+    fittedAt: timestamp,
+  })
+  .describe('BG/NBD parameters (time in weeks), fitted on up to 20,000 customers');
+
+export const lapseScanResultSchema = z.object({
+  asOf: timestamp,
+  flagged: z.int().describe('Customers this run flagged as lapsed'),
+  complete: z
+    .boolean()
+    .describe('false if the run stopped at its time budget; the next run carries on'),
+  model: modelSchema
+    .nullable()
+    .describe('The model after this run; null until 30 customers have bought'),
+});
+
+export const lapsedCustomerSchema = z.object({
+  customerId: z.string(),
+  lastPurchaseAt: timestamp.nullable(),
+  typicalGapDays: z.number().nullable(),
+  daysSinceLastPurchase: z.int().nullable().describe('Whole days, as of the request'),
+  lapsedAt: timestamp.describe('When the lapse rule started to hold'),
+  annualSpend: moneySchema.describe('Net spend in the current UTC month and the 11 before'),
+  valueAtRisk: moneySchema.describe('annualSpend x (1 - pAlive); annualSpend without a model'),
+  reason: z.enum(lapseReasons).optional(),
+  note: z.string().optional(),
+  pAlive: z.number().optional(),
+  expectedPurchases90d: z.number().optional(),
+});
+
+export const lapseReasonResultSchema = z.object({
+  customerId: z.string(),
+  lapsedAt: timestamp,
+  reason: z.enum(lapseReasons),
+  note: z.string().optional(),
+  at: timestamp.describe('When the reason was recorded'),
+});
+
+export const retentionSchema = z.object({
+  asOf: timestamp,
+  customers: z.int().describe('Customers enrolled'),
+  active: z.int(),
+  lapsed: z.int().describe('Customers lapsed now'),
+  lapsedLast12Months: z.int().describe('customer.lapsed events in the 12 months to asOf'),
+  reactivatedLast12Months: z.int().describe('customer.reactivated events in the 12 months to asOf'),
+  valueAtRisk: moneySchema.describe(
+    'The trailing-12-month spend (to asOf) of the customers lapsed now',
+  ),
+  byReason: z
+    .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneySchema }))
+    .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
+});
+
 export const refundResultSchema = z.object({
   id: z.string().describe('ref_ + ULID'),
   purchaseId: z.string(),
@@ -332,6 +419,12 @@ const named: Record<string, z.ZodType> = {
   JobResult: jobResultSchema,
   Adjustment: adjustmentSchema,
   Event: eventSchema,
+  LapseScanResult: lapseScanResultSchema,
+  LapsedCustomer: lapsedCustomerSchema,
+  LapsedCustomerPage: pageOf(lapsedCustomerSchema),
+  LapseReason: lapseReasonSchema,
+  LapseReasonResult: lapseReasonResultSchema,
+  RetentionReport: retentionSchema,
   EventPage: pageOf(eventSchema),
 };
 
@@ -615,6 +708,65 @@ const operations: Record<string, Operation> = {
     status: 200,
     response: 'JobResult',
     responseDescription: 'What the run changed',
+  },
+  runLapseScan: {
+    tag: 'lapse',
+    summary: 'Run the lapse-scan job now, as of asOf',
+    description:
+      'Daily (hourly in the local server): flags the active customers with at least ' +
+      'lapse.minPurchases purchases whose silence at asOf exceeds max(lapse.minDays, ' +
+      'lapse.factor x typicalGapDays): status `lapsed`, lapsedAt = the moment the rule ' +
+      'started to hold, and one `customer.lapsed` event, in one transaction. Reads only the ' +
+      'customers due (the keys-only LapseDue index), never the table; a customer flagged ' +
+      'leaves the index, so a rerun flags nobody twice and a run cut off is finished by the ' +
+      'next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the ' +
+      'Customers index). A rule change (PUT /v1/program) applies to a customer from their ' +
+      'next purchase. The body (optional) is `{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'LapseScanResult',
+    responseDescription: 'Who was flagged, and the model',
+  },
+  listLapsedCustomers: {
+    tag: 'lapse',
+    summary: 'Lapsed customers: who, since when, what they were worth, why',
+    description:
+      'Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive), ' +
+      'highest first (ties by customerId). That order is computed over all lapsed customers ' +
+      'as of the first page, and the cursor keeps it for the next pages. A customer who ' +
+      'buys again leaves the list.',
+    query: lapsedQuerySchema,
+    status: 200,
+    response: 'LapsedCustomerPage',
+    responseDescription: 'A page of lapsed customers',
+  },
+  putLapseReason: {
+    tag: 'lapse',
+    summary: 'Record why a lapsed customer left (what the win-back call learned)',
+    description:
+      'Replaces any earlier reason. Cleared when the customer buys again (the ' +
+      '`customer.reactivated` event carries it).',
+    body: lapseReasonSchema,
+    status: 200,
+    response: 'LapseReasonResult',
+    responseDescription: 'The reason recorded',
+    errors: [
+      ['invalid-state', 'The customer is not lapsed'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  retentionReport: {
+    tag: 'lapse',
+    summary: "The programme's retention figures",
+    description:
+      'customers, active, lapsed, valueAtRisk and byReason describe the customers as they ' +
+      'are now (valueAtRisk sums their spend in the 12 months to asOf); lapsedLast12Months ' +
+      'and reactivatedLast12Months count the events in the 12 months to asOf. Reads the ' +
+      'lapsed customers, the events of those 12 months and 16 counter items, not the table.',
+    query: retentionQuerySchema,
+    status: 200,
+    response: 'RetentionReport',
+    responseDescription: 'The report',
   },
   adjustPoints: {
     tag: 'customers',

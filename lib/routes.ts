@@ -68,7 +68,8 @@ export const routes: Route[] = [
     path: '/v1/customers',
     fn: 'createCustomer',
     roles: ['admin', 'pos', 'app'],
-    table: ['GetItem', 'PutItem'],
+    // UpdateItem: the sharded customer count (store/stats.ts), in the same transaction.
+    table: ['GetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'GET',
@@ -179,10 +180,34 @@ export const routes: Route[] = [
     table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
   { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: ['Query'] },
+  {
+    method: 'GET',
+    path: '/v1/lapsed-customers',
+    fn: 'listLapsedCustomers',
+    roles: ['admin'],
+    table: ['GetItem', 'Query'],
+    queriesIndex: true,
+  },
+  {
+    method: 'PUT',
+    path: '/v1/customers/{id}/lapse-reason',
+    fn: 'putLapseReason',
+    roles: ['admin'],
+    table: ['GetItem', 'PutItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/retention',
+    fn: 'retentionReport',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'Query'],
+    queriesIndex: true,
+  },
   ...jobRoute('release-holds', 'runReleaseHolds'),
   ...jobRoute('activate-pending', 'runActivatePending'),
   ...jobRoute('expire-points', 'runExpirePoints'),
   ...jobRoute('review-tiers', 'runReviewTiers'),
+  ...jobRoute('lapse-scan', 'runLapseScan'),
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {
@@ -220,6 +245,8 @@ export interface Job {
   queriesIndex: true;
   /** How often it runs; a run as of now does whatever fell due since the last. */
   everyMinutes: number;
+  /** How often in the local server, if not everyMinutes. */
+  localEveryMinutes?: number;
 }
 
 export const jobs: Job[] = [

@@ -3,6 +3,7 @@
  * document (lib/openapi.ts) is generated from these same schemas.
  */
 import { z } from 'zod';
+import { lapseReasons } from './domain/customer.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 
 const id = z.string().min(1).max(64);
@@ -40,8 +41,22 @@ export const programSchema = z
     cashValue: z.object({ points: positiveInt, amount: positiveInt }),
     tiers: z.array(tierSchema).min(1).max(20),
     qualifyingWindowMonths: z.int().min(1).max(36),
-    pendingDays: z.int().min(0).max(365),
-    pointsExpireAfterDays: z.int().min(1).max(36500).nullable(),
+    pendingDays: z
+      .int()
+      .min(0)
+      .max(365)
+      .describe(
+        "Points stay pending until the purchase's occurredAt + pendingDays (0: available at once)",
+      ),
+    pointsExpireAfterDays: z
+      .int()
+      .min(1)
+      .max(36500)
+      .nullable()
+      .describe(
+        'Unspent points expire at the end of the UTC day this many days after the day they ' +
+          'became available, oldest first; null: never',
+      ),
     maxBackdateDays: z.int().min(0).max(3650),
     holdMinutes: z.int().min(1).max(10080),
     lapse: z.object({
@@ -171,6 +186,26 @@ export const adjustmentSchema = z
     reason: z.string().trim().min(1).max(500).describe('Why: kept on the ledger entry'),
   })
   .meta({ id: 'Adjustment' });
+
+export const lapseReasonSchema = z
+  .object({
+    reason: z.enum(lapseReasons),
+    note: z.string().trim().min(1).max(1000).optional().describe('What the customer said'),
+  })
+  .meta({ id: 'LapseReason' });
+
+export const lapsedQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).max(2048).optional(),
+  sort: z
+    .enum(['lapsedAt', 'valueAtRisk'])
+    .default('lapsedAt')
+    .describe('lapsedAt: most recently lapsed first; valueAtRisk: highest first'),
+});
+
+export const retentionQuerySchema = z.object({
+  asOf: z.iso.datetime({ offset: true }).optional().describe('Defaults to now'),
+});
 
 export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
 

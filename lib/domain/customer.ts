@@ -1,7 +1,21 @@
+import { type Cadence, expectedNextPurchaseBy, typicalGapDays } from './cadence.ts';
 import { lotExpiresAt } from './lifecycle.ts';
+import { type ModelParams, modelScores } from './model.ts';
 import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
+
+export const lapseReasons = [
+  'price',
+  'quality',
+  'service',
+  'competitor',
+  'complaint',
+  'moved',
+  'closed',
+  'other',
+] as const;
+export type LapseReason = (typeof lapseReasons)[number];
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 export interface CustomerState {
@@ -21,6 +35,12 @@ export interface CustomerState {
   lastPurchaseAt?: string;
   status: 'active' | 'lapsed';
   lapsedAt?: string;
+  /** What the win-back call learned (PUT /v1/customers/{id}/lapse-reason); cleared on return. */
+  lapseReason?: { reason: LapseReason; note?: string; at: string };
+  /** Purchase days (see cadence.ts). */
+  cadence?: Cadence;
+  /** When the lapse rule starts to hold for an active customer (the lapse-scan index). */
+  lapseDueAt?: string;
   /** Available points by the UTC day they became available ("YYYYMMDD"); they add up to max(available, 0). */
   lots?: Record<string, number>;
   /** Pending points by the moment they become available (RFC 3339). */
@@ -75,10 +95,21 @@ export interface CustomerView {
   status: 'active' | 'lapsed';
   lastPurchaseAt: string | null;
   lapsedAt: string | null;
-  cadence: { purchases: number };
+  cadence: {
+    purchases: number;
+    typicalGapDays: number | null;
+    expectedNextPurchaseBy: string | null;
+    pAlive: number | null;
+    expectedPurchases90d: number | null;
+  };
 }
 
-export function customerView(customer: CustomerState, program: Program, now: Date): CustomerView {
+export function customerView(
+  customer: CustomerState,
+  program: Program,
+  now: Date,
+  model?: ModelParams,
+): CustomerView {
   const spend = qualifyingSpend(customer.spend, now, program.qualifyingWindowMonths);
   const tier = heldTier(program, customer.tierId, spend);
   const next = nextTierAbove(program, tier);
@@ -109,7 +140,12 @@ export function customerView(customer: CustomerState, program: Program, now: Dat
     status: customer.status,
     lastPurchaseAt: customer.lastPurchaseAt ?? null,
     lapsedAt: customer.lapsedAt ?? null,
-    cadence: { purchases: customer.purchases },
+    cadence: {
+      purchases: customer.purchases,
+      typicalGapDays: typicalGapDays(customer.cadence),
+      expectedNextPurchaseBy: expectedNextPurchaseBy(customer.lastPurchaseAt, customer.cadence),
+      ...modelScores(customer, model, now),
+    },
   };
 }
 

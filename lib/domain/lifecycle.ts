@@ -1,9 +1,15 @@
 import { newId } from '../ids.ts';
-import type { CustomerState } from './customer.ts';
+import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
+import { dayKey } from './days.ts';
+
+export { dayKey } from './days.ts';
+
+import type { CustomerState, LapseReason } from './customer.ts';
 import { money } from './money.ts';
 import { earnedPoints } from './points.ts';
 import type { Program, Tier } from './program.ts';
 import {
+  ANNUAL_MONTHS,
   addSpend,
   heldTier,
   pruneSpend,
@@ -53,10 +59,6 @@ export interface DomainEvent {
 
 /** Points of one lot by the UTC day they became available ("YYYYMMDD"). */
 export type Lots = Record<string, number>;
-
-export function dayKey(at: Date): string {
-  return at.toISOString().slice(0, 10).replaceAll('-', '');
-}
 
 /**
  * Points that became available on `day` expire at the end of the UTC day `days` later
@@ -133,11 +135,18 @@ export class PointsChange {
   /** The customer after every change so far (version bumped once per ledger entry). */
   get customer(): CustomerState {
     const bump = Math.max(this.entries.length, this.#dirty ? 1 : 0);
-    const { reviewAt: _, ...rest } = this.#customer;
+    const { reviewAt: _, lapseDueAt: __, ...rest } = this.#customer;
+    const c = this.#customer;
     return {
       ...rest,
       version: this.expectedVersion + bump,
-      ...optional('reviewAt', nextReviewAt(this.#customer, this.program, this.asOf)),
+      ...optional('reviewAt', nextReviewAt(c, this.program, this.asOf)),
+      ...optional(
+        'lapseDueAt',
+        c.status === 'active'
+          ? lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, this.program)
+          : undefined,
+      ),
     };
   }
 
@@ -198,7 +207,7 @@ export class PointsChange {
   reviewTier(): void {
     const c = this.#customer;
     const months = this.program.qualifyingWindowMonths;
-    c.spend = pruneSpend(c.spend, this.asOf, months);
+    c.spend = pruneSpend(c.spend, this.asOf, Math.max(months, ANNUAL_MONTHS));
     const spend = qualifyingSpend(c.spend, this.asOf, months);
     const reviewAt = c.reviewAt;
     const due = reviewAt !== undefined && reviewAt <= this.asOf.toISOString();
@@ -225,7 +234,8 @@ export class PointsChange {
     const at = args.occurredAt.toISOString();
     c.purchases += 1;
     if (!c.lastPurchaseAt || c.lastPurchaseAt < at) c.lastPurchaseAt = at;
-    c.status = 'active';
+    c.cadence = addPurchaseDay(c.cadence, args.occurredAt);
+    if (c.status === 'lapsed') this.reactivate();
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
     if (pending) {
@@ -244,6 +254,53 @@ export class PointsChange {
       this.record({ type: 'earn', points, purchaseId: args.purchaseId });
     }
     return { points, pending };
+  }
+
+  /** A lapsed customer bought again: active, with a `customer.reactivated` event. */
+  private reactivate(): void {
+    const c = this.#customer;
+    this.event('customer.reactivated', {
+      lapsedAt: c.lapsedAt ?? null,
+      reason: c.lapseReason?.reason ?? null,
+      purchaseAt: c.lastPurchaseAt ?? null,
+    });
+    c.status = 'active';
+    delete c.lapsedAt;
+    delete c.lapseReason;
+    this.#dirty = true;
+  }
+
+  /**
+   * The lapse rule at asOf: an active customer with at least `lapse.minPurchases`
+   * purchases whose silence exceeds max(minDays, factor x typicalGapDays) is flagged,
+   * with `lapsedAt` the moment the rule started to hold and a `customer.lapsed` event.
+   * Returns whether it flagged.
+   */
+  flagLapse(): boolean {
+    const c = this.#customer;
+    if (c.status !== 'active') return false;
+    const due = lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, this.program);
+    if (due === undefined || due >= this.asOf.toISOString()) return false;
+    c.status = 'lapsed';
+    c.lapsedAt = due;
+    this.event('customer.lapsed', {
+      lastPurchaseAt: c.lastPurchaseAt ?? null,
+      typicalGapDays: typicalGapDays(c.cadence),
+      purchases: c.purchases,
+      lapsedAt: due,
+    });
+    this.#dirty = true;
+    return true;
+  }
+
+  /** What the win-back call learned; only for a lapsed customer (409 otherwise, by the caller). */
+  recordLapseReason(reason: LapseReason, note: string | undefined): void {
+    this.#customer.lapseReason = {
+      reason,
+      ...(note !== undefined && { note }),
+      at: this.at.toISOString(),
+    };
+    this.#dirty = true;
   }
 
   /**
@@ -359,21 +416,25 @@ export class PointsChange {
     const c = this.#customer;
     if (tier.id === c.tierId) return;
     const from = this.program.tiers.find((t) => t.id === c.tierId);
-    this.events.push({
-      id: newId('evt', this.at.getTime()),
-      type: 'tier.changed',
-      at: this.at.toISOString(),
-      customerId: c.id,
-      data: {
-        from: from ? { id: from.id, name: from.name } : { id: c.tierId },
-        to: { id: tier.id, name: tier.name },
-        direction: (from?.qualifyingSpend ?? 0) < tier.qualifyingSpend ? 'up' : 'down',
-        reason,
-        qualifyingSpend: money(spend, this.program.currency),
-      },
+    this.event('tier.changed', {
+      from: from ? { id: from.id, name: from.name } : { id: c.tierId },
+      to: { id: tier.id, name: tier.name },
+      direction: (from?.qualifyingSpend ?? 0) < tier.qualifyingSpend ? 'up' : 'down',
+      reason,
+      qualifyingSpend: money(spend, this.program.currency),
     });
     c.tierId = tier.id;
     this.#dirty = true;
+  }
+
+  private event(type: EventType, data: Record<string, unknown>): void {
+    this.events.push({
+      id: newId('evt', this.at.getTime()),
+      type,
+      at: this.at.toISOString(),
+      customerId: this.#customer.id,
+      data,
+    });
   }
 
   private record(draft: Omit<LedgerEntry, 'id' | 'balanceAfter' | 'at'>): LedgerEntry {

@@ -36,11 +36,19 @@ export function addSpend(
   asOf: Date,
   months: number,
 ): MonthlySpend {
-  const next = pruneSpend(spend, asOf, months);
+  const kept = Math.max(months, ANNUAL_MONTHS);
+  const next = pruneSpend(spend, asOf, kept);
   const key = monthKey(occurredAt);
-  if (windowMonths(asOf, months).includes(key)) next[key] = (next[key] ?? 0) + amount;
+  if (windowMonths(asOf, kept).includes(key)) next[key] = (next[key] ?? 0) + amount;
   return next;
 }
+
+/** Spend is kept for at least a year, for the annual spend of the lapse reports. */
+export const ANNUAL_MONTHS = 12;
+
+/** Net spend in the current UTC month and the 11 before it. */
+export const annualSpend = (spend: MonthlySpend, asOf: Date) =>
+  qualifyingSpend(spend, asOf, ANNUAL_MONTHS);
 
 /** The months of `spend` still in the window at `asOf`. */
 export function pruneSpend(spend: MonthlySpend, asOf: Date, months: number): MonthlySpend {

@@ -80,7 +80,10 @@ function scheduleJobs(): NodeJS.Timeout[] {
         console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       }
     };
-    const timers = [setTimeout(run, 5_000), setInterval(run, job.everyMinutes * 60_000)];
+    const minutes =
+      (job.name === 'lapse-scan' && Number(process.env.LOYALTY_LAPSE_SCAN_MINUTES)) ||
+      (job.localEveryMinutes ?? job.everyMinutes);
+    const timers = [setTimeout(run, 5_000), setInterval(run, minutes * 60_000)];
     for (const timer of timers) timer.unref();
     return timers;
   });

@@ -6,8 +6,9 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/lifecycle.ts';
 import { db, tableName } from './client.ts';
-import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX } from './keys.ts';
+import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
+import { countEnrolment } from './stats.ts';
 import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
 export type { LedgerEntry } from '../domain/lifecycle.ts';
@@ -21,7 +22,16 @@ export interface CustomerChange {
 }
 
 /** Attributes of the customer item that only exist for the sparse due indexes (table.ts). */
-const DUE_ATTRIBUTES = ['dueShard', 'activateAt', 'oldestLot'] as const;
+const DUE_ATTRIBUTES = [
+  'dueShard',
+  'sampleShard',
+  'activateAt',
+  'oldestLot',
+  'lapsedList',
+] as const;
+
+/** The Lapsed index's one partition. */
+export const LAPSED_LIST = 'LAPSED';
 
 /**
  * The customer item: the state plus the keys of the due indexes, derived from it on every
@@ -34,8 +44,10 @@ export function customerItem(customer: CustomerState) {
     ...keys.customer(customer.id),
     ...customer,
     dueShard: dueShardOf(customer.id),
+    sampleShard: sampleShardOf(customer.id),
     ...(pendingAt !== undefined && { activateAt: pendingAt }),
     ...(oldestLot !== undefined && { oldestLot }),
+    ...(customer.status === 'lapsed' && { lapsedList: LAPSED_LIST }),
   };
 }
 
@@ -155,6 +167,7 @@ export async function insertCustomer(
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       })),
+      countEnrolment(),
     ],
   });
   // Two enrolments racing for one identifier may collide mid-transaction rather than

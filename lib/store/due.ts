@@ -2,22 +2,25 @@ import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from './client.ts';
 import { DUE_SHARDS } from './keys.ts';
 
-export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue';
+export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue' | 'LapseDue';
 
 const sortKeyOf: Record<DueIndex, string> = {
   ActivateDue: 'activateAt',
   ExpireDue: 'oldestLot',
   ReviewDue: 'reviewAt',
+  LapseDue: 'lapseDueAt',
 };
 
 /**
- * The ids of customers due in one of the due indexes (sort key at most `bound`), a page
- * at a time, shard by shard. A keys-only Query: it reads the customers due, never the rest.
+ * The ids of customers due in one of the due indexes (sort key at most `bound`, or below
+ * it when `strict`), a page at a time, shard by shard. A keys-only Query: it reads the
+ * customers due, never the rest.
  */
 export async function* dueCustomerIds(
   index: DueIndex,
   bound: string,
   pageSize = 100,
+  strict = false,
 ): AsyncGenerator<string[]> {
   for (let shard = 0; shard < DUE_SHARDS; shard++) {
     let start: Record<string, unknown> | undefined;
@@ -26,7 +29,7 @@ export async function* dueCustomerIds(
         new QueryCommand({
           TableName: tableName(),
           IndexName: index,
-          KeyConditionExpression: 'dueShard = :shard AND #due <= :bound',
+          KeyConditionExpression: `dueShard = :shard AND #due ${strict ? '<' : '<='} :bound`,
           ExpressionAttributeNames: { '#due': sortKeyOf[index] },
           ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
           Limit: pageSize,

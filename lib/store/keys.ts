@@ -14,6 +14,10 @@ export const LEDGER_PREFIX = 'LEDGER#';
 
 export const keys = {
   program: (): Key => ({ PK: 'PROGRAM', SK: 'PROGRAM' }),
+  /** The BG/NBD parameters last fitted (the lapse-scan job). */
+  model: (): Key => ({ PK: 'PROGRAM', SK: 'MODEL' }),
+  /** Customer counts, sharded so enrolments don't contend (see stats.ts). */
+  stats: (shard: number): Key => ({ PK: 'STATS', SK: `SHARD#${shard}` }),
   customer: (id: string): Key => ({ PK: `CUS#${id}`, SK: 'PROFILE' }),
   ledgerEntry: (customerId: string, version: number): Key => ({
     PK: `CUS#${customerId}`,
@@ -55,6 +59,12 @@ export const HOLD_SHARDS = 4;
 export const DUE_SHARDS = 4;
 
 const hashOf = (id: string) => [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+
+/** The model fit's sample is read shard by shard from the Customers index (table.ts). */
+export const SAMPLE_SHARDS = 64;
+
+export const sampleShardOf = (customerId: string) =>
+  String(Math.floor(hashOf(customerId) / DUE_SHARDS) % SAMPLE_SHARDS);
 
 /** The due-index partition of a customer: fixed for life, so it costs one write, once. */
 export const dueShardOf = (customerId: string) => String(hashOf(customerId) % DUE_SHARDS);

@@ -4,9 +4,20 @@ export interface IndexDefinition {
   indexName: string;
   partitionKey: string;
   sortKey: string;
-  /** Project only the keys (the due indexes); otherwise every attribute. */
+  /** Project only the keys (the due indexes); otherwise every attribute, or `include`. */
   keysOnly: boolean;
+  include?: readonly string[];
 }
+
+/** What the Lapsed index carries of a customer (the lapsed list and retention report). */
+export const LAPSED_ATTRIBUTES = [
+  'id',
+  'lastPurchaseAt',
+  'purchases',
+  'cadence',
+  'spend',
+  'lapseReason',
+] as const;
 
 /**
  * The single table's shape, shared by the CDK stack (infra/) and the local runtime,
@@ -31,12 +42,28 @@ export const tableDefinition = {
    * - ExpireDue: the day of the oldest available points (the expiry job asks for the days
    *   that have expired, so it works for any `pointsExpireAfterDays`).
    * - ReviewDue: when the tier held must next be reviewed.
+   * - LapseDue: when the lapse rule starts to hold for an active customer.
+   *
+   * Customers lists every customer, keys only, spread over `sampleShard` (0-63): the
+   * model fit reads as many shards as it needs for its sample, not the whole table.
+   *
+   * Lapsed holds lapsed customers only, in one partition newest lapse first, with the
+   * few attributes the lapsed list and the retention report need.
    */
   globalSecondaryIndexes: [
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', keysOnly: false },
     { indexName: 'ActivateDue', partitionKey: 'dueShard', sortKey: 'activateAt', keysOnly: true },
     { indexName: 'ExpireDue', partitionKey: 'dueShard', sortKey: 'oldestLot', keysOnly: true },
     { indexName: 'ReviewDue', partitionKey: 'dueShard', sortKey: 'reviewAt', keysOnly: true },
+    { indexName: 'LapseDue', partitionKey: 'dueShard', sortKey: 'lapseDueAt', keysOnly: true },
+    { indexName: 'Customers', partitionKey: 'sampleShard', sortKey: 'createdAt', keysOnly: true },
+    {
+      indexName: 'Lapsed',
+      partitionKey: 'lapsedList',
+      sortKey: 'lapsedAt',
+      keysOnly: false,
+      include: LAPSED_ATTRIBUTES,
+    },
   ] as IndexDefinition[],
 } as const;
 
@@ -72,6 +99,10 @@ export function indexInput(i: IndexDefinition) {
       { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
       { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
     ],
-    Projection: { ProjectionType: i.keysOnly ? ('KEYS_ONLY' as const) : ('ALL' as const) },
+    Projection: i.keysOnly
+      ? { ProjectionType: 'KEYS_ONLY' as const }
+      : i.include
+        ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...i.include] }
+        : { ProjectionType: 'ALL' as const },
   };
 }

@@ -19,6 +19,7 @@ import {
   type StoredResponse,
 } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
+import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet, pick } from '../store/reads.ts';
 import { backoff } from '../store/transactions.ts';
@@ -51,10 +52,10 @@ export async function settledCustomer(
 }
 
 export async function readSettledCustomer(id: string, now = new Date()): Promise<CustomerView> {
-  const program = await getProgram();
+  const [program, model] = await Promise.all([getProgram(), getModel()]);
   const customer = await settledCustomer(id, program, now);
   if (!customer) throw notFound('Customer');
-  return customerView(customer, program, now);
+  return customerView(customer, program, now, model);
 }
 
 /**
@@ -96,13 +97,13 @@ export async function adjustPoints(
   throw tooContended('customer');
 }
 
-export type JobName = 'activate-pending' | 'expire-points' | 'review-tiers';
+export type JobName = 'activate-pending' | 'expire-points' | 'review-tiers' | 'lapse-scan';
 
 export interface JobResult {
   asOf: string;
   /** Customers the job changed. */
   customers: number;
-  /** Points activated or expired (review-tiers: 0). */
+  /** Points activated or expired (review-tiers: 0; lapse-scan: customers flagged). */
   points: number;
   /** Tiers changed (review-tiers only: the others report 0). */
   tiersChanged: number;
@@ -112,6 +113,8 @@ export interface JobResult {
 
 interface JobSpec {
   index: DueIndex;
+  /** Due strictly before the bound (the lapse rule's "more than"). */
+  strict?: true;
   /** The index bound: everything at or before it is due at asOf; null when nothing can be. */
   bound: (asOf: Date, program: Program) => string | null;
   /** The one step this job applies; returns the points it moved. */
@@ -131,6 +134,12 @@ const jobSpecs: Record<JobName, JobSpec> = {
         ? null
         : lastExpiredDay(asOf, program.pointsExpireAfterDays),
     apply: (change) => change.expireDue(),
+  },
+  'lapse-scan': {
+    index: 'LapseDue',
+    strict: true,
+    bound: (asOf) => asOf.toISOString(),
+    apply: (change) => (change.flagLapse() ? 1 : 0),
   },
   'review-tiers': {
     index: 'ReviewDue',
@@ -173,7 +182,7 @@ export async function runJob(
   };
   const bound = spec.bound(asOf, program);
   if (bound === null) return result;
-  for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize)) {
+  for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize, spec.strict)) {
     if (shouldStop()) {
       result.complete = false;
       break;

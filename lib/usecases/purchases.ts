@@ -11,6 +11,7 @@ import {
   replayFrom,
   type StoredResponse,
 } from '../store/idempotency.ts';
+import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {
   commitPurchase,
@@ -131,7 +132,7 @@ export async function recordPurchase(
     const { recordedAt: _, refunded: __, ...shown } = purchase;
     const response: StoredResponse = {
       status: 201,
-      body: { ...shown, customer: customerView(change.customer, program, now) },
+      body: { ...shown, customer: customerView(change.customer, program, now, await getModel()) },
     };
     const outcome = await commitPurchase({ purchase, change, idem, response, now });
     switch (outcome) {
@@ -228,7 +229,7 @@ export async function refundPurchase(
         purchaseId,
         amount: input.amount,
         pointsReversed: reversed,
-        customer: customerView(change.customer, program, now),
+        customer: customerView(change.customer, program, now, await getModel()),
       },
     };
     const outcome = await commitRefund({

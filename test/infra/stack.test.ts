@@ -98,7 +98,7 @@ describe('table', () => {
     for (const index of tableDefinition.globalSecondaryIndexes) {
       const gsi = gsis.find((g: any) => g.IndexName === index.indexName);
       expect(gsi.Projection.ProjectionType, index.indexName).toBe(
-        index.keysOnly ? 'KEYS_ONLY' : 'ALL',
+        index.keysOnly ? 'KEYS_ONLY' : index.include ? 'INCLUDE' : 'ALL',
       );
       expect(gsi.KeySchema).toEqual([
         { AttributeName: index.partitionKey, KeyType: 'HASH' },

@@ -88,6 +88,7 @@ function cancelled(codes: string[]) {
 beforeEach(() => {
   ddb.reset();
   ddb.on(GetCommand, { Key: keys.program() }).resolves({});
+  ddb.on(GetCommand, { Key: keys.model() }).resolves({});
   ddb.on(BatchGetCommand).resolves({
     Responses: {
       mocked: [

@@ -22,15 +22,18 @@ describe('the qualifying window', () => {
     expect(qualifyingSpend(spend, at('2026-01-15T00:00:00Z'), 2)).toBe(300);
   });
 
-  it('adds spend to the month it occurred in and drops months that left the window', () => {
+  it('adds spend to the month it occurred in and drops months that left the window (kept a year)', () => {
     const spend = addSpend(
-      { '202501': 5, '202510': 7 },
+      { '202412': 5, '202510': 7 },
       at('2025-12-31T23:00:00Z'),
       10,
       at('2026-01-02T00:00:00Z'),
       3,
     );
-    expect(spend).toEqual({ '202512': 10 });
+    expect(spend).toEqual({ '202510': 7, '202512': 10 });
+    // October is kept for the annual spend, but is outside a 3-month window.
+    expect(qualifyingSpend(spend, at('2026-01-02T00:00:00Z'), 3)).toBe(10);
+    expect(qualifyingSpend(spend, at('2026-01-02T00:00:00Z'), 4)).toBe(17);
   });
 
   it('ignores spend that occurred before the window (an old import)', () => {

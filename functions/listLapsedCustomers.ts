@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { lapsedQuerySchema } from '../lib/schemas.ts';
+import { listLapsedCustomers } from '../lib/usecases/lapse.ts';
+
+export const handler = httpHandler('GET /v1/lapsed-customers', async (req) => ({
+  status: 200,
+  body: await listLapsedCustomers(req.query(lapsedQuerySchema)),
+}));

@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { retentionQuerySchema } from '../lib/schemas.ts';
+import { retentionReport } from '../lib/usecases/lapse.ts';
+
+export const handler = httpHandler('GET /v1/reports/retention', async (req) => {
+  const { asOf } = req.query(retentionQuerySchema);
+  return { status: 200, body: await retentionReport(asOf ? new Date(asOf) : new Date()) };
+});

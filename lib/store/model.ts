@@ -1,0 +1,21 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config.ts';
+import type { ModelParams } from '../domain/model.ts';
+import { db, tableName } from './client.ts';
+import { keys } from './keys.ts';
+
+/** Cached like the program: the model changes once a day. */
+let cached: { model: ModelParams | undefined; until: number } | undefined;
+
+export async function getModel(now = Date.now()): Promise<ModelParams | undefined> {
+  if (cached && cached.until > now) return cached.model;
+  const { Item } = await db().send(new GetCommand({ TableName: tableName(), Key: keys.model() }));
+  const model = Item?.model as ModelParams | undefined;
+  cached = { model, until: now + config().programCacheMs };
+  return model;
+}
+
+export async function putModel(model: ModelParams): Promise<void> {
+  await db().send(new PutCommand({ TableName: tableName(), Item: { ...keys.model(), model } }));
+  cached = { model, until: Date.now() + config().programCacheMs };
+}

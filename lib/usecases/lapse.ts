@@ -1,0 +1,243 @@
+import { fitBgNbd } from '../domain/bgnbd.ts';
+import { typicalGapDays } from '../domain/cadence.ts';
+import type { CustomerState, LapseReason } from '../domain/customer.ts';
+import { PointsChange } from '../domain/lifecycle.ts';
+import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
+import { money } from '../domain/money.ts';
+import { annualSpend } from '../domain/tiers.ts';
+import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { commitChange, customerFromItem, getCustomerConsistent } from '../store/customers.ts';
+import { keys } from '../store/keys.ts';
+import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
+import { getModel, putModel } from '../store/model.ts';
+import { getProgram } from '../store/program.ts';
+import { batchGet } from '../store/reads.ts';
+import { customerCount, eventCounts } from '../store/stats.ts';
+import { backoff } from '../store/transactions.ts';
+import { tooContended } from './contention.ts';
+import { runJob } from './lifecycle.ts';
+
+const DAY_MS = 86_400_000;
+
+/** The model is fitted on at most this many customers (whole shards of the Customers index). */
+export const MODEL_SAMPLE = 20_000;
+/** Fewer customers with a purchase than this, and there is no model yet. */
+export const MODEL_MIN_CUSTOMERS = 30;
+
+export interface LapseScanResult {
+  asOf: string;
+  flagged: number;
+  complete: boolean;
+  model: (Omit<ModelParams, 'fittedAt'> & { fittedAt: string }) | null;
+}
+
+/**
+ * The daily lapse scan: flags the customers the lapse rule says have lapsed by `asOf`
+ * (read from the LapseDue index: only those due), then refits the BG/NBD model on a
+ * sample of up to MODEL_SAMPLE customers.
+ */
+export async function runLapseScan(
+  asOf: Date,
+  deadline = Number.POSITIVE_INFINITY,
+  options: { shouldStop?: () => boolean; pageSize?: number } = {},
+): Promise<LapseScanResult> {
+  const flagged = await runJob('lapse-scan', asOf, { deadline, ...options });
+  const model = flagged.complete ? await fitModel(asOf) : ((await getModel()) ?? null);
+  return {
+    asOf: asOf.toISOString(),
+    flagged: flagged.customers,
+    complete: flagged.complete,
+    model,
+  };
+}
+
+/** Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it. */
+export async function fitModel(asOf: Date): Promise<ModelParams | null> {
+  const ids = await sampleCustomerIds(MODEL_SAMPLE);
+  const summaries = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
+    for (const item of items) {
+      const summary = summaryOf(customerFromItem(item)?.cadence, asOf);
+      if (summary) summaries.push(summary);
+    }
+  }
+  if (summaries.length < MODEL_MIN_CUSTOMERS) return (await getModel()) ?? null;
+  const fit = fitBgNbd(summaries);
+  const model: ModelParams = {
+    ...fit.params,
+    logLikelihood: fit.logLikelihood,
+    customers: summaries.length,
+    fittedAt: asOf.toISOString(),
+  };
+  await putModel(model);
+  return model;
+}
+
+/** A lapsed customer as the list shows it. */
+function lapsedView(
+  c: LapsedCustomer,
+  model: ModelParams | undefined,
+  currency: string,
+  now: Date,
+) {
+  const spend = annualSpend(c.spend ?? {}, now);
+  const scores = modelScores(c, model, now);
+  const risk = Math.round(spend * (1 - (scores.pAlive ?? 0)));
+  return {
+    customerId: c.id,
+    lastPurchaseAt: c.lastPurchaseAt ?? null,
+    typicalGapDays: typicalGapDays(c.cadence),
+    daysSinceLastPurchase: c.lastPurchaseAt
+      ? Math.floor((now.getTime() - Date.parse(c.lastPurchaseAt)) / DAY_MS)
+      : null,
+    lapsedAt: c.lapsedAt,
+    annualSpend: money(spend, currency),
+    valueAtRisk: money(risk, currency),
+    ...(c.lapseReason && { reason: c.lapseReason.reason }),
+    ...(c.lapseReason?.note !== undefined && { note: c.lapseReason.note }),
+    ...(scores.pAlive !== null && { pAlive: scores.pAlive }),
+    ...(scores.expectedPurchases90d !== null && {
+      expectedPurchases90d: scores.expectedPurchases90d,
+    }),
+  };
+}
+
+type LapsedView = ReturnType<typeof lapsedView>;
+
+/**
+ * Lapsed customers, most recently lapsed first; with `sort=valueAtRisk`, by annual spend
+ * x (1 - pAlive), highest first (ties by id). That order is computed over all lapsed
+ * customers (the Lapsed index: lapsed ones only) as of the first page, which the cursor
+ * carries, so later pages continue the same order.
+ */
+export async function listLapsedCustomers(
+  query: { limit: number; cursor?: string; sort?: 'lapsedAt' | 'valueAtRisk' },
+  now = new Date(),
+): Promise<{ items: LapsedView[]; nextCursor: string | null }> {
+  const [program, model] = await Promise.all([getProgram(), getModel()]);
+  if (query.sort !== 'valueAtRisk') {
+    const page = await lapsedPage(query.limit, query.cursor);
+    return {
+      items: page.items.map((c) => lapsedView(c, model, program.currency, now)),
+      nextCursor: page.nextCursor,
+    };
+  }
+  const after = query.cursor ? decodeRiskCursor(query.cursor) : undefined;
+  const asOf = after ? new Date(after.asOf) : now;
+  const all = (await allLapsed())
+    .map((c) => lapsedView(c, model, program.currency, asOf))
+    .sort(
+      (x, y) =>
+        y.valueAtRisk.amount - x.valueAtRisk.amount || x.customerId.localeCompare(y.customerId),
+    );
+  const startAt = after
+    ? all.findIndex(
+        (v) =>
+          v.valueAtRisk.amount < after.risk ||
+          (v.valueAtRisk.amount === after.risk && v.customerId > after.id),
+      )
+    : 0;
+  const rest = startAt < 0 ? [] : all.slice(startAt);
+  const items = rest.slice(0, query.limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor:
+      rest.length > query.limit && last
+        ? Buffer.from(
+            JSON.stringify({
+              asOf: asOf.toISOString(),
+              risk: last.valueAtRisk.amount,
+              id: last.customerId,
+            }),
+          ).toString('base64url')
+        : null,
+  };
+}
+
+function decodeRiskCursor(cursor: string): { asOf: string; risk: number; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      typeof parsed.asOf === 'string' &&
+      !Number.isNaN(Date.parse(parsed.asOf)) &&
+      Number.isInteger(parsed.risk) &&
+      typeof parsed.id === 'string'
+    ) {
+      return parsed;
+    }
+  } catch {}
+  throw validationFailed([
+    { path: 'cursor', message: 'not a cursor this API issued for this list' },
+  ]);
+}
+
+/** Records what the win-back call learned; the customer must be lapsed (409 otherwise). */
+export async function recordLapseReason(
+  id: string,
+  input: { reason: LapseReason; note?: string | undefined },
+  now = new Date(),
+) {
+  const program = await getProgram();
+  for (let attempt = 0; attempt < 8; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const customer: CustomerState | undefined = await getCustomerConsistent(id);
+    if (!customer) throw notFound('Customer');
+    if (customer.status !== 'lapsed') {
+      throw new ProblemError('invalid-state', 'Only a lapsed customer has a lapse reason');
+    }
+    const change = new PointsChange(customer, program, now);
+    change.recordLapseReason(input.reason, input.note);
+    if ((await commitChange(change)) === 'committed') {
+      return { customerId: id, lapsedAt: customer.lapsedAt, ...change.customer.lapseReason };
+    }
+  }
+  throw tooContended('customer');
+}
+
+/**
+ * The programme's retention: customers, active and lapsed now, lapses and reactivations
+ * in the 12 months to asOf (from the outbox), and the trailing-12-month spend of the
+ * customers lapsed now (valueAtRisk), by reason.
+ */
+export async function retentionReport(asOf: Date) {
+  const [program, customers, lapsed] = await Promise.all([
+    getProgram(),
+    customerCount(),
+    allLapsed(),
+  ]);
+  const yearAgo = new Date(
+    Date.UTC(
+      asOf.getUTCFullYear() - 1,
+      asOf.getUTCMonth(),
+      asOf.getUTCDate(),
+      asOf.getUTCHours(),
+      asOf.getUTCMinutes(),
+      asOf.getUTCSeconds(),
+      asOf.getUTCMilliseconds(),
+    ),
+  );
+  const counts = await eventCounts(yearAgo, asOf);
+  const byReason: Record<string, { customers: number; valueAtRisk: ReturnType<typeof money> }> = {};
+  let valueAtRisk = 0;
+  for (const c of lapsed) {
+    const spend = annualSpend(c.spend ?? {}, asOf);
+    valueAtRisk += spend;
+    const reason = c.lapseReason?.reason ?? 'unknown';
+    const entry = byReason[reason] ?? { customers: 0, valueAtRisk: money(0, program.currency) };
+    entry.customers += 1;
+    entry.valueAtRisk = money(entry.valueAtRisk.amount + spend, program.currency);
+    byReason[reason] = entry;
+  }
+  return {
+    asOf: asOf.toISOString(),
+    customers,
+    active: customers - lapsed.length,
+    lapsed: lapsed.length,
+    lapsedLast12Months: counts['customer.lapsed'] ?? 0,
+    reactivatedLast12Months: counts['customer.reactivated'] ?? 0,
+    valueAtRisk: money(valueAtRisk, program.currency),
+    byReason,
+  };
+}

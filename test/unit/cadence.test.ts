@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addPurchaseDay,
+  CADENCE_DAYS,
+  type Cadence,
+  expectedNextPurchaseBy,
+  lapseDueAt,
+  typicalGapDays,
+} from '../../lib/domain/cadence.ts';
+import { newCustomer } from '../../lib/domain/customer.ts';
+import { PointsChange } from '../../lib/domain/lifecycle.ts';
+import { defaultProgram } from '../../lib/domain/program.ts';
+
+const at = (iso: string) => new Date(iso);
+const DAY = 86_400_000;
+const days = (...isoDays: string[]) =>
+  isoDays.reduce<Cadence | undefined>((c, d) => addPurchaseDay(c, at(`${d}T12:00:00Z`)), undefined);
+
+describe('cadence', () => {
+  it('takes the median gap between distinct purchase days; null below 2 days', () => {
+    expect(typicalGapDays(days('2026-01-01'))).toBeNull();
+    expect(typicalGapDays(days('2026-01-01', '2026-01-01'))).toBeNull();
+    expect(typicalGapDays(days('2026-01-01', '2026-01-11', '2026-01-14'))).toBe(6.5);
+    expect(typicalGapDays(days('2026-01-01', '2026-01-03', '2026-01-13', '2026-01-15'))).toBe(2);
+  });
+
+  it('puts out-of-order and backdated purchases in their place', () => {
+    const c = days('2026-03-01', '2026-01-01', '2026-02-01');
+    expect(c?.days).toEqual(['20260101', '20260201', '20260301']);
+    expect(c).toMatchObject({ dayCount: 3, firstDay: '20260101' });
+    expect(typicalGapDays(c)).toBe(29.5);
+  });
+
+  it(`keeps the latest ${CADENCE_DAYS} days and counts every new day`, () => {
+    let c: Cadence | undefined;
+    for (let i = 0; i < 40; i++)
+      c = addPurchaseDay(c, new Date(Date.UTC(2026, 0, 1) + i * 7 * DAY));
+    expect(c?.days).toHaveLength(CADENCE_DAYS);
+    expect(c).toMatchObject({ dayCount: 40, firstDay: '20260101' });
+    expect(typicalGapDays(c)).toBe(7);
+    const older = addPurchaseDay(c, at('2025-06-01T00:00:00Z'));
+    expect(older).toMatchObject({ dayCount: 41, firstDay: '20250601' });
+    expect(older.days).toEqual(c?.days);
+  });
+
+  it('expects the next purchase one typical gap after the last', () => {
+    const c = days('2026-01-01', '2026-01-11');
+    expect(expectedNextPurchaseBy('2026-01-11T12:00:00.000Z', c)).toBe('2026-01-21T12:00:00.000Z');
+  });
+});
+
+describe('the lapse rule', () => {
+  const last = '2026-01-21T12:00:00.000Z';
+
+  it('holds after max(minDays, factor x gap) of silence, for minPurchases or more', () => {
+    const tenDays = days('2026-01-01', '2026-01-11', '2026-01-21');
+    expect(lapseDueAt(3, last, tenDays, defaultProgram)).toBe('2026-02-10T12:00:00.000Z');
+    const twoDays = days('2026-01-17', '2026-01-19', '2026-01-21');
+    expect(lapseDueAt(3, last, twoDays, defaultProgram)).toBe('2026-02-04T12:00:00.000Z');
+    expect(lapseDueAt(2, last, tenDays, defaultProgram)).toBeUndefined();
+  });
+
+  it('flags strictly after the due moment, once, with lapsedAt at that moment and an event', () => {
+    let c = newCustomer('cus_l', {}, defaultProgram, at('2026-01-01T00:00:00Z'));
+    for (const d of ['2026-01-01', '2026-01-11', '2026-01-21']) {
+      const buy = new PointsChange(c, defaultProgram, at(`${d}T12:00:00Z`)).settle();
+      const when = at(`${d}T12:00:00Z`);
+      buy.purchase({ amount: 1000, occurredAt: when, availableAt: when, purchaseId: 'p' });
+      c = buy.customer;
+    }
+    expect(c.lapseDueAt).toBe('2026-02-10T12:00:00.000Z');
+    const atDue = new PointsChange(c, defaultProgram, at('2026-02-10T12:00:00.000Z'));
+    expect(atDue.flagLapse()).toBe(false);
+    const after = new PointsChange(c, defaultProgram, at('2026-02-10T12:00:00.001Z'));
+    expect(after.flagLapse()).toBe(true);
+    expect(after.customer).toMatchObject({
+      status: 'lapsed',
+      lapsedAt: '2026-02-10T12:00:00.000Z',
+    });
+    expect(after.customer.lapseDueAt).toBeUndefined();
+    expect(after.events).toMatchObject([{ type: 'customer.lapsed' }]);
+    const again = new PointsChange(after.customer, defaultProgram, at('2026-03-01T00:00:00Z'));
+    expect(again.flagLapse()).toBe(false);
+
+    const back = new PointsChange(after.customer, defaultProgram, at('2026-03-01T00:00:00Z'));
+    const when = at('2026-03-01T00:00:00Z');
+    back.purchase({ amount: 1000, occurredAt: when, availableAt: when, purchaseId: 'p' });
+    expect(back.customer).toMatchObject({ status: 'active' });
+    expect(back.customer.lapsedAt).toBeUndefined();
+    expect(back.events.map((e) => e.type)).toEqual(['customer.reactivated']);
+  });
+});
