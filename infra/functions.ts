@@ -25,6 +25,7 @@ export interface LoyaltyFunctionProps {
   timeout?: Duration;
   /** The customer-token signing secret, for the functions that sign or verify tokens. */
   tokenSecret?: ISecret;
+  environment?: Record<string, string>;
 }
 
 /**
@@ -61,6 +62,7 @@ export class LoyaltyFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'loyalty-api',
         ...(props.tokenSecret && { LOYALTY_TOKEN_SECRET_ARN: props.tokenSecret.secretArn }),
+        ...props.environment,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import {
+  FilterCriteria,
+  FilterRule,
+  type IFunction,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -14,6 +21,7 @@ import {
   routes,
   type TableAction,
 } from '../lib/routes.ts';
+import { EVENTS_PARTITION } from '../lib/store/keys.ts';
 import { LoyaltyApi } from './api.ts';
 import { LoyaltyFunction } from './functions.ts';
 import { projectRoot } from './paths.ts';
@@ -107,6 +115,42 @@ export class LoyaltyStack extends Stack {
       });
     }
 
+    // The outbox publisher: new event items on the table's stream go to the bus, at least
+    // once (partial batch failures retry from the failed record; what keeps failing is
+    // parked in a queue), so an event written with its change is never lost.
+    const bus = new EventBus(this, 'Events', { description: 'Loyalty programme events' });
+    const publisher = new LoyaltyFunction(this, 'PublishEvents', {
+      fn: 'publishEvents',
+      table,
+      tableActions: [],
+      includeIndexes: false,
+      timeout: Duration.seconds(30),
+      environment: { LOYALTY_EVENT_BUS: bus.eventBusName },
+    }).function;
+    bus.grantPutEventsTo(publisher);
+    const publishFailures = new Queue(this, 'PublishDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    publisher.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 20,
+        onFailure: new SqsDlq(publishFailures),
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { PK: { S: FilterRule.isEqual(EVENTS_PARTITION) } } },
+          }),
+        ],
+      }),
+    );
+
     const { stage } = new LoyaltyApi(this, 'Api', {
       routes,
       functions,
@@ -121,6 +165,7 @@ export class LoyaltyStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the API' });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DynamoDB table' });
+    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName, description: 'Event bus' });
   }
 }
 

@@ -1,5 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { tableDefinition } from '../lib/store/table.ts';
 
@@ -25,6 +31,8 @@ export class LoyaltyTable extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
       timeToLiveAttribute,
+      // New items only: the outbox publisher reads the events from the stream.
+      stream: StreamViewType.NEW_IMAGE,
     });
     for (const index of globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({

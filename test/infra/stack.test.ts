@@ -14,8 +14,12 @@ import { tableDefinition } from '../../lib/store/table.ts';
 /** Skips esbuild: assets are not bundled, the template is otherwise what `cdk synth` makes. */
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
-/** X-Ray tracing's actions, which AWS only allows on Resource '*'. */
+/**
+ * The actions AWS only allows on Resource '*': X-Ray tracing's, and ListStreams (a
+ * stream-triggered function lists the table's streams; it reads only its own stream).
+ */
 const XRAY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+const STAR_ONLY_ACTIONS = new Set([...XRAY_ACTIONS, 'dynamodb:ListStreams']);
 
 type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
 
@@ -237,6 +241,7 @@ describe('functions', () => {
     authorizerFunction.fn,
     fallbackFunction.fn,
     ...jobs.map((j) => j.fn),
+    'publishEvents',
   ];
 
   it('one per route file plus the authorizer, all with the same defaults', () => {
@@ -272,6 +277,53 @@ describe('functions', () => {
   });
 });
 
+describe('events', () => {
+  const publisherId = () => functionFor('publishEvents');
+
+  it('the table streams new images to the publisher, outbox inserts only, with a DLQ', () => {
+    const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+    expect(table.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const [, mapping] = mappings[0]!;
+    expect(mapping.Properties.FunctionName).toEqual({ Ref: publisherId() });
+    expect(mapping.Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 20,
+    });
+    expect(mapping.Properties.DestinationConfig.OnFailure.Destination).toBeDefined();
+    const pattern = JSON.parse(mapping.Properties.FilterCriteria.Filters[0].Pattern);
+    expect(pattern).toEqual({
+      eventName: ['INSERT'],
+      dynamodb: { Keys: { PK: { S: ['EVENTS'] } } },
+    });
+  });
+
+  it('the publisher may put events on the bus and read the stream, nothing else', () => {
+    const statements = statementsOf(publisherId());
+    const busId = ofType('AWS::Events::EventBus')[0]![0];
+    const put = statements.filter((s) => asList<string>(s.Action).includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(put[0].Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+    const actions = statements.flatMap((s) => asList<string>(s.Action)).sort();
+    expect(actions.filter((a) => !XRAY_ACTIONS.has(a))).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+      'events:PutEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
+    expect(resources[publisherId()]!.Properties.Environment.Variables.LOYALTY_EVENT_BUS).toEqual({
+      Ref: busId,
+    });
+  });
+});
+
 describe('IAM', () => {
   it('no statement allows every action, and only X-Ray uses Resource *', () => {
     const statements = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
@@ -283,7 +335,7 @@ describe('IAM', () => {
       expect(actions.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
       if (asList(s.Resource).includes('*')) {
         expect(
-          actions.every((a) => XRAY_ACTIONS.has(a)),
+          actions.every((a) => STAR_ONLY_ACTIONS.has(a)),
           JSON.stringify(s),
         ).toBe(true);
       }
