@@ -94,6 +94,10 @@ describe('the role matrix of the contract', () => {
       ['admin'],
     ],
     ['GET', () => '/v1/events', undefined, ['admin']],
+    ['POST', () => '/v1/jobs/lapse-scan', {}, ['admin']],
+    ['GET', () => '/v1/lapsed-customers', undefined, ['admin']],
+    ['PUT', () => `/v1/customers/${customerId}/lapse-reason`, { reason: 'price' }, ['admin']],
+    ['GET', () => '/v1/reports/retention', undefined, ['admin']],
     [
       'GET',
       () => '/v1/partners/ptn_x/settlement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',
