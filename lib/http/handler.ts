@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
@@ -15,6 +17,17 @@ import type { IdempotencyContext } from '../store/idempotency.ts';
 import { problemResponse } from './problem.ts';
 
 export const logger = new Logger({ serviceName: 'loyalty-api' });
+
+/**
+ * Business metrics as CloudWatch embedded metric format (EMF) log lines, flushed after each
+ * invocation (namespace `Loyalty`). Off locally (POWERTOOLS_METRICS_DISABLED).
+ */
+export const metrics = new Metrics({ namespace: 'Loyalty', serviceName: 'loyalty-api' });
+
+/** Adds a count metric unless the answer was a replay (nothing happened again). */
+export function countIf(reply: { replayed?: boolean }, name: string, value = 1): void {
+  if (!reply.replayed && value > 0) metrics.addMetric(name, MetricUnit.Count, value);
+}
 
 /** What the authorizer passes on: the key's principal, or nothing for an unknown key. */
 export type AuthorizerContext = Partial<Record<keyof Principal, string>>;
@@ -171,6 +184,12 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
   if (!route) throw new Error(`${key} is not in the route table`);
   return middy<HttpEvent, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use({
+      // Every log line of the request carries API Gateway's request id (also returned to
+      // the client in the apigw-requestid header), so a support ticket finds its logs.
+      before: (request) => logger.setCorrelationId(request.event.requestContext.requestId),
+    })
     .use({
       onError: (request) => {
         if (!(request.error instanceof ProblemError) || request.error.status >= 500) {

@@ -1,6 +1,7 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { jobRunSchema } from '../schemas.ts';
-import { httpHandler, logger } from './handler.ts';
+import { httpHandler, logger, metrics } from './handler.ts';
 
 /** Runs a job as of `asOf`, stopping before `deadline` (epoch ms) if there is a lot to do. */
 export type JobRunner = (asOf: Date, deadline: number) => Promise<object>;
@@ -26,6 +27,12 @@ export function scheduledJob(name: string, run: JobRunner) {
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
     const result = await run(new Date(), Date.now() + remaining - 5_000);
     logger.info(name, { ...result });
+    // One EMF line per run: the "job did not run" alarm watches invocations, these the work.
+    metrics.addDimension('job', name);
+    for (const [key, value] of Object.entries(result)) {
+      if (typeof value === 'number') metrics.addMetric(`Job_${key}`, MetricUnit.Count, value);
+    }
+    metrics.publishStoredMetrics();
     return result;
   };
 }

@@ -101,6 +101,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     process.env.LOYALTY_TABLE = options.tableName ?? 'loyalty';
     process.env.DYNAMODB_ENDPOINT = endpoint;
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     process.env.LOYALTY_TOKEN_SECRET ||= tokenSecret(options.dataDir);
     await ensureTable(endpoint, tableName());
     await ensureProgram();

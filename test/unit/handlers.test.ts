@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newCustomer } from '../../lib/domain/customer.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import type { HttpEvent, HttpResult } from '../../lib/http/handler.ts';
+import { type HttpEvent, type HttpResult, metrics } from '../../lib/http/handler.ts';
 import { keys } from '../../lib/store/keys.ts';
 
 /** Failure paths AWS produces (throttling, lost races), which DynamoDB Local won't on demand. */
@@ -130,10 +130,18 @@ describe('recording a purchase against a lost race', () => {
       .on(TransactWriteCommand)
       .rejectsOnce(cancelled(['ConditionalCheckFailed', 'None', 'None', 'None']))
       .resolves({});
+    const added = vi.spyOn(metrics, 'addMetric');
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(201);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(2);
+    // Counted once, though written on the second attempt.
+    const earned = JSON.parse(res.body as string).pointsEarned;
+    expect(added.mock.calls).toEqual([
+      ['Purchases', 'Count', 1],
+      ['PointsEarned', 'Count', earned],
+    ]);
+    added.mockRestore();
   });
 
   it('replays the winner when another request with the same key committed first', async () => {
@@ -155,9 +163,12 @@ describe('recording a purchase against a lost race', () => {
         },
       };
     });
+    const added = vi.spyOn(metrics, 'addMetric');
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(201);
     expect(res.headers?.['idempotent-replayed']).toBe('true');
+    expect(added).not.toHaveBeenCalled();
+    added.mockRestore();
     expect(JSON.parse(res.body as string)).toEqual(stored.body);
   });
 
