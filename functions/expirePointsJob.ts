@@ -1,4 +1,4 @@
-import { scheduledJob } from '../lib/http/jobs.ts';
+import { scheduledJob } from '../lib/http/scheduled.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
 export const handler = scheduledJob('expire-points', (asOf, deadline) =>

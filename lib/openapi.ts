@@ -4,7 +4,7 @@
  * served. Response shapes are zod schemas here too, which lets tests check real responses
  * against them. Served at GET /v1/openapi.json.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { lapseReasons } from './domain/customer.ts';
 import { type ProblemCode, ProblemError } from './errors.ts';
 import { MAX_BODY_BYTES } from './http/handler.ts';

@@ -2,7 +2,7 @@
  * Request bodies, validated with zod. Types come from z.infer, and the OpenAPI
  * document (lib/openapi.ts) is generated from these same schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { lapseReasons } from './domain/customer.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 
