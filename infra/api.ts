@@ -14,6 +14,7 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { Route } from '../lib/routes.ts';
 
@@ -101,7 +102,7 @@ export class LoyaltyApi extends Construct {
         integration = new HttpLambdaIntegration(`${route.fn}Integration`, handler);
         integrations.set(route.fn, integration);
       }
-      this.api.addRoutes({
+      const added = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
@@ -112,6 +113,27 @@ export class LoyaltyApi extends Construct {
               ? customerAuthorizer
               : authorizer,
       });
+      if (route.roles === 'public') {
+        NagSuppressions.addResourceSuppressions(added, [
+          {
+            id: 'AwsSolutions-APIG4',
+            reason:
+              `${route.method} ${route.path} is public by design (roles: 'public' in ` +
+              'lib/routes.ts): a liveness probe or the API description, which read no data ' +
+              'and are rate-limited by the stage throttle like every route.',
+          },
+        ]);
+      }
     }
+    // The $default route (no route matched) answers 404 problem+json and reads no data: an
+    // authorizer in front of it would only turn unknown paths into 401s.
+    NagSuppressions.addResourceSuppressions(this.api.node.findChild('DefaultRoute'), [
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The $default route only answers 404 for paths and methods no route matches; its ' +
+          'function touches no data, so there is nothing to authorize.',
+      },
+    ]);
   }
 }

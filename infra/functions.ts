@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { TableAction } from '../lib/routes.ts';
+import { arnFinding } from './nag.ts';
 import { projectRoot } from './paths.ts';
 
 /** ESM bundles that pull in CommonJS code otherwise fail with "Dynamic require of ...". */
@@ -31,7 +33,8 @@ export interface LoyaltyFunctionProps {
 /**
  * One Lambda function with the project's defaults fixed once: Node 22 on arm64, bundled
  * locally by esbuild as minified ESM (AWS SDK included), X-Ray tracing, a log group with
- * one month's retention, and an IAM policy naming only the DynamoDB actions it needs.
+ * one month's retention, and a role of its own that may write to that log group only and
+ * names only the DynamoDB actions it needs.
  */
 export class LoyaltyFunction extends Construct {
   readonly function: NodejsFunction;
@@ -42,6 +45,13 @@ export class LoyaltyFunction extends Construct {
     // Our own log group (as Powertools' FunctionWithLogGroup does) instead of the implicit
     // /aws/lambda/<name> one, which would keep logs forever.
     this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH });
+    // Not the managed AWSLambdaBasicExecutionRole (logs:CreateLogGroup and PutLogEvents on
+    // every log group in the account): writing to its own log group is all it needs.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `loyalty-api functions/${props.fn}.ts`,
+    });
+    this.logGroup.grantWrite(role);
     this.function = new NodejsFunction(this, 'Function', {
       description: `loyalty-api functions/${props.fn}.ts`,
       entry: join(projectRoot, 'functions', `${props.fn}.ts`),
@@ -56,6 +66,7 @@ export class LoyaltyFunction extends Construct {
       memorySize: 1024,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
+      role,
       logGroup: this.logGroup,
       environment: {
         LOYALTY_TABLE: props.table.tableName,
@@ -93,5 +104,45 @@ export class LoyaltyFunction extends Construct {
         }),
       );
     }
+
+    NagSuppressions.addResourceSuppressions(this.function, [
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Pinned to nodejs22.x on purpose: the toolchain the code is tested with is Node 22 ' +
+          '(package.json engines and the node devDependency, esbuild target node22), so ' +
+          'production runs what the tests ran. nodejs22.x is a supported runtime; moving to ' +
+          'a newer one means moving the runtime, the esbuild target and the toolchain together.',
+      },
+    ]);
+    // The role's policy exists by now (tracing adds X-Ray's statement), so applyToChildren
+    // reaches it; statements added later (by the stack) land in the same policy.
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "Resource '*' only for actions that IAM allows on no narrower resource: X-Ray " +
+            "tracing's xray:PutTraceSegments and xray:PutTelemetryRecords and, for the " +
+            'stream publisher, dynamodb:ListStreams (it reads only its own stream, by ARN). ' +
+            'test/infra/stack.test.ts asserts no other action is granted on *.',
+          appliesTo: ['Resource::*'],
+        },
+        ...(props.includeIndexes
+          ? [
+              {
+                id: 'AwsSolutions-IAM5',
+                reason:
+                  'Query on the global secondary indexes of the one table: the table ARN plus ' +
+                  '/index/*, granted only to the functions whose route or job Queries an ' +
+                  'index, with the same actions as on the table.',
+                appliesTo: [arnFinding(this, props.table.tableArn, '/index/*')],
+              },
+            ]
+          : []),
+      ],
+      true,
+    );
   }
 }

@@ -272,6 +272,15 @@ export const jobs: Job[] = [
     queriesIndex: true,
     everyMinutes: 1440,
   },
+  {
+    name: 'lapse-scan',
+    fn: 'lapseScanJob',
+    table: JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
+    // Hourly on a laptop (LOYALTY_LAPSE_SCAN_MINUTES to change it).
+    localEveryMinutes: 60,
+  },
 ];
 
 /** Answers what no route matches (API Gateway's `$default` route); touches no data. */

@@ -20,6 +20,8 @@ const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
  */
 const XRAY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 const STAR_ONLY_ACTIONS = new Set([...XRAY_ACTIONS, 'dynamodb:ListStreams']);
+/** What a function's role may do in CloudWatch Logs: write to its own log group. */
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 type Resources = Record<string, { Type: string; Properties: any; DeletionPolicy?: string }>;
 
@@ -229,9 +231,13 @@ describe('HTTP API', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
   });
 
-  it('outputs the API URL and the table name', () => {
+  it('outputs the API URL, the table name, the alarm topic and the dashboard', () => {
     template.hasOutput('ApiUrl', {});
     template.hasOutput('TableName', { Value: { Ref: tableId() } });
+    const [[topicId]] = ofType('AWS::SNS::Topic') as [[string, unknown]];
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+    const [[dashboardId]] = ofType('AWS::CloudWatch::Dashboard') as [[string, unknown]];
+    template.hasOutput('DashboardName', { Value: { Ref: dashboardId } });
   });
 });
 
@@ -266,6 +272,26 @@ describe('functions', () => {
       expect(f.Properties.Timeout).toBeLessThanOrEqual(60);
       const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('each has a role of its own, without managed policies, that may write its logs', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    const roles = functions.map(([, f]) => f.Properties.Role['Fn::GetAtt'][0] as string);
+    expect(new Set(roles).size).toBe(functions.length);
+    for (const [id, f] of functions) {
+      const role = resources[f.Properties.Role['Fn::GetAtt'][0]]!;
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+      const logs = statementsOf(id).filter((s) =>
+        asList<string>(s.Action).some((a) => a.startsWith('logs:')),
+      );
+      expect(logs, id).toEqual([
+        {
+          Effect: 'Allow',
+          Action: LOG_ACTIONS,
+          Resource: { 'Fn::GetAtt': [f.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+        },
+      ]);
     }
   });
 
@@ -308,7 +334,7 @@ describe('events', () => {
     expect(put).toHaveLength(1);
     expect(put[0].Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
     const actions = statements.flatMap((s) => asList<string>(s.Action)).sort();
-    expect(actions.filter((a) => !XRAY_ACTIONS.has(a))).toEqual([
+    expect(actions.filter((a) => !XRAY_ACTIONS.has(a) && !LOG_ACTIONS.includes(a))).toEqual([
       'dynamodb:DescribeStream',
       'dynamodb:GetRecords',
       'dynamodb:GetShardIterator',
@@ -369,8 +395,14 @@ describe('IAM', () => {
         needsIndex ? [tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }] : [tableArn],
       );
     }
-    // Nothing else but X-Ray, and reading the token secret for the functions that need it.
+    // Nothing else but its logs, X-Ray, and reading the token secret for those that need it.
+    const logGroupId = resources[functionFor(fn)]!.Properties.LoggingConfig.LogGroup.Ref;
     for (const s of statements.filter((s) => !dynamo.includes(s))) {
+      if (asList<string>(s.Action).some((a) => a.startsWith('logs:'))) {
+        expect(asList<string>(s.Action).sort()).toEqual(LOG_ACTIONS);
+        expect(s.Resource).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
+        continue;
+      }
       const readsSecret = asList<string>(s.Action).every((a) => a.startsWith('secretsmanager:'));
       if (readsSecret) {
         expect(
@@ -388,6 +420,21 @@ describe('IAM', () => {
 });
 
 describe('jobs', () => {
+  it('every job route has a scheduled job of the same name, and the other way round', () => {
+    const routed = routes
+      .filter((r) => r.path.startsWith('/v1/jobs/'))
+      .map((r) => r.path.slice('/v1/jobs/'.length))
+      .sort();
+    expect(jobs.map((j) => j.name).sort()).toEqual(routed);
+    expect(routed).toEqual([
+      'activate-pending',
+      'expire-points',
+      'lapse-scan',
+      'release-holds',
+      'review-tiers',
+    ]);
+  });
+
   it.each(jobs)('$name runs on a schedule with retries and a dead-letter queue', (job) => {
     const schedules = ofType('AWS::Scheduler::Schedule').filter(
       ([, r]) => r.Properties.Description === `loyalty ${job.name}`,
