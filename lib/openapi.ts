@@ -93,6 +93,13 @@ export const problemSchema = z
   })
   .describe('RFC 9457 problem details, served as application/problem+json');
 
+/**
+ * Money with a description of its own, still a ref to the Money component. The request
+ * schemas are zod/mini (lib/schemas.ts), which has no .describe(): a describe check on a
+ * clone does the same.
+ */
+const describedMoney = (description: string) => moneySchema.check(z.describe(description));
+
 const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
 
 export const customerSchema = z
@@ -222,7 +229,7 @@ const purchaseFields = {
 };
 
 export const purchaseSchema = z
-  .object({ ...purchaseFields, refunded: moneySchema.describe('Refunded so far') })
+  .object({ ...purchaseFields, refunded: describedMoney('Refunded so far') })
   .describe('A recorded purchase');
 
 export const recordedPurchaseSchema = z
@@ -272,7 +279,7 @@ export const settlementSchema = z.object({
   from: timestamp,
   to: timestamp,
   count: z.int().describe('Captured redemptions in [from, to)'),
-  amount: moneySchema.describe('What the programme owes the partner'),
+  amount: describedMoney('What the programme owes the partner'),
   points: z.int(),
 });
 
@@ -335,8 +342,8 @@ export const lapsedCustomerSchema = z.object({
   typicalGapDays: z.number().nullable(),
   daysSinceLastPurchase: z.int().nullable().describe('Whole days, as of the request'),
   lapsedAt: timestamp.describe('When the lapse rule started to hold'),
-  annualSpend: moneySchema.describe('Net spend in the current UTC month and the 11 before'),
-  valueAtRisk: moneySchema.describe('annualSpend x (1 - pAlive); annualSpend without a model'),
+  annualSpend: describedMoney('Net spend in the current UTC month and the 11 before'),
+  valueAtRisk: describedMoney('annualSpend x (1 - pAlive); annualSpend without a model'),
   reason: z.enum(lapseReasons).optional(),
   note: z.string().optional(),
   pAlive: z.number().optional(),
@@ -358,9 +365,7 @@ export const retentionSchema = z.object({
   lapsed: z.int().describe('Customers lapsed now'),
   lapsedLast12Months: z.int().describe('customer.lapsed events in the 12 months to asOf'),
   reactivatedLast12Months: z.int().describe('customer.reactivated events in the 12 months to asOf'),
-  valueAtRisk: moneySchema.describe(
-    'The trailing-12-month spend (to asOf) of the customers lapsed now',
-  ),
+  valueAtRisk: describedMoney('The trailing-12-month spend (to asOf) of the customers lapsed now'),
   byReason: z
     .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneySchema }))
     .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
@@ -388,7 +393,7 @@ export const sessionTokenSchema = z.object({
 });
 
 /** Every schema that becomes a named component, by id. */
-const named: Record<string, z.ZodType> = {
+const named: Record<string, z.core.$ZodType> = {
   Money: moneySchema,
   PurchaseLine: purchaseLineSchema,
   FieldError: fieldErrorSchema,
@@ -436,8 +441,8 @@ interface Operation {
   summary: string;
   description?: string;
   tag: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.core.$ZodType;
+  query?: z.core.$ZodType;
   /** Requires an Idempotency-Key header. */
   idempotent?: boolean;
   status: number;
@@ -995,7 +1000,7 @@ const JSON_SCHEMA = {
 const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
 /** Named components from the registry; nested ids (`.meta({id})`) become refs. */
-function componentSchemas(extra: Map<z.ZodType, string>): Record<string, Json> {
+function componentSchemas(extra: Map<z.core.$ZodType, string>): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   for (const [schema, id] of extra) registry.add(schema, { id });
@@ -1018,7 +1023,7 @@ function componentSchemas(extra: Map<z.ZodType, string>): Record<string, Json> {
   );
 }
 
-const idOf = (schema: z.ZodType, fallback: string): string =>
+const idOf = (schema: z.core.$ZodType, fallback: string): string =>
   Object.entries(named).find(([, s]) => s === schema)?.[0] ??
   (z.globalRegistry.get(schema)?.id as string | undefined) ??
   fallback;
@@ -1031,7 +1036,7 @@ const paramNotes: Record<string, string> = {
   externalId: "The merchant's own id",
 };
 
-function queryParameters(schema: z.ZodType): Json[] {
+function queryParameters(schema: z.core.$ZodType): Json[] {
   const json = z.toJSONSchema(schema, JSON_SCHEMA) as Json;
   const properties = (json.properties ?? {}) as Record<string, Json>;
   const required = new Set((json.required ?? []) as string[]);
@@ -1144,7 +1149,7 @@ function fallbackOperation(route: Route): Operation {
   };
 }
 
-function operationObject(route: Route, op: Operation, bodyIds: Map<z.ZodType, string>): Json {
+function operationObject(route: Route, op: Operation, bodyIds: Map<z.core.$ZodType, string>): Json {
   const roles = route.roles === 'public' ? ['public'] : route.roles;
   const security =
     route.roles === 'public'
@@ -1201,8 +1206,8 @@ export function openApiDocument(): Json {
     op: operations[route.fn] ?? fallbackOperation(route),
   }));
   // Request bodies not among the named components get an id of their own.
-  const bodyIds = new Map<z.ZodType, string>();
-  const extra = new Map<z.ZodType, string>();
+  const bodyIds = new Map<z.core.$ZodType, string>();
+  const extra = new Map<z.core.$ZodType, string>();
   for (const { route, op } of ops) {
     if (!op.body || bodyIds.has(op.body)) continue;
     const fallback = `${route.fn.charAt(0).toUpperCase()}${route.fn.slice(1)}Request`;

@@ -1,72 +1,89 @@
 /**
  * Request bodies, validated with zod. Types come from z.infer, and the OpenAPI
  * document (lib/openapi.ts) is generated from these same schemas.
+ *
+ * zod/mini rather than classic zod: every function that validates input bundles this
+ * file, and mini's tree-shakable functions keep those bundles (and their cold starts)
+ * close to a bare DynamoDB client. Mini ships no locale, so the English one is loaded
+ * here: the messages are the same as classic zod's.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { lapseReasons } from './domain/customer.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 
-const id = z.string().min(1).max(64);
+z.config(en());
 
+const id = z.string().check(z.minLength(1), z.maxLength(64));
+
+/**
+ * Registered rather than given a `z.meta({ id })` check: checks are carried into every
+ * clone (`moneySchema.check(...)` below and in lib/openapi.ts), which would give the
+ * clones the id too. A clone keeps a parent link, so the JSON Schema still refs Money.
+ */
 export const moneySchema = z
   .object({
-    amount: z.int().min(0).describe('Integer minor units (cents for USD)'),
+    amount: z.int().check(z.minimum(0), z.describe('Integer minor units (cents for USD)')),
     currency: z
       .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')
-      .describe('ISO 4217'),
+      .check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'), z.describe('ISO 4217')),
   })
-  .meta({ id: 'Money' });
+  .register(z.globalRegistry, { id: 'Money' });
 
 const tierSchema = z.object({
   id: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'),
-  name: z.string().min(1).max(100),
-  qualifyingSpend: z.int().min(0),
+    .check(
+      z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'),
+    ),
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  qualifyingSpend: z.int().check(z.minimum(0)),
   multiplier: z
     .number()
-    .min(1)
-    .max(100)
-    .refine(hasAtMostFourDecimals, 'must have at most 4 decimal places'),
+    .check(
+      z.minimum(1),
+      z.maximum(100),
+      z.refine(hasAtMostFourDecimals, 'must have at most 4 decimal places'),
+    ),
 });
 
-const positiveInt = z.int().min(1);
+const positiveInt = z.int().check(z.minimum(1));
 
-export const programSchema = z
-  .object({
-    name: z.string().min(1).max(200),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
-    earnRate: z.object({ points: positiveInt, per: positiveInt }),
-    cashValue: z.object({ points: positiveInt, amount: positiveInt }),
-    tiers: z.array(tierSchema).min(1).max(20),
-    qualifyingWindowMonths: z.int().min(1).max(36),
-    pendingDays: z
-      .int()
-      .min(0)
-      .max(365)
-      .describe(
+const programFields = z.strictObject({
+  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')),
+  earnRate: z.object({ points: positiveInt, per: positiveInt }),
+  cashValue: z.object({ points: positiveInt, amount: positiveInt }),
+  tiers: z.array(tierSchema).check(z.minLength(1), z.maxLength(20)),
+  qualifyingWindowMonths: z.int().check(z.minimum(1), z.maximum(36)),
+  pendingDays: z
+    .int()
+    .check(
+      z.minimum(0),
+      z.maximum(365),
+      z.describe(
         "Points stay pending until the purchase's occurredAt + pendingDays (0: available at once)",
       ),
-    pointsExpireAfterDays: z
-      .int()
-      .min(1)
-      .max(36500)
-      .nullable()
-      .describe(
+    ),
+  pointsExpireAfterDays: z
+    .nullable(z.int().check(z.minimum(1), z.maximum(36500)))
+    .check(
+      z.describe(
         'Unspent points expire at the end of the UTC day this many days after the day they ' +
           'became available, oldest first; null: never',
       ),
-    maxBackdateDays: z.int().min(0).max(3650),
-    holdMinutes: z.int().min(1).max(10080),
-    lapse: z.object({
-      factor: z.number().min(1).max(100),
-      minPurchases: z.int().min(2).max(1000),
-      minDays: z.int().min(0).max(3650),
-    }),
-  })
-  .strict()
-  .superRefine((program, ctx) => {
+    ),
+  maxBackdateDays: z.int().check(z.minimum(0), z.maximum(3650)),
+  holdMinutes: z.int().check(z.minimum(1), z.maximum(10080)),
+  lapse: z.object({
+    factor: z.number().check(z.minimum(1), z.maximum(100)),
+    minPurchases: z.int().check(z.minimum(2), z.maximum(1000)),
+    minDays: z.int().check(z.minimum(0), z.maximum(3650)),
+  }),
+});
+
+export const programSchema = programFields.check(
+  z.superRefine((program: z.output<typeof programFields>, ctx) => {
     const [first] = program.tiers;
     if (first && first.qualifyingSpend !== 0) {
       ctx.addIssue({
@@ -90,43 +107,46 @@ export const programSchema = z
         });
       }
     });
-  })
-  .meta({ id: 'Program' });
+  }),
+  z.meta({ id: 'Program' }),
+);
 
 export const createCustomerSchema = z
   .object({
-    externalId: z.string().min(1).max(128).optional(),
-    email: z.email().max(254).optional(),
-    phone: z
-      .string()
-      .regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')
-      .optional(),
-    name: z.string().min(1).max(200).optional(),
+    externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    email: z.optional(z.email().check(z.maxLength(254))),
+    phone: z.optional(
+      z
+        .string()
+        .check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')),
+    ),
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
   })
-  .refine((c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined, {
-    message: 'at least one of externalId, email or phone is required',
-    path: [],
-  })
-  .meta({ id: 'CreateCustomer' });
+  .check(
+    z.refine((c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined, {
+      message: 'at least one of externalId, email or phone is required',
+      path: [],
+    }),
+    z.meta({ id: 'CreateCustomer' }),
+  );
 
 export const customerLookupSchema = z
   .object({
-    email: z.email().max(254).optional(),
-    phone: z
-      .string()
-      .regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number')
-      .optional(),
-    externalId: z.string().min(1).max(128).optional(),
+    email: z.optional(z.email().check(z.maxLength(254))),
+    phone: z.optional(z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number'))),
+    externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   })
-  .refine((q) => [q.email, q.phone, q.externalId].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of email, phone or externalId',
-    path: [],
-  });
+  .check(
+    z.refine((q) => [q.email, q.phone, q.externalId].filter((v) => v !== undefined).length === 1, {
+      message: 'give exactly one of email, phone or externalId',
+      path: [],
+    }),
+  );
 
 export const purchaseLineSchema = z.object({
-  sku: z.string().min(1).max(64),
-  category: z.string().min(1).max(64).optional(),
-  quantity: z.int().min(1).max(1_000_000),
+  sku: z.string().check(z.minLength(1), z.maxLength(64)),
+  category: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  quantity: z.int().check(z.minimum(1), z.maximum(1_000_000)),
   unitPrice: moneySchema,
 });
 
@@ -134,91 +154,109 @@ export const recordPurchaseSchema = z
   .object({
     customerId: id,
     total: moneySchema,
-    occurredAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe('RFC 3339; defaults to now; at most 5 minutes ahead'),
-    receiptId: z.string().min(1).max(128).optional().describe('Unique per store'),
-    storeId: id.optional().describe('Required with an admin key; a pos key records for its store'),
-    lines: z.array(purchaseLineSchema).max(500).optional(),
+    occurredAt: z
+      .optional(z.iso.datetime({ offset: true }))
+      .check(z.describe('RFC 3339; defaults to now; at most 5 minutes ahead')),
+    receiptId: z
+      .optional(z.string().check(z.minLength(1), z.maxLength(128)))
+      .check(z.describe('Unique per store')),
+    storeId: z
+      .optional(id)
+      .check(z.describe('Required with an admin key; a pos key records for its store')),
+    lines: z.optional(z.array(purchaseLineSchema).check(z.maxLength(500))),
   })
-  .meta({ id: 'RecordPurchase' });
+  .check(z.meta({ id: 'RecordPurchase' }));
 
 export const authorizeRedemptionSchema = z
   .object({
-    code: z.string().min(1).max(32).describe("The customer's redemption code"),
-    amount: moneySchema.refine((m) => m.amount >= 1, {
-      message: 'must be at least 1',
-      path: ['amount'],
-    }),
-    capture: z.boolean().optional().describe('Capture at once (default false: authorize a hold)'),
-    storeId: id.optional().describe('Admin keys name the store or the partner redeeming'),
-    partnerId: id.optional(),
+    code: z
+      .string()
+      .check(z.minLength(1), z.maxLength(32), z.describe("The customer's redemption code")),
+    amount: moneySchema.check(
+      z.refine((m) => m.amount >= 1, { message: 'must be at least 1', path: ['amount'] }),
+    ),
+    capture: z
+      .optional(z.boolean())
+      .check(z.describe('Capture at once (default false: authorize a hold)')),
+    storeId: z.optional(id).check(z.describe('Admin keys name the store or the partner redeeming')),
+    partnerId: z.optional(id),
   })
-  .meta({ id: 'AuthorizeRedemption' });
+  .check(z.meta({ id: 'AuthorizeRedemption' }));
 
 export const settlementQuerySchema = z.object({
-  from: z.iso.datetime({ offset: true }).describe('Start, inclusive (RFC 3339)'),
-  to: z.iso.datetime({ offset: true }).describe('End, exclusive (RFC 3339)'),
+  from: z.iso.datetime({ offset: true }).check(z.describe('Start, inclusive (RFC 3339)')),
+  to: z.iso.datetime({ offset: true }).check(z.describe('End, exclusive (RFC 3339)')),
 });
 
 export const jobRunSchema = z
-  .object({ asOf: z.iso.datetime({ offset: true }).optional().describe('Defaults to now') })
-  .meta({ id: 'JobRun' });
+  .object({
+    asOf: z.optional(z.iso.datetime({ offset: true })).check(z.describe('Defaults to now')),
+  })
+  .check(z.meta({ id: 'JobRun' }));
 
 export const refundSchema = z
   .object({
-    amount: moneySchema.refine((m) => m.amount >= 1, {
-      message: 'must be at least 1',
-      path: ['amount'],
-    }),
+    amount: moneySchema.check(
+      z.refine((m) => m.amount >= 1, { message: 'must be at least 1', path: ['amount'] }),
+    ),
   })
-  .meta({ id: 'Refund' });
+  .check(z.meta({ id: 'Refund' }));
 
 export const adjustmentSchema = z
   .object({
-    points: z
-      .int()
-      .min(-1_000_000_000)
-      .max(1_000_000_000)
-      .refine((p) => p !== 0, { message: 'must not be 0' })
-      .describe('Signed: > 0 credits (goodwill), < 0 debits (a correction)'),
-    reason: z.string().trim().min(1).max(500).describe('Why: kept on the ledger entry'),
+    points: z.int().check(
+      z.minimum(-1_000_000_000),
+      z.maximum(1_000_000_000),
+      z.refine((p) => p !== 0, { message: 'must not be 0' }),
+      z.describe('Signed: > 0 credits (goodwill), < 0 debits (a correction)'),
+    ),
+    reason: z
+      .string()
+      .check(
+        z.trim(),
+        z.minLength(1),
+        z.maxLength(500),
+        z.describe('Why: kept on the ledger entry'),
+      ),
   })
-  .meta({ id: 'Adjustment' });
+  .check(z.meta({ id: 'Adjustment' }));
 
 export const lapseReasonSchema = z
   .object({
     reason: z.enum(lapseReasons),
-    note: z.string().trim().min(1).max(1000).optional().describe('What the customer said'),
+    note: z
+      .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)))
+      .check(z.describe('What the customer said')),
   })
-  .meta({ id: 'LapseReason' });
+  .check(z.meta({ id: 'LapseReason' }));
 
 export const lapsedQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(2048).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
   sort: z
-    .enum(['lapsedAt', 'valueAtRisk'])
-    .default('lapsedAt')
-    .describe('lapsedAt: most recently lapsed first; valueAtRisk: highest first'),
+    ._default(z.enum(['lapsedAt', 'valueAtRisk']), 'lapsedAt')
+    .check(z.describe('lapsedAt: most recently lapsed first; valueAtRisk: highest first')),
 });
 
 export const retentionQuerySchema = z.object({
-  asOf: z.iso.datetime({ offset: true }).optional().describe('Defaults to now'),
+  asOf: z.optional(z.iso.datetime({ offset: true })).check(z.describe('Defaults to now')),
 });
 
-export const nameSchema = z.object({ name: z.string().trim().min(1).max(200) });
+export const nameSchema = z.object({
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+});
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;
 
-export const createApiKeySchema = z
-  .object({
-    role: z.enum(roles),
-    storeId: id.optional(),
-    partnerId: id.optional(),
-    name: z.string().min(1).max(200).optional(),
-  })
-  .superRefine((k, ctx) => {
+const apiKeyFields = z.object({
+  role: z.enum(roles),
+  storeId: z.optional(id),
+  partnerId: z.optional(id),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+});
+
+export const createApiKeySchema = apiKeyFields.check(
+  z.superRefine((k: z.output<typeof apiKeyFields>, ctx) => {
     if (k.role === 'pos' && !k.storeId) {
       ctx.addIssue({ code: 'custom', path: ['storeId'], message: 'a pos key needs a storeId' });
     }
@@ -239,12 +277,13 @@ export const createApiKeySchema = z
         message: 'only a partner key has a partnerId',
       });
     }
-  })
-  .meta({ id: 'CreateApiKey' });
+  }),
+  z.meta({ id: 'CreateApiKey' }),
+);
 
 export const pageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(2048).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
 export type ProgramInput = z.infer<typeof programSchema>;

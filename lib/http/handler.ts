@@ -9,7 +9,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type FieldError, ProblemError, validationFailed } from '../errors.ts';
 import { findRoute, type Route } from '../routes.ts';
 import type { Principal } from '../store/apiKeys.ts';
@@ -43,7 +43,7 @@ export interface Reply {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const toFieldErrors = (error: z.ZodError): FieldError[] =>
+const toFieldErrors = (error: z.core.$ZodError): FieldError[] =>
   error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 
 /** JSON with object keys sorted, so the same request always hashes the same. */
@@ -100,13 +100,13 @@ export class HttpRequest {
     return (this.event.body ?? '').trim() !== '';
   }
 
-  body<S extends z.ZodType>(schema: S): z.output<S> {
+  body<S extends z.ZodMiniType>(schema: S): z.output<S> {
     const result = schema.safeParse(this.json());
     if (!result.success) throw validationFailed(toFieldErrors(result.error));
     return result.data;
   }
 
-  query<S extends z.ZodType>(schema: S): z.output<S> {
+  query<S extends z.ZodMiniType>(schema: S): z.output<S> {
     const result = schema.safeParse(this.event.queryStringParameters ?? {});
     if (!result.success) throw validationFailed(toFieldErrors(result.error));
     return result.data;
