@@ -59,7 +59,10 @@ const BUSIEST_FUNCTIONS = ['recordPurchase', 'authorizeRedemption', 'getCustomer
 export class LoyaltyStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    const { table, hasIndexes } = new LoyaltyTable(this, 'Data');
+    const { table, hasIndexes } = new LoyaltyTable(this, 'Data', {
+      // Optional: CloudWatch Contributor Insights on the table's most accessed keys.
+      contributorInsights: stringContext(this, 'contributorInsights') === 'true',
+    });
 
     // Signs customer tokens; generated at deploy time, never in code or in the template.
     const tokenSecret = new Secret(this, 'CustomerTokenSecret', {

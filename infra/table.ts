@@ -20,7 +20,7 @@ export class LoyaltyTable extends Construct {
   /** Whether any GSI exists, so Query grants also need `<table>/index/*`. */
   readonly hasIndexes: boolean;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: { contributorInsights?: boolean } = {}) {
     super(scope, id);
     const { partitionKey, sortKey, timeToLiveAttribute, globalSecondaryIndexes } = tableDefinition;
     this.table = new Table(this, 'Table', {
@@ -33,6 +33,7 @@ export class LoyaltyTable extends Construct {
       timeToLiveAttribute,
       // New items only: the outbox publisher reads the events from the stream.
       stream: StreamViewType.NEW_IMAGE,
+      contributorInsightsSpecification: { enabled: props.contributorInsights === true },
     });
     for (const index of globalSecondaryIndexes) {
       this.table.addGlobalSecondaryIndex({

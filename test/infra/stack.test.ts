@@ -75,6 +75,15 @@ beforeAll(() => {
 });
 
 describe('table', () => {
+  it('has Contributor Insights off unless -c contributorInsights=true', () => {
+    const insights = (t: Template) =>
+      Object.values(t.findResources('AWS::DynamoDB::Table'))[0]?.Properties
+        .ContributorInsightsSpecification;
+    expect(insights(template)).toEqual({ Enabled: false });
+    const on = Template.fromStack(buildApp({ ...NO_BUNDLING, contributorInsights: 'true' }).stack);
+    expect(insights(on)).toEqual({ Enabled: true });
+  });
+
   it('is the shared definition, on demand, protected and retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
