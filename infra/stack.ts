@@ -139,7 +139,7 @@ export class LoyaltyStack extends Stack {
     });
     const monitoredJobs: MonitoredJob[] = [];
     for (const job of jobs) {
-      const fn = makeFunction(job.fn, job.table, Duration.seconds(60));
+      const fn = makeFunction(job.fn, job.table, Duration.seconds(job.timeoutSeconds ?? 60));
       allFunctions.set(job.fn, fn);
       monitoredJobs.push({ name: job.name, fn, everyMinutes: job.everyMinutes });
       new Schedule(this, `${pascal(job.fn)}Schedule`, {

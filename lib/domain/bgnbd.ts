@@ -115,22 +115,32 @@ function groupCustomers(customers: readonly CustomerSummary[]): CustomerGroup[] 
 }
 
 /**
- * ln L of one customer (FHL 2005 eq. 6), as A1 + A2 + ln(e^A3 + δ(x>0) e^A4):
+ * ln L of one customer (FHL 2005 eq. 6) is A1 + A2 + ln(e^A3 + δ(x>0) e^A4), with
  * A1 = lnΓ(r+x) - lnΓ(r) + r ln α, A2 = lnΓ(a+b) + lnΓ(b+x) - lnΓ(b) - lnΓ(a+b+x),
  * A3 = -(r+x) ln(α+T), A4 = ln a - ln(b+x-1) - (r+x) ln(α+tx).
+ *
+ * Σ count x ln L over the groups. The Gamma-function parts (A1, A2 and ln(b+x-1)) depend
+ * on x only, so they are computed once per distinct x, not once per group: the fit's cost
+ * is then a few logarithms per group.
  */
-function customerLogLikelihood({ r, alpha, a, b }: BgNbdParams, { x, tx, T }: CustomerSummary) {
-  const a1 = lnGamma(r + x) - lnGamma(r) + r * Math.log(alpha);
-  const a2 = lnGamma(a + b) + lnGamma(b + x) - lnGamma(b) - lnGamma(a + b + x);
-  const a3 = -(r + x) * Math.log(alpha + T);
-  if (x === 0) return a1 + a2 + a3;
-  const a4 = Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx);
-  return a1 + a2 + logSumExp(a3, a4);
-}
-
 function groupsLogLikelihood(params: BgNbdParams, groups: readonly CustomerGroup[]): number {
+  const { r, alpha, a, b } = params;
+  const byX = new Map<number, { a12: number; lnB: number }>();
+  const base = -lnGamma(r) + r * Math.log(alpha) + lnGamma(a + b) - lnGamma(b);
   let total = 0;
-  for (const group of groups) total += group.count * customerLogLikelihood(params, group);
+  for (const { x, tx, T, count } of groups) {
+    let terms = byX.get(x);
+    if (!terms) {
+      terms = {
+        a12: base + lnGamma(r + x) + lnGamma(b + x) - lnGamma(a + b + x),
+        lnB: x > 0 ? Math.log(a) - Math.log(b + x - 1) : 0,
+      };
+      byX.set(x, terms);
+    }
+    const a3 = -(r + x) * Math.log(alpha + T);
+    const value = x === 0 ? a3 : logSumExp(a3, terms.lnB - (r + x) * Math.log(alpha + tx));
+    total += count * (terms.a12 + value);
+  }
   return total;
 }
 
@@ -261,6 +271,9 @@ function nelderMeadStep(g: (p: Vector) => number, simplex: Vector[], values: num
 
 const toLogs = ({ r, alpha, a, b }: BgNbdParams): Vector => [r, alpha, a, b].map(Math.log);
 
+/** The fit keeps each parameter between e^-12 and e^12 (about 6e-6 to 1.6e5). */
+const MAX_LOG = 12;
+
 function fromLogs(logs: Vector): BgNbdParams {
   const [r, alpha, a, b] = logs.map(Math.exp) as [number, number, number, number];
   return { r, alpha, a, b };
@@ -276,7 +289,12 @@ export function fitBgNbd(
   options: FitOptions = {},
 ): FitResult {
   const groups = groupCustomers(customers);
-  const objective = (logs: Vector) => -groupsLogLikelihood(fromLogs(logs), groups);
+  // Parameters stay within e^±MAX_LOG: beyond it the data say only "no dropout" (a, b
+  // grow without bound), and chasing that costs thousands of iterations for nothing.
+  const objective = (logs: Vector) =>
+    logs.some((v) => Math.abs(v) > MAX_LOG)
+      ? Number.POSITIVE_INFINITY
+      : -groupsLogLikelihood(fromLogs(logs), groups);
   const settings: NelderMeadOptions = {
     maxIterations: options.maxIterations ?? 5000,
     xTolerance: options.xTolerance ?? 1e-9,

@@ -9,22 +9,22 @@ export interface ModelParams extends BgNbdParams {
   logLikelihood: number;
 }
 
-const WEEK_MS = 7 * 86_400_000;
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 
 /**
  * A customer in BG/NBD terms, in weeks (the unit of the published CDNOW fit): x repeat
  * purchase days, t_x the time from the first to the last purchase day, T from the first
- * purchase day to `asOf`. Undefined before the first purchase.
+ * purchase day to `asOf` (whole days). Undefined before the first purchase.
  */
 export function summaryOf(cadence: Cadence | undefined, asOf: Date) {
   if (!cadence || cadence.days.length === 0) return undefined;
   const first = dayStart(cadence.firstDay);
   const last = dayStart(cadence.days.at(-1) as string);
-  return {
-    x: cadence.dayCount - 1,
-    tx: (last - first) / WEEK_MS,
-    T: Math.max((asOf.getTime() - first) / WEEK_MS, (last - first) / WEEK_MS),
-  };
+  // Whole days (in weeks): customers then share (x, t_x, T) triples, which the fit groups,
+  // so its cost follows the distinct triples, not the customers.
+  const days = Math.max(Math.floor((asOf.getTime() - first) / DAY_MS), (last - first) / DAY_MS);
+  return { x: cadence.dayCount - 1, tx: (last - first) / WEEK_MS, T: days / 7 };
 }
 
 /** pAlive and expected purchases in the next 90 days; null without a model or a purchase. */

@@ -278,7 +278,7 @@ describe('functions', () => {
           },
         },
       });
-      expect(f.Properties.Timeout).toBeLessThanOrEqual(60);
+      expect(f.Properties.Timeout).toBeLessThanOrEqual(300);
       const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
     }
@@ -302,6 +302,14 @@ describe('functions', () => {
         },
       ]);
     }
+  });
+
+  it('gives each scheduled job 60 s unless it asks for more (lapse-scan: 300 s)', () => {
+    for (const job of jobs) {
+      const f = resources[functionFor(job.fn)]!;
+      expect(f.Properties.Timeout, job.fn).toBe(job.timeoutSeconds ?? 60);
+    }
+    expect(jobs.find((j) => j.name === 'lapse-scan')?.timeoutSeconds).toBe(300);
   });
 
   it('gives a job run on demand 29 s (API Gateway waits 30), and other routes 10 s', () => {
