@@ -68,6 +68,13 @@ function schemasUsed(): { fn: string; kind: 'body' | 'query'; name: string }[] {
 }
 
 describe('the OpenAPI document', () => {
+  it('is what lib/openapi.json holds (the served copy): run `npm run openapi` after a change', () => {
+    const served = JSON.parse(
+      readFileSync(new URL('../../lib/openapi.json', import.meta.url), 'utf8'),
+    );
+    expect(served).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+  });
+
   it('is a well-formed OpenAPI 3.1 document', () => {
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
     expect(doc.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema');
