@@ -45,6 +45,18 @@ describe('credentials', () => {
     expect(res).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 
+  it('serves the OpenAPI document without a credential, with every route in it', async () => {
+    const res = await t.call('GET', '/v1/openapi.json', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toMatch(/^3\.1/);
+    for (const route of routes) {
+      expect(
+        res.body.paths[route.path]?.[route.method.toLowerCase()],
+        routeKey(route),
+      ).toBeDefined();
+    }
+  });
+
   it('stops a revoked key at once, and revoking twice is still 204', async () => {
     const created = await t.call('POST', '/v1/api-keys', { body: { role: 'app' } });
     expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(200);
