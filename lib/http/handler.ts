@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
@@ -23,6 +22,19 @@ export const logger = new Logger({ serviceName: 'loyalty-api' });
  * invocation (namespace `Loyalty`). Off locally (POWERTOOLS_METRICS_DISABLED).
  */
 export const metrics = new Metrics({ namespace: 'Loyalty', serviceName: 'loyalty-api' });
+
+/**
+ * Writes the request's metrics, if it added any. (Powertools' logMetrics middleware warns
+ * on every request that adds none, which most reads are.)
+ */
+const flushMetrics = {
+  after: () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+  onError: () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+};
 
 /** Adds a count metric unless the answer was a replay (nothing happened again). */
 export function countIf(reply: { replayed?: boolean }, name: string, value = 1): void {
@@ -184,7 +196,7 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
   if (!route) throw new Error(`${key} is not in the route table`);
   return middy<HttpEvent, HttpResult, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(flushMetrics)
     .use({
       // Every log line of the request carries API Gateway's request id (also returned to
       // the client in the apigw-requestid header), so a support ticket finds its logs.
