@@ -233,7 +233,8 @@ export async function retentionReport(asOf: Date) {
   return {
     asOf: asOf.toISOString(),
     customers,
-    active: customers - lapsed.length,
+    // Never below 0 (a data directory from before the counters existed counts fewer).
+    active: Math.max(0, customers - lapsed.length),
     lapsed: lapsed.length,
     lapsedLast12Months: counts['customer.lapsed'] ?? 0,
     reactivatedLast12Months: counts['customer.reactivated'] ?? 0,
