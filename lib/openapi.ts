@@ -795,8 +795,8 @@ const operations: Record<string, Operation> = {
     summary: 'Events, oldest first',
     description:
       'The outbox: each event is written in the same transaction as the change it reports, ' +
-      'so none is lost. `tier.changed` for now (upgrades on purchase, downgrades at review); ' +
-      '`customer.lapsed` and `customer.reactivated` arrive with lapse detection. Ids are ' +
+      'so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), ' +
+      '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase). Ids are ' +
       'unique for deduplication; the order is by time to the millisecond.',
     query: pageQuerySchema,
     status: 200,
@@ -964,10 +964,12 @@ stored, but totals are not checked against them (discounts).
 **Customers**:
 - Lookups (GET /v1/customers) take exactly one of \`email\`, \`phone\`, \`externalId\`, else 400. Emails \
 compare case-insensitively (they are stored lowercased).
-- \`cadence\` currently holds \`purchases\` only; \`typicalGapDays\`, \`expectedNextPurchaseBy\`, \`pAlive\` \
-(and \`expectedPurchases90d\`) arrive with lapse detection.
+- \`cadence.typicalGapDays\` is the median gap between the most recent 24 distinct purchase days; \
+\`pAlive\` and \`expectedPurchases90d\` come from the BG/NBD model the daily lapse scan fits (null before \
+its first fit). Points and tier are as of the request: pending points past \`availableAt\`, expired \
+points and a due tier review are written (with their ledger entries) before the answer.
 - The tier shown is the higher of the tier granted and the tier the current qualifying spend earns. \
-Downgrades happen only in the daily tier review (a later release).
+Tiers go down only at a review, when the oldest month of spend leaves the window.
 
 **API keys**:
 - An unknown \`storeId\` or \`partnerId\` in POST /v1/api-keys: 404 \`not-found\`.
