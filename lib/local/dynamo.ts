@@ -120,6 +120,17 @@ export function localClient(endpoint: string): DynamoDBClient {
 }
 
 /** Creates the table from the same definition the CDK stack uses, unless it exists. */
+/** Waits (up to a minute) until no index of the table is being created or deleted. */
+async function indexesActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const busy = (Table?.GlobalSecondaryIndexes ?? []).some((g) => g.IndexStatus !== 'ACTIVE');
+    if (!busy) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new StartupError(`DynamoDB Local did not finish creating the indexes of ${tableName}`);
+}
+
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
   try {
@@ -127,8 +138,11 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     // A data directory from an older version gets the indexes added since.
     const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
     const input = createTableInput(tableName);
+    // One index at a time: a table takes one index creation at once, so each waits for
+    // the one before to become ACTIVE.
     for (const index of tableDefinition.globalSecondaryIndexes) {
       if (existing.has(index.indexName)) continue;
+      await indexesActive(client, tableName);
       await client.send(
         new UpdateTableCommand({
           TableName: tableName,
@@ -137,9 +151,11 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
         }),
       );
     }
+    await indexesActive(client, tableName);
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
+    await indexesActive(client, tableName);
   } finally {
     client.destroy();
   }
