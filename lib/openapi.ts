@@ -453,6 +453,23 @@ interface Operation {
   errors?: [ProblemCode, string][];
 }
 
+/** A job that changes customers one by one from its due index (the JobResult jobs). */
+function customerJob(name: string, what: string): Operation {
+  return {
+    tag: 'jobs',
+    summary: `Run the ${name} job now, as of asOf`,
+    description:
+      `${what} Reads only the customers due (a keys-only index), never the table; each ` +
+      'customer changes in its own conditional transaction, so reruns and overlapping runs ' +
+      'apply nothing twice, and a run cut off is finished by the next. The body (optional) ' +
+      'is `{"asOf"}`, default now.',
+    body: jobRunSchema,
+    status: 200,
+    response: 'JobResult',
+    responseDescription: 'What the run changed',
+  };
+}
+
 const operations: Record<string, Operation> = {
   health: {
     tag: 'meta',
@@ -669,51 +686,21 @@ const operations: Record<string, Operation> = {
     response: 'ReleaseHoldsResult',
     responseDescription: 'How many holds were released',
   },
-  runActivatePending: {
-    tag: 'jobs',
-    summary: 'Run the activate-pending job now, as of asOf',
-    description:
-      'Hourly: pending points whose availableAt has come become available (one `activate` ' +
-      'ledger entry per customer).' +
-      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
-      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
-      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
-      '`{"asOf"}`, default now.',
-    body: jobRunSchema,
-    status: 200,
-    response: 'JobResult',
-    responseDescription: 'What the run changed',
-  },
-  runExpirePoints: {
-    tag: 'jobs',
-    summary: 'Run the expire-points job now, as of asOf',
-    description:
-      'Daily: points not spent within pointsExpireAfterDays expire, oldest first (one `expire` ' +
-      'ledger entry per customer). Does nothing when the program has no expiry.' +
-      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
-      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
-      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
-      '`{"asOf"}`, default now.',
-    body: jobRunSchema,
-    status: 200,
-    response: 'JobResult',
-    responseDescription: 'What the run changed',
-  },
-  runReviewTiers: {
-    tag: 'jobs',
-    summary: 'Run the review-tiers job now, as of asOf',
-    description:
-      'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
-      'tier their spend now earns; a change records a `tier.changed` event.' +
-      ' Reads only the customers due (a keys-only index), never the table; each customer ' +
-      'changes in its own conditional transaction, so reruns and overlapping runs apply ' +
-      'nothing twice, and a run cut off is finished by the next. The body (optional) is ' +
-      '`{"asOf"}`, default now.',
-    body: jobRunSchema,
-    status: 200,
-    response: 'JobResult',
-    responseDescription: 'What the run changed',
-  },
+  runActivatePending: customerJob(
+    'activate-pending',
+    'Hourly: pending points whose availableAt has come become available (one `activate` ' +
+      'ledger entry per customer).',
+  ),
+  runExpirePoints: customerJob(
+    'expire-points',
+    'Daily: points not spent within pointsExpireAfterDays expire, oldest first (one `expire` ' +
+      'ledger entry per customer). Does nothing when the program has no expiry.',
+  ),
+  runReviewTiers: customerJob(
+    'review-tiers',
+    'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
+      'tier their spend now earns; a change records a `tier.changed` event.',
+  ),
   runLapseScan: {
     tag: 'lapse',
     summary: 'Run the lapse-scan job now, as of asOf',

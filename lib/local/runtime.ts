@@ -80,9 +80,9 @@ function scheduleJobs(): NodeJS.Timeout[] {
         console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       }
     };
-    const minutes =
-      (job.name === 'lapse-scan' && Number(process.env.LOYALTY_LAPSE_SCAN_MINUTES)) ||
-      (job.localEveryMinutes ?? job.everyMinutes);
+    // LOYALTY_<JOB>_MINUTES (e.g. LOYALTY_LAPSE_SCAN_MINUTES) sets any job's local period.
+    const override = `LOYALTY_${job.name.toUpperCase().replaceAll('-', '_')}_MINUTES`;
+    const minutes = Number(process.env[override]) || (job.localEveryMinutes ?? job.everyMinutes);
     const timers = [setTimeout(run, 5_000), setInterval(run, minutes * 60_000)];
     for (const timer of timers) timer.unref();
     return timers;

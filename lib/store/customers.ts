@@ -63,11 +63,13 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
  */
 export function changeItems(change: CustomerChange) {
   const TableName = tableName();
+  // PointsChange derives its customer on each read: take it once.
+  const customer = change.customer;
   return [
     {
       Put: {
         TableName,
-        Item: customerItem(change.customer),
+        Item: customerItem(customer),
         ConditionExpression: 'version = :expected',
         ExpressionAttributeValues: { ':expected': change.expectedVersion },
       },
@@ -75,7 +77,7 @@ export function changeItems(change: CustomerChange) {
     ...change.entries.map(({ version, entry }) => ({
       Put: {
         TableName,
-        Item: ledgerItem(change.customer.id, version, entry),
+        Item: ledgerItem(customer.id, version, entry),
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     })),

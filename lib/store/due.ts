@@ -1,6 +1,6 @@
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from './client.ts';
-import { DUE_SHARDS } from './keys.ts';
+import { tableName } from './client.ts';
+import { DUE_SHARDS, keys } from './keys.ts';
+import { queryPages } from './pagination.ts';
 
 export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue' | 'LapseDue';
 
@@ -23,22 +23,15 @@ export async function* dueCustomerIds(
   strict = false,
 ): AsyncGenerator<string[]> {
   for (let shard = 0; shard < DUE_SHARDS; shard++) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await db().send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: index,
-          KeyConditionExpression: `dueShard = :shard AND #due ${strict ? '<' : '<='} :bound`,
-          ExpressionAttributeNames: { '#due': sortKeyOf[index] },
-          ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
-          Limit: pageSize,
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      const ids = (page.Items ?? []).map((item) => (item.PK as string).slice('CUS#'.length));
-      if (ids.length > 0) yield ids;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const items of queryPages({
+      TableName: tableName(),
+      IndexName: index,
+      KeyConditionExpression: `dueShard = :shard AND #due ${strict ? '<' : '<='} :bound`,
+      ExpressionAttributeNames: { '#due': sortKeyOf[index] },
+      ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
+      Limit: pageSize,
+    })) {
+      if (items.length > 0) yield items.map((item) => keys.customerIdOf(item.PK as string));
+    }
   }
 }

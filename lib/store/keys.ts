@@ -19,6 +19,8 @@ export const keys = {
   /** Customer counts, sharded so enrolments don't contend (see stats.ts). */
   stats: (shard: number): Key => ({ PK: 'STATS', SK: `SHARD#${shard}` }),
   customer: (id: string): Key => ({ PK: `CUS#${id}`, SK: 'PROFILE' }),
+  /** The customer id of a customer item's (or index entry's) PK. */
+  customerIdOf: (pk: string): string => pk.slice('CUS#'.length),
   ledgerEntry: (customerId: string, version: number): Key => ({
     PK: `CUS#${customerId}`,
     SK: `${LEDGER_PREFIX}${seq(version)}`,

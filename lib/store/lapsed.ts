@@ -1,9 +1,9 @@
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
-import { validationFailed } from '../errors.ts';
 import { db, tableName } from './client.ts';
 import { LAPSED_LIST } from './customers.ts';
 import { keys, SAMPLE_SHARDS } from './keys.ts';
+import { decodeCursor, encodeCursor, queryPages } from './pagination.ts';
 import type { LAPSED_ATTRIBUTES } from './table.ts';
 
 /** What the Lapsed index holds of a lapsed customer. */
@@ -11,21 +11,12 @@ export type LapsedCustomer = Pick<CustomerState, (typeof LAPSED_ATTRIBUTES)[numb
   lapsedAt: string;
 };
 
-const cursorError = () =>
-  validationFailed([{ path: 'cursor', message: 'not a cursor this API issued for this list' }]);
-
-export function encodeLapsedCursor(lapsedAt: string, id: string): string {
-  return Buffer.from(JSON.stringify({ lapsedAt, id })).toString('base64url');
-}
-
 function decodeLapsedCursor(cursor: string) {
-  try {
-    const { lapsedAt, id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof lapsedAt !== 'string' || typeof id !== 'string') throw cursorError();
-    return { ...keys.customer(id), lapsedList: LAPSED_LIST, lapsedAt };
-  } catch {
-    throw cursorError();
-  }
+  const { lapsedAt, id } = decodeCursor<{ lapsedAt: string; id: string }>(
+    cursor,
+    (v) => typeof v.lapsedAt === 'string' && typeof v.id === 'string',
+  );
+  return { ...keys.customer(id), lapsedList: LAPSED_LIST, lapsedAt };
 }
 
 const fromItem = (item: Record<string, unknown>) => {
@@ -53,27 +44,22 @@ export async function lapsedPage(
   const last = items.at(-1);
   return {
     items,
-    nextCursor: Items.length > limit && last ? encodeLapsedCursor(last.lapsedAt, last.id) : null,
+    nextCursor:
+      Items.length > limit && last ? encodeCursor({ lapsedAt: last.lapsedAt, id: last.id }) : null,
   };
 }
 
 /** Every lapsed customer (the sort by value at risk and the retention report read them all). */
 export async function allLapsed(): Promise<LapsedCustomer[]> {
   const all: LapsedCustomer[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page: QueryCommandOutput = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'Lapsed',
-        KeyConditionExpression: 'lapsedList = :l',
-        ExpressionAttributeValues: { ':l': LAPSED_LIST },
-        ...(start && { ExclusiveStartKey: start }),
-      }),
-    );
-    all.push(...(page.Items ?? []).map(fromItem));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const items of queryPages({
+    TableName: tableName(),
+    IndexName: 'Lapsed',
+    KeyConditionExpression: 'lapsedList = :l',
+    ExpressionAttributeValues: { ':l': LAPSED_LIST },
+  })) {
+    all.push(...items.map(fromItem));
+  }
   return all;
 }
 
@@ -84,20 +70,14 @@ export async function allLapsed(): Promise<LapsedCustomer[]> {
 export async function sampleCustomerIds(wanted: number): Promise<string[]> {
   const ids: string[] = [];
   for (let shard = 0; shard < SAMPLE_SHARDS && ids.length < wanted; shard++) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await db().send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: 'Customers',
-          KeyConditionExpression: 'sampleShard = :s',
-          ExpressionAttributeValues: { ':s': String(shard) },
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push((item.PK as string).slice('CUS#'.length));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const items of queryPages({
+      TableName: tableName(),
+      IndexName: 'Customers',
+      KeyConditionExpression: 'sampleShard = :s',
+      ExpressionAttributeValues: { ':s': String(shard) },
+    })) {
+      for (const item of items) ids.push(keys.customerIdOf(item.PK as string));
+    }
   }
   return ids;
 }

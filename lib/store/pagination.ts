@@ -1,4 +1,8 @@
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { validationFailed } from '../errors.ts';
 import { db } from './client.ts';
 
@@ -11,31 +15,39 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-function encodeCursor(item: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ PK: item.PK, SK: item.SK })).toString('base64url');
+/** Every list's cursor is a JSON value, base64url-encoded: opaque to clients. */
+export function encodeCursor(value: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, expectedPK: string): Record<string, string> {
-  const invalid = () =>
-    validationFailed([{ path: 'cursor', message: 'not a cursor this API issued for this list' }]);
+/**
+ * The value in a cursor, if `valid` accepts it; otherwise (garbage, or a cursor of another
+ * list) 400 validation-failed on `cursor`.
+ */
+export function decodeCursor<T>(
+  cursor: string,
+  valid: (value: Record<string, unknown>) => boolean,
+): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalid();
+    parsed = undefined;
   }
-  const key = parsed as Record<string, unknown> | null;
-  if (
-    typeof key !== 'object' ||
-    key === null ||
-    key.PK !== expectedPK ||
-    typeof key.SK !== 'string' ||
-    Object.keys(key).length !== 2
-  ) {
-    throw invalid();
+  if (typeof parsed !== 'object' || parsed === null || !valid(parsed as Record<string, unknown>)) {
+    throw validationFailed([
+      { path: 'cursor', message: 'not a cursor this API issued for this list' },
+    ]);
   }
-  return key as Record<string, string>;
+  return parsed as T;
 }
+
+/** A cursor of a query on partition `expectedPK`: the last item's table key. */
+const decodeKeyCursor = (cursor: string, expectedPK: string) =>
+  decodeCursor<Record<string, string>>(
+    cursor,
+    (key) => key.PK === expectedPK && typeof key.SK === 'string' && Object.keys(key).length === 2,
+  );
 
 /**
  * One page of a query on partition `pk`. Asks for one item more than the page so that
@@ -51,10 +63,30 @@ export async function queryPage(
     new QueryCommand({
       ...input,
       Limit: limit + 1,
-      ...(cursor !== undefined && { ExclusiveStartKey: decodeCursor(cursor, pk) }),
+      ...(cursor !== undefined && { ExclusiveStartKey: decodeKeyCursor(cursor, pk) }),
     }),
   );
   const items = Items.slice(0, limit);
   const last = items[items.length - 1];
-  return { items, nextCursor: Items.length > limit && last ? encodeCursor(last) : null };
+  return {
+    items,
+    nextCursor: Items.length > limit && last ? encodeCursor({ PK: last.PK, SK: last.SK }) : null,
+  };
+}
+
+/**
+ * Every page of a query, following LastEvaluatedKey to the end (for jobs and reports that
+ * read a whole index range; API lists use queryPage and cursors instead).
+ */
+export async function* queryPages(
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): AsyncGenerator<Record<string, unknown>[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await db().send(
+      new QueryCommand({ ...input, ...(start && { ExclusiveStartKey: start }) }),
+    );
+    yield page.Items ?? [];
+    start = page.LastEvaluatedKey;
+  } while (start);
 }

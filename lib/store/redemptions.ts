@@ -1,6 +1,5 @@
 import {
   QueryCommand,
-  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -15,6 +14,7 @@ import {
   type StoredResponse,
 } from './idempotency.ts';
 import { indexKeys, type Key, keys } from './keys.ts';
+import { queryPages } from './pagination.ts';
 import { batchGet, pick } from './reads.ts';
 import { failedConditions, isTransactionConflict } from './transactions.ts';
 
@@ -181,29 +181,23 @@ export async function settlementTotals(
   to: string,
 ): Promise<SettlementTotals> {
   const totals = { count: 0, amount: 0, points: 0 };
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page: QueryCommandOutput = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': indexKeys.settlementPartition(partnerId),
-          ':from': from,
-          ':to': to,
-        },
-        ProjectionExpression: 'amount, points',
-        ...(start && { ExclusiveStartKey: start }),
-      }),
-    );
-    for (const item of page.Items ?? []) {
+  for await (const items of queryPages({
+    TableName: tableName(),
+    IndexName: 'GSI1',
+    KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
+    ExpressionAttributeValues: {
+      ':pk': indexKeys.settlementPartition(partnerId),
+      ':from': from,
+      ':to': to,
+    },
+    ProjectionExpression: 'amount, points',
+  })) {
+    for (const item of items) {
       totals.count += 1;
       totals.amount += (item.amount as Money).amount;
       totals.points += item.points as number;
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return totals;
 }
 

@@ -1,7 +1,8 @@
-import { BatchGetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { encodeTime } from 'ulid';
 import { db, tableName } from './client.ts';
 import { EVENTS_PARTITION, keys } from './keys.ts';
+import { queryPages } from './pagination.ts';
 
 /** Enrolments count into one of these at random, so no one counter item is hot. */
 export const STATS_SHARDS = 16;
@@ -33,26 +34,18 @@ export async function customerCount(): Promise<number> {
  */
 export async function eventCounts(from: Date, to: Date): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page: QueryCommandOutput = await db().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#type': 'type' },
-        ExpressionAttributeValues: {
-          ':pk': EVENTS_PARTITION,
-          ':from': `EVT#evt_${encodeTime(from.getTime(), 10)}`,
-          ':to': `EVT#evt_${encodeTime(to.getTime(), 10)}`,
-        },
-        ProjectionExpression: '#type',
-        ...(start && { ExclusiveStartKey: start }),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      counts[item.type as string] = (counts[item.type as string] ?? 0) + 1;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const items of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+    ExpressionAttributeNames: { '#type': 'type' },
+    ExpressionAttributeValues: {
+      ':pk': EVENTS_PARTITION,
+      ':from': `EVT#evt_${encodeTime(from.getTime(), 10)}`,
+      ':to': `EVT#evt_${encodeTime(to.getTime(), 10)}`,
+    },
+    ProjectionExpression: '#type',
+  })) {
+    for (const item of items) counts[item.type as string] = (counts[item.type as string] ?? 0) + 1;
+  }
   return counts;
 }

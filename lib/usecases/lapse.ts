@@ -5,11 +5,12 @@ import { PointsChange } from '../domain/lifecycle.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { annualSpend } from '../domain/tiers.ts';
-import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { notFound, ProblemError } from '../errors.ts';
 import { commitChange, customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
 import { getModel, putModel } from '../store/model.ts';
+import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
 import { customerCount, eventCounts } from '../store/stats.ts';
@@ -145,33 +146,24 @@ export async function listLapsedCustomers(
     items,
     nextCursor:
       rest.length > query.limit && last
-        ? Buffer.from(
-            JSON.stringify({
-              asOf: asOf.toISOString(),
-              risk: last.valueAtRisk.amount,
-              id: last.customerId,
-            }),
-          ).toString('base64url')
+        ? encodeCursor({
+            asOf: asOf.toISOString(),
+            risk: last.valueAtRisk.amount,
+            id: last.customerId,
+          })
         : null,
   };
 }
 
-function decodeRiskCursor(cursor: string): { asOf: string; risk: number; id: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof parsed.asOf === 'string' &&
-      !Number.isNaN(Date.parse(parsed.asOf)) &&
-      Number.isInteger(parsed.risk) &&
-      typeof parsed.id === 'string'
-    ) {
-      return parsed;
-    }
-  } catch {}
-  throw validationFailed([
-    { path: 'cursor', message: 'not a cursor this API issued for this list' },
-  ]);
-}
+const decodeRiskCursor = (cursor: string) =>
+  decodeCursor<{ asOf: string; risk: number; id: string }>(
+    cursor,
+    (v) =>
+      typeof v.asOf === 'string' &&
+      !Number.isNaN(Date.parse(v.asOf)) &&
+      Number.isInteger(v.risk) &&
+      typeof v.id === 'string',
+  );
 
 /** Records what the win-back call learned; the customer must be lapsed (409 otherwise). */
 export async function recordLapseReason(
