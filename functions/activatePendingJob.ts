@@ -1,6 +1,6 @@
 import { scheduledJob } from '../lib/http/scheduled.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = scheduledJob('activate-pending', (asOf, deadline) =>
-  runJob('activate-pending', asOf, { deadline }),
+export const handler = scheduledJob('activate-pending', (asOf, options) =>
+  runJob('activate-pending', asOf, options),
 );

@@ -1,6 +1,6 @@
 import { scheduledJob } from '../lib/http/scheduled.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = scheduledJob('review-tiers', (asOf, deadline) =>
-  runJob('review-tiers', asOf, { deadline }),
+export const handler = scheduledJob('review-tiers', (asOf, options) =>
+  runJob('review-tiers', asOf, options),
 );

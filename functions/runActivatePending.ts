@@ -1,6 +1,6 @@
 import { jobRoute } from '../lib/http/jobs.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = jobRoute('activate-pending', (asOf, deadline) =>
-  runJob('activate-pending', asOf, { deadline }),
+export const handler = jobRoute('activate-pending', (asOf, options) =>
+  runJob('activate-pending', asOf, options),
 );

@@ -19,6 +19,8 @@ export type ProblemCode =
   | 'invalid-state'
   | 'rate-limited'
   | 'refund-exceeds-purchase'
+  | 'unsupported-media-type'
+  | 'invalid-as-of'
   | 'internal-error'
   | 'service-unavailable';
 
@@ -38,6 +40,8 @@ const titles: Record<ProblemCode, [status: number, title: string]> = {
   'invalid-state': [409, 'Not possible in the current state'],
   'rate-limited': [429, 'Too many failed attempts; retry later'],
   'refund-exceeds-purchase': [422, 'Refunds would exceed the purchase total'],
+  'unsupported-media-type': [415, 'The request body must be JSON'],
+  'invalid-as-of': [422, 'asOf is in the future'],
   'internal-error': [500, 'Internal error'],
   'service-unavailable': [503, 'The service is busy, retry later'],
 };

@@ -11,10 +11,46 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { lapseReasons } from './domain/customer.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
+import { ID_PATTERN } from './ids.ts';
 
 z.config(en());
 
-const id = z.string().check(z.minLength(1), z.maxLength(64));
+const id = z.string().check(z.regex(ID_PATTERN, 'must be an id: 1..64 letters, digits, _ or -'));
+
+/** The contract's bound on money: every sum the API keeps of such amounts stays exact. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+/** Whether `s` has a control character (C0 or DEL); `lines` allows tab, CR and LF. */
+function hasControlCharacter(s: string, lines = false): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x7f || (c < 0x20 && !(lines && (c === 0x09 || c === 0x0a || c === 0x0d)))) {
+      return true;
+    }
+  }
+  return false;
+}
+const noControl = z.refine<string>((s) => !hasControlCharacter(s), {
+  message: 'must not contain control characters',
+});
+/** Free text (reasons, notes): line breaks and tabs, but no other control characters. */
+const noControlButLines = z.refine<string>((s) => !hasControlCharacter(s, true), {
+  message: 'must not contain control characters',
+});
+/** One line of text: no control characters (NUL, escapes, line breaks). */
+const line = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), noControl);
+
+/**
+ * An RFC 3339 instant between 1970 and 9999: ids, cursors and key ranges are built from
+ * instants, and nothing the API keeps happened before 1970.
+ */
+export const instant = () =>
+  z.iso.datetime({ offset: true }).check(
+    z.refine((s) => {
+      const ms = Date.parse(s);
+      return ms >= 0 && ms < Date.UTC(10_000, 0, 1);
+    }, 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z'),
+  );
 
 /**
  * Registered rather than given a `z.meta({ id })` check: checks are carried into every
@@ -23,7 +59,13 @@ const id = z.string().check(z.minLength(1), z.maxLength(64));
  */
 export const moneySchema = z
   .object({
-    amount: z.int().check(z.minimum(0), z.describe('Integer minor units (cents for USD)')),
+    amount: z
+      .int()
+      .check(
+        z.minimum(0),
+        z.maximum(MAX_AMOUNT),
+        z.describe('Integer minor units (cents for USD), 0..10^12'),
+      ),
     currency: z
       .string()
       .check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'), z.describe('ISO 4217')),
@@ -36,8 +78,8 @@ const tierSchema = z.object({
     .check(
       z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'),
     ),
-  name: z.string().check(z.minLength(1), z.maxLength(100)),
-  qualifyingSpend: z.int().check(z.minimum(0)),
+  name: line(100),
+  qualifyingSpend: z.int().check(z.minimum(0), z.maximum(MAX_AMOUNT)),
   multiplier: z
     .number()
     .check(
@@ -47,13 +89,14 @@ const tierSchema = z.object({
     ),
 });
 
-const positiveInt = z.int().check(z.minimum(1));
+/** Rates: products with a 10^12 amount stay well inside BigInt, and totals are checked. */
+const boundedPositive = z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT));
 
 const programFields = z.strictObject({
-  name: z.string().check(z.minLength(1), z.maxLength(200)),
+  name: line(200),
   currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')),
-  earnRate: z.object({ points: positiveInt, per: positiveInt }),
-  cashValue: z.object({ points: positiveInt, amount: positiveInt }),
+  earnRate: z.object({ points: boundedPositive, per: boundedPositive }),
+  cashValue: z.object({ points: boundedPositive, amount: boundedPositive }),
   tiers: z.array(tierSchema).check(z.minLength(1), z.maxLength(20)),
   qualifyingWindowMonths: z.int().check(z.minimum(1), z.maximum(36)),
   pendingDays: z
@@ -113,14 +156,14 @@ export const programSchema = programFields.check(
 
 export const createCustomerSchema = z
   .object({
-    externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    externalId: z.optional(line(128)),
     email: z.optional(z.email().check(z.maxLength(254))),
     phone: z.optional(
       z
         .string()
         .check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')),
     ),
-    name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+    name: z.optional(line(200)),
   })
   .check(
     z.refine((c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined, {
@@ -134,7 +177,7 @@ export const customerLookupSchema = z
   .object({
     email: z.optional(z.email().check(z.maxLength(254))),
     phone: z.optional(z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number'))),
-    externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    externalId: z.optional(line(128)),
   })
   .check(
     z.refine((q) => [q.email, q.phone, q.externalId].filter((v) => v !== undefined).length === 1, {
@@ -144,8 +187,8 @@ export const customerLookupSchema = z
   );
 
 export const purchaseLineSchema = z.object({
-  sku: z.string().check(z.minLength(1), z.maxLength(64)),
-  category: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  sku: line(64),
+  category: z.optional(line(64)),
   quantity: z.int().check(z.minimum(1), z.maximum(1_000_000)),
   unitPrice: moneySchema,
 });
@@ -155,11 +198,9 @@ export const recordPurchaseSchema = z
     customerId: id,
     total: moneySchema,
     occurredAt: z
-      .optional(z.iso.datetime({ offset: true }))
+      .optional(instant())
       .check(z.describe('RFC 3339; defaults to now; at most 5 minutes ahead')),
-    receiptId: z
-      .optional(z.string().check(z.minLength(1), z.maxLength(128)))
-      .check(z.describe('Unique per store')),
+    receiptId: z.optional(line(128)).check(z.describe('Unique per store')),
     storeId: z
       .optional(id)
       .check(z.describe('Required with an admin key; a pos key records for its store')),
@@ -171,7 +212,12 @@ export const authorizeRedemptionSchema = z
   .object({
     code: z
       .string()
-      .check(z.minLength(1), z.maxLength(32), z.describe("The customer's redemption code")),
+      .check(
+        z.minLength(1),
+        z.maxLength(32),
+        z.regex(/^[A-Za-z0-9]+$/, 'must be letters and digits'),
+        z.describe("The customer's redemption code"),
+      ),
     amount: moneySchema.check(
       z.refine((m) => m.amount >= 1, { message: 'must be at least 1', path: ['amount'] }),
     ),
@@ -184,13 +230,23 @@ export const authorizeRedemptionSchema = z
   .check(z.meta({ id: 'AuthorizeRedemption' }));
 
 export const settlementQuerySchema = z.object({
-  from: z.iso.datetime({ offset: true }).check(z.describe('Start, inclusive (RFC 3339)')),
-  to: z.iso.datetime({ offset: true }).check(z.describe('End, exclusive (RFC 3339)')),
+  from: instant().check(z.describe('Start, inclusive (RFC 3339)')),
+  to: instant().check(z.describe('End, exclusive (RFC 3339)')),
 });
 
 export const jobRunSchema = z
   .object({
-    asOf: z.optional(z.iso.datetime({ offset: true })).check(z.describe('Defaults to now')),
+    asOf: z
+      .optional(instant())
+      .check(
+        z.describe(
+          'Defaults to now. More than 5 minutes ahead is 422 invalid-as-of unless dryRun is true ' +
+            '(or the deployment runs with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations)',
+        ),
+      ),
+    dryRun: z
+      .optional(z.boolean())
+      .check(z.describe('Count what the job would do as of asOf, and change nothing')),
   })
   .check(z.meta({ id: 'JobRun' }));
 
@@ -216,6 +272,7 @@ export const adjustmentSchema = z
         z.trim(),
         z.minLength(1),
         z.maxLength(500),
+        noControlButLines,
         z.describe('Why: kept on the ledger entry'),
       ),
   })
@@ -225,7 +282,7 @@ export const lapseReasonSchema = z
   .object({
     reason: z.enum(lapseReasons),
     note: z
-      .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)))
+      .optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(1000), noControlButLines))
       .check(z.describe('What the customer said')),
   })
   .check(z.meta({ id: 'LapseReason' }));
@@ -239,11 +296,11 @@ export const lapsedQuerySchema = z.object({
 });
 
 export const retentionQuerySchema = z.object({
-  asOf: z.optional(z.iso.datetime({ offset: true })).check(z.describe('Defaults to now')),
+  asOf: z.optional(instant()).check(z.describe('Defaults to now')),
 });
 
 export const nameSchema = z.object({
-  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
+  name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200), noControl),
 });
 
 export const roles = ['admin', 'pos', 'partner', 'app'] as const;
@@ -252,7 +309,7 @@ const apiKeyFields = z.object({
   role: z.enum(roles),
   storeId: z.optional(id),
   partnerId: z.optional(id),
-  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  name: z.optional(line(200)),
 });
 
 export const createApiKeySchema = apiKeyFields.check(

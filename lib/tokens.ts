@@ -62,6 +62,8 @@ export async function verifyCustomerToken(
       issuer: ISSUER,
       audience: AUDIENCE,
       currentDate: now,
+      // A token must say when it ends: one without `exp` would never expire.
+      requiredClaims: ['exp', 'sub'],
     });
     return typeof payload.sub === 'string' ? payload.sub : undefined;
   } catch {

@@ -51,6 +51,27 @@ export interface CustomerState {
   version: number;
 }
 
+/**
+ * No total kept on a customer (points, spend per month, lots) may pass this, so every sum
+ * stays an exact integer far below Number.MAX_SAFE_INTEGER (9.007 x 10^15): a thousand
+ * purchases of the largest amount (10^12) in one month still fit.
+ */
+export const MAX_CUSTOMER_TOTAL = 1_000_000_000_000_000;
+
+/** The first total of `c` outside ±MAX_CUSTOMER_TOTAL, if any. */
+export function totalOutOfBounds(c: CustomerState): string | undefined {
+  const totals: [string, number][] = [
+    ['available', c.available],
+    ['pending', c.pending],
+    ['held', c.held],
+    ['lifetimeEarned', c.lifetimeEarned],
+    ...Object.entries(c.spend).map(([month, v]): [string, number] => [`spend ${month}`, v]),
+    ...Object.values(c.lots ?? {}).map((v): [string, number] => ['available', v]),
+    ...Object.values(c.pendingLots ?? {}).map((v): [string, number] => ['pending', v]),
+  ];
+  return totals.find(([, v]) => !Number.isSafeInteger(v) || Math.abs(v) > MAX_CUSTOMER_TOTAL)?.[0];
+}
+
 export function newCustomer(
   id: string,
   profile: Pick<CustomerState, 'externalId' | 'email' | 'phone' | 'name'>,

@@ -10,6 +10,7 @@ import type {
 } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { type FieldError, ProblemError, validationFailed } from '../errors.ts';
+import { ID_PATTERN } from '../ids.ts';
 import { findRoute, type Route } from '../routes.ts';
 import type { Principal } from '../store/apiKeys.ts';
 import type { IdempotencyContext } from '../store/idempotency.ts';
@@ -49,11 +50,39 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Send `body`, a string, as it is with this content type (a page, a script), not as JSON. */
+  contentType?: string;
+  /** More response headers; they override the defaults (`cache-control: no-store`). */
+  headers?: Record<string, string>;
   /** A stored response returned again for a repeated Idempotency-Key. */
   replayed?: boolean;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** No request of this API nests deeper; deeper bodies are refused before parsing. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether JSON text opens more than `max` arrays or objects inside one another (a scan, no recursion). */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** application/json or any type/subtype+json, with or without parameters (charset). */
+const JSON_MEDIA_TYPE = /^(application\/json|[\w.+-]+\/[\w.+-]+\+json)\s*(;|$)/i;
 
 const toFieldErrors = (error: z.core.$ZodError): FieldError[] =>
   error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
@@ -95,9 +124,21 @@ export class HttpRequest {
         `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
       );
     }
+    const contentType = this.event.headers?.['content-type'];
+    if (contentType !== undefined && contentType !== '' && !JSON_MEDIA_TYPE.test(contentType)) {
+      throw new ProblemError(
+        'unsupported-media-type',
+        `Send the body as JSON (content-type: application/json), not ${contentType.slice(0, 100)}`,
+      );
+    }
     const text = bytes.toString('utf8');
     if (text.trim() === '')
       throw validationFailed([{ path: '', message: 'a JSON body is required' }]);
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+      throw validationFailed([
+        { path: '', message: `the body nests deeper than ${MAX_JSON_DEPTH} levels` },
+      ]);
+    }
     try {
       this.parsedBody = JSON.parse(text);
     } catch {
@@ -105,6 +146,11 @@ export class HttpRequest {
     }
     this.bodyRead = true;
     return this.parsedBody;
+  }
+
+  /** Parses the body now, so its size, media type and JSON are checked (413, 415, 400). */
+  checkBody(): void {
+    this.json();
   }
 
   /** Whether a body was sent (capture and void are POSTs without one). */
@@ -124,9 +170,10 @@ export class HttpRequest {
     return result.data;
   }
 
+  /** A path id; one that cannot exist (too long, wrong shape) is simply 404, as the contract says. */
   param(name: string): string {
     const value = this.event.pathParameters?.[name];
-    if (!value) throw validationFailed([{ path: name, message: 'missing path parameter' }]);
+    if (!value || !ID_PATTERN.test(value)) throw new ProblemError('not-found', 'Not found');
     return value;
   }
 
@@ -176,14 +223,21 @@ export function checkAccess(route: Route, principal: Principal | undefined): voi
 }
 
 function reply(r: Reply): HttpResult {
+  const body =
+    r.body === undefined
+      ? undefined
+      : r.contentType !== undefined
+        ? String(r.body)
+        : JSON.stringify(r.body);
   return {
     statusCode: r.status,
     headers: {
       'cache-control': 'no-store',
-      ...(r.body !== undefined && { 'content-type': 'application/json' }),
+      ...(body !== undefined && { 'content-type': r.contentType ?? 'application/json' }),
       ...(r.replayed && { 'idempotent-replayed': 'true' }),
+      ...r.headers,
     },
-    ...(r.body !== undefined && { body: JSON.stringify(r.body) }),
+    ...(body !== undefined && { body }),
   };
 }
 
@@ -213,6 +267,10 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
     .handler(async (event) => {
       const principal = principalOf(event);
       checkAccess(route, principal);
-      return reply(await serve(new HttpRequest(event, principal)));
+      const request = new HttpRequest(event, principal);
+      // A body, where one is sent, is JSON of bounded size and depth, whether or not the
+      // route reads it: the same 413/415/400 on every route.
+      if (request.hasBody()) request.checkBody();
+      return reply(await serve(request));
     });
 }

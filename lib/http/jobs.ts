@@ -1,3 +1,4 @@
+import { ProblemError } from '../errors.ts';
 import { jobRunSchema } from '../schemas.ts';
 import { httpHandler } from './handler.ts';
 import type { JobRunner } from './scheduled.ts';
@@ -5,11 +6,31 @@ import type { JobRunner } from './scheduled.ts';
 /** API Gateway gives a request 30 s; a job run on demand stops starting new work after 25. */
 const ROUTE_BUDGET_MS = 25_000;
 
-/** `POST /v1/jobs/<name>` with an optional `{"asOf"}` body (default now). */
+/** How far ahead an asOf may be before the run would act on the future (clock skew). */
+export const MAX_AS_OF_AHEAD_MS = 5 * 60_000;
+
+/**
+ * `POST /v1/jobs/<name>` with an optional `{"asOf", "dryRun"}` body (default now). A run
+ * as of the future would release live holds and expire points early, so an asOf more than
+ * 5 minutes ahead only counts (dryRun), unless the deployment was started for simulation
+ * (LOYALTY_ALLOW_FUTURE_ASOF=1, which the stack never sets).
+ */
 export function jobRoute(name: string, run: JobRunner) {
   return httpHandler(`POST /v1/jobs/${name}`, async (req) => {
-    const { asOf } = req.hasBody() ? req.body(jobRunSchema) : {};
-    const result = await run(asOf ? new Date(asOf) : new Date(), Date.now() + ROUTE_BUDGET_MS);
-    return { status: 200, body: result };
+    const { asOf, dryRun = false } = req.hasBody() ? req.body(jobRunSchema) : {};
+    const now = Date.now();
+    const at = asOf ? new Date(asOf) : new Date(now);
+    if (
+      at.getTime() > now + MAX_AS_OF_AHEAD_MS &&
+      !dryRun &&
+      process.env.LOYALTY_ALLOW_FUTURE_ASOF !== '1'
+    ) {
+      throw new ProblemError(
+        'invalid-as-of',
+        'asOf is more than 5 minutes ahead: send "dryRun": true to count what the job would do then',
+      );
+    }
+    const result = await run(at, { deadline: now + ROUTE_BUDGET_MS, dryRun });
+    return { status: 200, body: { ...result, ...(dryRun && { dryRun }) } };
   });
 }

@@ -199,6 +199,32 @@ export async function startHttpServer(port: number, host = '127.0.0.1'): Promise
     });
   });
   server.keepAliveTimeout = 65_000;
+  // What Node refuses before a request exists (headers over its limit, a malformed request
+  // line) still gets a problem+json answer rather than a bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error.code === 'ECONNRESET' && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      type: 'urn:loyalty:problem:validation-failed',
+      title: tooLarge ? 'The request headers are too large' : 'The request is not valid HTTP',
+      status,
+      code: 'validation-failed',
+      detail: tooLarge
+        ? 'The request line and headers must fit in 16 KiB'
+        : 'The request could not be parsed',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        'content-type: application/problem+json\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        'connection: close\r\n\r\n' +
+        body,
+    );
+  });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => done());

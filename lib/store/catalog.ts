@@ -47,7 +47,7 @@ export async function listPlaces(
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       ExpressionAttributeValues: { ':pk': PK, ':prefix': SK },
     },
-    PK,
+    { PK, skPrefix: SK },
     limit,
     cursor,
   );

@@ -3,8 +3,9 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { CustomerState } from '../domain/customer.ts';
+import { type CustomerState, MAX_CUSTOMER_TOTAL, totalOutOfBounds } from '../domain/customer.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/lifecycle.ts';
+import { validationFailed } from '../errors.ts';
 import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
@@ -65,6 +66,14 @@ export function changeItems(change: CustomerChange) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
+  // Refused before anything is written: a total past the bound would no longer be exact.
+  const total = totalOutOfBounds(customer);
+  if (total !== undefined) {
+    throw validationFailed(
+      [{ path: '', message: `this would take the customer's ${total} past 10^15` }],
+      `No total of a customer may pass ${MAX_CUSTOMER_TOTAL}`,
+    );
+  }
   return [
     {
       Put: {
@@ -218,7 +227,7 @@ export async function listLedger(
       ExpressionAttributeValues: { ':pk': PK, ':ledger': LEDGER_PREFIX },
       ScanIndexForward: false,
     },
-    PK,
+    { PK, skPrefix: LEDGER_PREFIX },
     limit,
     cursor,
   );

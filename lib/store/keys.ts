@@ -42,7 +42,7 @@ export const keys = {
   redemptionCode: (code: string): Key => ({ PK: `CODE#${code}`, SK: 'CODE' }),
   redemption: (id: string): Key => ({ PK: `RED#${id}`, SK: 'REDEMPTION' }),
   /** The outbox: one partition, ids sort by time, so it reads oldest first. */
-  event: (id: string): Key => ({ PK: EVENTS_PARTITION, SK: `EVT#${id}` }),
+  event: (id: string): Key => ({ PK: EVENTS_PARTITION, SK: `${EVENT_PREFIX}${id}` }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,
@@ -51,6 +51,7 @@ export const keys = {
 };
 
 export const EVENTS_PARTITION = 'EVENTS';
+export const EVENT_PREFIX = 'EVT#';
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
 

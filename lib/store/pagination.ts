@@ -42,20 +42,35 @@ export function decodeCursor<T>(
   return parsed as T;
 }
 
-/** A cursor of a query on partition `expectedPK`: the last item's table key. */
-const decodeKeyCursor = (cursor: string, expectedPK: string) =>
+/** The items a list pages through: one partition, sort keys starting with a prefix. */
+export interface KeyRange {
+  PK: string;
+  skPrefix: string;
+}
+
+/**
+ * A cursor of a query on `range`: the last item's table key. Its sort key must lie in the
+ * range (DynamoDB refuses a start key outside the query's bounds, or an empty one).
+ */
+const decodeKeyCursor = (cursor: string, range: KeyRange) =>
   decodeCursor<Record<string, string>>(
     cursor,
-    (key) => key.PK === expectedPK && typeof key.SK === 'string' && Object.keys(key).length === 2,
+    (key) =>
+      key.PK === range.PK &&
+      typeof key.SK === 'string' &&
+      key.SK.length > range.skPrefix.length &&
+      key.SK.length <= 256 &&
+      key.SK.startsWith(range.skPrefix) &&
+      Object.keys(key).length === 2,
   );
 
 /**
- * One page of a query on partition `pk`. Asks for one item more than the page so that
+ * One page of a query on `range`. Asks for one item more than the page so that
  * `nextCursor` is null exactly when there is nothing after this page.
  */
 export async function queryPage(
   input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
-  pk: string,
+  range: KeyRange,
   limit: number,
   cursor: string | undefined,
 ): Promise<Page<Record<string, unknown>>> {
@@ -63,7 +78,7 @@ export async function queryPage(
     new QueryCommand({
       ...input,
       Limit: limit + 1,
-      ...(cursor !== undefined && { ExclusiveStartKey: decodeKeyCursor(cursor, pk) }),
+      ...(cursor !== undefined && { ExclusiveStartKey: decodeKeyCursor(cursor, range) }),
     }),
   );
   const items = Items.slice(0, limit);

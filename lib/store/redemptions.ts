@@ -1,4 +1,5 @@
 import {
+  GetCommand,
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -73,17 +74,42 @@ export async function loadAuthorizationContext(
   };
 }
 
-/** Counts one failed code attempt (only failures pay this write; TTL cleans up). */
-export async function countCodeFailure(failures: Key, expiresAt: number): Promise<void> {
-  await db().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: failures,
-      UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-      ExpressionAttributeNames: { '#count': 'count' },
-      ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt },
-    }),
+const FAILURES_BELOW = '(attribute_not_exists(#count) OR #count < :max)';
+
+/**
+ * Counts one failed code attempt, atomically and only while fewer than `max` were counted
+ * this minute: false when the limit was reached (however many attempts race, at most
+ * `max` are counted and answered as wrong). Only failures pay this write; TTL cleans up.
+ */
+export async function countCodeFailure(
+  failures: Key,
+  expiresAt: number,
+  max: number,
+): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: failures,
+        UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+        ConditionExpression: FAILURES_BELOW,
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt, ':max': max },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/** Failed code attempts counted so far (a consistent read). */
+export async function codeFailures(failures: Key): Promise<number> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: failures, ConsistentRead: true }),
   );
+  return (Item?.count as number | undefined) ?? 0;
 }
 
 export async function loadRedemptionContext(id: string, idem: IdempotencyContext | undefined) {
@@ -95,7 +121,12 @@ export async function loadRedemptionContext(id: string, idem: IdempotencyContext
   };
 }
 
-export type RedemptionOutcome = 'committed' | 'stale' | 'code-used' | 'idempotency-key-taken';
+export type RedemptionOutcome =
+  | 'committed'
+  | 'stale'
+  | 'code-used'
+  | 'idempotency-key-taken'
+  | 'rate-limited';
 
 type Items = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
@@ -111,9 +142,11 @@ export async function commitRedemption(args: {
   change: CustomerChange;
   useCode?: string;
   idem?: { ctx: IdempotencyContext; response: StoredResponse };
+  /** The code's use commits only while the credential has fewer than `max` failures. */
+  failureLimit?: { key: Key; max: number };
   now: Date;
 }): Promise<RedemptionOutcome> {
-  const { redemption, fromStatus, change, useCode, idem, now } = args;
+  const { redemption, fromStatus, change, useCode, idem, failureLimit, now } = args;
   const TableName = tableName();
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const items: Items = changeItems(change);
@@ -150,6 +183,18 @@ export async function commitRedemption(args: {
   }
   const idemIndex = idem ? items.length : -1;
   if (idem) items.push(claimIdempotencyKey(idem.ctx, idem.response, now));
+  const limitIndex = failureLimit ? items.length : -1;
+  if (failureLimit) {
+    items.push({
+      ConditionCheck: {
+        TableName,
+        Key: failureLimit.key,
+        ConditionExpression: FAILURES_BELOW,
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':max': failureLimit.max },
+      },
+    });
+  }
   try {
     await db().send(new TransactWriteCommand({ TransactItems: items }));
     return 'committed';
@@ -160,6 +205,7 @@ export async function commitRedemption(args: {
       return 'stale';
     }
     if (failed.includes(codeIndex)) return 'code-used';
+    if (failed.includes(limitIndex)) return 'rate-limited';
     throw error;
   }
 }
@@ -205,17 +251,25 @@ export async function settlementTotals(
  * Ids of authorizations in one hold shard whose hold lapsed at or before `asOf`, oldest
  * first: a Query on GSI1 that reads only what is due, never a scan.
  */
+const lapsedHoldsQuery = (shard: number, asOf: string) => ({
+  TableName: tableName(),
+  IndexName: 'GSI1',
+  // '$' sorts just after '#', so holds expiring exactly at asOf are included.
+  KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :bound',
+  ExpressionAttributeValues: { ':pk': indexKeys.holdShard(shard), ':bound': `${asOf}$` },
+  ProjectionExpression: 'id',
+});
+
 export async function lapsedHoldIds(shard: number, asOf: string, limit: number): Promise<string[]> {
   const { Items = [] } = await db().send(
-    new QueryCommand({
-      TableName: tableName(),
-      IndexName: 'GSI1',
-      // '$' sorts just after '#', so holds expiring exactly at asOf are included.
-      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :bound',
-      ExpressionAttributeValues: { ':pk': indexKeys.holdShard(shard), ':bound': `${asOf}$` },
-      ProjectionExpression: 'id',
-      Limit: limit,
-    }),
+    new QueryCommand({ ...lapsedHoldsQuery(shard, asOf), Limit: limit }),
   );
   return Items.map((item) => item.id as string);
+}
+
+/** How many authorizations in one hold shard lapsed by `asOf` (a dry run of the job). */
+export async function countLapsedHolds(shard: number, asOf: string): Promise<number> {
+  let count = 0;
+  for await (const items of queryPages(lapsedHoldsQuery(shard, asOf))) count += items.length;
+  return count;
 }

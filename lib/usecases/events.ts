@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../domain/lifecycle.ts';
 import { tableName } from '../store/client.ts';
-import { EVENTS_PARTITION } from '../store/keys.ts';
+import { EVENT_PREFIX, EVENTS_PARTITION } from '../store/keys.ts';
 import { type Page, queryPage } from '../store/pagination.ts';
 
 /** The outbox, oldest first: tier changes (and, with lapse detection, lapses). */
@@ -14,7 +14,7 @@ export async function listEvents(
       KeyConditionExpression: 'PK = :pk',
       ExpressionAttributeValues: { ':pk': EVENTS_PARTITION },
     },
-    EVENTS_PARTITION,
+    { PK: EVENTS_PARTITION, skPrefix: EVENT_PREFIX },
     limit,
     cursor,
   );

@@ -6,6 +6,7 @@ import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { annualSpend } from '../domain/tiers.ts';
 import { notFound, ProblemError } from '../errors.ts';
+import { ID_PATTERN } from '../ids.ts';
 import { commitChange, customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
@@ -39,11 +40,17 @@ export interface LapseScanResult {
  */
 export async function runLapseScan(
   asOf: Date,
-  deadline = Number.POSITIVE_INFINITY,
-  options: { shouldStop?: () => boolean; pageSize?: number } = {},
+  options: {
+    deadline?: number;
+    /** Count who would be flagged; flag nobody and leave the model as it is. */
+    dryRun?: boolean;
+    shouldStop?: () => boolean;
+    pageSize?: number;
+  } = {},
 ): Promise<LapseScanResult> {
-  const flagged = await runJob('lapse-scan', asOf, { deadline, ...options });
-  const model = flagged.complete ? await fitModel(asOf) : ((await getModel()) ?? null);
+  const flagged = await runJob('lapse-scan', asOf, options);
+  const model =
+    flagged.complete && !options.dryRun ? await fitModel(asOf) : ((await getModel()) ?? null);
   return {
     asOf: asOf.toISOString(),
     flagged: flagged.customers,
@@ -160,9 +167,11 @@ const decodeRiskCursor = (cursor: string) =>
     cursor,
     (v) =>
       typeof v.asOf === 'string' &&
-      !Number.isNaN(Date.parse(v.asOf)) &&
-      Number.isInteger(v.risk) &&
-      typeof v.id === 'string',
+      Date.parse(v.asOf) >= 0 &&
+      Date.parse(v.asOf) < Date.UTC(10_000, 0, 1) &&
+      Number.isSafeInteger(v.risk) &&
+      typeof v.id === 'string' &&
+      ID_PATTERN.test(v.id),
   );
 
 /** Records what the win-back call learned; the customer must be lapsed (409 otherwise). */
@@ -199,15 +208,19 @@ export async function retentionReport(asOf: Date) {
     customerCount(),
     allLapsed(),
   ]);
+  // Nothing was recorded before 1970 (event ids start there): the window starts no earlier.
   const yearAgo = new Date(
-    Date.UTC(
-      asOf.getUTCFullYear() - 1,
-      asOf.getUTCMonth(),
-      asOf.getUTCDate(),
-      asOf.getUTCHours(),
-      asOf.getUTCMinutes(),
-      asOf.getUTCSeconds(),
-      asOf.getUTCMilliseconds(),
+    Math.max(
+      0,
+      Date.UTC(
+        asOf.getUTCFullYear() - 1,
+        asOf.getUTCMonth(),
+        asOf.getUTCDate(),
+        asOf.getUTCHours(),
+        asOf.getUTCMinutes(),
+        asOf.getUTCSeconds(),
+        asOf.getUTCMilliseconds(),
+      ),
     ),
   );
   const counts = await eventCounts(yearAgo, asOf);

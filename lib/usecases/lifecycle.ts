@@ -167,6 +167,8 @@ export async function runJob(
     shouldStop?: () => boolean;
     pageSize?: number;
     clock?: () => Date;
+    /** Count what would change, and write nothing. */
+    dryRun?: boolean;
   } = {},
 ): Promise<JobResult> {
   const { deadline = Number.POSITIVE_INFINITY, clock = () => new Date() } = options;
@@ -195,7 +197,7 @@ export async function runJob(
         const change = new PointsChange(customer, program, asOf, clock());
         const points = spec.apply(change);
         if (!change.changed) break;
-        if ((await commitChange(change)) === 'committed') {
+        if (options.dryRun || (await commitChange(change)) === 'committed') {
           result.customers += 1;
           result.points += points;
           result.tiersChanged += change.events.filter((e) => e.type === 'tier.changed').length;

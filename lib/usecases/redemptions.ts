@@ -14,8 +14,10 @@ import {
 import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
+  codeFailures,
   commitRedemption,
   countCodeFailure,
+  countLapsedHolds,
   lapsedHoldIds,
   loadAuthorizationContext,
   loadRedemptionContext,
@@ -29,6 +31,12 @@ import type { Outcome } from './purchases.ts';
 
 /** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
 export const MAX_CODE_FAILURES_PER_MINUTE = 10;
+
+/** 429 until the next minute, when the credential's failures count from 0 again. */
+const rateLimited = (now: Date) =>
+  new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
+    headers: { 'retry-after': String(60 - Math.floor((now.getTime() % 60_000) / 1000)) },
+  });
 
 /** Optimistic writes retried when another change to the same customer got in first. */
 const MAX_ATTEMPTS = 10;
@@ -104,15 +112,18 @@ export async function authorizeRedemption(
       throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
     }
     // Guessing codes is throttled per credential: a few wrong tries a minute, then 429.
-    if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) {
-      const retryAfter = String(60 - Math.floor((now.getTime() % 60_000) / 1000));
-      throw new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
-        headers: { 'retry-after': retryAfter },
-      });
-    }
+    // Failures are counted atomically, and a right code is only answered while the count
+    // is under the limit, so however many requests race, at most 10 wrong codes a minute
+    // are answered as wrong, and every answer after that is 429, right code or not.
+    if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
     const code = context.code;
     if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
-      await countCodeFailure(failures, (minute + 2) * 60);
+      const counted = await countCodeFailure(
+        failures,
+        (minute + 2) * 60,
+        MAX_CODE_FAILURES_PER_MINUTE,
+      );
+      if (!counted) throw rateLimited(now);
       throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
     }
     const customer = await getCustomerConsistent(code.customerId as string);
@@ -134,6 +145,8 @@ export async function authorizeRedemption(
     };
     const change = new PointsChange(customer, program, now).settle();
     if (change.customer.available < points) {
+      // This answer too tells a right code from a wrong one: only under the limit.
+      if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
       throw new ProblemError(
         'insufficient-points',
         `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
@@ -147,9 +160,11 @@ export async function authorizeRedemption(
       change,
       useCode: input.code,
       idem: { ctx: idem, response },
+      failureLimit: { key: failures, max: MAX_CODE_FAILURES_PER_MINUTE },
       now,
     });
     if (outcome === 'committed') return { ...response, replayed: false };
+    if (outcome === 'rate-limited') throw rateLimited(now);
     const raced = await afterRace(outcome, idem, now);
     if (raced) return raced;
   }
@@ -283,9 +298,17 @@ export async function partnerSettlement(
  * by `asOf`. Reads only the due holds (GSI1, by shard); each release is the same
  * conditional transaction a read would make, so reruns and overlaps release nothing twice.
  */
-export async function releaseLapsedHolds(asOf: Date): Promise<{ asOf: string; released: number }> {
+export async function releaseLapsedHolds(
+  asOf: Date,
+  options: { dryRun?: boolean } = {},
+): Promise<{ asOf: string; released: number }> {
   let released = 0;
   for (let shard = 0; shard < HOLD_SHARDS; shard++) {
+    if (options.dryRun) {
+      // The hold index holds only authorizations, so what is due in it is what would go back.
+      released += await countLapsedHolds(shard, asOf.toISOString());
+      continue;
+    }
     for (;;) {
       const ids = await lapsedHoldIds(shard, asOf.toISOString(), 100);
       let releasedNow = 0;

@@ -132,6 +132,25 @@ describe('HTTP API', () => {
     ).toEqual([...routes.map(routeKey), '$default'].sort());
   });
 
+  it('serves the API reference (GET /docs and its script) without an authorizer', () => {
+    for (const key of ['GET /docs', 'GET /docs/redoc.standalone.js']) {
+      const route = routes.find((r) => routeKey(r) === key);
+      expect(route?.roles, key).toBe('public');
+      const resource = routeResource(route!);
+      expect(resource.Properties.AuthorizationType, key).toBe('NONE');
+      expect(resource.Properties.AuthorizerId, key).toBeUndefined();
+      const integrationId = resource.Properties.Target['Fn::Join'][1][1].Ref as string;
+      expect(functionIn(resources[integrationId]!.Properties.IntegrationUri)).toBe(
+        functionFor(route!.fn),
+      );
+      // It reads no data: its role grants nothing on the table.
+      const statements = statementsOf(functionFor(route!.fn));
+      expect(statements.flatMap((st) => asList<string>(st.Action))).not.toContainEqual(
+        expect.stringMatching(/^dynamodb:/),
+      );
+    }
+  });
+
   it('sends whatever no route matches to the fallback function, without the authorizer', () => {
     const [[, fallback]] = ofType('AWS::ApiGatewayV2::Route').filter(
       ([, r]) => r.Properties.RouteKey === '$default',
@@ -279,6 +298,10 @@ describe('functions', () => {
         },
       });
       expect(f.Properties.Timeout).toBeLessThanOrEqual(300);
+      // Jobs as of the future are for simulations only: never in a deployed stack.
+      expect(f.Properties.Environment.Variables, id).not.toHaveProperty(
+        'LOYALTY_ALLOW_FUTURE_ASOF',
+      );
       const logGroupId = f.Properties.LoggingConfig.LogGroup.Ref as string;
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBe(30);
     }

@@ -3,6 +3,9 @@ import { runLapseScan } from '../../lib/usecases/lapse.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
+// These tests run the scan as of days ahead: a simulation, as the job routes allow it.
+process.env.LOYALTY_ALLOW_FUTURE_ASOF = '1';
+
 let t: TestApi;
 let storeId: string;
 let n = 0;
@@ -25,7 +28,7 @@ async function buy(customerId: string, occurredAt: Date, amount = 10_000) {
   return res.body;
 }
 
-/** A customer who bought on each of `daysAgo` (relative to `base`), at noon UTC. */
+/** A customer who bought on each of `daysAgo` (relative to `base`), at its time of day. */
 async function regular(base: number, daysAgo: number[], amount = 10_000): Promise<string> {
   const id = await enrol();
   for (const d of daysAgo) await buy(id, new Date(base - d * DAY), amount);
@@ -49,11 +52,12 @@ const eventsOf = async (id: string) => {
   return all.filter((e) => e.customerId === id);
 };
 
-/** Noon UTC today: purchase days stay on whole days whatever the time of the run. */
-const noon = () => {
-  const d = new Date();
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 12);
-};
+/**
+ * "Yesterday": a day and a half ago, so a whole day has passed since at any hour of the
+ * run (noon yesterday is less than a day ago before noon). Purchases placed whole days
+ * before it keep whole-day gaps, whatever the time of day.
+ */
+const yesterday = () => Date.now() - 1.5 * DAY;
 
 beforeAll(async () => {
   t = await startTestApi();
@@ -67,7 +71,7 @@ afterEach(async () => {
 
 describe('the lapse boundary', () => {
   it('flags just after factor x typical gap of silence, not at it, once, with an event', async () => {
-    const base = noon() - DAY; // the last purchase was yesterday
+    const base = yesterday(); // the last purchase was yesterday
     const id = await regular(base, [20, 10, 0]); // gaps 10, 10: due 20 days after the last
     const c = await customer(id);
     expect(c.cadence).toMatchObject({ purchases: 3, typicalGapDays: 10 });
@@ -93,7 +97,7 @@ describe('the lapse boundary', () => {
   });
 
   it('uses minDays when the gap is short, and never flags below minPurchases', async () => {
-    const base = noon() - DAY;
+    const base = yesterday();
     const frequent = await regular(base, [4, 2, 0]); // 2 x 2 days < 14: due after 14 days
     const twice = await regular(base, [10, 0]);
     await scan(new Date(base + 14 * DAY));
@@ -105,7 +109,7 @@ describe('the lapse boundary', () => {
   });
 
   it('places a backdated purchase in the rhythm', async () => {
-    const base = noon() - DAY;
+    const base = yesterday();
     const id = await regular(base, [30, 0]);
     await buy(id, new Date(base - 20 * DAY)); // arrives late: days 30, 20, 0 ago
     expect((await customer(id)).cadence).toMatchObject({ purchases: 3, typicalGapDays: 15 });
@@ -118,7 +122,7 @@ describe('the lapse boundary', () => {
 
 describe('after a lapse', () => {
   it('a purchase reactivates, records customer.reactivated and leaves the lapsed list', async () => {
-    const base = noon() - DAY;
+    const base = yesterday();
     const id = await regular(base, [20, 10, 0]);
     await scan(new Date(base + 21 * DAY));
     expect((await customer(id)).status).toBe('lapsed');
@@ -185,14 +189,14 @@ describe('after a lapse', () => {
 
 describe('the scan job', () => {
   it('cut off half-way is finished by the next run, flagging nobody twice', async () => {
-    const base = noon() - DAY;
+    const base = yesterday();
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await regular(base, [20, 10, 0], 1_000));
     const asOf = new Date(base + 21 * DAY);
     let pages = 0;
-    const cut = await runLapseScan(asOf, undefined, { pageSize: 1, shouldStop: () => ++pages > 1 });
+    const cut = await runLapseScan(asOf, { pageSize: 1, shouldStop: () => ++pages > 1 });
     expect(cut).toMatchObject({ complete: false, flagged: 1 });
-    const rest = await runLapseScan(asOf, undefined, { pageSize: 1 });
+    const rest = await runLapseScan(asOf, { pageSize: 1 });
     expect(rest.complete).toBe(true);
     for (const id of ids) {
       expect((await customer(id)).status).toBe('lapsed');
@@ -201,7 +205,7 @@ describe('the scan job', () => {
   });
 
   it('fits BG/NBD, shows pAlive on customers and the list, and sorts by value at risk', async () => {
-    const base = noon() - DAY;
+    const base = yesterday();
     // 40 customers with different rhythms and spends, so the model has something to fit.
     const ids: string[] = [];
     await Promise.all(
@@ -248,7 +252,7 @@ describe('the scan job', () => {
 describe('the retention report', () => {
   it('counts customers, lapses and reactivations, and the value at risk by reason', async () => {
     const before = (await t.call('GET', '/v1/reports/retention')).body;
-    const base = noon() - DAY;
+    const base = yesterday();
     const a = await regular(base, [20, 10, 0], 20_000);
     const b = await regular(base, [20, 10, 0], 5_000);
     await scan(new Date(base + 21 * DAY));

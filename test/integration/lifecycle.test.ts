@@ -4,6 +4,9 @@ import { runJob } from '../../lib/usecases/lifecycle.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
+// These tests run jobs as of days ahead: a simulation, as the job routes allow it.
+process.env.LOYALTY_ALLOW_FUTURE_ASOF = '1';
+
 let t: TestApi;
 let storeId: string;
 let appKey: string;

@@ -4,6 +4,9 @@ import { settleRedemption } from '../../lib/usecases/redemptions.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
+// These tests run jobs as of days ahead: a simulation, as the job routes allow it.
+process.env.LOYALTY_ALLOW_FUTURE_ASOF = '1';
+
 let t: TestApi;
 let storeId: string;
 let posKey: string;
@@ -391,6 +394,30 @@ describe('guessing codes', () => {
     expect((await redeem(posKey, { code: await codeFor(c.token), amount: usd(1) })).status).toBe(
       201,
     );
+  }, 90_000);
+
+  it('answers at most 10 wrong codes a minute as wrong however parallel, and then 429 even to a right one', async () => {
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 40_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 100));
+    const guesser = (
+      await t.call('POST', '/v1/api-keys', {
+        body: { role: 'partner', partnerId: partners[0]?.id },
+      })
+    ).body.key;
+    const c = await customerWith(10);
+    const right = await codeFor(c.token);
+    const answers = await Promise.all([
+      ...Array.from({ length: 60 }, (_, i) =>
+        redeem(guesser, { code: `PAR${String(i).padStart(5, '2')}`, amount: usd(1) }),
+      ),
+    ]);
+    const codes = answers.map((a) => a.body.code);
+    expect(codes.filter((code) => code === 'invalid-redemption-code')).toHaveLength(10);
+    expect(codes.filter((code) => code === 'rate-limited')).toHaveLength(50);
+    // The 11th answer of the minute is 429 whether or not the code is right.
+    const late = await redeem(guesser, { code: right, amount: usd(1) });
+    expect(late.status).toBe(429);
+    expect(await pointsOf(c.id)).toMatchObject({ available: 10, held: 0 });
   }, 90_000);
 });
 
