@@ -119,8 +119,9 @@ export class LoyaltyApi extends Construct {
             id: 'AwsSolutions-APIG4',
             reason:
               `${route.method} ${route.path} is public by design (roles: 'public' in ` +
-              'lib/routes.ts): a liveness probe or the API description, which read no data ' +
-              'and are rate-limited by the stage throttle like every route.',
+              'lib/routes.ts): a liveness probe, the API description or its reference page ' +
+              '(/docs), which read no data and are rate-limited by the stage throttle like ' +
+              'every route.',
           },
         ]);
       }

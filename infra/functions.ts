@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -8,6 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { assetSource } from '../lib/http/assets.ts';
 import type { TableAction } from '../lib/routes.ts';
 import { arnFinding } from './nag.ts';
 import { projectRoot } from './paths.ts';
@@ -28,7 +29,12 @@ export interface LoyaltyFunctionProps {
   /** The customer-token signing secret, for the functions that sign or verify tokens. */
   tokenSecret?: ISecret;
   environment?: Record<string, string>;
+  /** Package files the function reads at run time (a route's `assets`): copied next to its bundle. */
+  assets?: readonly string[];
 }
+
+/** Shell-quotes a path for the bundling commands (local bundling runs them in a shell). */
+const quoted = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
 
 /**
  * One Lambda function with the project's defaults fixed once: Node 22 on arm64, bundled
@@ -89,6 +95,18 @@ export class LoyaltyFunction extends Construct {
         externalModules: [],
         // Always the local esbuild (a devDependency): no Docker, works offline.
         forceDockerBundling: false,
+        ...(props.assets?.length && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            // readAsset (lib/http/assets.ts) finds each next to index.mjs.
+            afterBundling: (_input: string, output: string) =>
+              (props.assets ?? []).map(
+                (asset) =>
+                  `cp ${quoted(assetSource(asset))} ${quoted(join(output, basename(asset)))}`,
+              ),
+          },
+        }),
         logLevel: LogLevel.WARNING,
       },
     });

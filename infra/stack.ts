@@ -90,6 +90,9 @@ export class LoyaltyStack extends Stack {
       [...routes, ...jobs].filter((r) => r.queriesIndex).map((r) => r.fn),
     );
 
+    // Files a route's function reads at run time (the API reference's renderer).
+    const assets = new Map(routes.flatMap((r) => (r.assets ? [[r.fn, r.assets] as const] : [])));
+
     const makeFunction = (fn: string, tableActions: readonly TableAction[], timeout?: Duration) =>
       new LoyaltyFunction(this, pascal(fn), {
         fn,
@@ -98,6 +101,7 @@ export class LoyaltyStack extends Stack {
         includeIndexes: hasIndexes && indexReaders.has(fn),
         ...(timeout && { timeout }),
         ...(needsSecret.has(fn) && { tokenSecret }),
+        ...(assets.has(fn) && { assets: assets.get(fn) }),
       }).function;
 
     // One function per handler file; routes sharing a file share the union of their actions.

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { lapseReasons } from './domain/customer.ts';
 import { type ProblemCode, ProblemError } from './errors.ts';
-import { MAX_BODY_BYTES } from './http/handler.ts';
+import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from './http/handler.ts';
 import { type Route, routes } from './routes.ts';
 import {
   adjustmentSchema,
@@ -53,6 +53,10 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
   'insufficient-points': 'Not enough available points.',
   'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
   'refund-exceeds-purchase': 'The refunds of a purchase would add up to more than its total.',
+  'unsupported-media-type':
+    'A body was sent with a content type that is not JSON (`application/json` or `*/*+json`); a body without one is read as JSON.',
+  'invalid-as-of':
+    'A job run with `asOf` more than 5 minutes ahead would act on the future (release live holds, expire points early): send `"dryRun": true` to only count.',
   'rate-limited':
     'Too many failed redemption-code attempts by this credential this minute; retry after `Retry-After` seconds.',
   'invalid-state':
@@ -412,7 +416,6 @@ const named: Record<string, z.core.$ZodType> = {
   StorePage: pageOf(storeSchema),
   Partner: partnerSchema,
   PartnerPage: pageOf(partnerSchema),
-  ApiKey: apiKeySchema,
   NewApiKey: newApiKeySchema,
   Health: healthSchema,
   SessionToken: sessionTokenSchema,
@@ -442,16 +445,42 @@ interface Operation {
   description?: string;
   tag: string;
   body?: z.core.$ZodType;
+  /** The body may be left out (the job runs: `{"asOf"}` defaults to now). */
+  bodyOptional?: true;
   query?: z.core.$ZodType;
   /** Requires an Idempotency-Key header. */
   idempotent?: boolean;
   status: number;
   /** A component id, or a plain JSON Schema. */
   response?: string | Json;
+  /** The success response's media type, when not JSON (the reference page and its script). */
+  responseType?: string;
   responseDescription: string;
   /** Route-specific problems; 400/401/403/413/500/503 are added from the route's shape. */
   errors?: [ProblemCode, string][];
 }
+
+/** What each tag groups, for the reference's menu. */
+const tagNotes: Record<string, string> = {
+  meta: 'Liveness, and this reference (the document and its rendered page); no credential.',
+  program: 'The loyalty program: earn rate, cash value, tiers, pending days, expiry, lapse rule.',
+  customers:
+    'Enrol and look up customers, read their balance, tier and ledger, adjust points, and ' +
+    'mint session tokens for their app.',
+  me: "A customer's own view, with a session token: balance, ledger, redemption codes.",
+  purchases: 'Record purchases (points earned at the tier held before) and refund them.',
+  redemptions:
+    "Spend points as cash at a store or partner with the customer's code: authorize (hold), " +
+    'capture or void; what the programme owes each partner.',
+  events: 'The outbox of customer.lapsed, customer.reactivated and tier.changed events.',
+  lapse:
+    'Customers who stopped coming back: the scan that flags them, the list, the reasons, ' +
+    'and the retention report.',
+  jobs: 'The periodic jobs, run now as of a given time.',
+  stores: "The merchant's own stores (pos keys are bound to one).",
+  partners: 'Partner retailers that take points as cash (partner keys are bound to one).',
+  'api-keys': 'Create and revoke API keys; the plain key is shown once.',
+};
 
 /** A job that changes customers one by one from its due index (the JobResult jobs). */
 function customerJob(name: string, what: string): Operation {
@@ -464,6 +493,7 @@ function customerJob(name: string, what: string): Operation {
       'apply nothing twice, and a run cut off is finished by the next. The body (optional) ' +
       'is `{"asOf"}`, default now.',
     body: jobRunSchema,
+    bodyOptional: true,
     status: 200,
     response: 'JobResult',
     responseDescription: 'What the run changed',
@@ -484,6 +514,29 @@ const operations: Record<string, Operation> = {
     status: 200,
     response: { type: 'object', description: 'An OpenAPI 3.1 document' },
     responseDescription: 'The document',
+  },
+  docsPage: {
+    tag: 'meta',
+    summary: 'This reference, as a page',
+    description:
+      'An HTML page on which Redoc renders this document (`/v1/openapi.json`) in the browser. ' +
+      'The renderer is served by the API too (`GET /docs/redoc.standalone.js`), and the ' +
+      "page's content security policy lets the browser fetch nothing from anywhere else.",
+    status: 200,
+    response: { type: 'string' },
+    responseType: 'text/html',
+    responseDescription: 'The page',
+  },
+  docsScript: {
+    tag: 'meta',
+    summary: "The reference page's renderer (Redoc)",
+    description:
+      "Redoc's self-contained browser bundle, from the `redoc` npm package; browsers may " +
+      'cache it for an hour.',
+    status: 200,
+    response: { type: 'string' },
+    responseType: 'text/javascript',
+    responseDescription: 'The script',
   },
   getProgram: {
     tag: 'program',
@@ -682,6 +735,7 @@ const operations: Record<string, Operation> = {
       'expire and their points go back. Reads only the due holds; running it twice releases ' +
       'nothing twice. The body (optional) is `{"asOf"}`, default now.',
     body: jobRunSchema,
+    bodyOptional: true,
     status: 200,
     response: 'ReleaseHoldsResult',
     responseDescription: 'How many holds were released',
@@ -715,6 +769,7 @@ const operations: Record<string, Operation> = {
       'Customers index). A rule change (PUT /v1/program) applies to a customer from their ' +
       'next purchase. The body (optional) is `{"asOf"}`, default now.',
     body: jobRunSchema,
+    bodyOptional: true,
     status: 200,
     response: 'LapseScanResult',
     responseDescription: 'Who was flagged, and the model',
@@ -892,8 +947,10 @@ const operations: Record<string, Operation> = {
     tag: 'api-keys',
     summary: 'Revoke an API key',
     description:
-      'Idempotent: revoking a revoked key answers 204 again. In AWS the key keeps working ' +
-      'for up to the authorizer cache TTL (60 s by default); locally it stops at once.',
+      'Idempotent: revoking a revoked key answers 204 again. The key stops working within ' +
+      "60 s where an authorizer cache sits in front, as API Gateway's does in AWS (the " +
+      'authorizer result is cached per key for the TTL, `authorizerCacheSeconds`, 60 s by ' +
+      'default); locally, with no such cache, it stops at once.',
     status: 204,
     responseDescription: 'Revoked',
     errors: [['not-found', 'No such key']],
@@ -926,7 +983,10 @@ for validation, \`errors: [{path, message}]\`. Branch on \`code\`. No 5xx for a 
 (opaque, valid only for the list that issued it, else 400). Pages are \`{"items": [...], "nextCursor": \
 string | null}\`; \`nextCursor\` is null exactly on the last page.
 - **Retries**: 503 \`service-unavailable\` (with \`Retry-After\`) is safe to retry; send the same \
-\`Idempotency-Key\` again where the route takes one.
+\`Idempotency-Key\` again where the route takes one. In AWS, requests beyond the stage throttle get \
+API Gateway's own 429 \`{"message":"Too Many Requests"}\`: retry those with backoff.
+- **Reference**: this document is served at \`GET /v1/openapi.json\` and rendered as a page at \
+\`GET /docs\`, both without a credential.
 
 ## Decisions where the contract is silent
 
@@ -1063,6 +1123,15 @@ function example(code: ProblemCode, path: string): Json {
 
 const PROBLEM_JSON = 'application/problem+json';
 
+const THROTTLED_DESCRIPTION =
+  "In AWS, the stage's throttle (`throttleRate`/`throttleBurst`) refused the request: API " +
+  'Gateway\'s own `{"message":"Too Many Requests"}`, not problem+json. Retry with backoff.';
+const THROTTLED_SCHEMA = {
+  type: 'object',
+  description: "API Gateway's own answer (AWS) when the stage throttle refuses a request",
+  properties: { message: { type: 'string', const: 'Too Many Requests' } },
+};
+
 function problemResponses(route: Route, op: Operation): Record<string, Json> {
   const found: [ProblemCode, string][] = [];
   const add = (code: ProblemCode, when: string) => {
@@ -1084,8 +1153,27 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     );
     add('forbidden', "The key's role is not in `x-roles`");
   }
+  if (op.body) {
+    add('validation-failed', `The body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (route.path.includes('{')) {
+    add('not-found', 'A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])');
+  }
+  if (route.path.startsWith('/v1/jobs/')) {
+    add(
+      'invalid-as-of',
+      'asOf is more than 5 minutes ahead and dryRun is not true (and the deployment does ' +
+        'not run with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations)',
+    );
+  }
   for (const [code, when] of op.errors ?? []) add(code, when);
   if (op.body) add('payload-too-large', `The body is over ${MAX_BODY_BYTES} bytes`);
+  if (op.body || op.idempotent) {
+    add(
+      'unsupported-media-type',
+      'A body was sent with a content type other than application/json or */*+json',
+    );
+  }
   if (op.idempotent) add('idempotency-key-reused', 'The key was used for a different request');
   add('internal-error', 'An unexpected error');
   if (route.table.length > 0) {
@@ -1123,6 +1211,14 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
         }),
       },
     };
+  }
+  // Every route: in AWS the stage throttle may answer first, with API Gateway's own 429.
+  const limited = responses['429'];
+  if (limited) {
+    limited.description = `${limited.description}\n- ${THROTTLED_DESCRIPTION}`;
+    (limited.content as Json)['application/json'] = { schema: THROTTLED_SCHEMA };
+  } else {
+    responses['429'] = { $ref: '#/components/responses/Throttled' };
   }
   return responses;
 }
@@ -1162,7 +1258,7 @@ function operationObject(route: Route, op: Operation, bodyIds: Map<z.core.$ZodTy
     }),
     ...(op.response !== undefined && {
       content: {
-        'application/json': {
+        [op.responseType ?? 'application/json']: {
           schema: typeof op.response === 'string' ? schemaRef(op.response) : op.response,
         },
       },
@@ -1179,7 +1275,7 @@ function operationObject(route: Route, op: Operation, bodyIds: Map<z.core.$ZodTy
     ...(parameters.length > 0 && { parameters }),
     ...(bodyId && {
       requestBody: {
-        required: true,
+        required: !op.bodyOptional,
         description: `JSON, at most ${MAX_BODY_BYTES} bytes`,
         content: { 'application/json': { schema: schemaRef(bodyId) } },
       },
@@ -1226,8 +1322,20 @@ export function openApiDocument(): Json {
       version: '1.0.0',
       summary: 'Tiered loyalty points, redemption as virtual cash, lapse detection',
       description,
+      license: { name: 'MIT', identifier: 'MIT' },
     },
-    tags: [...new Set(ops.map(({ op }) => op.tag))].map((name) => ({ name })),
+    servers: [
+      {
+        url: '/',
+        description:
+          'The deployment serving this document: the API Gateway URL in AWS, ' +
+          'http://127.0.0.1:3000 under `npm start`',
+      },
+    ],
+    tags: [...new Set(ops.map(({ op }) => op.tag))].map((name) => ({
+      name,
+      ...(tagNotes[name] && { description: tagNotes[name] }),
+    })),
     paths,
     components: {
       schemas: componentSchemas(extra),
@@ -1236,7 +1344,11 @@ export function openApiDocument(): Json {
           type: 'apiKey',
           in: 'header',
           name: 'x-api-key',
-          description: 'An API key (admin, pos, partner or app), created with POST /v1/api-keys',
+          description:
+            'An API key (admin, pos, partner or app), created with POST /v1/api-keys and ' +
+            'revoked with DELETE /v1/api-keys/{id}. A revoked key stops working within 60 s ' +
+            "where an authorizer cache sits in front, as API Gateway's does in AWS (results " +
+            'cached per key for `authorizerCacheSeconds`, 60 by default); locally at once.',
         },
         ...(usesCustomerTokens && {
           customerToken: {
@@ -1266,6 +1378,12 @@ export function openApiDocument(): Json {
         RetryAfter: {
           description: 'Seconds to wait before retrying',
           schema: { type: 'integer', minimum: 0 },
+        },
+      },
+      responses: {
+        Throttled: {
+          description: THROTTLED_DESCRIPTION,
+          content: { 'application/json': { schema: THROTTLED_SCHEMA } },
         },
       },
     },

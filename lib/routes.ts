@@ -28,7 +28,15 @@ export interface Route {
   queriesIndex?: true;
   /** Lambda timeout when not the default 10 s (a job run on demand works for up to 25 s). */
   timeoutSeconds?: number;
+  /**
+   * Package files the function reads at run time (readAsset in lib/http/assets.ts): from
+   * node_modules locally; the CDK stack copies each next to the function's bundle.
+   */
+  assets?: string[];
 }
+
+/** The API reference's renderer: Redoc's self-contained browser bundle (no CDN, no fonts). */
+export const REDOC_SCRIPT = 'redoc/bundles/redoc.standalone.js';
 
 const GET_ONLY: TableAction[] = ['GetItem'];
 /** Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review). */
@@ -55,6 +63,17 @@ function jobRoute(name: string, fn: string): Route[] {
 export const routes: Route[] = [
   { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
   { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', roles: 'public', table: [] },
+  // The API reference page, rendered in the browser from /v1/openapi.json by Redoc, which
+  // the API serves itself: nothing is fetched from anywhere else.
+  { method: 'GET', path: '/docs', fn: 'docsPage', roles: 'public', table: [] },
+  {
+    method: 'GET',
+    path: '/docs/redoc.standalone.js',
+    fn: 'docsScript',
+    roles: 'public',
+    table: [],
+    assets: [REDOC_SCRIPT],
+  },
   {
     method: 'GET',
     path: '/v1/program',

@@ -107,7 +107,8 @@ describe('the OpenAPI document', () => {
         ).toBe(true);
         for (const s of statuses) {
           expect(s).toMatch(/^[1-5]\d\d$/);
-          expect(typeof op.responses[s].description).toBe('string');
+          const response = op.responses[s].$ref ? resolve(op.responses[s].$ref) : op.responses[s];
+          expect(typeof response.description).toBe('string');
         }
         for (const requirement of op.security) {
           for (const scheme of Object.keys(requirement)) {
@@ -157,6 +158,51 @@ describe('the OpenAPI document', () => {
     expect(undocumented.map((r) => r.fn)).toEqual([]);
   });
 
+  it('marks a request body optional exactly where the API accepts none (the job runs)', () => {
+    for (const route of routes) {
+      const body = operationOf(route).requestBody;
+      if (route.path.startsWith('/v1/jobs/')) {
+        expect(body?.required, route.path).toBe(false);
+        expect(body.content['application/json'].schema.$ref).toBe('#/components/schemas/JobRun');
+      } else if (body) {
+        expect(body.required, route.path).toBe(true);
+      }
+    }
+  });
+
+  it('names its server, its license and what each tag is, and answers 4xx on every route', () => {
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    expect(doc.info.license).toEqual({ name: 'MIT', identifier: 'MIT' });
+    for (const tag of doc.tags) expect(tag.description, tag.name).toBeTypeOf('string');
+    for (const route of routes) {
+      const statuses = Object.keys(operationOf(route).responses);
+      expect(statuses.some((s) => s.startsWith('4'), `${route.method} ${route.path}`)).toBe(true);
+    }
+    expect(doc.components.responses.Throttled.content['application/json'].schema).toMatchObject({
+      properties: { message: { const: 'Too Many Requests' } },
+    });
+    // The redemption route's own 429 (rate-limited) also carries API Gateway's.
+    const limited = operationOf({ method: 'POST', path: '/v1/redemptions' }).responses['429'];
+    expect(Object.keys(limited.content).sort()).toEqual([
+      'application/json',
+      'application/problem+json',
+    ]);
+  });
+
+  it('says a revoked key stops working within 60 s behind an authorizer cache', () => {
+    const revoke = operationOf({ method: 'DELETE', path: '/v1/api-keys/{id}' });
+    for (const text of [revoke.description, doc.components.securitySchemes.apiKey.description]) {
+      expect(text).toMatch(/stops working within 60 s where an authorizer cache sits in front/);
+    }
+  });
+
+  it('documents the reference page and its script, which are not JSON', () => {
+    const page = operationOf({ method: 'GET', path: '/docs' });
+    expect(Object.keys(page.responses['200'].content)).toEqual(['text/html']);
+    const script = operationOf({ method: 'GET', path: '/docs/redoc.standalone.js' });
+    expect(Object.keys(script.responses['200'].content)).toEqual(['text/javascript']);
+  });
+
   it('has the apiKey scheme in x-api-key', () => {
     expect(doc.components.securitySchemes.apiKey).toMatchObject({
       type: 'apiKey',
@@ -178,7 +224,7 @@ describe('the OpenAPI document', () => {
       if (kind === 'body') {
         const ref = op.requestBody?.content?.['application/json']?.schema?.$ref;
         expect(ref, `${fn} request body`).toBeTypeOf('string');
-        expect(op.requestBody.required).toBe(true);
+        expect(op.requestBody.required, fn).toBe(true);
         const component = resolve(ref);
         expect(Object.keys(component.properties).sort(), `${fn} ${name}`).toEqual(fields);
       } else {

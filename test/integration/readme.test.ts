@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
+
+/**
+ * The README's curl session (first session, app backend, partner redemption) run as
+ * written by bash against the real local server on a table of its own: only the
+ * `npm start &` line is left out (the server is already up, on PORT).
+ */
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const shBlocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map(([, body]) => body as string);
+const block = (marker: string) => {
+  const found = shBlocks.filter((b) => b.includes(marker));
+  expect(found, marker).toHaveLength(1);
+  return found[0] as string;
+};
+
+/** Each call the session makes, as `status METHOD path` (ids as {id}, no query). */
+const CALLS = [
+  // A first session with curl
+  '200 GET /v1/health',
+  '201 POST /v1/stores',
+  '201 POST /v1/api-keys',
+  '201 POST /v1/customers',
+  '201 POST /v1/purchases',
+  '200 GET /v1/customers',
+  '200 GET /v1/customers/{id}/activity',
+  // the app backend: its key, a customer token, the customer's own routes
+  '201 POST /v1/api-keys',
+  '201 POST /v1/customers/{id}/session-tokens',
+  '200 GET /v1/me',
+  '200 GET /v1/me/activity',
+  '201 POST /v1/me/redemption-codes',
+  // a partner retailer: authorize 5.00 of Ada's 6.00, capture, settlement
+  '201 POST /v1/partners',
+  '201 POST /v1/api-keys',
+  '201 POST /v1/redemptions',
+  '200 POST /v1/redemptions/{id}/capture',
+  '200 GET /v1/partners/{id}/settlement',
+];
+
+let api: LocalApi;
+beforeAll(async () => {
+  // The admin key the README exports, so its `export` line runs as written too.
+  const adminKey = /^export LOYALTY_ADMIN_KEY=(\S+)$/m.exec(readme)?.[1];
+  expect(adminKey).toBeDefined();
+  api = await startLocalApi({
+    port: 0,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    tableName: `test-${randomUUID()}`,
+    adminKey: adminKey as string,
+  });
+});
+afterAll(() => api?.stop());
+
+function bash(script: string, env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    // Asynchronous: the server answering these calls runs in this very process.
+    execFile(
+      'bash',
+      ['-c', script],
+      { env: { ...process.env, ...env }, timeout: 80_000, maxBuffer: 10 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('the README curl session', () => {
+  it('runs as written, every call answering the status the README says', async () => {
+    const session = [block('npm start &'), block('session-tokens'), block('/settlement')].join(
+      '\n',
+    );
+    const script = [
+      'set -euo pipefail',
+      // Report each call's status on stderr; the body still goes where the README sends it.
+      'curl() { command curl -w "%{stderr}%{http_code} %{method} %{url_effective}\\n" "$@"; }',
+      session
+        .split('\n')
+        .filter((line) => line.trim() !== 'npm start &')
+        .join('\n'),
+    ].join('\n');
+    expect(script).not.toMatch(/^\s*npm start/m);
+
+    const run = await bash(script, { PORT: String(api.port) });
+    expect(run.stderr.match(/^[^\d].*$/gm) ?? [], 'unexpected stderr').toEqual([]);
+    expect(run.code, run.stderr).toBe(0);
+    const calls = (run.stderr.match(/^\d{3} [A-Z]+ \S+$/gm) ?? []).map((line) => {
+      const [status, method, url] = line.split(' ') as [string, string, string];
+      const path = new URL(url).pathname.replace(/\b(sto|cus|ptn|red|key)_[0-9A-Za-z]+/g, '{id}');
+      return `${status} ${method} ${path}`;
+    });
+    expect(calls).toEqual(CALLS);
+
+    // What the README says the answers hold.
+    expect(run.stdout).toContain('"pointsEarned":600');
+    expect(run.stdout).toMatch(/"tier":\{"id":"silver"/);
+    expect(run.stdout).toContain('"status":"captured"');
+    expect(run.stdout).not.toContain('undefined');
+  }, 90_000);
+});
