@@ -9,9 +9,24 @@ const THROTTLED = new Set([
   'TransactionConflictException',
 ]);
 
+/** The database could not be reached (the SDK v3 passes node's socket errors through). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const unreachable = (error: unknown) =>
+  (error as Error | undefined)?.name === 'TimeoutError' ||
+  UNREACHABLE.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+
 /**
  * Any error as an RFC 9457 response. Only ProblemErrors say what went wrong; anything
- * else is a 500 (or a 503 when DynamoDB was throttling) with nothing internal in it.
+ * else is a 500 (or a 503 when DynamoDB was throttling or unreachable) with nothing
+ * internal in it.
  */
 export function problemResponse(
   error: unknown,
@@ -24,7 +39,11 @@ export function problemResponse(
         ? new ProblemError('service-unavailable', 'Too many requests right now; retry shortly', {
             headers: { 'retry-after': '1' },
           })
-        : new ProblemError('internal-error', 'An unexpected error occurred; it has been logged');
+        : unreachable(error)
+          ? new ProblemError('service-unavailable', 'The database is unreachable; retry shortly', {
+              headers: { 'retry-after': '1' },
+            })
+          : new ProblemError('internal-error', 'An unexpected error occurred; it has been logged');
   const { errors, headers, ...extra } = problem.extra;
   return {
     statusCode: problem.status,

@@ -19,7 +19,8 @@ function fail(message: string): never {
 if (!Number.isInteger(port) || port < 0 || port > 65535)
   fail(`PORT=${process.env.PORT} is not a port number`);
 
-if (!inMemory) mkdirSync(dataDir, { recursive: true });
+// Owner only: the directory holds the database (admin key hashes) and the token secret.
+if (!inMemory) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 try {
   const api = await startLocalApi({
@@ -47,6 +48,14 @@ try {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Without its database the API could only answer errors: stop, and say why.
+  void api.dynamoLost?.then(async (how) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`loyalty: DynamoDB Local stopped unexpectedly (${how}); stopping`);
+    await api.stop();
+    process.exit(1);
+  });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE')

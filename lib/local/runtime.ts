@@ -28,6 +28,11 @@ export interface LocalApi {
   dynamoEndpoint: string;
   /** Set when no admin key existed and one was generated: shown once. */
   generatedAdminKey?: string;
+  /**
+   * When this API started its own DynamoDB Local: resolves (with how) if that JVM exits
+   * while the API runs, after which every data route would fail.
+   */
+  dynamoLost?: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +118,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       port: server.port,
       dynamoEndpoint: endpoint,
       ...(generatedAdminKey && { generatedAdminKey }),
+      ...(dynamo && { dynamoLost: dynamo.lost }),
       stop: async () => {
         for (const timer of timers) clearInterval(timer);
         await server.close();
