@@ -58,7 +58,7 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
   'invalid-as-of':
     'A job run with `asOf` more than 5 minutes ahead would act on the future (release live holds, expire points early): send `"dryRun": true` to only count.',
   'rate-limited':
-    'Too many failed redemption-code attempts by this credential this minute; retry after `Retry-After` seconds.',
+    'Ten wrong redemption codes this minute from this credential: every authorization by it, right code or not, gets 429 until the minute ends; retry after `Retry-After` seconds.',
   'invalid-state':
     'The redemption is not authorized any more: capture or void only an authorized, unexpired one.',
   'internal-error': 'An unexpected error; it was logged. Nothing internal is in the body.',
@@ -287,9 +287,18 @@ export const settlementSchema = z.object({
   points: z.int(),
 });
 
+/** On a job's answer to a dry run: what it counted was not done. */
+const dryRunField = z
+  .literal(true)
+  .optional()
+  .describe('Present on a dry run: the counts are what the job would do; nothing changed');
+
 export const releaseHoldsResultSchema = z.object({
   asOf: timestamp,
-  released: z.int().describe('Authorizations whose lapsed holds were given back by this run'),
+  released: z
+    .int()
+    .describe('Authorizations whose lapsed holds were given back by this run (or would be)'),
+  dryRun: dryRunField,
 });
 
 export const jobResultSchema = z.object({
@@ -302,6 +311,7 @@ export const jobResultSchema = z.object({
     .describe(
       'false if the run stopped at its time budget; the next run carries on where it left off',
     ),
+  dryRun: dryRunField,
 });
 
 export const eventSchema = z.object({
@@ -337,7 +347,10 @@ export const lapseScanResultSchema = z.object({
     .describe('false if the run stopped at its time budget; the next run carries on'),
   model: modelSchema
     .nullable()
-    .describe('The model after this run; null until 30 customers have bought'),
+    .describe(
+      'The model after this run (a dry run leaves it as it was); null until 30 customers have bought',
+    ),
+  dryRun: dryRunField,
 });
 
 export const lapsedCustomerSchema = z.object({
@@ -482,6 +495,16 @@ const tagNotes: Record<string, string> = {
   'api-keys': 'Create and revoke API keys; the plain key is shown once.',
 };
 
+const BOUNDS_NOTE =
+  "The change would take the customer's points (available, pending and held together, or " +
+  'lifetime) past 10^13, or the qualifying spend kept for the tier window past 10^15: ' +
+  'nothing is written';
+
+const JOB_BODY =
+  'The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ' +
+  'ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do ' +
+  'and changes nothing.';
+
 /** A job that changes customers one by one from its due index (the JobResult jobs). */
 function customerJob(name: string, what: string): Operation {
   return {
@@ -490,8 +513,8 @@ function customerJob(name: string, what: string): Operation {
     description:
       `${what} Reads only the customers due (a keys-only index), never the table; each ` +
       'customer changes in its own conditional transaction, so reruns and overlapping runs ' +
-      'apply nothing twice, and a run cut off is finished by the next. The body (optional) ' +
-      'is `{"asOf"}`, default now.',
+      'apply nothing twice, and a run cut off is finished by the next. ' +
+      JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,
     status: 200,
@@ -551,8 +574,9 @@ const operations: Record<string, Operation> = {
     summary: 'Replace the program',
     description:
       'Validated as a whole: the first tier starts at qualifyingSpend 0, tier ids are unique, ' +
-      'spends strictly increase, multipliers are 1..100 with at most 4 decimals. Unknown ' +
-      'fields are rejected. Changes reach every function within 30 s.',
+      'spends strictly increase, multipliers are 1..100 with at most 4 decimals, rates are ' +
+      'at most 10^12, and a point is worth at most 900 minor units (so the cash value of a ' +
+      'balance stays exact). Unknown fields are rejected. Changes reach every function within 30 s.',
     body: programSchema,
     status: 200,
     response: 'Program',
@@ -733,7 +757,8 @@ const operations: Record<string, Operation> = {
     description:
       'The job that runs every 5 minutes: authorizations not captured within holdMinutes ' +
       'expire and their points go back. Reads only the due holds; running it twice releases ' +
-      'nothing twice. The body (optional) is `{"asOf"}`, default now.',
+      'nothing twice. ' +
+      JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,
     status: 200,
@@ -767,7 +792,8 @@ const operations: Record<string, Operation> = {
       'leaves the index, so a rerun flags nobody twice and a run cut off is finished by the ' +
       'next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the ' +
       'Customers index). A rule change (PUT /v1/program) applies to a customer from their ' +
-      'next purchase. The body (optional) is `{"asOf"}`, default now.',
+      'next purchase. ' +
+      JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,
     status: 200,
@@ -829,6 +855,7 @@ const operations: Record<string, Operation> = {
     responseDescription: 'The `adjust` ledger entry',
     errors: [
       ['insufficient-points', 'The debit would take available points below 0'],
+      ['validation-failed', BOUNDS_NOTE],
       ['not-found', 'No such customer'],
     ],
   },
@@ -883,6 +910,7 @@ const operations: Record<string, Operation> = {
     responseDescription: 'The purchase (or, with `Idempotent-Replayed: true`, its replay)',
     errors: [
       ['validation-failed', 'An admin key without storeId; occurredAt out of range'],
+      ['validation-failed', BOUNDS_NOTE],
       ['forbidden', "A pos key sending another store's storeId"],
       ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
       ['conflict', 'This receiptId was already recorded at this store'],
@@ -969,7 +997,7 @@ schemas it validates requests with.
 
 ## Conventions
 
-- JSON in and out. **Money** is \`{"amount": <integer minor units >= 0>, "currency": "<ISO 4217>"}\`; \
+- JSON in and out. **Money** is \`{"amount": <integer minor units, 0..10^12>, "currency": "<ISO 4217>"}\`; \
 a program has one currency and any other gets 422 \`currency-mismatch\`. Timestamps are RFC 3339 UTC. \
 IDs are opaque strings.
 - **Credentials**: an API key in \`x-api-key\`. Each operation lists the roles that may call it in \
@@ -978,7 +1006,11 @@ one partner; another principal's resource answers 404 \`not-found\`, as if it di
 - **Errors** are RFC 9457 problem details (\`application/problem+json\`) with \`type\` = \
 \`urn:loyalty:problem:<code>\`, \`title\`, \`status\`, \`code\`, \`detail\`, \`instance\` (the path) and, \
 for validation, \`errors: [{path, message}]\`. Branch on \`code\`. No 5xx for a client mistake.
-- **Body size**: request bodies over ${MAX_BODY_BYTES} bytes (64 KiB) get 413 \`payload-too-large\`.
+- **Bodies**: over ${MAX_BODY_BYTES} bytes (64 KiB) get 413 \`payload-too-large\`; a body sent with a \
+content type that is not JSON (\`application/json\` or \`*/*+json\`) gets 415 \`unsupported-media-type\` \
+(a body without one is read as JSON); nesting deeper than ${MAX_JSON_DEPTH} levels, control characters in \
+names and ids, and instants before 1970 or after 9999 get 400 \`validation-failed\`. A path id that \
+cannot exist (over 64 characters, or not letters, digits, \`_\` and \`-\`) is 404 \`not-found\`.
 - **Pagination**: \`?limit=\` 1..100 (default 25) and \`?cursor=\`, the previous page's \`nextCursor\` \
 (opaque, valid only for the list that issued it, else 400). Pages are \`{"items": [...], "nextCursor": \
 string | null}\`; \`nextCursor\` is null exactly on the last page.
@@ -1153,7 +1185,9 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     );
     add('forbidden', "The key's role is not in `x-roles`");
   }
-  if (op.body) {
+  // Any body sent to a POST, PUT or DELETE is checked, whether or not the route reads it.
+  const takesBody = route.method !== 'GET';
+  if (takesBody) {
     add('validation-failed', `The body nests deeper than ${MAX_JSON_DEPTH} levels`);
   }
   if (route.path.includes('{')) {
@@ -1167,8 +1201,8 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     );
   }
   for (const [code, when] of op.errors ?? []) add(code, when);
-  if (op.body) add('payload-too-large', `The body is over ${MAX_BODY_BYTES} bytes`);
-  if (op.body || op.idempotent) {
+  if (takesBody) add('payload-too-large', `The body is over ${MAX_BODY_BYTES} bytes`);
+  if (takesBody) {
     add(
       'unsupported-media-type',
       'A body was sent with a content type other than application/json or */*+json',

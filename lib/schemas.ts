@@ -10,6 +10,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { lapseReasons } from './domain/customer.ts';
+import { isKeepableInstant } from './domain/days.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 import { ID_PATTERN } from './ids.ts';
 
@@ -20,11 +21,14 @@ const id = z.string().check(z.regex(ID_PATTERN, 'must be an id: 1..64 letters, d
 /** The contract's bound on money: every sum the API keeps of such amounts stays exact. */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
-/** Whether `s` has a control character (C0 or DEL); `lines` allows tab, CR and LF. */
+/** Whether `s` has a control character (C0, DEL or C1); `lines` allows tab, CR and LF. */
 function hasControlCharacter(s: string, lines = false): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x7f || (c < 0x20 && !(lines && (c === 0x09 || c === 0x0a || c === 0x0d)))) {
+    if (
+      (c >= 0x7f && c <= 0x9f) ||
+      (c < 0x20 && !(lines && (c === 0x09 || c === 0x0a || c === 0x0d)))
+    ) {
       return true;
     }
   }
@@ -45,12 +49,14 @@ const line = (max: number) => z.string().check(z.minLength(1), z.maxLength(max),
  * instants, and nothing the API keeps happened before 1970.
  */
 export const instant = () =>
-  z.iso.datetime({ offset: true }).check(
-    z.refine((s) => {
-      const ms = Date.parse(s);
-      return ms >= 0 && ms < Date.UTC(10_000, 0, 1);
-    }, 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z'),
-  );
+  z.iso
+    .datetime({ offset: true })
+    .check(
+      z.refine(
+        (s) => isKeepableInstant(Date.parse(s)),
+        'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z',
+      ),
+    );
 
 /**
  * Registered rather than given a `z.meta({ id })` check: checks are carried into every
@@ -96,7 +102,12 @@ const programFields = z.strictObject({
   name: line(200),
   currency: z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD')),
   earnRate: z.object({ points: boundedPositive, per: boundedPositive }),
-  cashValue: z.object({ points: boundedPositive, amount: boundedPositive }),
+  cashValue: z.object({ points: boundedPositive, amount: boundedPositive }).check(
+    z.refine((v) => v.amount <= v.points * 900, {
+      message: 'a point may be worth at most 900 minor units',
+      path: ['amount'],
+    }),
+  ),
   tiers: z.array(tierSchema).check(z.minLength(1), z.maxLength(20)),
   qualifyingWindowMonths: z.int().check(z.minimum(1), z.maximum(36)),
   pendingDays: z

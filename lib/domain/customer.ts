@@ -52,24 +52,24 @@ export interface CustomerState {
 }
 
 /**
- * No total kept on a customer (points, spend per month, lots) may pass this, so every sum
- * stays an exact integer far below Number.MAX_SAFE_INTEGER (9.007 x 10^15): a thousand
- * purchases of the largest amount (10^12) in one month still fit.
+ * Bounds on what a customer keeps, so every sum stays an exact integer far below
+ * Number.MAX_SAFE_INTEGER (9.007 x 10^15). Points held in any form (available, whether
+ * above or below 0, pending and held together) and lifetime points stay within 10^13, so
+ * moving points between those never crosses the bound and a job or read never trips on
+ * it; their cash value stays within 9 x 10^15 as a point is worth at most 900 minor
+ * units (lib/schemas.ts). The spend kept for the tier window stays within 10^15: a
+ * thousand purchases of the largest amount (10^12).
  */
-export const MAX_CUSTOMER_TOTAL = 1_000_000_000_000_000;
+export const MAX_CUSTOMER_POINTS = 10_000_000_000_000;
+export const MAX_CUSTOMER_SPEND = 1_000_000_000_000_000;
 
-/** The first total of `c` outside ±MAX_CUSTOMER_TOTAL, if any. */
+/** What of `c` would pass its bound, if anything (a client's change is then refused). */
 export function totalOutOfBounds(c: CustomerState): string | undefined {
-  const totals: [string, number][] = [
-    ['available', c.available],
-    ['pending', c.pending],
-    ['held', c.held],
-    ['lifetimeEarned', c.lifetimeEarned],
-    ...Object.entries(c.spend).map(([month, v]): [string, number] => [`spend ${month}`, v]),
-    ...Object.values(c.lots ?? {}).map((v): [string, number] => ['available', v]),
-    ...Object.values(c.pendingLots ?? {}).map((v): [string, number] => ['pending', v]),
-  ];
-  return totals.find(([, v]) => !Number.isSafeInteger(v) || Math.abs(v) > MAX_CUSTOMER_TOTAL)?.[0];
+  if (Math.abs(c.available) + c.pending + c.held > MAX_CUSTOMER_POINTS) return 'points';
+  if (c.lifetimeEarned > MAX_CUSTOMER_POINTS) return 'lifetime points';
+  const spend = Object.values(c.spend).reduce((sum, month) => sum + month, 0);
+  if (spend > MAX_CUSTOMER_SPEND) return 'qualifying spend';
+  return undefined;
 }
 
 export function newCustomer(

@@ -7,3 +7,12 @@ export function dayKey(at: Date): string {
 export function dayStart(day: string): number {
   return Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)));
 }
+
+/** How far ahead of the clock an instant may be and still count as now (clock skew). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Whether an instant (epoch ms) is one the API can keep: from 1970, where ids and key
+ * ranges built from instants start, to the end of year 9999.
+ */
+export const isKeepableInstant = (ms: number): boolean => ms >= 0 && ms < Date.UTC(10_000, 0, 1);

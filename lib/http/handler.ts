@@ -268,9 +268,9 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
       const principal = principalOf(event);
       checkAccess(route, principal);
       const request = new HttpRequest(event, principal);
-      // A body, where one is sent, is JSON of bounded size and depth, whether or not the
-      // route reads it: the same 413/415/400 on every route.
-      if (request.hasBody()) request.checkBody();
+      // A body sent to any POST, PUT or DELETE is JSON of bounded size and depth, whether or
+      // not the route reads it: the same 413/415/400 on each (a GET's body is ignored).
+      if (route.method !== 'GET' && request.hasBody()) request.checkBody();
       return reply(await serve(request));
     });
 }

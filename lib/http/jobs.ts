@@ -1,3 +1,4 @@
+import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { ProblemError } from '../errors.ts';
 import { jobRunSchema } from '../schemas.ts';
 import { httpHandler } from './handler.ts';
@@ -5,9 +6,6 @@ import type { JobRunner } from './scheduled.ts';
 
 /** API Gateway gives a request 30 s; a job run on demand stops starting new work after 25. */
 const ROUTE_BUDGET_MS = 25_000;
-
-/** How far ahead an asOf may be before the run would act on the future (clock skew). */
-export const MAX_AS_OF_AHEAD_MS = 5 * 60_000;
 
 /**
  * `POST /v1/jobs/<name>` with an optional `{"asOf", "dryRun"}` body (default now). A run
@@ -21,7 +19,7 @@ export function jobRoute(name: string, run: JobRunner) {
     const now = Date.now();
     const at = asOf ? new Date(asOf) : new Date(now);
     if (
-      at.getTime() > now + MAX_AS_OF_AHEAD_MS &&
+      at.getTime() > now + CLOCK_SKEW_MS &&
       !dryRun &&
       process.env.LOYALTY_ALLOW_FUTURE_ASOF !== '1'
     ) {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import {
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { createTableInput, indexInput, tableDefinition } from '../store/table.ts';
-import { DataDirInUse, type DataDirLock, lockDataDir } from './lock.ts';
+import { DataDirInUse, type DataDirLock, LOCK_FILE, lockDataDir } from './lock.ts';
 
 /** A user-facing start-up problem: printed as one line, never as a stack trace. */
 export class StartupError extends Error {}
@@ -78,17 +78,22 @@ export function dynamoLocalCommand(dataDir?: string): { args: string[]; cwd: str
   };
 }
 
+/** What the local runtime keeps in its data directory (the database, the secret, locks). */
+const DATA_FILES = ['shared-local-instance.db', 'token-secret', LOCK_FILE, 'dynamodb-local.lock'];
+
 /**
  * The data directory, created if need be, readable by its owner only: the directory
- * mode 700, the files in it 600. Returns its real path.
+ * mode 700, its files 600. A directory that holds anything else (LOYALTY_DATA_DIR=/tmp,
+ * say) is not ours to tighten: it is used as it is. Returns its real path.
  */
 function privateDataDir(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const dir = realpathSync(dataDir);
-  chmodSync(dir, 0o700);
-  for (const name of readdirSync(dir)) {
+  const names = readdirSync(dir);
+  if (names.every((name) => DATA_FILES.includes(name))) chmodSync(dir, 0o700);
+  for (const name of DATA_FILES) {
     const file = join(dir, name);
-    if (lstatSync(file).isFile()) chmodSync(file, 0o600);
+    if (existsSync(file) && lstatSync(file).isFile()) chmodSync(file, 0o600);
   }
   return dir;
 }
@@ -105,7 +110,12 @@ function spawnPrivate(args: string[], cwd: string): ChildProcess {
     // stdin stays open and unused: the JVM exits when it closes, i.e. when this process
     // dies however it dies, so no JVM outlives its node. Detached (its own process group),
     // a terminal's Ctrl-C reaches node only, which then stops the JVM itself.
-    return spawn('java', args, { cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    return spawn('java', args, {
+      cwd,
+      detached: true,
+      windowsHide: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
   } finally {
     if (previous !== undefined) process.umask(previous);
   }
@@ -154,12 +164,10 @@ export async function startDynamoLocal(options: { dataDir?: string } = {}): Prom
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  // If this process exits without stopping us, don't leave a JVM (or the lock) behind.
-  const killOnExit = () => {
-    child.kill('SIGKILL');
-    lock?.release();
-  };
-  process.once('exit', killOnExit);
+  // If this process exits without stopping us, its stdin closing ends the JVM (cleanly: a
+  // SIGKILL can lose acknowledged writes); the lock goes with this process.
+  const releaseOnExit = () => lock?.release();
+  process.once('exit', releaseOnExit);
   if (child.pid) lock?.setJava(child.pid);
 
   let stopping = false;
@@ -200,7 +208,7 @@ export async function startDynamoLocal(options: { dataDir?: string } = {}): Prom
 
   const stop = async () => {
     stopping = true;
-    process.removeListener('exit', killOnExit);
+    process.removeListener('exit', releaseOnExit);
     // No pid: it never started (ENOENT), so there is nothing to wait for.
     if (child.pid && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise<void>((done) => child.once('exit', () => done()));
@@ -264,7 +272,6 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Creates the table from the same definition the CDK stack uses, unless it exists. */
 /** Waits (up to a minute) until no index of the table is being created or deleted. */
 async function indexesActive(client: DynamoDBClient, tableName: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -276,6 +283,7 @@ async function indexesActive(client: DynamoDBClient, tableName: string): Promise
   throw new StartupError(`DynamoDB Local did not finish creating the indexes of ${tableName}`);
 }
 
+/** Creates the table from the same definition the CDK stack uses, unless it exists. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = localClient(endpoint);
   try {

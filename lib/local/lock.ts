@@ -9,15 +9,7 @@
  * LoopbackDynamoDBLocal.java), so two JVMs never write one database.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  linkSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'loyalty.lock';
@@ -34,7 +26,10 @@ export class DataDirInUse extends Error {}
 
 const hasProc = existsSync('/proc/self/stat');
 
-/** When the process started (an opaque token), or undefined when it does not run. */
+/**
+ * When the process started (an opaque token, from /proc on Linux), '' when it runs but
+ * its start is unknown (elsewhere, or another user's), or undefined when it does not run.
+ */
 export function processStart(pid: number): string | undefined {
   try {
     if (hasProc) {
@@ -44,11 +39,7 @@ export function processStart(pid: number): string | undefined {
       return fields[0] === 'Z' ? undefined : fields[19];
     }
     process.kill(pid, 0);
-    return (
-      execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)])
-        .toString()
-        .trim() || undefined
-    );
+    return '';
   } catch (error) {
     // Alive but someone else's (EPERM): running, start unknown.
     return (error as NodeJS.ErrnoException).code === 'EPERM' ? '' : undefined;
@@ -87,15 +78,6 @@ function running(pid: number | undefined, start: string | undefined): boolean {
   return !start || !now || now === start;
 }
 
-/** DynamoDB Local JVMs on `dir` (Linux: from /proc; elsewhere only the one given). */
-function dynamoLocalsFor(dir: string, known: number | undefined): number[] {
-  const pids = new Set<number>(known ? [known] : []);
-  if (hasProc)
-    for (const entry of readdirSync('/proc'))
-      if (/^\d+$/.test(entry) && Number(entry) !== process.pid) pids.add(Number(entry));
-  return [...pids].filter((pid) => isDynamoLocalFor(pid, dir));
-}
-
 async function stopProcess(pid: number): Promise<void> {
   const gone = () => processStart(pid) === undefined;
   const wait = async (ms: number) => {
@@ -109,15 +91,6 @@ async function stopProcess(pid: number): Promise<void> {
     await wait(5_000);
   } catch {
     // already gone
-  }
-}
-
-function parentPid(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
   }
 }
 
@@ -146,11 +119,21 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
       if (existsSync(tmp)) unlinkSync(tmp);
     }
   };
+  // A file system without hard links: create the lock exclusively, then fill it.
+  const link = (tmp: string) => {
+    try {
+      linkSync(tmp, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+      writeFileSync(path, readFileSync(tmp), { flag: 'wx', mode: 0o600 });
+    }
+  };
   const stoppedOrphans: number[] = [];
 
   for (let attempt = 0; ; attempt++) {
     try {
-      write(me, (tmp) => linkSync(tmp, path));
+      write(me, link);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw error;
@@ -165,9 +148,13 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
     }
     if (owner && running(owner.nodePid, owner.nodeStart))
       throw new DataDirInUse(
-        `${dir} is in use by another npm start (pid ${owner.nodePid}): stop it first, or set LOYALTY_DATA_DIR to another directory`,
+        `${dir} is in use by another npm start (pid ${owner.nodePid}): stop it first, or set LOYALTY_DATA_DIR to another directory (if no npm start runs, delete ${path})`,
       );
-    await stopOrphans(dir, owner?.javaPid, stoppedOrphans);
+    // The JVM the crashed start recorded, if it still runs (its stdin normally ends it).
+    if (owner?.javaPid && isOrphanedJvm(owner, dir)) {
+      await stopProcess(owner.javaPid);
+      stoppedOrphans.push(owner.javaPid);
+    }
     // Remove the stale lock unless another start replaced it meanwhile.
     try {
       if (readFileSync(path, 'utf8') === text) unlinkSync(path);
@@ -175,10 +162,6 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
       // already removed
     }
   }
-  // No lock existed, but a JVM may still run on the directory (left by a version without
-  // the lock, or between a crash and this start): stop it when nothing owns it.
-  await stopOrphans(dir, undefined, stoppedOrphans);
-
   let owned = true;
   return {
     stoppedOrphans,
@@ -198,15 +181,10 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   };
 }
 
-async function stopOrphans(dir: string, known: number | undefined, stopped: number[]) {
-  for (const pid of dynamoLocalsFor(dir, known)) {
-    // A JVM whose parent is a live node process is that process's: not an orphan.
-    const parent = parentPid(pid);
-    if (parent && parent > 1 && parent !== process.pid && /node/.test(processArgs(parent)[0] ?? ''))
-      throw new DataDirInUse(
-        `${dir} is in use by DynamoDB Local pid ${pid} of node pid ${parent}: stop it first, or set LOYALTY_DATA_DIR to another directory`,
-      );
-    await stopProcess(pid);
-    stopped.push(pid);
-  }
+/** Whether the lock's JVM still runs, is a DynamoDB Local on `dir`, and is the one recorded. */
+function isOrphanedJvm(owner: LockOwner, dir: string): boolean {
+  const pid = owner.javaPid as number;
+  const start = processStart(pid);
+  if (start === undefined || !isDynamoLocalFor(pid, dir)) return false;
+  return !owner.javaStart || !start || start === owner.javaStart;
 }

@@ -3,7 +3,6 @@
  * LOYALTY_ADMIN_KEY, LOYALTY_DATA_DIR (default .loyalty/) and LOYALTY_IN_MEMORY=1
  * are described in the README.
  */
-import { mkdirSync } from 'node:fs';
 import { StartupError } from './dynamo.ts';
 import { startLocalApi } from './runtime.ts';
 
@@ -18,9 +17,6 @@ function fail(message: string): never {
 
 if (!Number.isInteger(port) || port < 0 || port > 65535)
   fail(`PORT=${process.env.PORT} is not a port number`);
-
-// Owner only: the directory holds the database (admin key hashes) and the token secret.
-if (!inMemory) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 try {
   const api = await startLocalApi({
@@ -62,5 +58,7 @@ try {
     fail(`port ${port} is in use: stop what uses it, or start with PORT=<another port>`);
   if (code === 'EACCES') fail(`port ${port} needs privileges: start with PORT=3000 or above 1024`);
   if (error instanceof StartupError) fail(error.message);
+  // A file-system refusal (permissions, a read-only disk) is one line too.
+  if (code) fail((error as Error).message);
   throw error;
 }

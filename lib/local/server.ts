@@ -167,13 +167,17 @@ function send(res: ServerResponse, result: HttpResult): void {
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const rawPath = url.pathname;
+  // The request target as sent, split at '?' as API Gateway does: no URL parsing, so
+  // '//x/v1/health' is not read as a host and '//[' is no error.
+  const target = req.url ?? '/';
+  const question = target.indexOf('?');
+  const rawPath = question < 0 ? target : target.slice(0, question);
+  const rawQuery = question < 0 ? '' : target.slice(question + 1);
   try {
     const found = match(req.method ?? 'GET', rawPath);
     const fn = found?.route.fn ?? fallbackFunction.fn;
     const key = found ? routeKey(found.route) : '$default';
-    const event = await toEvent(req, key, found?.params ?? {}, rawPath, url.search.slice(1));
+    const event = await toEvent(req, key, found?.params ?? {}, rawPath, rawQuery);
     if (found && found.route.roles !== 'public') {
       event.requestContext.authorizer.lambda = await authorize(event);
     }

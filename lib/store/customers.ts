@@ -3,7 +3,12 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type CustomerState, MAX_CUSTOMER_TOTAL, totalOutOfBounds } from '../domain/customer.ts';
+import {
+  type CustomerState,
+  MAX_CUSTOMER_POINTS,
+  MAX_CUSTOMER_SPEND,
+  totalOutOfBounds,
+} from '../domain/customer.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/lifecycle.ts';
 import { validationFailed } from '../errors.ts';
 import { db, tableName } from './client.ts';
@@ -66,12 +71,12 @@ export function changeItems(change: CustomerChange) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
-  // Refused before anything is written: a total past the bound would no longer be exact.
+  // Refused before anything is written: a total past its bound would no longer be exact.
   const total = totalOutOfBounds(customer);
   if (total !== undefined) {
     throw validationFailed(
-      [{ path: '', message: `this would take the customer's ${total} past 10^15` }],
-      `No total of a customer may pass ${MAX_CUSTOMER_TOTAL}`,
+      [{ path: '', message: `this would take the customer's ${total} past their bound` }],
+      `A customer's points stay within ${MAX_CUSTOMER_POINTS} and qualifying spend within ${MAX_CUSTOMER_SPEND}`,
     );
   }
   return [

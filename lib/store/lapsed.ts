@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
+import { isKeepableInstant } from '../domain/days.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { db, tableName } from './client.ts';
 import { LAPSED_LIST } from './customers.ts';
@@ -12,15 +13,12 @@ export type LapsedCustomer = Pick<CustomerState, (typeof LAPSED_ATTRIBUTES)[numb
   lapsedAt: string;
 };
 
-/** How the API writes instants (Date#toISOString), the only form a lapsedAt cursor holds. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 function decodeLapsedCursor(cursor: string) {
   const { lapsedAt, id } = decodeCursor<{ lapsedAt: string; id: string }>(
     cursor,
     (v) =>
       typeof v.lapsedAt === 'string' &&
-      ISO_INSTANT.test(v.lapsedAt) &&
+      isKeepableInstant(Date.parse(v.lapsedAt)) &&
       typeof v.id === 'string' &&
       ID_PATTERN.test(v.id),
   );

@@ -74,8 +74,6 @@ export async function loadAuthorizationContext(
   };
 }
 
-const FAILURES_BELOW = '(attribute_not_exists(#count) OR #count < :max)';
-
 /**
  * Counts one failed code attempt, atomically and only while fewer than `max` were counted
  * this minute: false when the limit was reached (however many attempts race, at most
@@ -92,7 +90,7 @@ export async function countCodeFailure(
         TableName: tableName(),
         Key: failures,
         UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-        ConditionExpression: FAILURES_BELOW,
+        ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
         ExpressionAttributeNames: { '#count': 'count' },
         ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt, ':max': max },
       }),
@@ -121,12 +119,7 @@ export async function loadRedemptionContext(id: string, idem: IdempotencyContext
   };
 }
 
-export type RedemptionOutcome =
-  | 'committed'
-  | 'stale'
-  | 'code-used'
-  | 'idempotency-key-taken'
-  | 'rate-limited';
+export type RedemptionOutcome = 'committed' | 'stale' | 'code-used' | 'idempotency-key-taken';
 
 type Items = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
@@ -142,11 +135,9 @@ export async function commitRedemption(args: {
   change: CustomerChange;
   useCode?: string;
   idem?: { ctx: IdempotencyContext; response: StoredResponse };
-  /** The code's use commits only while the credential has fewer than `max` failures. */
-  failureLimit?: { key: Key; max: number };
   now: Date;
 }): Promise<RedemptionOutcome> {
-  const { redemption, fromStatus, change, useCode, idem, failureLimit, now } = args;
+  const { redemption, fromStatus, change, useCode, idem, now } = args;
   const TableName = tableName();
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const items: Items = changeItems(change);
@@ -183,18 +174,7 @@ export async function commitRedemption(args: {
   }
   const idemIndex = idem ? items.length : -1;
   if (idem) items.push(claimIdempotencyKey(idem.ctx, idem.response, now));
-  const limitIndex = failureLimit ? items.length : -1;
-  if (failureLimit) {
-    items.push({
-      ConditionCheck: {
-        TableName,
-        Key: failureLimit.key,
-        ConditionExpression: FAILURES_BELOW,
-        ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: { ':max': failureLimit.max },
-      },
-    });
-  }
+
   try {
     await db().send(new TransactWriteCommand({ TransactItems: items }));
     return 'committed';
@@ -205,7 +185,6 @@ export async function commitRedemption(args: {
       return 'stale';
     }
     if (failed.includes(codeIndex)) return 'code-used';
-    if (failed.includes(limitIndex)) return 'rate-limited';
     throw error;
   }
 }
@@ -247,10 +226,7 @@ export async function settlementTotals(
   return totals;
 }
 
-/**
- * Ids of authorizations in one hold shard whose hold lapsed at or before `asOf`, oldest
- * first: a Query on GSI1 that reads only what is due, never a scan.
- */
+/** Authorizations in one hold shard whose hold lapsed at or before `asOf`: GSI1, never a scan. */
 const lapsedHoldsQuery = (shard: number, asOf: string) => ({
   TableName: tableName(),
   IndexName: 'GSI1',
@@ -260,6 +236,7 @@ const lapsedHoldsQuery = (shard: number, asOf: string) => ({
   ProjectionExpression: 'id',
 });
 
+/** Ids of up to `limit` lapsed authorizations in one hold shard, oldest first. */
 export async function lapsedHoldIds(shard: number, asOf: string, limit: number): Promise<string[]> {
   const { Items = [] } = await db().send(
     new QueryCommand({ ...lapsedHoldsQuery(shard, asOf), Limit: limit }),

@@ -1,6 +1,7 @@
 import { fitBgNbd } from '../domain/bgnbd.ts';
 import { typicalGapDays } from '../domain/cadence.ts';
 import type { CustomerState, LapseReason } from '../domain/customer.ts';
+import { isKeepableInstant } from '../domain/days.ts';
 import { PointsChange } from '../domain/lifecycle.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
@@ -167,8 +168,7 @@ const decodeRiskCursor = (cursor: string) =>
     cursor,
     (v) =>
       typeof v.asOf === 'string' &&
-      Date.parse(v.asOf) >= 0 &&
-      Date.parse(v.asOf) < Date.UTC(10_000, 0, 1) &&
+      isKeepableInstant(Date.parse(v.asOf)) &&
       Number.isSafeInteger(v.risk) &&
       typeof v.id === 'string' &&
       ID_PATTERN.test(v.id),

@@ -1,4 +1,5 @@
 import { customerView } from '../domain/customer.ts';
+import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { PointsChange } from '../domain/lifecycle.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -28,7 +29,6 @@ export interface Outcome extends StoredResponse {
   replayed: boolean;
 }
 
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 /** Optimistic writes retried when another change to the same customer got in first. */
 const MAX_ATTEMPTS = 8;
@@ -64,7 +64,7 @@ function occurredAtOf(
 ): Date {
   if (input.occurredAt === undefined) return now;
   const at = new Date(input.occurredAt);
-  if (at.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+  if (at.getTime() > now.getTime() + CLOCK_SKEW_MS) {
     throw validationFailed([{ path: 'occurredAt', message: 'more than 5 minutes in the future' }]);
   }
   // Admin keys are exempt so that purchase histories can be imported.

@@ -113,8 +113,10 @@ export async function authorizeRedemption(
     }
     // Guessing codes is throttled per credential: a few wrong tries a minute, then 429.
     // Failures are counted atomically, and a right code is only answered while the count
-    // is under the limit, so however many requests race, at most 10 wrong codes a minute
-    // are answered as wrong, and every answer after that is 429, right code or not.
+    // is under the limit (read again just before the answer), so however many requests
+    // race, at most 10 wrong codes a minute are answered as wrong, and every answer after
+    // that is 429, right code or not. The count is an item of its own, in no transaction,
+    // so redemptions by one key never contend on it.
     if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
     const code = context.code;
     if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
@@ -144,9 +146,9 @@ export async function authorizeRedemption(
       updatedAt: now.toISOString(),
     };
     const change = new PointsChange(customer, program, now).settle();
+    // Whatever comes next tells a right code from a wrong one: only under the limit.
+    if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
     if (change.customer.available < points) {
-      // This answer too tells a right code from a wrong one: only under the limit.
-      if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
       throw new ProblemError(
         'insufficient-points',
         `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
@@ -160,11 +162,9 @@ export async function authorizeRedemption(
       change,
       useCode: input.code,
       idem: { ctx: idem, response },
-      failureLimit: { key: failures, max: MAX_CODE_FAILURES_PER_MINUTE },
       now,
     });
     if (outcome === 'committed') return { ...response, replayed: false };
-    if (outcome === 'rate-limited') throw rateLimited(now);
     const raced = await afterRace(outcome, idem, now);
     if (raced) return raced;
   }

@@ -53,19 +53,19 @@ describe('money stays exact', () => {
     await expectBalanceEqualsLedger(t, id);
   });
 
-  it('refuses a change that would take a total past 10^15, and writes nothing of it', async () => {
-    // 1,000 points a cent: one purchase of 10^12 earns exactly 10^15 points.
-    const program = { ...defaultProgram, earnRate: { points: 1000, per: 1 } };
+  it("refuses a change that would take a customer's points past 10^13, and writes nothing of it", async () => {
+    // 10 points a cent: one purchase of 10^12 earns exactly 10^13 points.
+    const program = { ...defaultProgram, earnRate: { points: 10, per: 1 } };
     expect((await t.call('PUT', '/v1/program', { body: program })).status).toBe(200);
     const id = await enrol();
     const first = await buy(id, 1_000_000_000_000);
     expect(first.status).toBe(201);
-    expect(first.body.customer.points.available).toBe(1_000_000_000_000_000);
+    expect(first.body.customer.points.available).toBe(10_000_000_000_000);
     const over = await buy(id, 1);
     expectProblem(over, 400);
     expect(over.body.code).toBe('validation-failed');
     const customer = (await t.call('GET', `/v1/customers/${id}`)).body;
-    expect(customer.points.available).toBe(1_000_000_000_000_000);
+    expect(customer.points.available).toBe(10_000_000_000_000);
     await expectBalanceEqualsLedger(t, id);
     // The customer still takes what fits: a refund, then a small purchase.
     const refund = await t.call('POST', `/v1/purchases/${first.body.id}/refunds`, {
@@ -78,11 +78,14 @@ describe('money stays exact', () => {
     await expectBalanceEqualsLedger(t, id);
   });
 
-  it('refuses program rates above 10^12', async () => {
-    const res = await t.call('PUT', '/v1/program', {
-      body: { ...defaultProgram, earnRate: { points: 1e13, per: 1 } },
-    });
-    expectProblem(res, 400);
+  it('refuses program rates above 10^12, and points worth more than 900 minor units', async () => {
+    for (const changes of [
+      { earnRate: { points: 1e13, per: 1 } },
+      { cashValue: { points: 1, amount: 901 } },
+    ]) {
+      const res = await t.call('PUT', '/v1/program', { body: { ...defaultProgram, ...changes } });
+      expectProblem(res, 400);
+    }
   });
 });
 
@@ -245,6 +248,7 @@ describe('client mistakes get a problem+json 4xx', () => {
     const id = await enrol();
     const cases: [string, string, unknown, Record<string, string>?][] = [
       ['POST', '/v1/stores', { name: 'Nul\u0000Store' }],
+      ['POST', '/v1/partners', { name: 'C1\u0085Partner' }],
       ['POST', '/v1/customers', { externalId: 'x', name: 'Ada\u0000' }],
       [
         'POST',
@@ -303,37 +307,48 @@ describe('client mistakes get a problem+json 4xx', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('404 for request targets a URL parser would choke on or read as a host', async () => {
+    for (const path of ['//', '//[', '//x/v1/health', '/v1/../v1/health%']) {
+      const answer = await rawGet(path);
+      expect(answer.status, path).toBe(404);
+      expect(answer.type).toBe('application/problem+json');
+    }
+  });
+
   it('431 problem+json for headers over the server limit', async () => {
-    const url = new URL(t.api.url);
-    const answer = await new Promise<{ status: number; type: string; body: string }>(
-      (done, fail) => {
-        const req = request(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: `/v1/health?${'q'.repeat(20_000)}`,
-            method: 'GET',
-          },
-          (res) => {
-            let body = '';
-            res.on('data', (chunk) => {
-              body += chunk;
-            });
-            res.on('end', () =>
-              done({
-                status: res.statusCode ?? 0,
-                type: String(res.headers['content-type']),
-                body,
-              }),
-            );
-          },
-        );
-        req.on('error', fail);
-        req.end();
-      },
-    );
+    const answer = await rawGet(`/v1/health?${'q'.repeat(20_000)}`);
     expect(answer.status).toBe(431);
     expect(answer.type).toBe('application/problem+json');
     expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'validation-failed' });
   });
 });
+
+/** A GET with the request target exactly as given (fetch would normalise it). */
+function rawGet(path: string): Promise<{ status: number; type: string; body: string }> {
+  const url = new URL(t.api.url);
+  return new Promise<{ status: number; type: string; body: string }>((done, fail) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: 'GET',
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () =>
+          done({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type']),
+            body,
+          }),
+        );
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+}
