@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
 let t: TestApi;
@@ -106,14 +106,7 @@ describe('jobs never act on the future by accident', () => {
   it('counts with dryRun and changes nothing: a live hold stays held', async () => {
     const id = await enrol();
     expect((await buy(id, 10_000)).status).toBe(201);
-    const token = (await t.call('POST', `/v1/customers/${id}/session-tokens`, { key: appKey })).body
-      .token;
-    const code = (
-      await t.call('POST', '/v1/me/redemption-codes', {
-        key: null,
-        headers: { authorization: `Bearer ${token}` },
-      })
-    ).body.code;
+    const code = await redemptionCodeFor(t, id, appKey);
     const auth = await t.call('POST', '/v1/redemptions', {
       key: posKey,
       body: { code, amount: usd(40) },
@@ -278,28 +271,25 @@ describe('client mistakes get a problem+json 4xx', () => {
 
   it('401 for a customer token without exp, even when correctly signed', async () => {
     const id = await enrol();
-    const secret = new TextEncoder().encode(process.env.LOYALTY_TOKEN_SECRET);
-    const forever = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(id)
-      .setIssuer('loyalty-api')
-      .setAudience('loyalty-customer')
-      .setIssuedAt()
-      .sign(secret);
+    // Signed with the deployment's own secret, exactly as the API signs, but for the expiry.
+    const signed = (expires?: string) => {
+      const jwt = new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(id)
+        .setIssuer('loyalty-api')
+        .setAudience('loyalty-customer')
+        .setIssuedAt();
+      if (expires) jwt.setExpirationTime(expires);
+      return jwt.sign(new TextEncoder().encode(process.env.LOYALTY_TOKEN_SECRET));
+    };
+    const forever = await signed();
     const res = await t.call('GET', '/v1/me', {
       key: null,
       headers: { authorization: `Bearer ${forever}` },
     });
     expectProblem(res, 401);
     // The same token with an expiry is accepted: only the missing exp was refused.
-    const bounded = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(id)
-      .setIssuer('loyalty-api')
-      .setAudience('loyalty-customer')
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(secret);
+    const bounded = await signed('10m');
     const ok = await t.call('GET', '/v1/me', {
       key: null,
       headers: { authorization: `Bearer ${bounded}` },

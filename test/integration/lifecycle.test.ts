@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { runJob } from '../../lib/usecases/lifecycle.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
 // These tests run jobs as of days ahead: a simulation, as the job routes allow it.
@@ -52,15 +52,7 @@ const adjust = (id: string, body: unknown, idem = `adj-${++n}`, key?: string) =>
 
 /** Spends `points` (1 point = 1 cent) at the till with the customer's code, captured at once. */
 async function redeem(customerId: string, points: number, status = 201) {
-  const token = (
-    await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: appKey })
-  ).body.token;
-  const code = (
-    await t.call('POST', '/v1/me/redemption-codes', {
-      key: null,
-      headers: { authorization: `Bearer ${token}` },
-    })
-  ).body.code;
+  const code = await redemptionCodeFor(t, customerId, appKey);
   const res = await t.call('POST', '/v1/redemptions', {
     key: posKey,
     body: { code, amount: usd(points), capture: true },

@@ -53,3 +53,21 @@ export async function startTestApi(): Promise<TestApi> {
   };
   return { api, call };
 }
+
+/** A fresh redemption code of a customer: a session token from `appKey`, then the code. */
+export async function redemptionCodeFor(
+  t: TestApi,
+  customerId: string,
+  appKey: string,
+): Promise<string> {
+  const { token } = (
+    await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: appKey })
+  ).body;
+  const { code } = (
+    await t.call('POST', '/v1/me/redemption-codes', {
+      key: null,
+      headers: { authorization: `Bearer ${token}` },
+    })
+  ).body;
+  return code;
+}
