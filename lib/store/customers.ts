@@ -105,20 +105,77 @@ export function changeItems(change: CustomerChange) {
   ];
 }
 
-/** Writes a change that has nothing else in its transaction (a settle, a job, an adjustment). */
-export async function commitChange(
-  change: CustomerChange,
-  extra: NonNullable<TransactWriteCommandInput['TransactItems']> = [],
-): Promise<'committed' | 'stale' | { failed: number[] }> {
-  const items = changeItems(change);
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * An item written in the same transaction as customer changes (a purchase, a refund's
+ * running total, a redemption, a code's use, a receipt) and what its failed condition
+ * means: that what was read is stale (retry), or a conflict the caller names.
+ */
+export interface ExtraItem {
+  item: TransactItem;
+  /** A failed condition on this item: 'stale' to retry from a fresh read, or a conflict's name. */
+  onFailure: 'stale' | string;
+}
+
+export type CommitResult =
+  | { outcome: 'committed' }
+  | { outcome: 'stale' }
+  | { outcome: 'idempotency-key-taken' }
+  | { outcome: 'conflict'; name: string };
+
+/** At most this many changes to one customer go in one transaction (DynamoDB takes 100 items). */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * The one write of every change to customers: each change (the customer, conditional on
+ * the version read, its ledger entries and outbox events), the extra items, and the
+ * idempotency record, in one TransactWriteItems: all or nothing. Many changes to one
+ * customer are one PointsChange with many operations (a ledger entry each, as an import
+ * of a purchase history makes); `changes` are of distinct customers, since a transaction
+ * touches an item once. A failed condition is decoded in one order: the idempotency key
+ * first (a replay also finds the rest taken), then a lost race (a customer's version, a
+ * stale extra, a conflicting transaction), then the extra items' named conflicts.
+ */
+export async function commitChanges(args: {
+  changes: CustomerChange[];
+  extras?: ExtraItem[];
+  idempotency?: TransactItem;
+}): Promise<CommitResult> {
+  const items: TransactItem[] = [];
+  const customerIndexes = new Set<number>();
+  if (new Set(args.changes.map((c) => c.customer.id)).size < args.changes.length) {
+    throw new Error('one change per customer in a transaction: combine the operations');
+  }
+  for (const change of args.changes) {
+    customerIndexes.add(items.length);
+    items.push(...changeItems(change));
+  }
+  const idemIndex = args.idempotency ? items.length : -1;
+  if (args.idempotency) items.push(args.idempotency);
+  const extrasAt = items.length;
+  items.push(...(args.extras ?? []).map((extra) => extra.item));
+  if (items.length > MAX_TRANSACTION_ITEMS) {
+    throw new Error(`${items.length} items: a transaction takes ${MAX_TRANSACTION_ITEMS}`);
+  }
   try {
-    await db().send(new TransactWriteCommand({ TransactItems: [...items, ...extra] }));
-    return 'committed';
+    await db().send(new TransactWriteCommand({ TransactItems: items }));
+    return { outcome: 'committed' };
   } catch (error) {
     const failed = failedConditions(error) ?? [];
-    if (failed.includes(0) || isTransactionConflict(error)) return 'stale';
-    const others = failed.filter((i) => i >= items.length).map((i) => i - items.length);
-    if (others.length > 0) return { failed: others };
+    if (failed.includes(idemIndex)) return { outcome: 'idempotency-key-taken' };
+    const extraFailures = failed
+      .filter((i) => i >= extrasAt)
+      .map((i) => args.extras?.[i - extrasAt]?.onFailure);
+    if (
+      failed.some((i) => customerIndexes.has(i)) ||
+      extraFailures.includes('stale') ||
+      isTransactionConflict(error)
+    ) {
+      return { outcome: 'stale' };
+    }
+    const conflict = extraFailures.find((name) => name !== undefined);
+    if (conflict !== undefined) return { outcome: 'conflict', name: conflict };
     throw error;
   }
 }

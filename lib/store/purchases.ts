@@ -1,21 +1,11 @@
-import {
-  GetCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { type CustomerChange, changeItems, customerFromItem, withoutKeys } from './customers.ts';
-import {
-  claimIdempotencyKey,
-  type IdempotencyContext,
-  idempotencyKey,
-  type StoredResponse,
-} from './idempotency.ts';
+import { customerFromItem, type ExtraItem, withoutKeys } from './customers.ts';
+import { type IdempotencyContext, idempotencyKey } from './idempotency.ts';
 import { type Key, keys } from './keys.ts';
 import { batchGet, pick } from './reads.ts';
-import { failedConditions, isTransactionConflict } from './transactions.ts';
 
 export interface Purchase {
   id: string;
@@ -58,55 +48,41 @@ export async function loadPurchaseContext(
   };
 }
 
-export type CommitOutcome =
-  | 'committed'
-  | 'stale-customer'
-  | 'receipt-taken'
-  | 'idempotency-key-taken';
-
 /**
- * The purchase's second round trip: purchase, ledger entry, customer (conditional on the
- * version read), receipt uniqueness and idempotency record in one TransactWriteItems.
+ * What a purchase adds to its customer's transaction: the purchase itself, and its
+ * receipt id's uniqueness in the store (a receipt already recorded: `receipt-taken`).
  */
-export async function commitPurchase(args: {
-  purchase: Purchase;
-  change: CustomerChange;
-  idem: IdempotencyContext;
-  response: StoredResponse;
-  now: Date;
-}): Promise<CommitOutcome> {
-  const { purchase, change, idem, response, now } = args;
+export function purchaseItems(purchase: Purchase): ExtraItem[] {
   const TableName = tableName();
-  const items: NonNullable<TransactWriteCommandInput['TransactItems']> = changeItems(change);
-  const idemIndex = items.length;
-  items.push(claimIdempotencyKey(idem, response, now), {
-    Put: {
-      TableName,
-      Item: { ...keys.purchase(purchase.id), ...purchase },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    },
-  });
-  const receiptIndex = items.length;
-  if (purchase.receiptId !== undefined) {
-    items.push({
-      Put: {
-        TableName,
-        Item: { ...keys.receipt(purchase.storeId, purchase.receiptId), purchaseId: purchase.id },
-        ConditionExpression: 'attribute_not_exists(PK)',
+  return [
+    {
+      item: {
+        Put: {
+          TableName,
+          Item: { ...keys.purchase(purchase.id), ...purchase },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
       },
-    });
-  }
-  try {
-    await db().send(new TransactWriteCommand({ TransactItems: items }));
-    return 'committed';
-  } catch (error) {
-    const failed = failedConditions(error) ?? [];
-    // The idempotency key first: a replayed request also finds its receipt and version taken.
-    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
-    if (failed.includes(0) || isTransactionConflict(error)) return 'stale-customer';
-    if (failed.includes(receiptIndex)) return 'receipt-taken';
-    throw error;
-  }
+      onFailure: 'stale',
+    },
+    ...(purchase.receiptId === undefined
+      ? []
+      : [
+          {
+            item: {
+              Put: {
+                TableName,
+                Item: {
+                  ...keys.receipt(purchase.storeId, purchase.receiptId),
+                  purchaseId: purchase.id,
+                },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            onFailure: 'receipt-taken',
+          },
+        ]),
+  ];
 }
 
 export async function getPurchase(id: string): Promise<Purchase | undefined> {
@@ -127,43 +103,19 @@ export async function loadRefundContext(purchaseId: string, idem: IdempotencyCon
 }
 
 /**
- * A refund: the purchase's running `refunded` (conditional on the amount read, so two
- * refunds can't both pass the total check), the ledger entry and the customer, and the
- * idempotency record, in one TransactWriteItems.
+ * What a refund adds to its customer's transaction: the purchase's running `refunded`,
+ * conditional on the amount read, so two refunds can't both pass the total check.
  */
-export async function commitRefund(args: {
-  purchase: Purchase;
-  refundedBefore: number;
-  change: CustomerChange;
-  idem: IdempotencyContext;
-  response: StoredResponse;
-  now: Date;
-}): Promise<'committed' | 'stale' | 'idempotency-key-taken'> {
-  const { purchase, refundedBefore, change, idem, response, now } = args;
-  const items = changeItems(change);
-  const idemIndex = items.length;
-  try {
-    await db().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          ...items,
-          claimIdempotencyKey(idem, response, now),
-          {
-            Put: {
-              TableName: tableName(),
-              Item: { ...keys.purchase(purchase.id), ...purchase },
-              ConditionExpression: 'refunded.amount = :before',
-              ExpressionAttributeValues: { ':before': refundedBefore },
-            },
-          },
-        ],
-      }),
-    );
-    return 'committed';
-  } catch (error) {
-    const failed = failedConditions(error) ?? [];
-    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
-    if (failed.length > 0 || isTransactionConflict(error)) return 'stale';
-    throw error;
-  }
+export function refundedItem(purchase: Purchase, refundedBefore: number): ExtraItem {
+  return {
+    item: {
+      Put: {
+        TableName: tableName(),
+        Item: { ...keys.purchase(purchase.id), ...purchase },
+        ConditionExpression: 'refunded.amount = :before',
+        ExpressionAttributeValues: { ':before': refundedBefore },
+      },
+    },
+    onFailure: 'stale',
+  };
 }

@@ -1,23 +1,11 @@
-import {
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../domain/money.ts';
 import { db, tableName } from './client.ts';
-import { type CustomerChange, changeItems } from './customers.ts';
-import {
-  claimIdempotencyKey,
-  type IdempotencyContext,
-  idempotencyKey,
-  type StoredResponse,
-} from './idempotency.ts';
+import type { ExtraItem } from './customers.ts';
+import { type IdempotencyContext, idempotencyKey } from './idempotency.ts';
 import { indexKeys, type Key, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 import { batchGet, pick } from './reads.ts';
-import { failedConditions, isTransactionConflict } from './transactions.ts';
 
 export type RedemptionStatus = 'authorized' | 'captured' | 'voided' | 'expired';
 
@@ -119,74 +107,51 @@ export async function loadRedemptionContext(id: string, idem: IdempotencyContext
   };
 }
 
-export type RedemptionOutcome = 'committed' | 'stale' | 'code-used' | 'idempotency-key-taken';
-
-type Items = NonNullable<TransactWriteCommandInput['TransactItems']>;
-
 /**
- * One TransactWriteItems for any change to a redemption: the redemption (new, or moving
- * from the status read), the ledger entry and the customer (conditional on its version),
- * the code's single use, and the idempotency record, all or nothing.
+ * A redemption in its customer's transaction: new (its id unused), or moving from the
+ * status read. Either condition failing means the read is stale.
  */
-export async function commitRedemption(args: {
-  redemption: Redemption;
-  /** The status read; undefined when the redemption is new. */
-  fromStatus: RedemptionStatus | undefined;
-  change: CustomerChange;
-  useCode?: string;
-  idem?: { ctx: IdempotencyContext; response: StoredResponse };
-  now: Date;
-}): Promise<RedemptionOutcome> {
-  const { redemption, fromStatus, change, useCode, idem, now } = args;
-  const TableName = tableName();
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  const items: Items = changeItems(change);
-  const redemptionIndex = items.length;
-  items.push({
-    Put: {
-      TableName,
-      Item: { ...keys.redemption(redemption.id), ...redemption, ...indexKeysOf(redemption) },
-      ...(fromStatus === undefined
-        ? { ConditionExpression: 'attribute_not_exists(PK)' }
-        : {
-            ConditionExpression: '#status = :from',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':from': fromStatus },
-          }),
+export function redemptionItem(
+  redemption: Redemption,
+  fromStatus: RedemptionStatus | undefined,
+): ExtraItem {
+  return {
+    item: {
+      Put: {
+        TableName: tableName(),
+        Item: { ...keys.redemption(redemption.id), ...redemption, ...indexKeysOf(redemption) },
+        ...(fromStatus === undefined
+          ? { ConditionExpression: 'attribute_not_exists(PK)' }
+          : {
+              ConditionExpression: '#status = :from',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':from': fromStatus },
+            }),
+      },
     },
-  });
-  const codeIndex = useCode ? items.length : -1;
-  if (useCode) {
-    items.push({
+    onFailure: 'stale',
+  };
+}
+
+/** A code's single use, in the transaction that spends its points (`code-used` if it was). */
+export function codeUseItem(code: string, redemptionId: string, now: Date): ExtraItem {
+  return {
+    item: {
       Update: {
-        TableName,
-        Key: keys.redemptionCode(useCode),
+        TableName: tableName(),
+        Key: keys.redemptionCode(code),
         UpdateExpression: 'SET usedAt = :at, redemptionId = :id',
         ConditionExpression:
           'attribute_exists(PK) AND attribute_not_exists(usedAt) AND expiresAt > :now',
         ExpressionAttributeValues: {
           ':at': now.toISOString(),
-          ':id': redemption.id,
-          ':now': nowSeconds,
+          ':id': redemptionId,
+          ':now': Math.floor(now.getTime() / 1000),
         },
       },
-    });
-  }
-  const idemIndex = idem ? items.length : -1;
-  if (idem) items.push(claimIdempotencyKey(idem.ctx, idem.response, now));
-
-  try {
-    await db().send(new TransactWriteCommand({ TransactItems: items }));
-    return 'committed';
-  } catch (error) {
-    const failed = failedConditions(error) ?? [];
-    if (failed.includes(idemIndex)) return 'idempotency-key-taken';
-    if (failed.includes(0) || failed.includes(redemptionIndex) || isTransactionConflict(error)) {
-      return 'stale';
-    }
-    if (failed.includes(codeIndex)) return 'code-used';
-    throw error;
-  }
+    },
+    onFailure: 'code-used',
+  };
 }
 
 export interface SettlementTotals {

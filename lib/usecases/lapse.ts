@@ -8,7 +8,7 @@ import { money } from '../domain/money.ts';
 import { annualSpend } from '../domain/tiers.ts';
 import { notFound, ProblemError } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
-import { commitChange, customerFromItem, getCustomerConsistent } from '../store/customers.ts';
+import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
 import { getModel, putModel } from '../store/model.ts';
@@ -16,8 +16,7 @@ import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
 import { customerCount, eventCounts } from '../store/stats.ts';
-import { backoff } from '../store/transactions.ts';
-import { tooContended } from './contention.ts';
+import { changeCustomers, write } from './change.ts';
 import { runJob } from './lifecycle.ts';
 
 const DAY_MS = 86_400_000;
@@ -181,20 +180,22 @@ export async function recordLapseReason(
   now = new Date(),
 ) {
   const program = await getProgram();
-  for (let attempt = 0; attempt < 8; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const customer: CustomerState | undefined = await getCustomerConsistent(id);
-    if (!customer) throw notFound('Customer');
-    if (customer.status !== 'lapsed') {
-      throw new ProblemError('invalid-state', 'Only a lapsed customer has a lapse reason');
-    }
-    const change = new PointsChange(customer, program, now);
-    change.recordLapseReason(input.reason, input.note);
-    if ((await commitChange(change)) === 'committed') {
-      return { customerId: id, lapsedAt: customer.lapsedAt, ...change.customer.lapseReason };
-    }
-  }
-  throw tooContended('customer');
+  return changeCustomers({
+    clock: () => now,
+    attempt: async () => {
+      const customer: CustomerState | undefined = await getCustomerConsistent(id);
+      if (!customer) throw notFound('Customer');
+      if (customer.status !== 'lapsed') {
+        throw new ProblemError('invalid-state', 'Only a lapsed customer has a lapse reason');
+      }
+      const change = new PointsChange(customer, program, now);
+      change.recordLapseReason(input.reason, input.note);
+      return write({
+        changes: [change],
+        result: { customerId: id, lapsedAt: customer.lapsedAt, ...change.customer.lapseReason },
+      });
+    },
+  });
 }
 
 /**

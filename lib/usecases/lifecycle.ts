@@ -3,18 +3,11 @@ import { type LedgerEntry, lastExpiredDay, PointsChange } from '../domain/lifecy
 import type { Program } from '../domain/program.ts';
 import { notFound, ProblemError } from '../errors.ts';
 import type { AdjustmentInput } from '../schemas.ts';
-import {
-  commitChange,
-  customerFromItem,
-  getCustomer,
-  getCustomerConsistent,
-} from '../store/customers.ts';
+import { customerFromItem, getCustomer, getCustomerConsistent } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds } from '../store/due.ts';
 import {
-  claimIdempotencyKey,
   type IdempotencyContext,
   idempotencyKey,
-  readReplay,
   replayFrom,
   type StoredResponse,
 } from '../store/idempotency.ts';
@@ -22,11 +15,7 @@ import { keys } from '../store/keys.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet, pick } from '../store/reads.ts';
-import { backoff } from '../store/transactions.ts';
-import { tooContended } from './contention.ts';
-import type { Outcome } from './purchases.ts';
-
-const MAX_ATTEMPTS = 8;
+import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
 
 /**
  * A customer as of now. Whatever fell due since the last change (pending points that
@@ -39,16 +28,17 @@ export async function settledCustomer(
   program: Program,
   now: Date,
 ): Promise<CustomerState | undefined> {
-  let customer = await getCustomer(id);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (!customer) return undefined;
-    const change = new PointsChange(customer, program, now).settle();
-    if (!change.changed) return customer;
-    if (attempt > 0) await backoff(attempt);
-    if ((await commitChange(change)) === 'committed') return change.customer;
-    customer = await getCustomerConsistent(id);
-  }
-  throw tooContended('customer');
+  return changeCustomers<CustomerState | undefined>({
+    clock: () => now,
+    attempt: async (_, attempt) => {
+      // An eventually consistent read first: most reads find nothing due.
+      const customer = attempt === 0 ? await getCustomer(id) : await getCustomerConsistent(id);
+      if (!customer) return done(undefined);
+      const change = new PointsChange(customer, program, now).settle();
+      if (!change.changed) return done(customer);
+      return write({ changes: [change], result: change.customer });
+    },
+  });
 }
 
 export async function readSettledCustomer(id: string, now = new Date()): Promise<CustomerView> {
@@ -69,32 +59,28 @@ export async function adjustPoints(
   clock: () => Date = () => new Date(),
 ): Promise<Outcome> {
   const program = await getProgram();
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const now = clock();
-    const found = await batchGet([keys.customer(customerId), idempotencyKey(idem)]);
-    const replay = replayFrom(pick(found, idempotencyKey(idem)), idem, now);
-    if (replay) return { ...replay, replayed: true };
-    const customer = customerFromItem(pick(found, keys.customer(customerId)));
-    if (!customer) throw notFound('Customer');
-    const change = new PointsChange(customer, program, now).settle();
-    const available = change.customer.available;
-    if (available + input.points < 0) {
-      throw new ProblemError(
-        'insufficient-points',
-        `An adjustment of ${input.points} would take available points below 0 (${available} available)`,
-      );
-    }
-    const entry: LedgerEntry = change.adjust(input.points, input.reason);
-    const response: StoredResponse = { status: 201, body: entry };
-    const outcome = await commitChange(change, [claimIdempotencyKey(idem, response, now)]);
-    if (outcome === 'committed') return { ...response, replayed: false };
-    if (outcome !== 'stale') {
-      const stored = await readReplay(idem, now);
-      if (stored) return { ...stored, replayed: true };
-    }
-  }
-  throw tooContended('customer');
+  return changeCustomers<Outcome>({
+    clock,
+    idempotency: { ctx: idem, replay: replayed },
+    attempt: async (now) => {
+      const found = await batchGet([keys.customer(customerId), idempotencyKey(idem)]);
+      const replay = replayFrom(pick(found, idempotencyKey(idem)), idem, now);
+      if (replay) return done(replayed(replay));
+      const customer = customerFromItem(pick(found, keys.customer(customerId)));
+      if (!customer) throw notFound('Customer');
+      const change = new PointsChange(customer, program, now).settle();
+      const available = change.customer.available;
+      if (available + input.points < 0) {
+        throw new ProblemError(
+          'insufficient-points',
+          `An adjustment of ${input.points} would take available points below 0 (${available} available)`,
+        );
+      }
+      const entry: LedgerEntry = change.adjust(input.points, input.reason);
+      const response: StoredResponse = { status: 201, body: entry };
+      return write({ changes: [change], response, result: answered(response) });
+    },
+  });
 }
 
 export type JobName = 'activate-pending' | 'expire-points' | 'review-tiers' | 'lapse-scan';
@@ -191,19 +177,31 @@ export async function runJob(
     }
     const found = await batchGet(ids.map((id) => keys.customer(id)));
     for (const id of ids) {
-      let customer = customerFromItem(pick(found, keys.customer(id)));
-      for (let attempt = 0; customer && attempt < MAX_ATTEMPTS; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const change = new PointsChange(customer, program, asOf, clock());
-        const points = spec.apply(change);
-        if (!change.changed) break;
-        if (options.dryRun || (await commitChange(change)) === 'committed') {
-          result.customers += 1;
-          result.points += points;
-          result.tiersChanged += change.events.filter((e) => e.type === 'tier.changed').length;
-          break;
-        }
-        customer = await getCustomerConsistent(id);
+      const applied = await changeCustomers<{ points: number; tiersChanged: number } | null>({
+        // A customer that keeps changing under the run stays due: the next run takes it.
+        onTooContended: () => null,
+        clock,
+        attempt: async (_, attempt) => {
+          // The page's read first; after a lost race, the customer as it is now.
+          const customer =
+            attempt === 0
+              ? customerFromItem(pick(found, keys.customer(id)))
+              : await getCustomerConsistent(id);
+          if (!customer) return done(null);
+          const change = new PointsChange(customer, program, asOf, clock());
+          const points = spec.apply(change);
+          if (!change.changed) return done(null);
+          const counts = {
+            points,
+            tiersChanged: change.events.filter((e) => e.type === 'tier.changed').length,
+          };
+          return options.dryRun ? done(counts) : write({ changes: [change], result: counts });
+        },
+      });
+      if (applied) {
+        result.customers += 1;
+        result.points += applied.points;
+        result.tiersChanged += applied.tiersChanged;
       }
     }
   }

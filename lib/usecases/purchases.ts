@@ -6,32 +6,20 @@ import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import {
-  type IdempotencyContext,
-  readReplay,
-  replayFrom,
-  type StoredResponse,
-} from '../store/idempotency.ts';
+import { type IdempotencyContext, replayFrom, type StoredResponse } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {
-  commitPurchase,
-  commitRefund,
   getPurchase,
   loadPurchaseContext,
   loadRefundContext,
   type Purchase,
+  purchaseItems,
+  refundedItem,
 } from '../store/purchases.ts';
-import { backoff } from '../store/transactions.ts';
-import { tooContended } from './contention.ts';
-
-export interface Outcome extends StoredResponse {
-  replayed: boolean;
-}
+import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
 
 const DAY_MS = 86_400_000;
-/** Optimistic writes retried when another change to the same customer got in first. */
-const MAX_ATTEMPTS = 8;
 
 function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   if (principal.role === 'pos') {
@@ -88,68 +76,64 @@ export async function recordPurchase(
 ): Promise<Outcome> {
   const program = await getProgram();
   const storeId = storeFor(principal, input);
+  return changeCustomers<Outcome>({
+    clock,
+    idempotency: { ctx: idem, replay: replayed },
+    conflicts: {
+      'receipt-taken': () =>
+        new ProblemError('conflict', 'This receiptId was already recorded at this store'),
+    },
+    attempt: async (now) => {
+      const context = await loadPurchaseContext(
+        input.customerId,
+        idem,
+        principal.role === 'admin' ? storeId : undefined,
+      );
+      const replay = replayFrom(context.idempotencyItem, idem, now);
+      if (replay) return done(replayed(replay));
+      // Checked after the replay: a stored answer stays the answer even once the clock or
+      // the program has moved on.
+      checkCurrencies(input, program.currency);
+      const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
+      if (!context.storeExists) throw notFound('Store');
+      if (!context.customer) throw notFound('Customer');
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const now = clock();
-    const context = await loadPurchaseContext(
-      input.customerId,
-      idem,
-      principal.role === 'admin' ? storeId : undefined,
-    );
-    const replay = replayFrom(context.idempotencyItem, idem, now);
-    if (replay) return { ...replay, replayed: true };
-    // Checked after the replay: a stored answer stays the answer even once the clock or
-    // the program has moved on.
-    checkCurrencies(input, program.currency);
-    const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
-    if (!context.storeExists) throw notFound('Store');
-    if (!context.customer) throw notFound('Customer');
-
-    const purchaseId = newId('pur', now.getTime());
-    const availableAt = new Date(occurredAt.getTime() + program.pendingDays * DAY_MS);
-    const change = new PointsChange(context.customer, program, now).settle();
-    const earned = change.purchase({
-      amount: input.total.amount,
-      occurredAt,
-      availableAt,
-      purchaseId,
-    });
-    const purchase: Purchase = {
-      id: purchaseId,
-      customerId: input.customerId,
-      storeId,
-      total: input.total,
-      occurredAt: occurredAt.toISOString(),
-      recordedAt: now.toISOString(),
-      ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
-      ...(input.lines !== undefined && { lines: input.lines }),
-      pointsEarned: earned.points,
-      pointsStatus: earned.pending ? 'pending' : 'available',
-      ...(earned.pending && { availableAt: availableAt.toISOString() }),
-      refunded: { amount: 0, currency: program.currency },
-    };
-    const { recordedAt: _, refunded: __, ...shown } = purchase;
-    const response: StoredResponse = {
-      status: 201,
-      body: { ...shown, customer: customerView(change.customer, program, now, await getModel()) },
-    };
-    const outcome = await commitPurchase({ purchase, change, idem, response, now });
-    switch (outcome) {
-      case 'committed':
-        return { ...response, replayed: false };
-      case 'receipt-taken':
-        throw new ProblemError('conflict', 'This receiptId was already recorded at this store');
-      case 'idempotency-key-taken': {
-        const stored = await readReplay(idem, now);
-        if (stored) return { ...stored, replayed: true };
-        continue;
-      }
-      case 'stale-customer':
-        continue;
-    }
-  }
-  throw tooContended('customer');
+      const purchaseId = newId('pur', now.getTime());
+      const availableAt = new Date(occurredAt.getTime() + program.pendingDays * DAY_MS);
+      const change = new PointsChange(context.customer, program, now).settle();
+      const earned = change.purchase({
+        amount: input.total.amount,
+        occurredAt,
+        availableAt,
+        purchaseId,
+      });
+      const purchase: Purchase = {
+        id: purchaseId,
+        customerId: input.customerId,
+        storeId,
+        total: input.total,
+        occurredAt: occurredAt.toISOString(),
+        recordedAt: now.toISOString(),
+        ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
+        ...(input.lines !== undefined && { lines: input.lines }),
+        pointsEarned: earned.points,
+        pointsStatus: earned.pending ? 'pending' : 'available',
+        ...(earned.pending && { availableAt: availableAt.toISOString() }),
+        refunded: { amount: 0, currency: program.currency },
+      };
+      const { recordedAt: _, refunded: __, ...shown } = purchase;
+      const response: StoredResponse = {
+        status: 201,
+        body: { ...shown, customer: customerView(change.customer, program, now, await getModel()) },
+      };
+      return write({
+        changes: [change],
+        extras: purchaseItems(purchase),
+        response,
+        result: answered(response),
+      });
+    },
+  });
 }
 
 export async function readPurchase(principal: Principal, id: string, now = new Date()) {
@@ -186,65 +170,65 @@ export async function refundPurchase(
   clock: () => Date = () => new Date(),
 ): Promise<Outcome> {
   const program = await getProgram();
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const now = clock();
-    const context = await loadRefundContext(purchaseId, idem);
-    const replay = replayFrom(context.idempotencyItem, idem, now);
-    if (replay) return { ...replay, replayed: true };
-    const purchase = context.purchase;
-    if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
-      throw notFound('Purchase');
-    }
-    if (input.amount.currency !== purchase.total.currency) {
-      throw new ProblemError('currency-mismatch', `This purchase is in ${purchase.total.currency}`);
-    }
-    const before = purchase.refunded.amount;
-    const after = before + input.amount.amount;
-    if (after > purchase.total.amount) {
-      throw new ProblemError(
-        'refund-exceeds-purchase',
-        `At most ${purchase.total.amount - before} more can be refunded on this purchase`,
-      );
-    }
-    const reversed =
-      pointsReversedFor(purchase.pointsEarned, after, purchase.total.amount) -
-      pointsReversedFor(purchase.pointsEarned, before, purchase.total.amount);
-    const customer = await getCustomerConsistent(purchase.customerId);
-    if (!customer) throw notFound('Customer');
-    const refundId = newId('ref', now.getTime());
-    const change = new PointsChange(customer, program, now).settle();
-    change.refund({
-      points: reversed,
-      amount: input.amount.amount,
-      occurredAt: new Date(purchase.occurredAt),
-      availableAt: new Date(purchase.availableAt ?? purchase.occurredAt),
-      purchaseId,
-      refundId,
-    });
-    const response: StoredResponse = {
-      status: 201,
-      body: {
-        id: refundId,
+  return changeCustomers<Outcome>({
+    clock,
+    contended: 'purchase',
+    idempotency: { ctx: idem, replay: replayed },
+    attempt: async (now) => {
+      const context = await loadRefundContext(purchaseId, idem);
+      const replay = replayFrom(context.idempotencyItem, idem, now);
+      if (replay) return done(replayed(replay));
+      const purchase = context.purchase;
+      if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
+        throw notFound('Purchase');
+      }
+      if (input.amount.currency !== purchase.total.currency) {
+        throw new ProblemError(
+          'currency-mismatch',
+          `This purchase is in ${purchase.total.currency}`,
+        );
+      }
+      const before = purchase.refunded.amount;
+      const after = before + input.amount.amount;
+      if (after > purchase.total.amount) {
+        throw new ProblemError(
+          'refund-exceeds-purchase',
+          `At most ${purchase.total.amount - before} more can be refunded on this purchase`,
+        );
+      }
+      const reversed =
+        pointsReversedFor(purchase.pointsEarned, after, purchase.total.amount) -
+        pointsReversedFor(purchase.pointsEarned, before, purchase.total.amount);
+      const customer = await getCustomerConsistent(purchase.customerId);
+      if (!customer) throw notFound('Customer');
+      const refundId = newId('ref', now.getTime());
+      const change = new PointsChange(customer, program, now).settle();
+      change.refund({
+        points: reversed,
+        amount: input.amount.amount,
+        occurredAt: new Date(purchase.occurredAt),
+        availableAt: new Date(purchase.availableAt ?? purchase.occurredAt),
         purchaseId,
-        amount: input.amount,
-        pointsReversed: reversed,
-        customer: customerView(change.customer, program, now, await getModel()),
-      },
-    };
-    const outcome = await commitRefund({
-      purchase: { ...purchase, refunded: { ...purchase.refunded, amount: after } },
-      refundedBefore: before,
-      change,
-      idem,
-      response,
-      now,
-    });
-    if (outcome === 'committed') return { ...response, replayed: false };
-    if (outcome === 'idempotency-key-taken') {
-      const stored = await readReplay(idem, now);
-      if (stored) return { ...stored, replayed: true };
-    }
-  }
-  throw tooContended('purchase');
+        refundId,
+      });
+      const response: StoredResponse = {
+        status: 201,
+        body: {
+          id: refundId,
+          purchaseId,
+          amount: input.amount,
+          pointsReversed: reversed,
+          customer: customerView(change.customer, program, now, await getModel()),
+        },
+      };
+      return write({
+        changes: [change],
+        extras: [
+          refundedItem({ ...purchase, refunded: { ...purchase.refunded, amount: after } }, before),
+        ],
+        response,
+        result: answered(response),
+      });
+    },
+  });
 }

@@ -5,29 +5,22 @@ import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import type { Principal } from '../store/apiKeys.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import {
-  type IdempotencyContext,
-  readReplay,
-  replayFrom,
-  type StoredResponse,
-} from '../store/idempotency.ts';
+import { type IdempotencyContext, replayFrom, type StoredResponse } from '../store/idempotency.ts';
 import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
   codeFailures,
-  commitRedemption,
+  codeUseItem,
   countCodeFailure,
   countLapsedHolds,
   lapsedHoldIds,
   loadAuthorizationContext,
   loadRedemptionContext,
   type Redemption,
-  type RedemptionOutcome,
+  redemptionItem,
   settlementTotals,
 } from '../store/redemptions.ts';
-import { backoff } from '../store/transactions.ts';
-import { tooContended } from './contention.ts';
-import type { Outcome } from './purchases.ts';
+import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
 
 /** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
 export const MAX_CODE_FAILURES_PER_MINUTE = 10;
@@ -37,9 +30,6 @@ const rateLimited = (now: Date) =>
   new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
     headers: { 'retry-after': String(60 - Math.floor((now.getTime() % 60_000) / 1000)) },
   });
-
-/** Optimistic writes retried when another change to the same customer got in first. */
-const MAX_ATTEMPTS = 10;
 
 /** ceil(amount x cashValue.points / cashValue.amount): the customer never pays less. */
 export function pointsFor(amount: number, cashValue: { points: number; amount: number }): number {
@@ -71,21 +61,6 @@ function shown(r: Redemption) {
   return rest;
 }
 
-async function afterRace(
-  outcome: RedemptionOutcome,
-  idem: IdempotencyContext,
-  now: Date,
-): Promise<Outcome | undefined> {
-  if (outcome === 'idempotency-key-taken') {
-    const stored = await readReplay(idem, now);
-    if (stored) return { ...stored, replayed: true };
-  }
-  if (outcome === 'code-used') {
-    throw new ProblemError('invalid-redemption-code', 'This code was used meanwhile');
-  }
-  return undefined;
-}
-
 /**
  * Authorizes (holds) or, with `capture`, spends points against a customer's code. Points
  * leave `available` in the same transaction that uses the code, so however many tills
@@ -99,76 +74,82 @@ export async function authorizeRedemption(
 ): Promise<Outcome> {
   const program = await getProgram();
   const { check, ...place } = placeOf(principal, input);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const now = clock();
-    const minute = Math.floor(now.getTime() / 60_000);
-    const failures = keys.codeFailures(principal.keyId, minute);
-    const context = await loadAuthorizationContext(input.code, idem, check, failures);
-    const replay = replayFrom(context.idempotencyItem, idem, now);
-    if (replay) return { ...replay, replayed: true };
-    if (!context.placeExists) throw notFound(place.storeId ? 'Store' : 'Partner');
-    if (input.amount.currency !== program.currency) {
-      throw new ProblemError('currency-mismatch', `This program's currency is ${program.currency}`);
-    }
-    // Guessing codes is throttled per credential: a few wrong tries a minute, then 429.
-    // Failures are counted atomically, and a right code is only answered while the count
-    // is under the limit (read again just before the answer), so however many requests
-    // race, at most 10 wrong codes a minute are answered as wrong, and every answer after
-    // that is 429, right code or not. The count is an item of its own, in no transaction,
-    // so redemptions by one key never contend on it.
-    if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
-    const code = context.code;
-    if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
-      const counted = await countCodeFailure(
-        failures,
-        (minute + 2) * 60,
-        MAX_CODE_FAILURES_PER_MINUTE,
-      );
-      if (!counted) throw rateLimited(now);
-      throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
-    }
-    const customer = await getCustomerConsistent(code.customerId as string);
-    if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
+  return changeCustomers<Outcome>({
+    clock,
+    idempotency: { ctx: idem, replay: replayed },
+    conflicts: {
+      'code-used': () =>
+        new ProblemError('invalid-redemption-code', 'This code was used meanwhile'),
+    },
+    attempt: async (now) => {
+      const minute = Math.floor(now.getTime() / 60_000);
+      const failures = keys.codeFailures(principal.keyId, minute);
+      const context = await loadAuthorizationContext(input.code, idem, check, failures);
+      const replay = replayFrom(context.idempotencyItem, idem, now);
+      if (replay) return done(replayed(replay));
+      if (!context.placeExists) throw notFound(place.storeId ? 'Store' : 'Partner');
+      if (input.amount.currency !== program.currency) {
+        throw new ProblemError(
+          'currency-mismatch',
+          `This program's currency is ${program.currency}`,
+        );
+      }
+      // Guessing codes is throttled per credential: a few wrong tries a minute, then 429.
+      // Failures are counted atomically, and a right code is only answered while the count
+      // is under the limit (read again just before the answer), so however many requests
+      // race, at most 10 wrong codes a minute are answered as wrong, and every answer after
+      // that is 429, right code or not. The count is an item of its own, in no transaction,
+      // so redemptions by one key never contend on it.
+      if (context.failures >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
+      const code = context.code;
+      if (!code || code.usedAt || (code.expiresAt as number) <= Math.floor(now.getTime() / 1000)) {
+        const counted = await countCodeFailure(
+          failures,
+          (minute + 2) * 60,
+          MAX_CODE_FAILURES_PER_MINUTE,
+        );
+        if (!counted) throw rateLimited(now);
+        throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
+      }
+      const customer = await getCustomerConsistent(code.customerId as string);
+      if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
 
-    const points = pointsFor(input.amount.amount, program.cashValue);
-    const capture = input.capture === true;
-    const redemption: Redemption = {
-      id: newId('red', now.getTime()),
-      status: capture ? 'captured' : 'authorized',
-      customerId: customer.id,
-      amount: input.amount,
-      points,
-      expiresAt: new Date(now.getTime() + program.holdMinutes * 60_000).toISOString(),
-      ...place,
-      createdAt: now.toISOString(),
-      ...(capture && { capturedAt: now.toISOString() }),
-      updatedAt: now.toISOString(),
-    };
-    const change = new PointsChange(customer, program, now).settle();
-    // Whatever comes next tells a right code from a wrong one: only under the limit.
-    if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
-    if (change.customer.available < points) {
-      throw new ProblemError(
-        'insufficient-points',
-        `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
-      );
-    }
-    const lots = change.hold(points, redemption.id, capture);
-    const response: StoredResponse = { status: 201, body: shown(redemption) };
-    const outcome = await commitRedemption({
-      redemption: capture ? redemption : { ...redemption, lots },
-      fromStatus: undefined,
-      change,
-      useCode: input.code,
-      idem: { ctx: idem, response },
-      now,
-    });
-    if (outcome === 'committed') return { ...response, replayed: false };
-    const raced = await afterRace(outcome, idem, now);
-    if (raced) return raced;
-  }
-  throw tooContended('customer');
+      const points = pointsFor(input.amount.amount, program.cashValue);
+      const capture = input.capture === true;
+      const redemption: Redemption = {
+        id: newId('red', now.getTime()),
+        status: capture ? 'captured' : 'authorized',
+        customerId: customer.id,
+        amount: input.amount,
+        points,
+        expiresAt: new Date(now.getTime() + program.holdMinutes * 60_000).toISOString(),
+        ...place,
+        createdAt: now.toISOString(),
+        ...(capture && { capturedAt: now.toISOString() }),
+        updatedAt: now.toISOString(),
+      };
+      const change = new PointsChange(customer, program, now).settle();
+      // Whatever comes next tells a right code from a wrong one: only under the limit.
+      if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
+      if (change.customer.available < points) {
+        throw new ProblemError(
+          'insufficient-points',
+          `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
+        );
+      }
+      const lots = change.hold(points, redemption.id, capture);
+      const response: StoredResponse = { status: 201, body: shown(redemption) };
+      return write({
+        changes: [change],
+        extras: [
+          redemptionItem(capture ? redemption : { ...redemption, lots }, undefined),
+          codeUseItem(input.code, redemption.id, now),
+        ],
+        response,
+        result: answered(response),
+      });
+    },
+  });
 }
 
 function owned(principal: Principal, r: Redemption | undefined): Redemption {
@@ -187,30 +168,33 @@ function owned(principal: Principal, r: Redemption | undefined): Redemption {
  * Releases an authorization whose hold has lapsed (lazily, when it is next touched).
  * Returns the redemption as it is afterwards.
  */
-async function expireIfLapsed(r: Redemption, now: Date): Promise<Redemption> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (r.status !== 'authorized' || Date.parse(r.expiresAt) > now.getTime()) return r;
-    if (attempt > 0) await backoff(attempt);
-    const [customer, program] = await Promise.all([
-      getCustomerConsistent(r.customerId),
-      getProgram(),
-    ]);
-    if (!customer) return r;
-    const expired: Redemption = { ...r, status: 'expired', updatedAt: now.toISOString() };
-    const change = new PointsChange(customer, program, now).settle();
-    change.release(r.points, r.id, r.lots);
-    const outcome = await commitRedemption({
-      redemption: expired,
-      fromStatus: 'authorized',
-      change,
-      now,
-    });
-    if (outcome === 'committed') return expired;
-    const reread = (await loadRedemptionContext(r.id, undefined)).redemption;
-    if (!reread) return r;
-    r = reread;
-  }
-  throw tooContended('customer');
+async function expireIfLapsed(lapsed: Redemption, now: Date): Promise<Redemption> {
+  let r = lapsed;
+  return changeCustomers<Redemption>({
+    clock: () => now,
+    attempt: async (_, attempt) => {
+      if (attempt > 0) {
+        // Lost a race: whatever changed the redemption or its customer, read it again.
+        const reread = (await loadRedemptionContext(r.id, undefined)).redemption;
+        if (!reread) return done(r);
+        r = reread;
+      }
+      if (r.status !== 'authorized' || Date.parse(r.expiresAt) > now.getTime()) return done(r);
+      const [customer, program] = await Promise.all([
+        getCustomerConsistent(r.customerId),
+        getProgram(),
+      ]);
+      if (!customer) return done(r);
+      const expired: Redemption = { ...r, status: 'expired', updatedAt: now.toISOString() };
+      const change = new PointsChange(customer, program, now).settle();
+      change.release(r.points, r.id, r.lots);
+      return write({
+        changes: [change],
+        extras: [redemptionItem(expired, 'authorized')],
+        result: expired,
+      });
+    },
+  });
 }
 
 export async function readRedemption(principal: Principal, id: string, now = new Date()) {
@@ -226,48 +210,45 @@ export async function settleRedemption(
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
 ): Promise<Outcome> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const now = clock();
-    const context = await loadRedemptionContext(id, idem);
-    const replay = replayFrom(context.idempotencyItem, idem, now);
-    if (replay) return { ...replay, replayed: true };
-    const current = await expireIfLapsed(owned(principal, context.redemption), now);
-    if (current.status !== 'authorized') {
-      throw new ProblemError(
-        'invalid-state',
-        `Cannot ${action} a redemption that is ${current.status}`,
-      );
-    }
-    const [customer, program] = await Promise.all([
-      getCustomerConsistent(current.customerId),
-      getProgram(),
-    ]);
-    if (!customer) throw notFound('Customer');
-    const next: Redemption = {
-      ...current,
-      status: action === 'capture' ? 'captured' : 'voided',
-      ...(action === 'capture' && { capturedAt: now.toISOString() }),
-      updatedAt: now.toISOString(),
-    };
-    // A capture spends what was held (available already went down at the hold); a void
-    // puts it back.
-    const change = new PointsChange(customer, program, now).settle();
-    if (action === 'capture') change.capture(current.points, current.id);
-    else change.release(current.points, current.id, current.lots);
-    const response: StoredResponse = { status: 200, body: shown(next) };
-    const outcome = await commitRedemption({
-      redemption: next,
-      fromStatus: 'authorized',
-      change,
-      idem: { ctx: idem, response },
-      now,
-    });
-    if (outcome === 'committed') return { ...response, replayed: false };
-    const raced = await afterRace(outcome, idem, now);
-    if (raced) return raced;
-  }
-  throw tooContended('customer');
+  return changeCustomers<Outcome>({
+    clock,
+    idempotency: { ctx: idem, replay: replayed },
+    attempt: async (now) => {
+      const context = await loadRedemptionContext(id, idem);
+      const replay = replayFrom(context.idempotencyItem, idem, now);
+      if (replay) return done(replayed(replay));
+      const current = await expireIfLapsed(owned(principal, context.redemption), now);
+      if (current.status !== 'authorized') {
+        throw new ProblemError(
+          'invalid-state',
+          `Cannot ${action} a redemption that is ${current.status}`,
+        );
+      }
+      const [customer, program] = await Promise.all([
+        getCustomerConsistent(current.customerId),
+        getProgram(),
+      ]);
+      if (!customer) throw notFound('Customer');
+      const next: Redemption = {
+        ...current,
+        status: action === 'capture' ? 'captured' : 'voided',
+        ...(action === 'capture' && { capturedAt: now.toISOString() }),
+        updatedAt: now.toISOString(),
+      };
+      // A capture spends what was held (available already went down at the hold); a void
+      // puts it back.
+      const change = new PointsChange(customer, program, now).settle();
+      if (action === 'capture') change.capture(current.points, current.id);
+      else change.release(current.points, current.id, current.lots);
+      const response: StoredResponse = { status: 200, body: shown(next) };
+      return write({
+        changes: [change],
+        extras: [redemptionItem(next, 'authorized')],
+        response,
+        result: answered(response),
+      });
+    },
+  });
 }
 
 /** What the programme owes a partner: its captured redemptions in [from, to). */

@@ -16,6 +16,7 @@ import { newCustomer } from '../../lib/domain/customer.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { type HttpEvent, type HttpResult, metrics } from '../../lib/http/handler.ts';
 import { keys } from '../../lib/store/keys.ts';
+import { MAX_ATTEMPTS } from '../../lib/usecases/change.ts';
 
 /** Failure paths AWS produces (throttling, lost races), which DynamoDB Local won't on demand. */
 process.env.LOYALTY_TABLE = 'mocked';
@@ -189,7 +190,8 @@ describe('recording a purchase against a lost race', () => {
       .rejects(cancelled(['None', 'None', 'TransactionConflict', 'None']));
     const res = await recordPurchase(purchaseEvent(), context);
     expect(res.statusCode).toBe(503);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(8);
+    // The one retry policy of every change to a customer (lib/usecases/change.ts).
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(MAX_ATTEMPTS);
   }, 20_000);
 });
 

@@ -1,0 +1,105 @@
+/**
+ * The one way a customer changes: read, decide a PointsChange (and what else goes with it),
+ * commit it all in one transaction, and start again from a fresh read when another change
+ * got in first. Purchases, refunds, redemptions, adjustments, lapse reasons, settling
+ * reads and jobs all go through `changeCustomers`, so they share one retry policy, one
+ * idempotent-replay rule and one way of naming a lost race.
+ */
+import type { ProblemError } from '../errors.ts';
+import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
+import {
+  claimIdempotencyKey,
+  type IdempotencyContext,
+  readReplay,
+  type StoredResponse,
+} from '../store/idempotency.ts';
+import { backoff } from '../store/transactions.ts';
+import { tooContended } from './contention.ts';
+
+/** Attempts at an optimistic write before 503: enough for 50 tills racing on one customer. */
+export const MAX_ATTEMPTS = 10;
+
+/** The answer of an idempotent request; `replayed` when it is a stored one returned again. */
+export interface Outcome extends StoredResponse {
+  replayed: boolean;
+}
+
+/** What one attempt decided: nothing to write, or changes to commit. */
+export type Decision<T> =
+  | { kind: 'done'; result: T }
+  | {
+      kind: 'write';
+      /** Changes to distinct customers (many operations on one customer are one change). */
+      changes: CustomerChange[];
+      extras?: ExtraItem[];
+      /** The answer kept under the request's Idempotency-Key, in the same transaction. */
+      response?: StoredResponse;
+      /** What the caller gets once it is written. */
+      result: T;
+    };
+
+export const done = <T>(result: T): Decision<T> => ({ kind: 'done', result });
+
+export const write = <T>(
+  w: Omit<Extract<Decision<T>, { kind: 'write' }>, 'kind'>,
+): Decision<T> => ({
+  kind: 'write',
+  ...w,
+});
+
+/** An idempotent request's answer to the caller, fresh or replayed. */
+export const answered = (response: StoredResponse): Outcome => ({ ...response, replayed: false });
+export const replayed = (response: StoredResponse): Outcome => ({ ...response, replayed: true });
+
+/**
+ * Runs `attempt` until what it decided is committed (or it decides there is nothing to
+ * write). Each attempt after the first waits a jittered backoff and starts from a fresh
+ * read. With `idempotency`, a response is stored with the change; a key another request
+ * took meanwhile returns that request's answer. A conflict an extra item names becomes
+ * the error `conflicts` gives for it.
+ */
+export async function changeCustomers<T>(options: {
+  attempt: (now: Date, attempt: number) => Promise<Decision<T>>;
+  clock?: () => Date;
+  idempotency?: { ctx: IdempotencyContext; replay: (stored: StoredResponse) => T };
+  conflicts?: Record<string, () => ProblemError>;
+  /** What kept changing, for the 503 when the attempts run out. */
+  contended?: 'customer' | 'purchase';
+  /** Instead of the 503 when the attempts run out (a job moves on to the next customer). */
+  onTooContended?: () => T;
+}): Promise<T> {
+  const clock = options.clock ?? (() => new Date());
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const now = clock();
+    const decision = await options.attempt(now, attempt);
+    if (decision.kind === 'done') return decision.result;
+    const idem = options.idempotency;
+    const result = await commitChanges({
+      changes: decision.changes,
+      ...(decision.extras && { extras: decision.extras }),
+      ...(idem &&
+        decision.response && {
+          idempotency: claimIdempotencyKey(idem.ctx, decision.response, now),
+        }),
+    });
+    switch (result.outcome) {
+      case 'committed':
+        return decision.result;
+      case 'idempotency-key-taken': {
+        const stored = idem && (await readReplay(idem.ctx, now));
+        if (stored && idem) return idem.replay(stored);
+        break;
+      }
+      case 'conflict': {
+        const conflict = options.conflicts?.[result.name];
+        if (!conflict) throw new Error(`no error for the conflict ${result.name}`);
+        throw conflict();
+      }
+      case 'stale':
+        break;
+    }
+  }
+  if (options.onTooContended) return options.onTooContended();
+  throw tooContended(options.contended ?? 'customer');
+}
