@@ -978,7 +978,7 @@ const operations: Record<string, Operation> = {
       'Idempotent: revoking a revoked key answers 204 again. The key stops working within ' +
       "60 s where an authorizer cache sits in front, as API Gateway's does in AWS (the " +
       'authorizer result is cached per key for the TTL, `authorizerCacheSeconds`, 60 s by ' +
-      'default); locally, with no such cache, it stops at once.',
+      'default); the local server caches the same way (LOYALTY_AUTHORIZER_CACHE_SECONDS).',
     status: 204,
     responseDescription: 'Revoked',
     errors: [['not-found', 'No such key']],
@@ -1056,7 +1056,7 @@ Tiers go down only at a review, when the oldest month of spend leaves the window
 - In AWS, a request with no \`x-api-key\` header at all is refused by API Gateway itself: 401 \
 \`{"message":"Unauthorized"}\`, not problem+json, because the authorizer's cache is keyed on that \
 header. Locally, and for any present-but-wrong key, the API answers 401 problem+json \`unauthorized\`.
-- Revocation takes effect within the authorizer cache TTL (60 s by default) in AWS, at once locally.
+- Revocation takes effect within the authorizer cache TTL (60 s by default), in AWS and locally alike.
 
 **Program**: changes reach all functions within 30 s (each function caches the program).
 
@@ -1382,7 +1382,7 @@ export function openApiDocument(): Json {
             'An API key (admin, pos, partner or app), created with POST /v1/api-keys and ' +
             'revoked with DELETE /v1/api-keys/{id}. A revoked key stops working within 60 s ' +
             "where an authorizer cache sits in front, as API Gateway's does in AWS (results " +
-            'cached per key for `authorizerCacheSeconds`, 60 by default); locally at once.',
+            'cached per key for `authorizerCacheSeconds`, 60 by default), and locally too.',
         },
         ...(usesCustomerTokens && {
           customerToken: {

@@ -18,11 +18,18 @@ function fail(message: string): never {
 if (!Number.isInteger(port) || port < 0 || port > 65535)
   fail(`PORT=${process.env.PORT} is not a port number`);
 
+const authorizerCacheSeconds = Number(process.env.LOYALTY_AUTHORIZER_CACHE_SECONDS ?? 60);
+if (!Number.isInteger(authorizerCacheSeconds) || authorizerCacheSeconds < 0)
+  fail(
+    `LOYALTY_AUTHORIZER_CACHE_SECONDS=${process.env.LOYALTY_AUTHORIZER_CACHE_SECONDS} is not a whole number of seconds`,
+  );
+
 try {
   const api = await startLocalApi({
     port,
     host: process.env.HOST ?? '127.0.0.1',
     runJobs: true,
+    authorizerCacheSeconds,
     ...(!inMemory && { dataDir }),
     ...(process.env.LOYALTY_ADMIN_KEY && { adminKey: process.env.LOYALTY_ADMIN_KEY }),
   });

@@ -18,6 +18,8 @@ export interface LocalApiOptions {
   /** Where DynamoDB Local keeps its data; in memory when undefined. */
   dataDir?: string;
   adminKey?: string;
+  /** How long an authorizer answer is cached per credential, as in AWS (default 60 s). */
+  authorizerCacheSeconds?: number;
   /** Run the periodic jobs on their schedules (npm start does; tests call the job routes). */
   runJobs?: boolean;
 }
@@ -111,7 +113,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     await ensureTable(endpoint, tableName());
     await ensureProgram();
     const generatedAdminKey = await bootstrapAdminKey(options.adminKey);
-    const server = await startHttpServer(options.port, options.host);
+    const server = await startHttpServer(
+      options.port,
+      options.host,
+      options.authorizerCacheSeconds,
+    );
     const timers = options.runJobs ? scheduleJobs() : [];
     return {
       url: server.url,

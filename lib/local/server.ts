@@ -138,14 +138,39 @@ async function toEvent(
   } as HttpEvent;
 }
 
-async function authorize(event: HttpEvent): Promise<AuthorizerContext> {
+/**
+ * The authorizer as API Gateway runs it: its answer cached per credential (the x-api-key
+ * header, or Authorization on the customer routes, as the stack's two authorizers read
+ * them) for `ttlMs`, so a request costs the same DynamoDB calls here as in AWS, and a
+ * revoked key stops working within the same time.
+ */
+export function cachedAuthorizer(ttlMs: number) {
+  const cache = new Map<string, { context: AuthorizerContext; until: number }>();
+  return async (event: HttpEvent, route: Route): Promise<AuthorizerContext> => {
+    const header = route.roles !== 'public' && route.roles.includes('customer');
+    const identity = (header ? event.headers.authorization : event.headers['x-api-key']) ?? '';
+    const key = `${header ? 'token' : 'key'}:${identity}`;
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return hit.context;
+    const context = await authorize(event, identity);
+    if (identity !== '' && ttlMs > 0) {
+      cache.set(key, { context, until: now + ttlMs });
+      // Bounded like any cache: the oldest entry goes first.
+      if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+    }
+    return context;
+  };
+}
+
+async function authorize(event: HttpEvent, identity: string): Promise<AuthorizerContext> {
   const authorizer = await handlerOf(authorizerFunction.fn);
   const result = (await authorizer(
     {
       version: '2.0',
       type: 'REQUEST',
       routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
-      identitySource: [event.headers['x-api-key'] ?? ''],
+      identitySource: [identity],
       routeKey: event.routeKey,
       rawPath: event.rawPath,
       rawQueryString: event.rawQueryString,
@@ -166,7 +191,11 @@ function send(res: ServerResponse, result: HttpResult): void {
   res.end(result.body ?? '');
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  authorizeRequest: ReturnType<typeof cachedAuthorizer>,
+): Promise<void> {
   // The request target as sent, split at '?' as API Gateway does: no URL parsing, so
   // '//x/v1/health' is not read as a host and '//[' is no error.
   const target = req.url ?? '/';
@@ -179,7 +208,7 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const key = found ? routeKey(found.route) : '$default';
     const event = await toEvent(req, key, found?.params ?? {}, rawPath, rawQuery);
     if (found && found.route.roles !== 'public') {
-      event.requestContext.authorizer.lambda = await authorize(event);
+      event.requestContext.authorizer.lambda = await authorizeRequest(event, found.route);
     }
     const handler = await handlerOf(fn);
     send(res, (await handler(event, lambdaContext(fn))) as HttpResult);
@@ -195,9 +224,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(port: number, host = '127.0.0.1'): Promise<RunningServer> {
+export async function startHttpServer(
+  port: number,
+  host = '127.0.0.1',
+  /** How long the authorizer's answer is cached per credential (API Gateway: 60 s). */
+  authorizerCacheSeconds = 60,
+): Promise<RunningServer> {
+  const authorizeRequest = cachedAuthorizer(authorizerCacheSeconds * 1000);
   const server: Server = createServer((req, res) => {
-    serve(req, res).catch((error) => {
+    serve(req, res, authorizeRequest).catch((error) => {
       console.error(error);
       if (!res.headersSent) send(res, problemResponse(error));
     });

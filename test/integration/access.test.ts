@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeKey, routes } from '../../lib/routes.ts';
+import { onDynamoCall } from '../../lib/store/client.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 let t: TestApi;
@@ -57,11 +58,38 @@ describe('credentials', () => {
     }
   });
 
-  it('stops a revoked key at once, and revoking twice is still 204', async () => {
+  it('reads a key once a minute, as API Gateway caches the authorizer', async () => {
+    const { key } = (await t.call('POST', '/v1/api-keys', { body: { role: 'app' } })).body;
+    const keyReads: unknown[] = [];
+    const stop = onDynamoCall((_, input) => {
+      // The document client's input: the key before or after marshalling.
+      const pk = JSON.stringify((input as { Key?: unknown }).Key ?? '');
+      if (pk.includes('KEYHASH#')) keyReads.push(pk);
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await t.call('GET', '/v1/program', { key })).status).toBe(200);
+      }
+    } finally {
+      stop();
+    }
+    // The key's hash is read for the first request only.
+    expect(keyReads).toHaveLength(1);
+  });
+
+  it('stops a revoked key within the 60 s the authorizer caches it, and revoking twice is still 204', async () => {
     const created = await t.call('POST', '/v1/api-keys', { body: { role: 'app' } });
     expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(200);
     expect((await t.call('DELETE', `/v1/api-keys/${created.body.id}`)).status).toBe(204);
-    expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(401);
+    // As behind API Gateway: the cached answer holds until its 60 s are up.
+    expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(Date.now() + 61_000);
+      expect((await t.call('GET', '/v1/program', { key: created.body.key })).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
+    }
     expect((await t.call('DELETE', `/v1/api-keys/${created.body.id}`)).status).toBe(204);
     expect((await t.call('DELETE', '/v1/api-keys/key_unknown')).status).toBe(404);
   });
