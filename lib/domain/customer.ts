@@ -1,5 +1,5 @@
 import { type Cadence, expectedNextPurchaseBy, typicalGapDays } from './cadence.ts';
-import { lotExpiresAt } from './lifecycle.ts';
+import { expiringSoon } from './lots.ts';
 import { type ModelParams, modelScores } from './model.ts';
 import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
@@ -155,7 +155,7 @@ export function customerView(
       pending: customer.pending,
       held: customer.held,
       lifetimeEarned: customer.lifetimeEarned,
-      expiringSoon: expiringSoon(customer, program, now),
+      expiringSoon: expiringSoon(customer.lots ?? {}, program.pointsExpireAfterDays, now),
     },
     cashValue: cashValueOf(customer.available, program.cashValue, program.currency),
     status: customer.status,
@@ -168,26 +168,4 @@ export function customerView(
       ...modelScores(customer, model, now),
     },
   };
-}
-
-/** An app warns about points expiring within this many days. */
-export const EXPIRING_SOON_DAYS = 30;
-
-/**
- * The next points to expire (the oldest lot) and when, if that is within
- * EXPIRING_SOON_DAYS; null when nothing expires that soon or the program has no expiry.
- */
-function expiringSoon(
-  customer: CustomerState,
-  program: Program,
-  now: Date,
-): { points: number; expiresAt: string } | null {
-  const days = program.pointsExpireAfterDays;
-  const lots = customer.lots ?? {};
-  const oldest = Object.keys(lots).sort()[0];
-  if (days === null || oldest === undefined) return null;
-  const expiresAt = lotExpiresAt(oldest, days);
-  const horizon = now.getTime() + EXPIRING_SOON_DAYS * 86_400_000;
-  if (expiresAt.getTime() > horizon) return null;
-  return { points: lots[oldest] as number, expiresAt: expiresAt.toISOString() };
 }

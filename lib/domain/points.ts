@@ -24,3 +24,27 @@ export function earnedPoints(
   const numerator = BigInt(Math.round(multiplier * MULTIPLIER_SCALE));
   return Number((base * numerator) / BigInt(MULTIPLIER_SCALE));
 }
+
+/**
+ * Points reversed so far for `refunded` of a purchase's `total`: floor(earned x refunded /
+ * total). Each refund reverses the difference of this before and after it, so any
+ * sequence of partial refunds reverses exactly what one refund of the same sum would.
+ */
+export function pointsReversedFor(earned: number, refunded: number, total: number): number {
+  if (total === 0) return 0;
+  return Number((BigInt(earned) * BigInt(refunded)) / BigInt(total));
+}
+
+/** Points to redeem for `amount`: ceil(amount x cashValue.points / cashValue.amount), so the customer never pays less. */
+export function pointsToRedeem(
+  amount: number,
+  cashValue: { points: number; amount: number },
+): number {
+  const numerator = BigInt(amount) * BigInt(cashValue.points);
+  const denominator = BigInt(cashValue.amount);
+  return Number((numerator + denominator - 1n) / denominator);
+}
+
+/** When a purchase's points become available: `pendingDays` after it happened. */
+export const availableAtFor = (occurredAt: Date, pendingDays: number): Date =>
+  new Date(occurredAt.getTime() + pendingDays * 86_400_000);

@@ -79,3 +79,23 @@ export function heldTier(program: Program, grantedTierId: string | undefined, sp
 export function nextTierAbove(program: Program, tier: Tier): Tier | undefined {
   return program.tiers.find((t) => t.qualifyingSpend > tier.qualifyingSpend);
 }
+
+/**
+ * The first moment the tier a customer holds may fall: when the oldest month of spend in
+ * the window leaves it. Customers on the lowest tier have nothing to review.
+ */
+export function nextReviewAt(
+  tierId: string,
+  spend: MonthlySpend,
+  program: Program,
+  asOf: Date,
+): string | undefined {
+  if (tierId === program.tiers[0]?.id) return undefined;
+  const months = program.qualifyingWindowMonths;
+  const inWindow = windowMonths(asOf, months).filter((m) => (spend[m] ?? 0) !== 0);
+  const oldest = inWindow.at(-1);
+  if (oldest === undefined) return asOf.toISOString();
+  const year = Number(oldest.slice(0, 4));
+  const month = Number(oldest.slice(4, 6)) - 1;
+  return new Date(Date.UTC(year, month + months, 1)).toISOString();
+}

@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { DomainEvent } from '../domain/lifecycle.ts';
+import type { DomainEvent } from '../domain/ledger.ts';
 import { EVENTS_PARTITION } from '../store/keys.ts';
 
 /** The `source` of every event the programme puts on its bus. */

@@ -9,7 +9,7 @@ import {
   MAX_CUSTOMER_SPEND,
   totalOutOfBounds,
 } from '../domain/customer.ts';
-import type { DomainEvent, LedgerEntry } from '../domain/lifecycle.ts';
+import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { validationFailed } from '../errors.ts';
 import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
@@ -17,7 +17,7 @@ import { type Page, queryPage } from './pagination.ts';
 import { countEnrolment } from './stats.ts';
 import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
-export type { LedgerEntry } from '../domain/lifecycle.ts';
+export type { LedgerEntry } from '../domain/ledger.ts';
 
 /** A change to one customer: what PointsChange produces and a transaction writes. */
 export interface CustomerChange {

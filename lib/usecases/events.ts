@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../domain/lifecycle.ts';
+import type { DomainEvent } from '../domain/ledger.ts';
 import { tableName } from '../store/client.ts';
 import { EVENT_PREFIX, EVENTS_PARTITION } from '../store/keys.ts';
 import { type Page, queryPage } from '../store/pagination.ts';

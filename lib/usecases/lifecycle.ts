@@ -1,5 +1,7 @@
 import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
-import { type LedgerEntry, lastExpiredDay, PointsChange } from '../domain/lifecycle.ts';
+import type { LedgerEntry } from '../domain/ledger.ts';
+import { lastExpiredDay } from '../domain/lots.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { notFound, ProblemError } from '../errors.ts';
 import type { AdjustmentInput } from '../schemas.ts';

@@ -1,6 +1,7 @@
 import { customerView } from '../domain/customer.ts';
 import { CLOCK_SKEW_MS } from '../domain/days.ts';
-import { PointsChange } from '../domain/lifecycle.ts';
+import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
@@ -99,7 +100,7 @@ export async function recordPurchase(
       if (!context.customer) throw notFound('Customer');
 
       const purchaseId = newId('pur', now.getTime());
-      const availableAt = new Date(occurredAt.getTime() + program.pendingDays * DAY_MS);
+      const availableAt = availableAtFor(occurredAt, program.pendingDays);
       const change = new PointsChange(context.customer, program, now).settle();
       const earned = change.purchase({
         amount: input.total.amount,
@@ -146,16 +147,6 @@ export async function readPurchase(principal: Principal, id: string, now = new D
   // Pending points become available at availableAt, whether or not a job has run yet.
   const available = purchase.availableAt === undefined || purchase.availableAt <= now.toISOString();
   return { ...shown, pointsStatus: available ? 'available' : 'pending' };
-}
-
-/**
- * Points reversed so far for `refunded` of a purchase's `total`: floor(earned x refunded /
- * total). Each refund reverses the difference of this before and after it, so any
- * sequence of partial refunds reverses exactly what one refund of the same sum would.
- */
-export function pointsReversedFor(earned: number, refunded: number, total: number): number {
-  if (total === 0) return 0;
-  return Number((BigInt(earned) * BigInt(refunded)) / BigInt(total));
 }
 
 /**

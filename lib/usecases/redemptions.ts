@@ -1,4 +1,5 @@
-import { PointsChange } from '../domain/lifecycle.ts';
+import { pointsToRedeem } from '../domain/points.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
@@ -30,13 +31,6 @@ const rateLimited = (now: Date) =>
   new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
     headers: { 'retry-after': String(60 - Math.floor((now.getTime() % 60_000) / 1000)) },
   });
-
-/** ceil(amount x cashValue.points / cashValue.amount): the customer never pays less. */
-export function pointsFor(amount: number, cashValue: { points: number; amount: number }): number {
-  const numerator = BigInt(amount) * BigInt(cashValue.points);
-  const denominator = BigInt(cashValue.amount);
-  return Number((numerator + denominator - 1n) / denominator);
-}
 
 /** Where the redemption happens: the key's own store or partner; an admin names one. */
 function placeOf(
@@ -114,7 +108,7 @@ export async function authorizeRedemption(
       const customer = await getCustomerConsistent(code.customerId as string);
       if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
 
-      const points = pointsFor(input.amount.amount, program.cashValue);
+      const points = pointsToRedeem(input.amount.amount, program.cashValue);
       const capture = input.capture === true;
       const redemption: Redemption = {
         id: newId('red', now.getTime()),

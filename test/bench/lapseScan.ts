@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
-import { PointsChange } from '../../lib/domain/lifecycle.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import { newId } from '../../lib/ids.ts';
 import { type DynamoLocal, ensureTable, startDynamoLocal } from '../../lib/local/dynamo.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PointsChange } from '../../lib/domain/lifecycle.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { getProgram } from '../../lib/store/program.ts';
 import { changeCustomers, done, write } from '../../lib/usecases/change.ts';

@@ -8,7 +8,7 @@ import {
   typicalGapDays,
 } from '../../lib/domain/cadence.ts';
 import { newCustomer } from '../../lib/domain/customer.ts';
-import { PointsChange } from '../../lib/domain/lifecycle.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 
 const at = (iso: string) => new Date(iso);

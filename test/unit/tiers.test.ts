@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CustomerState, customerView, newCustomer } from '../../lib/domain/customer.ts';
-import { PointsChange } from '../../lib/domain/lifecycle.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import {
   addSpend,

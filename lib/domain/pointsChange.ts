@@ -1,10 +1,9 @@
 import { newId } from '../ids.ts';
 import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
-import { dayKey } from './days.ts';
-
-export { dayKey } from './days.ts';
-
 import type { CustomerState, LapseReason } from './customer.ts';
+import { dayKey } from './days.ts';
+import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
+import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';
 import { money } from './money.ts';
 import { earnedPoints } from './points.ts';
 import type { Program, Tier } from './program.ts';
@@ -12,95 +11,13 @@ import {
   ANNUAL_MONTHS,
   addSpend,
   heldTier,
+  nextReviewAt,
   pruneSpend,
   qualifyingSpend,
   tierForSpend,
-  windowMonths,
 } from './tiers.ts';
 
-/**
- * One line of a customer's ledger. `points` is always the entry's effect on available
- * points, so available = the sum of `points` and `balanceAfter` is its running total.
- * `pendingPoints` is the effect on pending points, where there is one (a purchase whose
- * points are pending, their activation, a refund inside the pending window).
- */
-export interface LedgerEntry {
-  id: string;
-  type:
-    | 'earn'
-    | 'refund'
-    | 'hold'
-    | 'release'
-    | 'redeem'
-    | 'expire'
-    | 'adjust'
-    | 'pending'
-    | 'activate';
-  points: number;
-  pendingPoints?: number;
-  balanceAfter: number;
-  at: string;
-  purchaseId?: string;
-  refundId?: string;
-  redemptionId?: string;
-  reason?: string;
-}
-
-export type EventType = 'tier.changed' | 'customer.lapsed' | 'customer.reactivated';
-
-/** What the outbox records, in the same transaction as the change it reports. */
-export interface DomainEvent {
-  id: string;
-  type: EventType;
-  at: string;
-  customerId: string;
-  data: Record<string, unknown>;
-}
-
-/** Points of one lot by the UTC day they became available ("YYYYMMDD"). */
-export type Lots = Record<string, number>;
-
-/**
- * Points that became available on `day` expire at the end of the UTC day `days` later
- * (00:00 UTC the day after), so a customer always has at least `days` whole days.
- */
-export function lotExpiresAt(day: string, days: number): Date {
-  const y = Number(day.slice(0, 4));
-  const m = Number(day.slice(4, 6)) - 1;
-  const d = Number(day.slice(6, 8));
-  return new Date(Date.UTC(y, m, d + days + 1));
-}
-
-/** The latest lot day that has expired at `asOf` (the expiry job's index bound). */
-export function lastExpiredDay(asOf: Date, days: number): string {
-  return dayKey(
-    new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), asOf.getUTCDate() - days - 1)),
-  );
-}
-
-/** Lots kept per customer at most; beyond it the oldest merges into the next (later) one. */
-export const MAX_LOTS = 400;
-
 const sortedDays = (lots: Lots) => Object.keys(lots).sort();
-
-/**
- * The first moment the tier a customer holds may fall: when the oldest month of spend in
- * the window leaves it. Customers on the lowest tier have nothing to review.
- */
-export function nextReviewAt(
-  customer: CustomerState,
-  program: Program,
-  asOf: Date,
-): string | undefined {
-  if (customer.tierId === program.tiers[0]?.id) return undefined;
-  const months = program.qualifyingWindowMonths;
-  const inWindow = windowMonths(asOf, months).filter((m) => (customer.spend[m] ?? 0) !== 0);
-  const oldest = inWindow.at(-1);
-  if (oldest === undefined) return asOf.toISOString();
-  const year = Number(oldest.slice(0, 4));
-  const month = Number(oldest.slice(4, 6)) - 1;
-  return new Date(Date.UTC(year, month + months, 1)).toISOString();
-}
 
 /**
  * Every change to a customer's points goes through one of these: it applies the changes
@@ -140,7 +57,7 @@ export class PointsChange {
     return {
       ...rest,
       version: this.expectedVersion + bump,
-      ...optional('reviewAt', nextReviewAt(c, this.program, this.asOf)),
+      ...optional('reviewAt', nextReviewAt(c.tierId, c.spend, this.program, this.asOf)),
       ...optional(
         'lapseDueAt',
         c.status === 'active'

@@ -1,0 +1,38 @@
+/**
+ * One line of a customer's ledger. `points` is always the entry's effect on available
+ * points, so available = the sum of `points` and `balanceAfter` is its running total.
+ * `pendingPoints` is the effect on pending points, where there is one (a purchase whose
+ * points are pending, their activation, a refund inside the pending window).
+ */
+export interface LedgerEntry {
+  id: string;
+  type:
+    | 'earn'
+    | 'refund'
+    | 'hold'
+    | 'release'
+    | 'redeem'
+    | 'expire'
+    | 'adjust'
+    | 'pending'
+    | 'activate';
+  points: number;
+  pendingPoints?: number;
+  balanceAfter: number;
+  at: string;
+  purchaseId?: string;
+  refundId?: string;
+  redemptionId?: string;
+  reason?: string;
+}
+
+export type EventType = 'tier.changed' | 'customer.lapsed' | 'customer.reactivated';
+
+/** What the outbox records, in the same transaction as the change it reports. */
+export interface DomainEvent {
+  id: string;
+  type: EventType;
+  at: string;
+  customerId: string;
+  data: Record<string, unknown>;
+}
