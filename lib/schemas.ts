@@ -1,6 +1,6 @@
 /**
  * Request bodies, validated with zod. Types come from z.infer, and the OpenAPI
- * document (lib/openapi.ts) is generated from these same schemas.
+ * document (lib/openapi/) is generated from these same schemas.
  *
  * zod/mini rather than classic zod: every function that validates input bundles this
  * file, and mini's tree-shakable functions keep those bundles (and their cold starts)
@@ -9,7 +9,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { lapseReasons } from './domain/customer.ts';
+import { lapseReasons } from './domain/cadence.ts';
 import { isKeepableInstant } from './domain/days.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 import { ID_PATTERN } from './ids.ts';
@@ -60,7 +60,7 @@ export const instant = () =>
 
 /**
  * Registered rather than given a `z.meta({ id })` check: checks are carried into every
- * clone (`moneySchema.check(...)` below and in lib/openapi.ts), which would give the
+ * clone (`moneySchema.check(...)` below and in lib/openapi/responses.ts), which would give the
  * clones the id too. A clone keeps a parent link, so the JSON Schema still refs Money.
  */
 export const moneySchema = z

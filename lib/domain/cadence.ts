@@ -89,3 +89,16 @@ export function lapseDueAt(
   const threshold = Math.ceil(Math.max(minDays, factor * gap) * DAY_MS);
   return new Date(Date.parse(lastPurchaseAt) + threshold).toISOString();
 }
+
+/** Why a lapsed customer left, as the win-back call learned it. */
+export const lapseReasons = [
+  'price',
+  'quality',
+  'service',
+  'competitor',
+  'complaint',
+  'moved',
+  'closed',
+  'other',
+] as const;
+export type LapseReason = (typeof lapseReasons)[number];

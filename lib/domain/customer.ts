@@ -1,21 +1,16 @@
-import { type Cadence, expectedNextPurchaseBy, typicalGapDays } from './cadence.ts';
+import type * as z from 'zod';
+import type { customerSchema } from '../openapi/responses.ts';
+import {
+  type Cadence,
+  expectedNextPurchaseBy,
+  type LapseReason,
+  typicalGapDays,
+} from './cadence.ts';
 import { expiringSoon } from './lots.ts';
 import { type ModelParams, modelScores } from './model.ts';
-import { cashValueOf, type Money, money } from './money.ts';
+import { cashValueOf, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
-
-export const lapseReasons = [
-  'price',
-  'quality',
-  'service',
-  'competitor',
-  'complaint',
-  'moved',
-  'closed',
-  'other',
-] as const;
-export type LapseReason = (typeof lapseReasons)[number];
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 export interface CustomerState {
@@ -94,36 +89,11 @@ export function newCustomer(
   };
 }
 
-/** The contract's Customer resource. */
-export interface CustomerView {
-  id: string;
-  createdAt: string;
-  externalId?: string;
-  email?: string;
-  phone?: string;
-  name?: string;
-  tier: { id: string; name: string; multiplier: number };
-  nextTier: { id: string; name: string; spendNeeded: Money } | null;
-  qualifyingSpend: Money;
-  points: {
-    available: number;
-    pending: number;
-    held: number;
-    lifetimeEarned: number;
-    expiringSoon: { points: number; expiresAt: string } | null;
-  };
-  cashValue: Money;
-  status: 'active' | 'lapsed';
-  lastPurchaseAt: string | null;
-  lapsedAt: string | null;
-  cadence: {
-    purchases: number;
-    typicalGapDays: number | null;
-    expectedNextPurchaseBy: string | null;
-    pAlive: number | null;
-    expectedPurchases90d: number | null;
-  };
-}
+/**
+ * The contract's Customer resource: the type of the very schema the OpenAPI document
+ * publishes (a type-only import: no zod at run time), so the two cannot drift.
+ */
+export type CustomerView = z.infer<typeof customerSchema>;
 
 export function customerView(
   customer: CustomerState,

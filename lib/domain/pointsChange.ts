@@ -1,6 +1,7 @@
 import { newId } from '../ids.ts';
+import type { LapseReason } from './cadence.ts';
 import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
-import type { CustomerState, LapseReason } from './customer.ts';
+import type { CustomerState } from './customer.ts';
 import { dayKey } from './days.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';

@@ -1,6 +1,7 @@
 import { fitBgNbd } from '../domain/bgnbd.ts';
+import type { LapseReason } from '../domain/cadence.ts';
 import { typicalGapDays } from '../domain/cadence.ts';
-import type { CustomerState, LapseReason } from '../domain/customer.ts';
+import type { CustomerState } from '../domain/customer.ts';
 import { isKeepableInstant } from '../domain/days.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';

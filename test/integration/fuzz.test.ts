@@ -16,7 +16,7 @@ import { appendFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { problemCodes } from '../../lib/openapi.ts';
+import { problemCodes } from '../../lib/openapi/problems.ts';
 import { type Route, routeKey, routes } from '../../lib/routes.ts';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
 

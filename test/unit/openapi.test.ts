@@ -7,17 +7,17 @@ import { defaultProgram } from '../../lib/domain/program.ts';
 import { ProblemError } from '../../lib/errors.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/handler.ts';
 import { problemResponse } from '../../lib/http/problem.ts';
+import { openApiDocument } from '../../lib/openapi/document.ts';
 import {
   type apiKeySchema,
   customerSchema,
   type ledgerEntrySchema,
   type newApiKeySchema,
-  openApiDocument,
   problemSchema,
   purchaseSchema,
   type recordedPurchaseSchema,
   type storeSchema,
-} from '../../lib/openapi.ts';
+} from '../../lib/openapi/responses.ts';
 import { routes } from '../../lib/routes.ts';
 import * as schemas from '../../lib/schemas.ts';
 import type { ApiKeyRecord } from '../../lib/store/apiKeys.ts';

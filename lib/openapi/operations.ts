@@ -1,0 +1,554 @@
+/** What the route table does not say about each route, keyed by its function. */
+import type * as z from 'zod';
+import type { ProblemCode } from '../errors.ts';
+import {
+  adjustmentSchema,
+  authorizeRedemptionSchema,
+  createApiKeySchema,
+  createCustomerSchema,
+  customerLookupSchema,
+  jobRunSchema,
+  lapsedQuerySchema,
+  lapseReasonSchema,
+  nameSchema,
+  pageQuerySchema,
+  programSchema,
+  recordPurchaseSchema,
+  refundSchema,
+  retentionQuerySchema,
+  settlementQuerySchema,
+} from '../schemas.ts';
+
+type Json = Record<string, unknown>;
+
+export interface Operation {
+  summary: string;
+  description?: string;
+  tag: string;
+  body?: z.core.$ZodType;
+  /** The body may be left out (the job runs: `{"asOf"}` defaults to now). */
+  bodyOptional?: true;
+  query?: z.core.$ZodType;
+  /** Requires an Idempotency-Key header. */
+  idempotent?: boolean;
+  status: number;
+  /** A component id, or a plain JSON Schema. */
+  response?: string | Json;
+  /** The success response's media type, when not JSON (the reference page and its script). */
+  responseType?: string;
+  responseDescription: string;
+  /** Route-specific problems; 400/401/403/413/500/503 are added from the route's shape. */
+  errors?: [ProblemCode, string][];
+}
+
+/** What each tag groups, for the reference's menu. */
+export const tagNotes: Record<string, string> = {
+  meta: 'Liveness, and this reference (the document and its rendered page); no credential.',
+  program: 'The loyalty program: earn rate, cash value, tiers, pending days, expiry, lapse rule.',
+  customers:
+    'Enrol and look up customers, read their balance, tier and ledger, adjust points, and ' +
+    'mint session tokens for their app.',
+  me: "A customer's own view, with a session token: balance, ledger, redemption codes.",
+  purchases: 'Record purchases (points earned at the tier held before) and refund them.',
+  redemptions:
+    "Spend points as cash at a store or partner with the customer's code: authorize (hold), " +
+    'capture or void; what the programme owes each partner.',
+  events: 'The outbox of customer.lapsed, customer.reactivated and tier.changed events.',
+  lapse:
+    'Customers who stopped coming back: the scan that flags them, the list, the reasons, ' +
+    'and the retention report.',
+  jobs: 'The periodic jobs, run now as of a given time.',
+  stores: "The merchant's own stores (pos keys are bound to one).",
+  partners: 'Partner retailers that take points as cash (partner keys are bound to one).',
+  'api-keys': 'Create and revoke API keys; the plain key is shown once.',
+};
+
+export const BOUNDS_NOTE =
+  "The change would take the customer's points (available, pending and held together, or " +
+  'lifetime) past 10^13, or the qualifying spend kept for the tier window past 10^15: ' +
+  'nothing is written';
+
+export const JOB_BODY =
+  'The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ' +
+  'ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do ' +
+  'and changes nothing.';
+
+/** A job that changes customers one by one from its due index (the JobResult jobs). */
+export function customerJob(name: string, what: string): Operation {
+  return {
+    tag: 'jobs',
+    summary: `Run the ${name} job now, as of asOf`,
+    description:
+      `${what} Reads only the customers due (a keys-only index), never the table; each ` +
+      'customer changes in its own conditional transaction, so reruns and overlapping runs ' +
+      'apply nothing twice, and a run cut off is finished by the next. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'JobResult',
+    responseDescription: 'What the run changed',
+  };
+}
+
+export const operations: Record<string, Operation> = {
+  health: {
+    tag: 'meta',
+    summary: 'Liveness check',
+    status: 200,
+    response: 'Health',
+    responseDescription: 'The API is up',
+  },
+  openapi: {
+    tag: 'meta',
+    summary: 'This OpenAPI 3.1 document',
+    status: 200,
+    response: { type: 'object', description: 'An OpenAPI 3.1 document' },
+    responseDescription: 'The document',
+  },
+  docsPage: {
+    tag: 'meta',
+    summary: 'This reference, as a page',
+    description:
+      'An HTML page on which Redoc renders this document (`/v1/openapi.json`) in the browser. ' +
+      'The renderer is served by the API too (`GET /docs/redoc.standalone.js`), and the ' +
+      "page's content security policy lets the browser fetch nothing from anywhere else.",
+    status: 200,
+    response: { type: 'string' },
+    responseType: 'text/html',
+    responseDescription: 'The page',
+  },
+  docsScript: {
+    tag: 'meta',
+    summary: "The reference page's renderer (Redoc)",
+    description:
+      "Redoc's self-contained browser bundle, from the `redoc` npm package; browsers may " +
+      'cache it for an hour.',
+    status: 200,
+    response: { type: 'string' },
+    responseType: 'text/javascript',
+    responseDescription: 'The script',
+  },
+  getProgram: {
+    tag: 'program',
+    summary: 'Read the program',
+    description: 'A fresh deployment starts with a usable default program.',
+    status: 200,
+    response: 'Program',
+    responseDescription: 'The program',
+  },
+  putProgram: {
+    tag: 'program',
+    summary: 'Replace the program',
+    description:
+      'Validated as a whole: the first tier starts at qualifyingSpend 0, tier ids are unique, ' +
+      'spends strictly increase, multipliers are 1..100 with at most 4 decimals, rates are ' +
+      'at most 10^12, and a point is worth at most 900 minor units (so the cash value of a ' +
+      'balance stays exact). Unknown fields are rejected. Changes reach every function within 30 s.',
+    body: programSchema,
+    status: 200,
+    response: 'Program',
+    responseDescription: 'The program as stored',
+  },
+  createCustomer: {
+    tag: 'customers',
+    summary: 'Enrol a customer',
+    description:
+      'At least one of externalId, email, phone. Emails are stored lowercased and match ' +
+      'case-insensitively.',
+    body: createCustomerSchema,
+    status: 201,
+    response: 'Customer',
+    responseDescription: 'The new customer',
+    errors: [['conflict', 'An identifier already belongs to a customer: see `existingCustomerId`']],
+  },
+  findCustomer: {
+    tag: 'customers',
+    summary: 'Look a customer up by email, phone or externalId',
+    description:
+      'Give exactly one of email, phone, externalId (else 400). Emails compare ' +
+      'case-insensitively; phone and externalId exactly.',
+    query: customerLookupSchema,
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer',
+    errors: [
+      ['validation-failed', 'Not exactly one of email, phone, externalId, or one is malformed'],
+      ['not-found', 'No customer has this identifier'],
+    ],
+  },
+  getCustomer: {
+    tag: 'customers',
+    summary: 'Read a customer',
+    description:
+      'The customer as of now. ' +
+      'Whatever fell due since the customer last changed (pending points reaching availableAt, ' +
+      'expired points, a tier review) is applied, with its ledger entries, before the answer, ' +
+      'whether or not the periodic jobs have run.',
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer',
+    errors: [['not-found', 'No such customer']],
+  },
+  listCustomerActivity: {
+    tag: 'customers',
+    summary: "A customer's ledger, newest first",
+    description: 'Available points = the sum of the ledger entries.',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'LedgerPage',
+    responseDescription: 'One page of ledger entries',
+    errors: [
+      ['validation-failed', 'Bad limit, or a cursor not issued for this list'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  createSessionToken: {
+    tag: 'customers',
+    summary: "Mint a session token for the customer's app",
+    description:
+      "For a merchant's app backend (app keys) or an admin. The token is an HS256 JWT naming " +
+      'the customer, valid at most 1 hour, signed with a per-deployment secret; it opens the ' +
+      '/v1/me routes and nothing else.',
+    status: 201,
+    response: 'SessionToken',
+    responseDescription: 'The token and when it expires',
+    errors: [['not-found', 'No such customer']],
+  },
+  getMe: {
+    tag: 'me',
+    summary: "The token's own customer",
+    description:
+      'Customer tokens only (Authorization: Bearer); API keys get 403. As of now, like ' +
+      'GET /v1/customers/{id}.',
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'The customer the token names',
+  },
+  listMyActivity: {
+    tag: 'me',
+    summary: "The token's own ledger, newest first",
+    query: pageQuerySchema,
+    status: 200,
+    response: 'LedgerPage',
+    responseDescription: 'One page of ledger entries',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createRedemptionCode: {
+    tag: 'me',
+    summary: 'A single-use redemption code: the customer says yes to one redemption',
+    description:
+      'Shown in the app and given at the till. 8 characters from ' +
+      '23456789ABCDEFGHJKMNPQRSTVWXYZ (no 0/O, 1/I/L, U), valid 10 minutes, used at most once. ' +
+      "Nothing else lets a store spend the customer's points.",
+    status: 201,
+    response: 'RedemptionCode',
+    responseDescription: 'The code and when it expires',
+  },
+  authorizeRedemption: {
+    tag: 'redemptions',
+    summary: "Spend a customer's points as cash: authorize a hold (or capture at once)",
+    description:
+      'pos keys redeem for their store, partner keys for their partner; admin keys name exactly ' +
+      "one of storeId or partnerId. The code is the customer's consent and is used once. " +
+      'Points = ceil(amount x cashValue.points / cashValue.amount) leave `available` at once ' +
+      '(a `hold` ledger entry) and wait in `held` until capture (a 0-point `redeem` entry: the ' +
+      'points already left available) or void/expiry after holdMinutes (a `release` entry ' +
+      'giving them back). With `capture: true` they are spent at once (`redeem`). However many ' +
+      'tills race on one customer, available never goes below 0.',
+    body: authorizeRedemptionSchema,
+    idempotent: true,
+    status: 201,
+    response: 'Redemption',
+    responseDescription: 'The authorization (or capture)',
+    errors: [
+      ['invalid-redemption-code', 'The code is unknown, used or expired'],
+      ['rate-limited', 'More than 10 wrong codes this minute from this credential'],
+      ['insufficient-points', 'Not enough available points'],
+      ['currency-mismatch', "The amount is not in the program's currency"],
+      ['not-found', "An admin's storeId or partnerId does not exist"],
+    ],
+  },
+  getRedemption: {
+    tag: 'redemptions',
+    summary: 'Read a redemption',
+    description:
+      "A lapsed authorization is released when read (status `expired`). Another partner's " +
+      "or store's redemption is 404.",
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption',
+    errors: [['not-found', 'No such redemption, or not yours']],
+  },
+  captureRedemption: {
+    tag: 'redemptions',
+    summary: 'Capture an authorized redemption: the held points are spent',
+    idempotent: true,
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption, now captured',
+    errors: [
+      ['invalid-state', 'Not authorized any more (voided, expired or captured)'],
+      ['not-found', 'No such redemption, or not yours'],
+    ],
+  },
+  voidRedemption: {
+    tag: 'redemptions',
+    summary: 'Void an authorized redemption: the held points go back',
+    idempotent: true,
+    status: 200,
+    response: 'Redemption',
+    responseDescription: 'The redemption, now voided',
+    errors: [
+      ['invalid-state', 'Not authorized any more (captured, expired or voided)'],
+      ['not-found', 'No such redemption, or not yours'],
+    ],
+  },
+  partnerSettlement: {
+    tag: 'redemptions',
+    summary: 'What the programme owes a partner: its captured redemptions in [from, to)',
+    description:
+      'By capture time (an immediate capture is captured when authorized). Read from an ' +
+      'index by partner and capture time, never a scan. A partner key reads its own only.',
+    query: settlementQuerySchema,
+    status: 200,
+    response: 'Settlement',
+    responseDescription: 'Count, amount and points of the captures in the range',
+    errors: [
+      ['validation-failed', 'from/to missing, not RFC 3339, or to not after from'],
+      ['not-found', 'No such partner, or not yours'],
+    ],
+  },
+  runReleaseHolds: {
+    tag: 'jobs',
+    summary: 'Run the release-holds job now, as of asOf',
+    description:
+      'The job that runs every 5 minutes: authorizations not captured within holdMinutes ' +
+      'expire and their points go back. Reads only the due holds; running it twice releases ' +
+      'nothing twice. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'ReleaseHoldsResult',
+    responseDescription: 'How many holds were released',
+  },
+  runActivatePending: customerJob(
+    'activate-pending',
+    'Hourly: pending points whose availableAt has come become available (one `activate` ' +
+      'ledger entry per customer).',
+  ),
+  runExpirePoints: customerJob(
+    'expire-points',
+    'Daily: points not spent within pointsExpireAfterDays expire, oldest first (one `expire` ' +
+      'ledger entry per customer). Does nothing when the program has no expiry.',
+  ),
+  runReviewTiers: customerJob(
+    'review-tiers',
+    'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
+      'tier their spend now earns; a change records a `tier.changed` event.',
+  ),
+  runLapseScan: {
+    tag: 'lapse',
+    summary: 'Run the lapse-scan job now, as of asOf',
+    description:
+      'Daily (hourly in the local server): flags the active customers with at least ' +
+      'lapse.minPurchases purchases whose silence at asOf exceeds max(lapse.minDays, ' +
+      'lapse.factor x typicalGapDays): status `lapsed`, lapsedAt = the moment the rule ' +
+      'started to hold, and one `customer.lapsed` event, in one transaction. Reads only the ' +
+      'customers due (the keys-only LapseDue index), never the table; a customer flagged ' +
+      'leaves the index, so a rerun flags nobody twice and a run cut off is finished by the ' +
+      'next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the ' +
+      'Customers index). A rule change (PUT /v1/program) applies to a customer from their ' +
+      'next purchase. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'LapseScanResult',
+    responseDescription: 'Who was flagged, and the model',
+  },
+  listLapsedCustomers: {
+    tag: 'lapse',
+    summary: 'Lapsed customers: who, since when, what they were worth, why',
+    description:
+      'Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive), ' +
+      'highest first (ties by customerId). That order is computed over all lapsed customers ' +
+      'as of the first page, and the cursor keeps it for the next pages. A customer who ' +
+      'buys again leaves the list.',
+    query: lapsedQuerySchema,
+    status: 200,
+    response: 'LapsedCustomerPage',
+    responseDescription: 'A page of lapsed customers',
+  },
+  putLapseReason: {
+    tag: 'lapse',
+    summary: 'Record why a lapsed customer left (what the win-back call learned)',
+    description:
+      'Replaces any earlier reason. Cleared when the customer buys again (the ' +
+      '`customer.reactivated` event carries it).',
+    body: lapseReasonSchema,
+    status: 200,
+    response: 'LapseReasonResult',
+    responseDescription: 'The reason recorded',
+    errors: [
+      ['invalid-state', 'The customer is not lapsed'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  retentionReport: {
+    tag: 'lapse',
+    summary: "The programme's retention figures",
+    description:
+      'customers, active, lapsed, valueAtRisk and byReason describe the customers as they ' +
+      'are now (valueAtRisk sums their spend in the 12 months to asOf); lapsedLast12Months ' +
+      'and reactivatedLast12Months count the events in the 12 months to asOf. Reads the ' +
+      'lapsed customers, the events of those 12 months and 16 counter items, not the table.',
+    query: retentionQuerySchema,
+    status: 200,
+    response: 'RetentionReport',
+    responseDescription: 'The report',
+  },
+  adjustPoints: {
+    tag: 'customers',
+    summary: 'Adjust points with a reason (goodwill, complaint compensation, corrections)',
+    description:
+      'points > 0 credits (a new lot, expiring like points earned today); points < 0 debits ' +
+      'the oldest points first. A debit may not take available points below 0. The reason ' +
+      'is kept on the ledger entry. Adjustments do not change lifetimeEarned.',
+    body: adjustmentSchema,
+    idempotent: true,
+    status: 201,
+    response: 'LedgerEntry',
+    responseDescription: 'The `adjust` ledger entry',
+    errors: [
+      ['insufficient-points', 'The debit would take available points below 0'],
+      ['validation-failed', BOUNDS_NOTE],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  listEvents: {
+    tag: 'events',
+    summary: 'Events, oldest first',
+    description:
+      'The outbox: each event is written in the same transaction as the change it reports, ' +
+      'so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), ' +
+      '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase). Ids are ' +
+      'unique for deduplication; the order is by time to the millisecond.',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'EventPage',
+    responseDescription: 'A page of events',
+  },
+  refundPurchase: {
+    tag: 'purchases',
+    summary: 'Refund part or all of a purchase: its points come back out',
+    description:
+      'Refunds add up to at most the purchase total. Points reversed in total for a purchase ' +
+      '= floor(pointsEarned x refunded / total), applied cumulatively, so ten partial refunds ' +
+      'reverse exactly what one refund of the same sum would. Available points may go below 0 ' +
+      '(the customer then cannot redeem until earnings cover it); lifetimeEarned goes down by ' +
+      'the same points, and the refunded spend leaves the qualifying window. A pos key ' +
+      "refunds its own store's purchases only (another's is 404).",
+    body: refundSchema,
+    idempotent: true,
+    status: 201,
+    response: 'RefundResult',
+    responseDescription: 'The refund and the customer after it',
+    errors: [
+      ['refund-exceeds-purchase', 'The refunds would add up to more than the total'],
+      ['currency-mismatch', "Not the purchase's currency"],
+      ['not-found', "No such purchase, or another store's"],
+    ],
+  },
+  recordPurchase: {
+    tag: 'purchases',
+    summary: 'Record a purchase and award its points',
+    description:
+      'A pos key records for its own store (storeId may be omitted, or must be its own); ' +
+      'an admin key must name storeId. occurredAt defaults to now; more than 5 minutes ' +
+      'ahead, or (except for admin keys, for imports) more than maxBackdateDays back, is ' +
+      'a 400. Points = floor(floor(total x earnRate.points / earnRate.per) x multiplier of ' +
+      'the tier held before the purchase). Every unitPrice in `lines` must be in the ' +
+      'program currency; lines are stored but not checked against total (discounts).',
+    body: recordPurchaseSchema,
+    idempotent: true,
+    status: 201,
+    response: 'RecordedPurchase',
+    responseDescription: 'The purchase (or, with `Idempotent-Replayed: true`, its replay)',
+    errors: [
+      ['validation-failed', 'An admin key without storeId; occurredAt out of range'],
+      ['validation-failed', BOUNDS_NOTE],
+      ['forbidden', "A pos key sending another store's storeId"],
+      ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
+      ['conflict', 'This receiptId was already recorded at this store'],
+      ['currency-mismatch', "total or a line's unitPrice is not in the program currency"],
+    ],
+  },
+  getPurchase: {
+    tag: 'purchases',
+    summary: 'Read a purchase',
+    status: 200,
+    response: 'Purchase',
+    responseDescription: 'The purchase, with what was refunded so far',
+    errors: [['not-found', "No such purchase, or (pos keys) another store's purchase"]],
+  },
+  createStore: {
+    tag: 'stores',
+    summary: 'Create a store',
+    body: nameSchema,
+    status: 201,
+    response: 'Store',
+    responseDescription: 'The new store',
+  },
+  listStores: {
+    tag: 'stores',
+    summary: 'List stores, oldest first',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'StorePage',
+    responseDescription: 'One page of stores',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createPartner: {
+    tag: 'partners',
+    summary: 'Create a partner retailer',
+    body: nameSchema,
+    status: 201,
+    response: 'Partner',
+    responseDescription: 'The new partner',
+  },
+  listPartners: {
+    tag: 'partners',
+    summary: 'List partners, oldest first',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'PartnerPage',
+    responseDescription: 'One page of partners',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  createApiKey: {
+    tag: 'api-keys',
+    summary: 'Create an API key',
+    description:
+      'A pos key needs storeId, a partner key needs partnerId, and no other role takes ' +
+      'either. The plain key is in the response only; the service keeps its hash.',
+    body: createApiKeySchema,
+    status: 201,
+    response: 'NewApiKey',
+    responseDescription: 'The key, shown this once',
+    errors: [['not-found', 'Unknown storeId or partnerId']],
+  },
+  revokeApiKey: {
+    tag: 'api-keys',
+    summary: 'Revoke an API key',
+    description:
+      'Idempotent: revoking a revoked key answers 204 again. The key stops working within ' +
+      "60 s where an authorizer cache sits in front, as API Gateway's does in AWS (the " +
+      'authorizer result is cached per key for the TTL, `authorizerCacheSeconds`, 60 s by ' +
+      'default); the local server caches the same way (LOYALTY_AUTHORIZER_CACHE_SECONDS).',
+    status: 204,
+    responseDescription: 'Revoked',
+    errors: [['not-found', 'No such key']],
+  },
+};

@@ -1,0 +1,34 @@
+/** Every problem code of lib/errors.ts with what it means (tsc insists on all). */
+import type { ProblemCode } from '../errors.ts';
+import { MAX_BODY_BYTES } from '../http/handler.ts';
+
+export const problemCodeNotes: Record<ProblemCode, string> = {
+  'validation-failed':
+    'The body, query or a header is not valid; `errors` lists each field as `{path, message}`.',
+  unauthorized: 'The API key is missing, unknown or revoked.',
+  forbidden:
+    "The key's role may not call this route (see `x-roles`), or it acts outside its scope.",
+  'not-found': 'The resource does not exist or belongs to another principal; or no such route.',
+  conflict: 'Conflicts with an existing resource.',
+  'payload-too-large': `The request body is over ${MAX_BODY_BYTES} bytes (64 KiB).`,
+  'idempotency-key-required': 'The route requires an `Idempotency-Key` header.',
+  'idempotency-key-reused': 'The `Idempotency-Key` was already used for a different request.',
+  'idempotency-key-in-use': 'Reserved: never returned in this version (see Idempotency above).',
+  'currency-mismatch': "A money amount is not in the program's currency.",
+  'insufficient-points': 'Not enough available points.',
+  'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
+  'refund-exceeds-purchase': 'The refunds of a purchase would add up to more than its total.',
+  'unsupported-media-type':
+    'A body was sent with a content type that is not JSON (`application/json` or `*/*+json`); a body without one is read as JSON.',
+  'invalid-as-of':
+    'A job run with `asOf` more than 5 minutes ahead would act on the future (release live holds, expire points early): send `"dryRun": true` to only count.',
+  'rate-limited':
+    'Ten wrong redemption codes this minute from this credential: every authorization by it, right code or not, gets 429 until the minute ends; retry after `Retry-After` seconds.',
+  'invalid-state':
+    'The redemption is not authorized any more: capture or void only an authorized, unexpired one.',
+  'internal-error': 'An unexpected error; it was logged. Nothing internal is in the body.',
+  'service-unavailable':
+    'The database is throttling or the customer is changing too fast; retry after `Retry-After` seconds.',
+};
+
+export const problemCodes = Object.keys(problemCodeNotes) as [ProblemCode, ...ProblemCode[]];

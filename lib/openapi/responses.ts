@@ -1,0 +1,397 @@
+/**
+ * The response schemas (zod), named as the document's components: tests check real
+ * responses against them, and the types of what handlers return derive from them.
+ */
+import * as z from 'zod';
+import { lapseReasons } from '../domain/cadence.ts';
+import {
+  adjustmentSchema,
+  createApiKeySchema,
+  createCustomerSchema,
+  lapseReasonSchema,
+  moneySchema,
+  nameSchema,
+  programSchema,
+  purchaseLineSchema,
+  recordPurchaseSchema,
+  roles,
+} from '../schemas.ts';
+
+import { problemCodes } from './problems.ts';
+
+export const timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339, UTC' });
+
+export const fieldErrorSchema = z.object({
+  path: z
+    .string()
+    .describe("Dot-separated path of the field (e.g. `total.amount`); '' for the whole"),
+  message: z.string(),
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe('`urn:loyalty:problem:<code>`'),
+    title: z.string().describe('Fixed per code'),
+    status: z.int().describe('The HTTP status'),
+    code: z.enum(problemCodes).describe('Machine-readable; branch on this'),
+    detail: z.string().optional().describe('Human-readable; may change'),
+    instance: z.string().optional().describe('The request path'),
+    errors: z.array(fieldErrorSchema).optional().describe('With validation-failed'),
+    existingCustomerId: z
+      .string()
+      .optional()
+      .describe('With 409 conflict on POST /v1/customers: the customer holding the identifier'),
+  })
+  .describe('RFC 9457 problem details, served as application/problem+json');
+
+/**
+ * Money with a description of its own, still a ref to the Money component. The request
+ * schemas are zod/mini (lib/schemas.ts), which has no .describe(): a describe check on a
+ * clone does the same.
+ */
+export const describedMoney = (description: string) => moneySchema.check(z.describe(description));
+
+export const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
+
+export const customerSchema = z
+  .object({
+    id: z.string().describe('Opaque (`cus_` + ULID)'),
+    createdAt: timestamp,
+    externalId: z.string().optional(),
+    email: z.string().optional().describe('Stored lowercased'),
+    phone: z.string().optional().describe('E.164'),
+    name: z.string().optional(),
+    tier: tierRef.describe(
+      'The higher of the tier granted and the tier the current qualifying spend earns',
+    ),
+    nextTier: z
+      .object({ id: z.string(), name: z.string(), spendNeeded: moneySchema })
+      .nullable()
+      .describe('null at the top tier; spendNeeded is the qualifying spend still missing'),
+    qualifyingSpend: moneySchema,
+    points: z.object({
+      available: z.int().describe('May be below 0 after a refund'),
+      pending: z.int(),
+      held: z.int(),
+      lifetimeEarned: z
+        .int()
+        .describe('Points earned by purchases, less refunds (adjustments are not counted)'),
+      expiringSoon: z
+        .object({ points: z.int().min(1), expiresAt: timestamp })
+        .nullable()
+        .describe(
+          'The next points to expire (the oldest lot) and when, if within 30 days; null when ' +
+            'nothing expires that soon or the program has no pointsExpireAfterDays',
+        ),
+    }),
+    cashValue: moneySchema,
+    status: z.enum(['active', 'lapsed']),
+    lastPurchaseAt: timestamp.nullable(),
+    lapsedAt: timestamp.nullable(),
+    cadence: z
+      .object({
+        purchases: z.int().min(0).describe('Number of purchases recorded'),
+        typicalGapDays: z
+          .number()
+          .nullable()
+          .describe(
+            'Median gap in days between consecutive purchase days (distinct UTC days, the ' +
+              'most recent 24 kept); null below 2 purchase days',
+          ),
+        expectedNextPurchaseBy: timestamp
+          .nullable()
+          .describe('lastPurchaseAt + typicalGapDays; null while typicalGapDays is'),
+        pAlive: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe(
+            'BG/NBD probability the customer is still active, from the model the lapse-scan ' +
+              'job fits daily on all customers; null before the first fit or purchase',
+          ),
+        expectedPurchases90d: z
+          .number()
+          .min(0)
+          .nullable()
+          .describe('BG/NBD expected purchase days in the next 90 days; null like pAlive'),
+      })
+      .describe('The purchase rhythm the lapse rule and the model use'),
+  })
+  .describe('A customer: profile, tier, balances and cadence');
+
+export const ledgerTypes = [
+  'earn',
+  'refund',
+  'hold',
+  'release',
+  'redeem',
+  'expire',
+  'adjust',
+  'pending',
+  'activate',
+] as const;
+
+export const ledgerEntrySchema = z.object({
+  id: z.string(),
+  type: z.enum(ledgerTypes),
+  points: z
+    .int()
+    .describe(
+      'Signed effect on available points, so available = the sum of `points`. 0 for ' +
+        '`pending` (the points are not available yet) and for `redeem` after a hold (they ' +
+        'left available at the hold)',
+    ),
+  pendingPoints: z
+    .int()
+    .optional()
+    .describe(
+      'Signed effect on pending points: +N on `pending`, -N on `activate`, and -N on a ' +
+        '`refund` inside the pending window',
+    ),
+  balanceAfter: z.int().describe('Available points after this entry'),
+  at: timestamp,
+  purchaseId: z.string().optional(),
+  refundId: z.string().optional(),
+  redemptionId: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+export const pageOf = (item: z.ZodType) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Send as `?cursor=` for the next page; null on the last page'),
+  });
+
+export const purchaseFields = {
+  id: z.string().describe('Opaque (`pur_` + ULID)'),
+  customerId: z.string(),
+  storeId: z.string(),
+  total: moneySchema,
+  occurredAt: timestamp,
+  receiptId: z.string().optional(),
+  lines: z.array(purchaseLineSchema).optional().describe('As sent; not checked against total'),
+  pointsEarned: z.int().min(0),
+  pointsStatus: z.enum(['available', 'pending']),
+  availableAt: timestamp.optional().describe('When pending points become available'),
+};
+
+export const purchaseSchema = z
+  .object({ ...purchaseFields, refunded: describedMoney('Refunded so far') })
+  .describe('A recorded purchase');
+
+export const recordedPurchaseSchema = z
+  .object({ ...purchaseFields, customer: customerSchema })
+  .describe('A purchase just recorded, with the customer as it is after it');
+
+export const placeSchema = (what: string) =>
+  z.object({ id: z.string(), name: z.string(), createdAt: timestamp }).describe(`A ${what}`);
+
+export const storeSchema = placeSchema('store (sto_ + ULID)');
+export const partnerSchema = placeSchema('partner retailer (ptn_ + ULID)');
+
+export const apiKeySchema = z.object({
+  id: z.string().describe('`key_` + ULID; use it to revoke the key'),
+  role: z.enum(roles),
+  storeId: z.string().optional().describe('pos keys'),
+  partnerId: z.string().optional().describe('partner keys'),
+  name: z.string().optional(),
+  createdAt: timestamp,
+  revokedAt: timestamp.optional(),
+});
+
+export const newApiKeySchema = apiKeySchema
+  .extend({
+    key: z
+      .string()
+      .describe('The plain key, for the x-api-key header. Shown only here: only a hash is kept'),
+  })
+  .describe('A new API key');
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+export const redemptionSchema = z.object({
+  id: z.string().describe('red_ + ULID'),
+  status: z.enum(['authorized', 'captured', 'voided', 'expired']),
+  customerId: z.string(),
+  amount: moneySchema,
+  points: z.int().describe('ceil(amount x cashValue.points / cashValue.amount)'),
+  expiresAt: timestamp.describe('When an uncaptured authorization lapses and its points go back'),
+  storeId: z.string().optional(),
+  partnerId: z.string().optional(),
+  createdAt: timestamp,
+});
+
+export const settlementSchema = z.object({
+  partnerId: z.string(),
+  from: timestamp,
+  to: timestamp,
+  count: z.int().describe('Captured redemptions in [from, to)'),
+  amount: describedMoney('What the programme owes the partner'),
+  points: z.int(),
+});
+
+/** On a job's answer to a dry run: what it counted was not done. */
+export const dryRunField = z
+  .literal(true)
+  .optional()
+  .describe('Present on a dry run: the counts are what the job would do; nothing changed');
+
+export const releaseHoldsResultSchema = z.object({
+  asOf: timestamp,
+  released: z
+    .int()
+    .describe('Authorizations whose lapsed holds were given back by this run (or would be)'),
+  dryRun: dryRunField,
+});
+
+export const jobResultSchema = z.object({
+  asOf: timestamp,
+  customers: z.int().describe('Customers this run changed'),
+  points: z.int().describe('Points activated (activate-pending) or expired (expire-points)'),
+  tiersChanged: z.int().describe('Tiers moved by this run (review-tiers)'),
+  complete: z
+    .boolean()
+    .describe(
+      'false if the run stopped at its time budget; the next run carries on where it left off',
+    ),
+  dryRun: dryRunField,
+});
+
+export const eventSchema = z.object({
+  id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
+  type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated']),
+  at: timestamp,
+  customerId: z.string(),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: ' +
+        '"purchase"|"review"|"program", qualifyingSpend: Money}`',
+    ),
+});
+
+export const modelSchema = z
+  .object({
+    r: z.number(),
+    alpha: z.number(),
+    a: z.number(),
+    b: z.number(),
+    logLikelihood: z.number(),
+    customers: z.int().describe('Customers with a purchase the model was fitted on'),
+    fittedAt: timestamp,
+  })
+  .describe('BG/NBD parameters (time in weeks), fitted on up to 20,000 customers');
+
+export const lapseScanResultSchema = z.object({
+  asOf: timestamp,
+  flagged: z.int().describe('Customers this run flagged as lapsed'),
+  complete: z
+    .boolean()
+    .describe('false if the run stopped at its time budget; the next run carries on'),
+  model: modelSchema
+    .nullable()
+    .describe(
+      'The model after this run (a dry run leaves it as it was); null until 30 customers have bought',
+    ),
+  dryRun: dryRunField,
+});
+
+export const lapsedCustomerSchema = z.object({
+  customerId: z.string(),
+  lastPurchaseAt: timestamp.nullable(),
+  typicalGapDays: z.number().nullable(),
+  daysSinceLastPurchase: z.int().nullable().describe('Whole days, as of the request'),
+  lapsedAt: timestamp.describe('When the lapse rule started to hold'),
+  annualSpend: describedMoney('Net spend in the current UTC month and the 11 before'),
+  valueAtRisk: describedMoney('annualSpend x (1 - pAlive); annualSpend without a model'),
+  reason: z.enum(lapseReasons).optional(),
+  note: z.string().optional(),
+  pAlive: z.number().optional(),
+  expectedPurchases90d: z.number().optional(),
+});
+
+export const lapseReasonResultSchema = z.object({
+  customerId: z.string(),
+  lapsedAt: timestamp,
+  reason: z.enum(lapseReasons),
+  note: z.string().optional(),
+  at: timestamp.describe('When the reason was recorded'),
+});
+
+export const retentionSchema = z.object({
+  asOf: timestamp,
+  customers: z.int().describe('Customers enrolled'),
+  active: z.int(),
+  lapsed: z.int().describe('Customers lapsed now'),
+  lapsedLast12Months: z.int().describe('customer.lapsed events in the 12 months to asOf'),
+  reactivatedLast12Months: z.int().describe('customer.reactivated events in the 12 months to asOf'),
+  valueAtRisk: describedMoney('The trailing-12-month spend (to asOf) of the customers lapsed now'),
+  byReason: z
+    .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneySchema }))
+    .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
+});
+
+export const refundResultSchema = z.object({
+  id: z.string().describe('ref_ + ULID'),
+  purchaseId: z.string(),
+  amount: moneySchema,
+  pointsReversed: z.int().describe('Points this refund took back'),
+  customer: customerSchema.describe('The customer after the refund'),
+});
+
+export const redemptionCodeSchema = z.object({
+  code: z
+    .string()
+    .regex(/^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{8}$/)
+    .describe('8 characters, single use'),
+  expiresAt: z.iso.datetime().describe('10 minutes after creation'),
+});
+
+export const sessionTokenSchema = z.object({
+  token: z.string().describe('Send as `Authorization: Bearer <token>` to /v1/me routes'),
+  expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
+});
+
+/** Every schema that becomes a named component, by id. */
+export const named: Record<string, z.core.$ZodType> = {
+  Money: moneySchema,
+  PurchaseLine: purchaseLineSchema,
+  FieldError: fieldErrorSchema,
+  Problem: problemSchema,
+  Program: programSchema,
+  CreateCustomer: createCustomerSchema,
+  RecordPurchase: recordPurchaseSchema,
+  CreateApiKey: createApiKeySchema,
+  Name: nameSchema,
+  Customer: customerSchema,
+  LedgerEntry: ledgerEntrySchema,
+  LedgerPage: pageOf(ledgerEntrySchema),
+  Purchase: purchaseSchema,
+  RecordedPurchase: recordedPurchaseSchema,
+  Store: storeSchema,
+  StorePage: pageOf(storeSchema),
+  Partner: partnerSchema,
+  PartnerPage: pageOf(partnerSchema),
+  NewApiKey: newApiKeySchema,
+  Health: healthSchema,
+  SessionToken: sessionTokenSchema,
+  RedemptionCode: redemptionCodeSchema,
+  Redemption: redemptionSchema,
+  Settlement: settlementSchema,
+  RefundResult: refundResultSchema,
+  ReleaseHoldsResult: releaseHoldsResultSchema,
+  JobResult: jobResultSchema,
+  Adjustment: adjustmentSchema,
+  Event: eventSchema,
+  LapseScanResult: lapseScanResultSchema,
+  LapsedCustomer: lapsedCustomerSchema,
+  LapsedCustomerPage: pageOf(lapsedCustomerSchema),
+  LapseReason: lapseReasonSchema,
+  LapseReasonResult: lapseReasonResultSchema,
+  RetentionReport: retentionSchema,
+  EventPage: pageOf(eventSchema),
+};
