@@ -1,6 +1,6 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { settleRedemption } from '../lib/usecases/redemptions.ts';
+import { captureOrVoidRedemption } from '../lib/usecases/redemptions.ts';
 
 export const handler = httpHandler('POST /v1/redemptions/{id}/capture', async (req) =>
-  settleRedemption(req.principal, req.param('id'), 'capture', req.idempotency()),
+  captureOrVoidRedemption(req.principal, req.param('id'), 'capture', req.idempotency()),
 );

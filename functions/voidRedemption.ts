@@ -1,6 +1,6 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { settleRedemption } from '../lib/usecases/redemptions.ts';
+import { captureOrVoidRedemption } from '../lib/usecases/redemptions.ts';
 
 export const handler = httpHandler('POST /v1/redemptions/{id}/void', async (req) =>
-  settleRedemption(req.principal, req.param('id'), 'void', req.idempotency()),
+  captureOrVoidRedemption(req.principal, req.param('id'), 'void', req.idempotency()),
 );

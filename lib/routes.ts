@@ -45,7 +45,7 @@ const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem'];
 const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem'];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
-function jobRoute(name: string, fn: string): Route[] {
+function jobRoutes(name: string, fn: string): Route[] {
   return [
     {
       method: 'POST',
@@ -222,11 +222,11 @@ export const routes: Route[] = [
     table: ['GetItem', 'BatchGetItem', 'Query'],
     queriesIndex: true,
   },
-  ...jobRoute('release-holds', 'runReleaseHolds'),
-  ...jobRoute('activate-pending', 'runActivatePending'),
-  ...jobRoute('expire-points', 'runExpirePoints'),
-  ...jobRoute('review-tiers', 'runReviewTiers'),
-  ...jobRoute('lapse-scan', 'runLapseScan'),
+  ...jobRoutes('release-holds', 'runReleaseHolds'),
+  ...jobRoutes('activate-pending', 'runActivatePending'),
+  ...jobRoutes('expire-points', 'runExpirePoints'),
+  ...jobRoutes('review-tiers', 'runReviewTiers'),
+  ...jobRoutes('lapse-scan', 'runLapseScan'),
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {

@@ -35,9 +35,10 @@ function indexKeysOf(r: Redemption) {
   return {};
 }
 
-const withoutKeys = (item: Record<string, unknown>) => {
+/** A redemption as stored, without its table and index keys. */
+const redemptionFromItem = (item: Record<string, unknown>): Redemption => {
   const { PK: _pk, SK: _sk, GSI1PK: _gpk, GSI1SK: _gsk, ...rest } = item;
-  return rest;
+  return rest as unknown as Redemption;
 };
 
 /** The first read of an authorization: the code, the idempotency record, an admin's place. */
@@ -102,7 +103,7 @@ export async function loadRedemptionContext(id: string, idem: IdempotencyContext
   const found = await batchGet([keys.redemption(id), ...(idem ? [idempotencyKey(idem)] : [])]);
   const item = pick(found, keys.redemption(id));
   return {
-    redemption: item ? (withoutKeys(item) as unknown as Redemption) : undefined,
+    redemption: item ? redemptionFromItem(item) : undefined,
     idempotencyItem: idem ? pick(found, idempotencyKey(idem)) : undefined,
   };
 }

@@ -197,7 +197,7 @@ export async function readRedemption(principal: Principal, id: string, now = new
 }
 
 /** Capture (points spent) or void (points back) an authorized, unexpired redemption. */
-export async function settleRedemption(
+export async function captureOrVoidRedemption(
   principal: Principal,
   id: string,
   action: 'capture' | 'void',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRedemptionCode } from '../../lib/store/redemptionCodes.ts';
-import { settleRedemption } from '../../lib/usecases/redemptions.ts';
+import { captureOrVoidRedemption } from '../../lib/usecases/redemptions.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
@@ -135,7 +135,7 @@ describe('authorize, capture, void', () => {
     const auth = await redeem(posKey, { code: await codeFor(c.token), amount: usd(40) });
     const principal = { keyId: 'k', role: 'pos' as const, storeId };
     const later = () => new Date(Date.parse(auth.body.expiresAt) + 1_000);
-    const res = settleRedemption(
+    const res = captureOrVoidRedemption(
       principal,
       auth.body.id,
       'capture',
