@@ -74,3 +74,19 @@ export const notFound = (what: string) => new ProblemError('not-found', `${what}
 
 export const validationFailed = (errors: FieldError[], detail = 'The request is not valid') =>
   new ProblemError('validation-failed', detail, { errors });
+
+/**
+ * Client mistakes found below the use cases, where there is no HTTP: lib/http/problem.ts
+ * answers each with its problem.
+ */
+export class IdempotencyKeyReusedError extends Error {
+  constructor() {
+    super('This Idempotency-Key was already used with a different request');
+  }
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('not a cursor this API issued for this list');
+  }
+}

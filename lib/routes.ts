@@ -2,7 +2,9 @@
  * The one route table. The local server and the CDK stack both read it, so the two
  * can never serve different routes, roles or permissions.
  */
-export type Role = 'admin' | 'pos' | 'partner' | 'app' | 'customer';
+import type { Role } from './http/context.ts';
+
+export type { Role } from './http/context.ts';
 
 /** DynamoDB actions a route's function may use on the table (least privilege per function). */
 export type TableAction =

@@ -12,9 +12,8 @@ import type * as z from 'zod/mini';
 import { type FieldError, ProblemError, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { findRoute, type Route } from '../routes.ts';
-import type { Principal } from '../store/apiKeys.ts';
-import type { IdempotencyContext } from '../store/idempotency.ts';
-import { problemResponse } from './problem.ts';
+import type { IdempotencyContext, Principal } from './context.ts';
+import { problemResponse, toProblem } from './problem.ts';
 
 export const logger = new Logger({ serviceName: 'loyalty-api' });
 
@@ -258,7 +257,7 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
     })
     .use({
       onError: (request) => {
-        if (!(request.error instanceof ProblemError) || request.error.status >= 500) {
+        if (toProblem(request.error).status >= 500) {
           logger.error('request failed', { error: request.error as Error, route: key });
         }
         request.response = problemResponse(request.error, request.event.rawPath);

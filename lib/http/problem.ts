@@ -1,5 +1,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ProblemError } from '../errors.ts';
+import {
+  IdempotencyKeyReusedError,
+  InvalidCursorError,
+  ProblemError,
+  validationFailed,
+} from '../errors.ts';
 import { isTransactionConflict } from '../store/transactions.ts';
 
 const THROTTLED = new Set([
@@ -24,26 +29,37 @@ const unreachable = (error: unknown) =>
   UNREACHABLE.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 
 /**
- * Any error as an RFC 9457 response. Only ProblemErrors say what went wrong; anything
- * else is a 500 (or a 503 when DynamoDB was throttling or unreachable) with nothing
- * internal in it.
+ * The one place errors become problems. ProblemErrors say what went wrong; the store's
+ * client mistakes get their codes here; DynamoDB throttling or unreachable is a 503;
+ * anything else is a 500 with nothing internal in it.
  */
+export function toProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof IdempotencyKeyReusedError) {
+    return new ProblemError('idempotency-key-reused', error.message);
+  }
+  if (error instanceof InvalidCursorError) {
+    return validationFailed([{ path: 'cursor', message: error.message }]);
+  }
+  if (THROTTLED.has((error as Error | undefined)?.name ?? '') || isTransactionConflict(error)) {
+    return new ProblemError('service-unavailable', 'Too many requests right now; retry shortly', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  if (unreachable(error)) {
+    return new ProblemError('service-unavailable', 'The database is unreachable; retry shortly', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+  return new ProblemError('internal-error', 'An unexpected error occurred; it has been logged');
+}
+
+/** Any error as an RFC 9457 response (see toProblem). */
 export function problemResponse(
   error: unknown,
   instance?: string,
 ): APIGatewayProxyStructuredResultV2 {
-  const problem =
-    error instanceof ProblemError
-      ? error
-      : THROTTLED.has((error as Error | undefined)?.name ?? '') || isTransactionConflict(error)
-        ? new ProblemError('service-unavailable', 'Too many requests right now; retry shortly', {
-            headers: { 'retry-after': '1' },
-          })
-        : unreachable(error)
-          ? new ProblemError('service-unavailable', 'The database is unreachable; retry shortly', {
-              headers: { 'retry-after': '1' },
-            })
-          : new ProblemError('internal-error', 'An unexpected error occurred; it has been logged');
+  const problem = toProblem(error);
   const { errors, headers, ...extra } = problem.extra;
   return {
     statusCode: problem.status,

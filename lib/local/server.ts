@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import { ProblemError } from '../errors.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
-import { problemResponse } from '../http/problem.ts';
+import { problemResponse, toProblem } from '../http/problem.ts';
 import { authorizerFunction, fallbackFunction, type Route, routeKey, routes } from '../routes.ts';
 
 /**
@@ -213,7 +213,7 @@ async function serve(
     const handler = await handlerOf(fn);
     send(res, (await handler(event, lambdaContext(fn))) as HttpResult);
   } catch (error) {
-    if (!(error instanceof ProblemError)) console.error(error);
+    if (toProblem(error).status >= 500) console.error(error);
     send(res, problemResponse(error, rawPath));
   }
 }

@@ -1,5 +1,5 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Role } from '../routes.ts';
+import type { Principal, Role } from '../http/context.ts';
 import { db, tableName } from './client.ts';
 import { keys } from './keys.ts';
 
@@ -17,16 +17,6 @@ export interface ApiKeyRecord {
   name?: string;
   createdAt: string;
   revokedAt?: string;
-}
-
-/** Who is calling: an API key's holder, or (role `customer`) the customer a token names. */
-export interface Principal {
-  /** The credential: an API key id, or `token:<customerId>` for a customer token. */
-  keyId: string;
-  role: Role;
-  storeId?: string;
-  partnerId?: string;
-  customerId?: string;
 }
 
 export async function insertApiKey(record: ApiKeyRecord, hash: string): Promise<boolean> {

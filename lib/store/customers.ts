@@ -3,14 +3,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import {
-  type CustomerState,
-  MAX_CUSTOMER_POINTS,
-  MAX_CUSTOMER_SPEND,
-  totalOutOfBounds,
-} from '../domain/customer.ts';
+import type { CustomerState } from '../domain/customer.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
-import { validationFailed } from '../errors.ts';
 import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
@@ -71,14 +65,6 @@ export function changeItems(change: CustomerChange) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
-  // Refused before anything is written: a total past its bound would no longer be exact.
-  const total = totalOutOfBounds(customer);
-  if (total !== undefined) {
-    throw validationFailed(
-      [{ path: '', message: `this would take the customer's ${total} past their bound` }],
-      `A customer's points stay within ${MAX_CUSTOMER_POINTS} and qualifying spend within ${MAX_CUSTOMER_SPEND}`,
-    );
-  }
   return [
     {
       Put: {

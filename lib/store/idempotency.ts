@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ProblemError } from '../errors.ts';
+import { IdempotencyKeyReusedError } from '../errors.ts';
+import type { IdempotencyContext } from '../http/context.ts';
 import { db, tableName } from './client.ts';
 import { type Key, keys } from './keys.ts';
 
@@ -11,13 +12,6 @@ import { type Key, keys } from './keys.ts';
  * (Powertools' idempotency utility marks a record in progress first and saves the
  * result after; a crash between the two lets a retry run the change again.)
  */
-export interface IdempotencyContext {
-  /** The calling credential: keys are scoped to it. */
-  scope: string;
-  key: string;
-  /** sha256 of method, path and canonical body. */
-  requestHash: string;
-}
 
 export interface StoredResponse {
   status: number;
@@ -38,10 +32,7 @@ export function replayFrom(
 ): StoredResponse | undefined {
   if (!item || (item.expiresAt as number) <= Math.floor(now.getTime() / 1000)) return undefined;
   if (item.requestHash !== ctx.requestHash) {
-    throw new ProblemError(
-      'idempotency-key-reused',
-      'This Idempotency-Key was already used with a different request',
-    );
+    throw new IdempotencyKeyReusedError();
   }
   return {
     status: item.status as number,

@@ -3,7 +3,7 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { validationFailed } from '../errors.ts';
+import { InvalidCursorError } from '../errors.ts';
 import { db } from './client.ts';
 
 /**
@@ -22,7 +22,7 @@ export function encodeCursor(value: Record<string, unknown>): string {
 
 /**
  * The value in a cursor, if `valid` accepts it; otherwise (garbage, or a cursor of another
- * list) 400 validation-failed on `cursor`.
+ * list) InvalidCursorError, which the HTTP layer answers with 400 on `cursor`.
  */
 export function decodeCursor<T>(
   cursor: string,
@@ -35,9 +35,7 @@ export function decodeCursor<T>(
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || !valid(parsed as Record<string, unknown>)) {
-    throw validationFailed([
-      { path: 'cursor', message: 'not a cursor this API issued for this list' },
-    ]);
+    throw new InvalidCursorError();
   }
   return parsed as T;
 }

@@ -1,9 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import type { Money } from '../domain/money.ts';
+import type { IdempotencyContext } from '../http/context.ts';
 import { db, tableName } from './client.ts';
 import { customerFromItem, type ExtraItem, withoutKeys } from './customers.ts';
-import { type IdempotencyContext, idempotencyKey } from './idempotency.ts';
+import { idempotencyKey } from './idempotency.ts';
 import { type Key, keys } from './keys.ts';
 import { batchGet, pick } from './reads.ts';
 

@@ -1,8 +1,9 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../domain/money.ts';
+import type { IdempotencyContext } from '../http/context.ts';
 import { db, tableName } from './client.ts';
 import type { ExtraItem } from './customers.ts';
-import { type IdempotencyContext, idempotencyKey } from './idempotency.ts';
+import { idempotencyKey } from './idempotency.ts';
 import { indexKeys, type Key, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 import { batchGet, pick } from './reads.ts';

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { notFound } from '../errors.ts';
+import type { Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { CreateApiKeyInput } from '../schemas.ts';
 import {
   type ApiKeyRecord,
   insertApiKey,
-  type Principal,
   principalForHash,
   revokeApiKey,
 } from '../store/apiKeys.ts';

@@ -5,14 +5,11 @@
  * reads and jobs all go through `changeCustomers`, so they share one retry policy, one
  * idempotent-replay rule and one way of naming a lost race.
  */
-import type { ProblemError } from '../errors.ts';
+import { MAX_CUSTOMER_POINTS, MAX_CUSTOMER_SPEND, totalOutOfBounds } from '../domain/customer.ts';
+import { type ProblemError, validationFailed } from '../errors.ts';
+import type { IdempotencyContext } from '../http/context.ts';
 import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
-import {
-  claimIdempotencyKey,
-  type IdempotencyContext,
-  readReplay,
-  type StoredResponse,
-} from '../store/idempotency.ts';
+import { claimIdempotencyKey, readReplay, type StoredResponse } from '../store/idempotency.ts';
 import { backoff } from '../store/transactions.ts';
 import { tooContended } from './contention.ts';
 
@@ -47,6 +44,16 @@ export const write = <T>(
   ...w,
 });
 
+/** Refused before anything is written: a total past its bound would no longer be exact. */
+function refuseOutOfBounds(change: CustomerChange): void {
+  const total = totalOutOfBounds(change.customer);
+  if (total === undefined) return;
+  throw validationFailed(
+    [{ path: '', message: `this would take the customer's ${total} past their bound` }],
+    `A customer's points stay within ${MAX_CUSTOMER_POINTS} and qualifying spend within ${MAX_CUSTOMER_SPEND}`,
+  );
+}
+
 /** An idempotent request's answer to the caller, fresh or replayed. */
 export const answered = (response: StoredResponse): Outcome => ({ ...response, replayed: false });
 export const replayed = (response: StoredResponse): Outcome => ({ ...response, replayed: true });
@@ -74,6 +81,7 @@ export async function changeCustomers<T>(options: {
     const now = clock();
     const decision = await options.attempt(now, attempt);
     if (decision.kind === 'done') return decision.result;
+    for (const change of decision.changes) refuseOutOfBounds(change);
     const idem = options.idempotency;
     const result = await commitChanges({
       changes: decision.changes,

@@ -4,15 +4,11 @@ import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { notFound, ProblemError } from '../errors.ts';
+import type { IdempotencyContext } from '../http/context.ts';
 import type { AdjustmentInput } from '../schemas.ts';
 import { customerFromItem, getCustomer, getCustomerConsistent } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds } from '../store/due.ts';
-import {
-  type IdempotencyContext,
-  idempotencyKey,
-  replayFrom,
-  type StoredResponse,
-} from '../store/idempotency.ts';
+import { idempotencyKey, replayFrom, type StoredResponse } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';

@@ -3,11 +3,11 @@ import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
-import type { Principal } from '../store/apiKeys.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { type IdempotencyContext, replayFrom, type StoredResponse } from '../store/idempotency.ts';
+import { replayFrom, type StoredResponse } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {

@@ -1,12 +1,12 @@
 import { pointsToRedeem } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
-import type { Principal } from '../store/apiKeys.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { type IdempotencyContext, replayFrom, type StoredResponse } from '../store/idempotency.ts';
+import { replayFrom, type StoredResponse } from '../store/idempotency.ts';
 import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
