@@ -7,12 +7,23 @@ import type { AuthorizerContext } from '../lib/http/handler.ts';
 import { verifyCustomerToken } from '../lib/tokens.ts';
 import { authenticate } from '../lib/usecases/apiKeys.ts';
 
+/**
+ * The principal of the credential this authorizer was invoked for. Its answer is cached
+ * under that credential (the identity source: x-api-key for the key routes, Authorization
+ * for the customer routes), so it reads only that header: another header sent beside it
+ * must not decide what is cached under it.
+ */
 async function principalFor(
   headers: Record<string, string | undefined>,
+  identity: string | undefined,
 ): Promise<Principal | undefined> {
   const apiKey = headers['x-api-key'];
-  if (apiKey) return authenticate(apiKey);
-  const bearer = /^Bearer (\S+)$/i.exec(headers.authorization ?? '')?.[1];
+  const authorization = headers.authorization;
+  // API Gateway always names the identity; without one (never in AWS), either header.
+  const useKey = identity ? identity === apiKey : Boolean(apiKey);
+  if (useKey && apiKey) return authenticate(apiKey);
+  if (identity && identity !== authorization) return undefined;
+  const bearer = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
   if (bearer === undefined) return undefined;
   const customerId = await verifyCustomerToken(bearer);
   return customerId ? { keyId: `token:${customerId}`, role: 'customer', customerId } : undefined;
@@ -27,6 +38,6 @@ async function principalFor(
 export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> => {
-  const principal = await principalFor(event.headers ?? {});
+  const principal = await principalFor(event.headers ?? {}, event.identitySource?.[0]);
   return { isAuthorized: true, context: principal ?? {} };
 };

@@ -1,4 +1,4 @@
-import { dayKey, dayStart } from './days.ts';
+import { DAY_MS, dayKey, dayStart } from './days.ts';
 import type { Program } from './program.ts';
 
 /**
@@ -16,8 +16,6 @@ export interface Cadence {
 }
 
 export const CADENCE_DAYS = 24;
-
-const DAY_MS = 86_400_000;
 
 /**
  * Adds a purchase on the day of `at`. Out of order and backdated purchases land in their

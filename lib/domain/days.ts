@@ -1,3 +1,6 @@
+/** A day in milliseconds (UTC days have no daylight saving). */
+export const DAY_MS = 86_400_000;
+
 /** UTC calendar days as "YYYYMMDD": lots, purchase days. */
 export function dayKey(at: Date): string {
   return at.toISOString().slice(0, 10).replaceAll('-', '');

@@ -1,4 +1,4 @@
-import { dayKey } from './days.ts';
+import { DAY_MS, dayKey } from './days.ts';
 
 /** Points of one lot by the UTC day they became available ("YYYYMMDD"). */
 export type Lots = Record<string, number>;
@@ -39,7 +39,7 @@ export function expiringSoon(
   const oldest = Object.keys(lots).sort()[0];
   if (pointsExpireAfterDays === null || oldest === undefined) return null;
   const expiresAt = lotExpiresAt(oldest, pointsExpireAfterDays);
-  const horizon = now.getTime() + EXPIRING_SOON_DAYS * 86_400_000;
+  const horizon = now.getTime() + EXPIRING_SOON_DAYS * DAY_MS;
   if (expiresAt.getTime() > horizon) return null;
   return { points: lots[oldest] as number, expiresAt: expiresAt.toISOString() };
 }

@@ -1,6 +1,6 @@
 import { type BgNbdParams, expectedPurchases, pAlive } from './bgnbd.ts';
 import type { Cadence } from './cadence.ts';
-import { dayStart } from './days.ts';
+import { DAY_MS, dayStart } from './days.ts';
 
 /** The BG/NBD parameters the lapse-scan job last fitted on the programme's customers. */
 export interface ModelParams extends BgNbdParams {
@@ -9,7 +9,6 @@ export interface ModelParams extends BgNbdParams {
   logLikelihood: number;
 }
 
-const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
 
 /**

@@ -1,3 +1,5 @@
+import { DAY_MS } from './days.ts';
+
 /**
  * Accrual. All arithmetic is on integers (BigInt for the products), so no float
  * rounding can ever add or lose a point.
@@ -47,4 +49,4 @@ export function pointsToRedeem(
 
 /** When a purchase's points become available: `pendingDays` after it happened. */
 export const availableAtFor = (occurredAt: Date, pendingDays: number): Date =>
-  new Date(occurredAt.getTime() + pendingDays * 86_400_000);
+  new Date(occurredAt.getTime() + pendingDays * DAY_MS);

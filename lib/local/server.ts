@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { ProblemError } from '../errors.ts';
@@ -149,10 +149,11 @@ export function cachedAuthorizer(ttlMs: number) {
   return async (event: HttpEvent, route: Route): Promise<AuthorizerContext> => {
     const header = route.roles !== 'public' && route.roles.includes('customer');
     const identity = (header ? event.headers.authorization : event.headers['x-api-key']) ?? '';
-    const key = `${header ? 'token' : 'key'}:${identity}`;
+    const key = `${header ? 'token' : 'key'}:${createHash('sha256').update(identity).digest('base64url')}`;
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.context;
+    if (hit) cache.delete(key);
     const context = await authorize(event, identity);
     if (identity !== '' && ttlMs > 0) {
       cache.set(key, { context, until: now + ttlMs });

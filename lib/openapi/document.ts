@@ -17,20 +17,20 @@ import { named } from './responses.ts';
 type Json = Record<string, unknown>;
 
 /** `z.int()` implies the safe-integer range; spelling it out on every integer is noise. */
-export function dropSafeIntegerBounds({ jsonSchema }: { jsonSchema: Json }): void {
+function dropSafeIntegerBounds({ jsonSchema }: { jsonSchema: Json }): void {
   if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
   if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
 }
 
-export const JSON_SCHEMA = {
+const JSON_SCHEMA = {
   target: 'draft-2020-12',
   io: 'input',
   override: dropSafeIntegerBounds,
 } as const;
-export const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
 /** Named components from the registry; nested ids (`.meta({id})`) become refs. */
-export function componentSchemas(extra: Map<z.core.$ZodType, string>): Record<string, Json> {
+function componentSchemas(extra: Map<z.core.$ZodType, string>): Record<string, Json> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   for (const [schema, id] of extra) registry.add(schema, { id });
@@ -53,12 +53,12 @@ export function componentSchemas(extra: Map<z.core.$ZodType, string>): Record<st
   );
 }
 
-export const idOf = (schema: z.core.$ZodType, fallback: string): string =>
+const idOf = (schema: z.core.$ZodType, fallback: string): string =>
   Object.entries(named).find(([, s]) => s === schema)?.[0] ??
   (z.globalRegistry.get(schema)?.id as string | undefined) ??
   fallback;
 
-export const paramNotes: Record<string, string> = {
+const paramNotes: Record<string, string> = {
   limit: 'Page size, 1..100 (default 25)',
   cursor: "The previous page's nextCursor",
   email: 'Case-insensitive',
@@ -66,7 +66,7 @@ export const paramNotes: Record<string, string> = {
   externalId: "The merchant's own id",
 };
 
-export function queryParameters(schema: z.core.$ZodType): Json[] {
+function queryParameters(schema: z.core.$ZodType): Json[] {
   const json = z.toJSONSchema(schema, JSON_SCHEMA) as Json;
   const properties = (json.properties ?? {}) as Record<string, Json>;
   const required = new Set((json.required ?? []) as string[]);
@@ -79,7 +79,7 @@ export function queryParameters(schema: z.core.$ZodType): Json[] {
   }));
 }
 
-export const pathParameters = (path: string): Json[] =>
+const pathParameters = (path: string): Json[] =>
   [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
     in: 'path',
@@ -87,7 +87,7 @@ export const pathParameters = (path: string): Json[] =>
     schema: { type: 'string', minLength: 1 },
   }));
 
-export function example(code: ProblemCode, path: string): Json {
+function example(code: ProblemCode, path: string): Json {
   const problem = new ProblemError(code);
   return {
     type: `urn:loyalty:problem:${code}`,
@@ -102,18 +102,18 @@ export function example(code: ProblemCode, path: string): Json {
   };
 }
 
-export const PROBLEM_JSON = 'application/problem+json';
+const PROBLEM_JSON = 'application/problem+json';
 
-export const THROTTLED_DESCRIPTION =
+const THROTTLED_DESCRIPTION =
   "In AWS, the stage's throttle (`throttleRate`/`throttleBurst`) refused the request: API " +
   'Gateway\'s own `{"message":"Too Many Requests"}`, not problem+json. Retry with backoff.';
-export const THROTTLED_SCHEMA = {
+const THROTTLED_SCHEMA = {
   type: 'object',
   description: "API Gateway's own answer (AWS) when the stage throttle refuses a request",
   properties: { message: { type: 'string', const: 'Too Many Requests' } },
 };
 
-export function problemResponses(route: Route, op: Operation): Record<string, Json> {
+function problemResponses(route: Route, op: Operation): Record<string, Json> {
   const found: [ProblemCode, string][] = [];
   const add = (code: ProblemCode, when: string) => {
     if (!found.some(([c, w]) => c === code && w === when)) found.push([code, when]);
@@ -206,7 +206,7 @@ export function problemResponses(route: Route, op: Operation): Record<string, Js
   return responses;
 }
 
-export function fallbackOperation(route: Route): Operation {
+function fallbackOperation(route: Route): Operation {
   const status = route.method === 'POST' ? 201 : route.method === 'DELETE' ? 204 : 200;
   return {
     tag: route.path.split('/')[2] ?? 'other',
@@ -217,11 +217,7 @@ export function fallbackOperation(route: Route): Operation {
   };
 }
 
-export function operationObject(
-  route: Route,
-  op: Operation,
-  bodyIds: Map<z.core.$ZodType, string>,
-): Json {
+function operationObject(route: Route, op: Operation, bodyIds: Map<z.core.$ZodType, string>): Json {
   const roles = route.roles === 'public' ? ['public'] : route.roles;
   const security =
     route.roles === 'public'

@@ -63,18 +63,18 @@ export const tagNotes: Record<string, string> = {
   'api-keys': 'Create and revoke API keys; the plain key is shown once.',
 };
 
-export const BOUNDS_NOTE =
+const BOUNDS_NOTE =
   "The change would take the customer's points (available, pending and held together, or " +
   'lifetime) past 10^13, or the qualifying spend kept for the tier window past 10^15: ' +
   'nothing is written';
 
-export const JOB_BODY =
+const JOB_BODY =
   'The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ' +
   'ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do ' +
   'and changes nothing.';
 
 /** A job that changes customers one by one from its due index (the JobResult jobs). */
-export function customerJob(name: string, what: string): Operation {
+function customerJob(name: string, what: string): Operation {
   return {
     tag: 'jobs',
     summary: `Run the ${name} job now, as of asOf`,

@@ -19,9 +19,9 @@ import {
 
 import { problemCodes } from './problems.ts';
 
-export const timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339, UTC' });
+const timestamp = z.string().meta({ format: 'date-time', description: 'RFC 3339, UTC' });
 
-export const fieldErrorSchema = z.object({
+const fieldErrorSchema = z.object({
   path: z
     .string()
     .describe("Dot-separated path of the field (e.g. `total.amount`); '' for the whole"),
@@ -49,9 +49,9 @@ export const problemSchema = z
  * schemas are zod/mini (lib/schemas.ts), which has no .describe(): a describe check on a
  * clone does the same.
  */
-export const describedMoney = (description: string) => moneySchema.check(z.describe(description));
+const describedMoney = (description: string) => moneySchema.check(z.describe(description));
 
-export const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
+const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
 
 export const customerSchema = z
   .object({
@@ -120,7 +120,7 @@ export const customerSchema = z
   })
   .describe('A customer: profile, tier, balances and cadence');
 
-export const ledgerTypes = [
+const ledgerTypes = [
   'earn',
   'refund',
   'hold',
@@ -157,7 +157,7 @@ export const ledgerEntrySchema = z.object({
   reason: z.string().optional(),
 });
 
-export const pageOf = (item: z.ZodType) =>
+const pageOf = (item: z.ZodType) =>
   z.object({
     items: z.array(item),
     nextCursor: z
@@ -166,7 +166,7 @@ export const pageOf = (item: z.ZodType) =>
       .describe('Send as `?cursor=` for the next page; null on the last page'),
   });
 
-export const purchaseFields = {
+const purchaseFields = {
   id: z.string().describe('Opaque (`pur_` + ULID)'),
   customerId: z.string(),
   storeId: z.string(),
@@ -187,11 +187,11 @@ export const recordedPurchaseSchema = z
   .object({ ...purchaseFields, customer: customerSchema })
   .describe('A purchase just recorded, with the customer as it is after it');
 
-export const placeSchema = (what: string) =>
+const placeSchema = (what: string) =>
   z.object({ id: z.string(), name: z.string(), createdAt: timestamp }).describe(`A ${what}`);
 
 export const storeSchema = placeSchema('store (sto_ + ULID)');
-export const partnerSchema = placeSchema('partner retailer (ptn_ + ULID)');
+const partnerSchema = placeSchema('partner retailer (ptn_ + ULID)');
 
 export const apiKeySchema = z.object({
   id: z.string().describe('`key_` + ULID; use it to revoke the key'),
@@ -211,9 +211,9 @@ export const newApiKeySchema = apiKeySchema
   })
   .describe('A new API key');
 
-export const healthSchema = z.object({ status: z.literal('ok') });
+const healthSchema = z.object({ status: z.literal('ok') });
 
-export const redemptionSchema = z.object({
+const redemptionSchema = z.object({
   id: z.string().describe('red_ + ULID'),
   status: z.enum(['authorized', 'captured', 'voided', 'expired']),
   customerId: z.string(),
@@ -225,7 +225,7 @@ export const redemptionSchema = z.object({
   createdAt: timestamp,
 });
 
-export const settlementSchema = z.object({
+const settlementSchema = z.object({
   partnerId: z.string(),
   from: timestamp,
   to: timestamp,
@@ -235,12 +235,12 @@ export const settlementSchema = z.object({
 });
 
 /** On a job's answer to a dry run: what it counted was not done. */
-export const dryRunField = z
+const dryRunField = z
   .literal(true)
   .optional()
   .describe('Present on a dry run: the counts are what the job would do; nothing changed');
 
-export const releaseHoldsResultSchema = z.object({
+const releaseHoldsResultSchema = z.object({
   asOf: timestamp,
   released: z
     .int()
@@ -248,7 +248,7 @@ export const releaseHoldsResultSchema = z.object({
   dryRun: dryRunField,
 });
 
-export const jobResultSchema = z.object({
+const jobResultSchema = z.object({
   asOf: timestamp,
   customers: z.int().describe('Customers this run changed'),
   points: z.int().describe('Points activated (activate-pending) or expired (expire-points)'),
@@ -261,7 +261,7 @@ export const jobResultSchema = z.object({
   dryRun: dryRunField,
 });
 
-export const eventSchema = z.object({
+const eventSchema = z.object({
   id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
   type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated']),
   at: timestamp,
@@ -274,7 +274,7 @@ export const eventSchema = z.object({
     ),
 });
 
-export const modelSchema = z
+const modelSchema = z
   .object({
     r: z.number(),
     alpha: z.number(),
@@ -286,7 +286,7 @@ export const modelSchema = z
   })
   .describe('BG/NBD parameters (time in weeks), fitted on up to 20,000 customers');
 
-export const lapseScanResultSchema = z.object({
+const lapseScanResultSchema = z.object({
   asOf: timestamp,
   flagged: z.int().describe('Customers this run flagged as lapsed'),
   complete: z
@@ -300,7 +300,7 @@ export const lapseScanResultSchema = z.object({
   dryRun: dryRunField,
 });
 
-export const lapsedCustomerSchema = z.object({
+const lapsedCustomerSchema = z.object({
   customerId: z.string(),
   lastPurchaseAt: timestamp.nullable(),
   typicalGapDays: z.number().nullable(),
@@ -314,7 +314,7 @@ export const lapsedCustomerSchema = z.object({
   expectedPurchases90d: z.number().optional(),
 });
 
-export const lapseReasonResultSchema = z.object({
+const lapseReasonResultSchema = z.object({
   customerId: z.string(),
   lapsedAt: timestamp,
   reason: z.enum(lapseReasons),
@@ -322,7 +322,7 @@ export const lapseReasonResultSchema = z.object({
   at: timestamp.describe('When the reason was recorded'),
 });
 
-export const retentionSchema = z.object({
+const retentionSchema = z.object({
   asOf: timestamp,
   customers: z.int().describe('Customers enrolled'),
   active: z.int(),
@@ -335,7 +335,7 @@ export const retentionSchema = z.object({
     .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
 });
 
-export const refundResultSchema = z.object({
+const refundResultSchema = z.object({
   id: z.string().describe('ref_ + ULID'),
   purchaseId: z.string(),
   amount: moneySchema,
@@ -343,7 +343,7 @@ export const refundResultSchema = z.object({
   customer: customerSchema.describe('The customer after the refund'),
 });
 
-export const redemptionCodeSchema = z.object({
+const redemptionCodeSchema = z.object({
   code: z
     .string()
     .regex(/^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{8}$/)
@@ -351,7 +351,7 @@ export const redemptionCodeSchema = z.object({
   expiresAt: z.iso.datetime().describe('10 minutes after creation'),
 });
 
-export const sessionTokenSchema = z.object({
+const sessionTokenSchema = z.object({
   token: z.string().describe('Send as `Authorization: Bearer <token>` to /v1/me routes'),
   expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
 });

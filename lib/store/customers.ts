@@ -61,7 +61,7 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
  * the version read), then its new ledger entries (one per version) and the events it
  * records (the outbox). All or nothing, so the balance always equals the ledger.
  */
-export function changeItems(change: CustomerChange) {
+function changeItems(change: CustomerChange) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
@@ -110,7 +110,7 @@ export type CommitResult =
   | { outcome: 'idempotency-key-taken' }
   | { outcome: 'conflict'; name: string };
 
-/** At most this many changes to one customer go in one transaction (DynamoDB takes 100 items). */
+/** At most this many items in one transaction: DynamoDB's limit. */
 export const MAX_TRANSACTION_ITEMS = 100;
 
 /**

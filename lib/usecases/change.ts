@@ -83,6 +83,8 @@ export async function changeCustomers<T>(options: {
     if (decision.kind === 'done') return decision.result;
     for (const change of decision.changes) refuseOutOfBounds(change);
     const idem = options.idempotency;
+    // An idempotent change always stores its answer: without it a retry would apply again.
+    if (idem && !decision.response) throw new Error('an idempotent change needs its response');
     const result = await commitChanges({
       changes: decision.changes,
       ...(decision.extras && { extras: decision.extras }),

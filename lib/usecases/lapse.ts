@@ -2,7 +2,7 @@ import { fitBgNbd } from '../domain/bgnbd.ts';
 import type { LapseReason } from '../domain/cadence.ts';
 import { typicalGapDays } from '../domain/cadence.ts';
 import type { CustomerState } from '../domain/customer.ts';
-import { isKeepableInstant } from '../domain/days.ts';
+import { DAY_MS, isKeepableInstant } from '../domain/days.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
@@ -19,8 +19,6 @@ import { batchGet } from '../store/reads.ts';
 import { customerCount, eventCounts } from '../store/stats.ts';
 import { changeCustomers, write } from './change.ts';
 import { runJob } from './lifecycle.ts';
-
-const DAY_MS = 86_400_000;
 
 /** The model is fitted on at most this many customers (whole shards of the Customers index). */
 export const MODEL_SAMPLE = 20_000;

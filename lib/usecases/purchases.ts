@@ -1,5 +1,5 @@
 import { customerView } from '../domain/customer.ts';
-import { CLOCK_SKEW_MS } from '../domain/days.ts';
+import { CLOCK_SKEW_MS, DAY_MS } from '../domain/days.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { notFound, ProblemError, validationFailed } from '../errors.ts';
@@ -19,8 +19,6 @@ import {
   refundedItem,
 } from '../store/purchases.ts';
 import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
-
-const DAY_MS = 86_400_000;
 
 function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   if (principal.role === 'pos') {

@@ -290,7 +290,12 @@ export async function releaseLapsedHolds(
       for (const id of ids) {
         const { redemption } = await loadRedemptionContext(id, undefined);
         if (redemption?.status !== 'authorized') continue;
-        if ((await expireIfLapsed(redemption, asOf)).status === 'expired') releasedNow++;
+        // A customer that keeps changing under the run keeps its hold: the next run takes it.
+        const after = await expireIfLapsed(redemption, asOf).catch((error) => {
+          if (error instanceof ProblemError && error.code === 'service-unavailable') return null;
+          throw error;
+        });
+        if (after?.status === 'expired') releasedNow++;
       }
       released += releasedNow;
       // A short page is the end; a full page that released nothing is only the index lagging.

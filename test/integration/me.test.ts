@@ -103,6 +103,22 @@ describe('/v1/me', () => {
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
   });
+
+  it("reads only the credential the route's authorizer caches under", async () => {
+    const { token } = (
+      await t.call('POST', `/v1/customers/${customerId}/session-tokens`, { key: appKey })
+    ).body;
+    // An API key sent beside the token must not decide what is cached under the token.
+    const both = await t.call('GET', '/v1/me', { ...bearer(token), key: appKey });
+    expect(both.status).toBe(200);
+    expect((await t.call('GET', '/v1/me', bearer(token))).status).toBe(200);
+    // And a token beside a key on a key route: the key decides.
+    const keyRoute = await t.call('GET', `/v1/customers/${customerId}`, {
+      ...bearer(token),
+      key: appKey,
+    });
+    expect(keyRoute.status).toBe(200);
+  });
 });
 
 describe('redemption codes', () => {
