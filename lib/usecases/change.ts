@@ -6,12 +6,11 @@
  * idempotent-replay rule and one way of naming a lost race.
  */
 import { MAX_CUSTOMER_POINTS, MAX_CUSTOMER_SPEND, totalOutOfBounds } from '../domain/customer.ts';
-import { type ProblemError, validationFailed } from '../errors.ts';
+import { ProblemError, validationFailed } from '../errors.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
 import { claimIdempotencyKey, readReplay, type StoredResponse } from '../store/idempotency.ts';
 import { backoff } from '../store/transactions.ts';
-import { tooContended } from './contention.ts';
 
 /** Attempts at an optimistic write before 503: enough for 50 tills racing on one customer. */
 export const MAX_ATTEMPTS = 10;
@@ -43,6 +42,12 @@ export const write = <T>(
   kind: 'write',
   ...w,
 });
+
+/** Optimistic retries ran out: the item kept changing under us. Safe to retry later. */
+const tooContended = (what: 'customer' | 'purchase') =>
+  new ProblemError('service-unavailable', `Too many concurrent changes to this ${what}`, {
+    headers: { 'retry-after': '1' },
+  });
 
 /** Refused before anything is written: a total past its bound would no longer be exact. */
 function refuseOutOfBounds(change: CustomerChange): void {
