@@ -111,8 +111,8 @@ export class HttpRequest {
     return this.authenticated;
   }
 
-  private json(): unknown {
-    if (this.bodyRead) return this.parsedBody;
+  /** The body's bytes, once its size (413) and media type (415) are acceptable. */
+  private bodyBytes(): Buffer {
     const raw = this.event.body ?? '';
     const bytes = this.event.isBase64Encoded
       ? Buffer.from(raw, 'base64')
@@ -130,7 +130,12 @@ export class HttpRequest {
         `Send the body as JSON (content-type: application/json), not ${contentType.slice(0, 100)}`,
       );
     }
-    const text = bytes.toString('utf8');
+    return bytes;
+  }
+
+  private json(): unknown {
+    if (this.bodyRead) return this.parsedBody;
+    const text = this.bodyBytes().toString('utf8');
     if (text.trim() === '')
       throw validationFailed([{ path: '', message: 'a JSON body is required' }]);
     if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
@@ -149,7 +154,10 @@ export class HttpRequest {
 
   /** Parses the body now, so its size, media type and JSON are checked (413, 415, 400). */
   checkBody(): void {
-    this.json();
+    // Blank (whitespace) bodies count as none where a body is optional, but are still
+    // refused in a media type that is not JSON.
+    if (this.hasBody()) this.json();
+    else this.bodyBytes();
   }
 
   /** Whether a body was sent (capture and void are POSTs without one). */
@@ -269,7 +277,7 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
       const request = new HttpRequest(event, principal);
       // A body sent to any POST, PUT or DELETE is JSON of bounded size and depth, whether or
       // not the route reads it: the same 413/415/400 on each (a GET's body is ignored).
-      if (route.method !== 'GET' && request.hasBody()) request.checkBody();
+      if (route.method !== 'GET' && (event.body ?? '') !== '') request.checkBody();
       return reply(await serve(request));
     });
 }

@@ -156,6 +156,12 @@ describe('client mistakes get a problem+json 4xx', () => {
       expectProblem(res, 415);
       expect(res.body.code).toBe('unsupported-media-type');
     }
+    // A blank body is still a body: in a media type that is not JSON, 415 too.
+    const blank = await t.call('POST', '/v1/jobs/review-tiers', {
+      rawBody: '   ',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expectProblem(blank, 415);
     for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json']) {
       const res = await t.call('POST', '/v1/stores', {
         rawBody: '{"name":"Typed"}',
