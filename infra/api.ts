@@ -16,7 +16,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import type { Route } from '../lib/routes.ts';
+import { identityHeaderOf, type Route } from '../lib/routes.ts';
 
 export interface LoyaltyApiProps {
   routes: readonly Route[];
@@ -109,7 +109,7 @@ export class LoyaltyApi extends Construct {
         authorizer:
           route.roles === 'public'
             ? none
-            : route.roles.includes('customer')
+            : identityHeaderOf(route) === 'authorization'
               ? customerAuthorizer
               : authorizer,
       });

@@ -316,6 +316,14 @@ export const authorizerFunction = { fn: 'authorizer', table: GET_ONLY, tokenSecr
 
 export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
 
+/**
+ * The header that identifies the caller of a route that is not public: the customer's
+ * token on the customer routes, an API key on all others. The stack's two authorizers
+ * and the local server's cache of their answers both key on it.
+ */
+export const identityHeaderOf = (route: Route): 'authorization' | 'x-api-key' =>
+  route.roles !== 'public' && route.roles.includes('customer') ? 'authorization' : 'x-api-key';
+
 const byKey = new Map(routes.map((r) => [routeKey(r), r]));
 
 export function findRoute(key: string): Route | undefined {

@@ -4,7 +4,14 @@ import type { Context } from 'aws-lambda';
 import { ProblemError } from '../errors.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
-import { authorizerFunction, fallbackFunction, type Route, routeKey, routes } from '../routes.ts';
+import {
+  authorizerFunction,
+  fallbackFunction,
+  identityHeaderOf,
+  type Route,
+  routeKey,
+  routes,
+} from '../routes.ts';
 
 /**
  * Serves the route table over HTTP the way API Gateway's HTTP API (payload 2.0) does:
@@ -144,12 +151,12 @@ async function toEvent(
  * them) for `ttlMs`, so a request costs the same DynamoDB calls here as in AWS, and a
  * revoked key stops working within the same time.
  */
-export function cachedAuthorizer(ttlMs: number) {
+function cachedAuthorizer(ttlMs: number) {
   const cache = new Map<string, { context: AuthorizerContext; until: number }>();
   return async (event: HttpEvent, route: Route): Promise<AuthorizerContext> => {
-    const header = route.roles !== 'public' && route.roles.includes('customer');
-    const identity = (header ? event.headers.authorization : event.headers['x-api-key']) ?? '';
-    const key = `${header ? 'token' : 'key'}:${createHash('sha256').update(identity).digest('base64url')}`;
+    const header = identityHeaderOf(route);
+    const identity = event.headers[header] ?? '';
+    const key = `${header}:${createHash('sha256').update(identity).digest('base64url')}`;
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.context;

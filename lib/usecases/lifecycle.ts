@@ -179,14 +179,15 @@ export async function runJob(
         // A customer that keeps changing under the run stays due: the next run takes it.
         onTooContended: () => null,
         clock,
-        attempt: async (_, attempt) => {
+        attempt: async (now, attempt) => {
           // The page's read first; after a lost race, the customer as it is now.
           const customer =
             attempt === 0
               ? customerFromItem(pick(found, keys.customer(id)))
               : await getCustomerConsistent(id);
           if (!customer) return done(null);
-          const change = new PointsChange(customer, program, asOf, clock());
+          // Rules as of asOf; entries written at the attempt's own clock reading.
+          const change = new PointsChange(customer, program, asOf, now);
           const points = spec.apply(change);
           if (!change.changed) return done(null);
           const counts = {
