@@ -1,4 +1,4 @@
-import { ProblemError } from '../lib/errors.ts';
+import { DomainError } from '../lib/errors.ts';
 import type { HttpEvent, HttpResult } from '../lib/http/handler.ts';
 import { problemResponse } from '../lib/http/problem.ts';
 
@@ -8,7 +8,7 @@ import { problemResponse } from '../lib/http/problem.ts';
  */
 export const handler = async (event: HttpEvent): Promise<HttpResult> =>
   problemResponse(
-    new ProblemError(
+    new DomainError(
       'not-found',
       `No route for ${event.requestContext.http.method} ${event.rawPath}`,
     ),

@@ -9,9 +9,10 @@ import type {
   Context,
 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { type FieldError, ProblemError, validationFailed } from '../errors.ts';
+import { DomainError, type FieldError, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { findRoute, type Route } from '../routes.ts';
+import type { Answer } from '../usecases/change.ts';
 import type { IdempotencyContext, Principal } from './context.ts';
 import { problemResponse, toProblem } from './problem.ts';
 
@@ -40,6 +41,13 @@ const flushMetrics = {
 export function countIf(reply: { replayed?: boolean }, name: string, value = 1): void {
   if (!reply.replayed && value > 0) metrics.addMetric(name, MetricUnit.Count, value);
 }
+
+/** An idempotent use case's answer as the reply `status`, marked when it is a replay. */
+export const replyWith = (status: number, answer: Answer<unknown>): Reply => ({
+  status,
+  body: answer.value,
+  replayed: answer.replayed,
+});
 
 /** What the authorizer passes on: the key's principal, or nothing for an unknown key. */
 export type AuthorizerContext = Partial<Record<keyof Principal, string>>;
@@ -107,7 +115,7 @@ export class HttpRequest {
 
   /** The caller; present on every route that is not public (the middleware checked). */
   get principal(): Principal {
-    if (!this.authenticated) throw new ProblemError('unauthorized');
+    if (!this.authenticated) throw new DomainError('unauthorized');
     return this.authenticated;
   }
 
@@ -118,14 +126,14 @@ export class HttpRequest {
       ? Buffer.from(raw, 'base64')
       : Buffer.from(raw, 'utf8');
     if (bytes.length > MAX_BODY_BYTES) {
-      throw new ProblemError(
+      throw new DomainError(
         'payload-too-large',
         `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
       );
     }
     const contentType = this.event.headers?.['content-type'];
     if (contentType !== undefined && contentType !== '' && !JSON_MEDIA_TYPE.test(contentType)) {
-      throw new ProblemError(
+      throw new DomainError(
         'unsupported-media-type',
         `Send the body as JSON (content-type: application/json), not ${contentType.slice(0, 100)}`,
       );
@@ -180,14 +188,14 @@ export class HttpRequest {
   /** A path id; one that cannot exist (too long, wrong shape) is simply 404, as the contract says. */
   param(name: string): string {
     const value = this.event.pathParameters?.[name];
-    if (!value || !ID_PATTERN.test(value)) throw new ProblemError('not-found', 'Not found');
+    if (!value || !ID_PATTERN.test(value)) throw new DomainError('not-found', 'Not found');
     return value;
   }
 
   /** The Idempotency-Key, scoped to the caller and bound to this exact request. */
   idempotency(): IdempotencyContext {
     const key = this.event.headers?.['idempotency-key'];
-    if (key === undefined || key === '') throw new ProblemError('idempotency-key-required');
+    if (key === undefined || key === '') throw new DomainError('idempotency-key-required');
     if (!/^[\x20-\x7E]{1,255}$/.test(key)) {
       throw validationFailed([
         { path: 'Idempotency-Key', message: 'must be 1..255 printable ASCII characters' },
@@ -217,7 +225,7 @@ function principalOf(event: HttpEvent): Principal | undefined {
 export function checkAccess(route: Route, principal: Principal | undefined): void {
   if (route.roles === 'public') return;
   if (!principal) {
-    throw new ProblemError(
+    throw new DomainError(
       'unauthorized',
       route.roles.includes('customer')
         ? 'Send a valid customer token as Authorization: Bearer <token>'
@@ -225,7 +233,7 @@ export function checkAccess(route: Route, principal: Principal | undefined): voi
     );
   }
   if (!route.roles.includes(principal.role)) {
-    throw new ProblemError('forbidden', `A ${principal.role} key may not call this route`);
+    throw new DomainError('forbidden', `A ${principal.role} key may not call this route`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { CLOCK_SKEW_MS } from '../domain/days.ts';
-import { ProblemError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import { jobRunSchema } from '../schemas.ts';
 import { httpHandler } from './handler.ts';
 import type { JobRunner } from './scheduled.ts';
@@ -23,7 +23,7 @@ export function jobRoute(name: string, run: JobRunner) {
       !dryRun &&
       process.env.LOYALTY_ALLOW_FUTURE_ASOF !== '1'
     ) {
-      throw new ProblemError(
+      throw new DomainError(
         'invalid-as-of',
         'asOf is more than 5 minutes ahead: send "dryRun": true to count what the job would do then',
       );

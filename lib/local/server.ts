@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
-import { ProblemError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
 import {
@@ -82,7 +82,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > READ_LIMIT)
-      throw new ProblemError('payload-too-large', 'Request bodies are limited to 65536 bytes');
+      throw new DomainError('payload-too-large', 'Request bodies are limited to 65536 bytes');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -189,7 +189,7 @@ async function authorize(event: HttpEvent, identity: string): Promise<Authorizer
     },
     lambdaContext(authorizerFunction.fn),
   )) as { isAuthorized: boolean; context?: AuthorizerContext };
-  if (!result.isAuthorized) throw new ProblemError('forbidden');
+  if (!result.isAuthorized) throw new DomainError('forbidden');
   return result.context ?? {};
 }
 

@@ -5,8 +5,9 @@
  * against them. Served at GET /v1/openapi.json; written to lib/openapi.json by `npm run openapi`.
  */
 import * as z from 'zod';
-import { type ProblemCode, ProblemError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../http/handler.ts';
+import { statusOf, titleOf } from '../http/problem.ts';
 import { type Route, routes } from '../routes.ts';
 
 import { description, ttlHours } from './intro.ts';
@@ -87,12 +88,11 @@ const pathParameters = (path: string): Json[] =>
     schema: { type: 'string', minLength: 1 },
   }));
 
-function example(code: ProblemCode, path: string): Json {
-  const problem = new ProblemError(code);
+function example(code: ErrorCode, path: string): Json {
   return {
     type: `urn:loyalty:problem:${code}`,
-    title: problem.title,
-    status: problem.status,
+    title: titleOf(code),
+    status: statusOf(code),
     code,
     detail: problemCodeNotes[code].replace(/`/g, ''),
     instance: path,
@@ -114,8 +114,8 @@ const THROTTLED_SCHEMA = {
 };
 
 function problemResponses(route: Route, op: Operation): Record<string, Json> {
-  const found: [ProblemCode, string][] = [];
-  const add = (code: ProblemCode, when: string) => {
+  const found: [ErrorCode, string][] = [];
+  const add = (code: ErrorCode, when: string) => {
     if (!found.some(([c, w]) => c === code && w === when)) found.push([code, when]);
   };
   if (op.body) add('validation-failed', 'The body is missing, not JSON, or fails the schema');
@@ -163,9 +163,9 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     add('service-unavailable', 'The database is busy; retry after Retry-After seconds');
   }
 
-  const byStatus = new Map<number, [ProblemCode, string][]>();
+  const byStatus = new Map<number, [ErrorCode, string][]>();
   for (const entry of found) {
-    const status = new ProblemError(entry[0]).status;
+    const status = statusOf(entry[0]);
     byStatus.set(status, [...(byStatus.get(status) ?? []), entry]);
   }
   const responses: Record<string, Json> = {};

@@ -1,6 +1,6 @@
 /** What the route table does not say about each route, keyed by its function. */
 import type * as z from 'zod';
-import type { ProblemCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import {
   adjustmentSchema,
   authorizeRedemptionSchema,
@@ -38,7 +38,7 @@ export interface Operation {
   responseType?: string;
   responseDescription: string;
   /** Route-specific problems; 400/401/403/413/500/503 are added from the route's shape. */
-  errors?: [ProblemCode, string][];
+  errors?: [ErrorCode, string][];
 }
 
 /** What each tag groups, for the reference's menu. */

@@ -1,8 +1,8 @@
 /** Every problem code of lib/errors.ts with what it means (tsc insists on all). */
-import type { ProblemCode } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
 import { MAX_BODY_BYTES } from '../http/handler.ts';
 
-export const problemCodeNotes: Record<ProblemCode, string> = {
+export const problemCodeNotes: Record<ErrorCode, string> = {
   'validation-failed':
     'The body, query or a header is not valid; `errors` lists each field as `{path, message}`.',
   unauthorized: 'The API key is missing, unknown or revoked.',
@@ -31,4 +31,4 @@ export const problemCodeNotes: Record<ProblemCode, string> = {
     'The database is throttling or the customer is changing too fast; retry after `Retry-After` seconds.',
 };
 
-export const problemCodes = Object.keys(problemCodeNotes) as [ProblemCode, ...ProblemCode[]];
+export const problemCodes = Object.keys(problemCodeNotes) as [ErrorCode, ...ErrorCode[]];

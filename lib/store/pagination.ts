@@ -3,7 +3,7 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidCursorError } from '../errors.ts';
+import { validationFailed } from '../errors.ts';
 import { db } from './client.ts';
 
 /**
@@ -22,7 +22,7 @@ export function encodeCursor(value: Record<string, unknown>): string {
 
 /**
  * The value in a cursor, if `valid` accepts it; otherwise (garbage, or a cursor of another
- * list) InvalidCursorError, which the HTTP layer answers with 400 on `cursor`.
+ * list) a validation-failed error on `cursor`.
  */
 export function decodeCursor<T>(
   cursor: string,
@@ -35,7 +35,9 @@ export function decodeCursor<T>(
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || !valid(parsed as Record<string, unknown>)) {
-    throw new InvalidCursorError();
+    throw validationFailed([
+      { path: 'cursor', message: 'not a cursor this API issued for this list' },
+    ]);
   }
   return parsed as T;
 }

@@ -6,17 +6,18 @@
  * idempotent-replay rule and one way of naming a lost race.
  */
 import { MAX_CUSTOMER_POINTS, MAX_CUSTOMER_SPEND, totalOutOfBounds } from '../domain/customer.ts';
-import { ProblemError, validationFailed } from '../errors.ts';
+import { DomainError, validationFailed } from '../errors.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
-import { claimIdempotencyKey, readReplay, type StoredResponse } from '../store/idempotency.ts';
+import { claimIdempotencyKey, readReplay } from '../store/idempotency.ts';
 import { backoff } from '../store/transactions.ts';
 
 /** Attempts at an optimistic write before 503: enough for 50 tills racing on one customer. */
 export const MAX_ATTEMPTS = 10;
 
 /** The answer of an idempotent request; `replayed` when it is a stored one returned again. */
-export interface Outcome extends StoredResponse {
+export interface Answer<T> {
+  value: T;
   replayed: boolean;
 }
 
@@ -29,7 +30,7 @@ export type Decision<T> =
       changes: CustomerChange[];
       extras?: ExtraItem[];
       /** The answer kept under the request's Idempotency-Key, in the same transaction. */
-      response?: StoredResponse;
+      answer?: unknown;
       /** What the caller gets once it is written. */
       result: T;
     };
@@ -45,8 +46,8 @@ export const write = <T>(
 
 /** Optimistic retries ran out: the item kept changing under us. Safe to retry later. */
 const tooContended = (what: 'customer' | 'purchase') =>
-  new ProblemError('service-unavailable', `Too many concurrent changes to this ${what}`, {
-    headers: { 'retry-after': '1' },
+  new DomainError('service-unavailable', `Too many concurrent changes to this ${what}`, {
+    retryAfterSeconds: 1,
   });
 
 /** Refused before anything is written: a total past its bound would no longer be exact. */
@@ -60,21 +61,25 @@ function refuseOutOfBounds(change: CustomerChange): void {
 }
 
 /** An idempotent request's answer to the caller, fresh or replayed. */
-export const answered = (response: StoredResponse): Outcome => ({ ...response, replayed: false });
-export const replayed = (response: StoredResponse): Outcome => ({ ...response, replayed: true });
+export const answered = <T>(value: T): Answer<T> => ({ value, replayed: false });
+/** A stored answer (kept as JSON by the request that made it) given again. */
+export const replayed = <T>(stored: { answer: unknown }): Answer<T> => ({
+  value: stored.answer as T,
+  replayed: true,
+});
 
 /**
  * Runs `attempt` until what it decided is committed (or it decides there is nothing to
  * write). Each attempt after the first waits a jittered backoff and starts from a fresh
- * read. With `idempotency`, a response is stored with the change; a key another request
+ * read. With `idempotency`, the answer is stored with the change; a key another request
  * took meanwhile returns that request's answer. A conflict an extra item names becomes
  * the error `conflicts` gives for it.
  */
 export async function changeCustomers<T>(options: {
   attempt: (now: Date, attempt: number) => Promise<Decision<T>>;
   clock?: () => Date;
-  idempotency?: { ctx: IdempotencyContext; replay: (stored: StoredResponse) => T };
-  conflicts?: Record<string, () => ProblemError>;
+  idempotency?: { ctx: IdempotencyContext; replay: (stored: { answer: unknown }) => T };
+  conflicts?: Record<string, () => DomainError>;
   /** What kept changing, for the 503 when the attempts run out. */
   contended?: 'customer' | 'purchase';
   /** Instead of the 503 when the attempts run out (a job moves on to the next customer). */
@@ -89,14 +94,12 @@ export async function changeCustomers<T>(options: {
     for (const change of decision.changes) refuseOutOfBounds(change);
     const idem = options.idempotency;
     // An idempotent change always stores its answer: without it a retry would apply again.
-    if (idem && !decision.response) throw new Error('an idempotent change needs its response');
+    if (idem && decision.answer === undefined)
+      throw new Error('an idempotent change needs its answer');
     const result = await commitChanges({
       changes: decision.changes,
       ...(decision.extras && { extras: decision.extras }),
-      ...(idem &&
-        decision.response && {
-          idempotency: claimIdempotencyKey(idem.ctx, decision.response, now),
-        }),
+      ...(idem && { idempotency: claimIdempotencyKey(idem.ctx, decision.answer, now) }),
     });
     switch (result.outcome) {
       case 'committed':

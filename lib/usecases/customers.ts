@@ -1,5 +1,5 @@
 import { type CustomerView, customerView, newCustomer } from '../domain/customer.ts';
-import { notFound, ProblemError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { CreateCustomerInput } from '../schemas.ts';
 import {
@@ -37,13 +37,9 @@ export async function enrolCustomer(
   );
   const result = await insertCustomer(customer, identifiers);
   if (!result.ok) {
-    throw new ProblemError(
-      'conflict',
-      `This ${result.takenBy.kind} already belongs to a customer`,
-      {
-        existingCustomerId: result.takenBy.customerId,
-      },
-    );
+    throw new DomainError('conflict', `This ${result.takenBy.kind} already belongs to a customer`, {
+      existingCustomerId: result.takenBy.customerId,
+    });
   }
   return customerView(customer, program, now);
 }

@@ -7,7 +7,7 @@ import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { annualSpend } from '../domain/tiers.ts';
-import { notFound, ProblemError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
@@ -185,7 +185,7 @@ export async function recordLapseReason(
       const customer: CustomerState | undefined = await getCustomerConsistent(id);
       if (!customer) throw notFound('Customer');
       if (customer.status !== 'lapsed') {
-        throw new ProblemError('invalid-state', 'Only a lapsed customer has a lapse reason');
+        throw new DomainError('invalid-state', 'Only a lapsed customer has a lapse reason');
       }
       const change = new PointsChange(customer, program, now);
       change.recordLapseReason(input.reason, input.note);

@@ -3,17 +3,17 @@ import type { LedgerEntry } from '../domain/ledger.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
-import { notFound, ProblemError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import type { AdjustmentInput } from '../schemas.ts';
 import { customerFromItem, getCustomer, getCustomerConsistent } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds } from '../store/due.ts';
-import { idempotencyKey, replayFrom, type StoredResponse } from '../store/idempotency.ts';
+import { idempotencyKey, replayFrom } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet, pick } from '../store/reads.ts';
-import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
+import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 
 /**
  * A customer as of now. Whatever fell due since the last change (pending points that
@@ -55,9 +55,9 @@ export async function adjustPoints(
   input: AdjustmentInput,
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
-): Promise<Outcome> {
+): Promise<Answer<LedgerEntry>> {
   const program = await getProgram();
-  return changeCustomers<Outcome>({
+  return changeCustomers<Answer<LedgerEntry>>({
     clock,
     idempotency: { ctx: idem, replay: replayed },
     attempt: async (now) => {
@@ -69,14 +69,13 @@ export async function adjustPoints(
       const change = new PointsChange(customer, program, now).settle();
       const available = change.customer.available;
       if (available + input.points < 0) {
-        throw new ProblemError(
+        throw new DomainError(
           'insufficient-points',
           `An adjustment of ${input.points} would take available points below 0 (${available} available)`,
         );
       }
       const entry: LedgerEntry = change.adjust(input.points, input.reason);
-      const response: StoredResponse = { status: 201, body: entry };
-      return write({ changes: [change], response, result: answered(response) });
+      return write({ changes: [change], answer: entry, result: answered(entry) });
     },
   });
 }

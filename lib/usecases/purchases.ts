@@ -1,13 +1,13 @@
-import { customerView } from '../domain/customer.ts';
+import { type CustomerView, customerView } from '../domain/customer.ts';
 import { CLOCK_SKEW_MS, DAY_MS } from '../domain/days.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
-import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { replayFrom, type StoredResponse } from '../store/idempotency.ts';
+import { replayFrom } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {
@@ -18,12 +18,12 @@ import {
   purchaseItems,
   refundedItem,
 } from '../store/purchases.ts';
-import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
+import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 
 function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   if (principal.role === 'pos') {
     if (input.storeId !== undefined && input.storeId !== principal.storeId) {
-      throw new ProblemError('forbidden', 'A pos key records purchases for its own store only');
+      throw new DomainError('forbidden', 'A pos key records purchases for its own store only');
     }
     return principal.storeId as string;
   }
@@ -39,7 +39,7 @@ function checkCurrencies(input: RecordPurchaseInput, currency: string): void {
     ...(input.lines ?? []).map((l) => l.unitPrice.currency),
   ];
   if (currencies.some((c) => c !== currency)) {
-    throw new ProblemError('currency-mismatch', `This program's currency is ${currency}`);
+    throw new DomainError('currency-mismatch', `This program's currency is ${currency}`);
   }
 }
 
@@ -63,6 +63,20 @@ function occurredAtOf(
   return at;
 }
 
+/** A recorded purchase as its till sees it, with the customer after it. */
+export type RecordedPurchase = Omit<Purchase, 'recordedAt' | 'refunded'> & {
+  customer: CustomerView;
+};
+
+/** A refund, with the points it took back and the customer after it. */
+export interface RecordedRefund {
+  id: string;
+  purchaseId: string;
+  amount: { amount: number; currency: string };
+  pointsReversed: number;
+  customer: CustomerView;
+}
+
 /**
  * Records a purchase and its points: one BatchGetItem (customer, idempotency record,
  * store) and one TransactWriteItems on the hot path; more only when racing.
@@ -72,15 +86,15 @@ export async function recordPurchase(
   input: RecordPurchaseInput,
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
-): Promise<Outcome> {
+): Promise<Answer<RecordedPurchase>> {
   const program = await getProgram();
   const storeId = storeFor(principal, input);
-  return changeCustomers<Outcome>({
+  return changeCustomers<Answer<RecordedPurchase>>({
     clock,
     idempotency: { ctx: idem, replay: replayed },
     conflicts: {
       'receipt-taken': () =>
-        new ProblemError('conflict', 'This receiptId was already recorded at this store'),
+        new DomainError('conflict', 'This receiptId was already recorded at this store'),
     },
     attempt: async (now) => {
       const context = await loadPurchaseContext(
@@ -121,15 +135,15 @@ export async function recordPurchase(
         refunded: { amount: 0, currency: program.currency },
       };
       const { recordedAt: _, refunded: __, ...shown } = purchase;
-      const response: StoredResponse = {
-        status: 201,
-        body: { ...shown, customer: customerView(change.customer, program, now, await getModel()) },
+      const answer: RecordedPurchase = {
+        ...shown,
+        customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
         changes: [change],
         extras: purchaseItems(purchase),
-        response,
-        result: answered(response),
+        answer,
+        result: answered(answer),
       });
     },
   });
@@ -157,9 +171,9 @@ export async function refundPurchase(
   input: { amount: { amount: number; currency: string } },
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
-): Promise<Outcome> {
+): Promise<Answer<RecordedRefund>> {
   const program = await getProgram();
-  return changeCustomers<Outcome>({
+  return changeCustomers<Answer<RecordedRefund>>({
     clock,
     contended: 'purchase',
     idempotency: { ctx: idem, replay: replayed },
@@ -172,7 +186,7 @@ export async function refundPurchase(
         throw notFound('Purchase');
       }
       if (input.amount.currency !== purchase.total.currency) {
-        throw new ProblemError(
+        throw new DomainError(
           'currency-mismatch',
           `This purchase is in ${purchase.total.currency}`,
         );
@@ -180,7 +194,7 @@ export async function refundPurchase(
       const before = purchase.refunded.amount;
       const after = before + input.amount.amount;
       if (after > purchase.total.amount) {
-        throw new ProblemError(
+        throw new DomainError(
           'refund-exceeds-purchase',
           `At most ${purchase.total.amount - before} more can be refunded on this purchase`,
         );
@@ -200,23 +214,20 @@ export async function refundPurchase(
         purchaseId,
         refundId,
       });
-      const response: StoredResponse = {
-        status: 201,
-        body: {
-          id: refundId,
-          purchaseId,
-          amount: input.amount,
-          pointsReversed: reversed,
-          customer: customerView(change.customer, program, now, await getModel()),
-        },
+      const answer: RecordedRefund = {
+        id: refundId,
+        purchaseId,
+        amount: input.amount,
+        pointsReversed: reversed,
+        customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
         changes: [change],
         extras: [
           refundedItem({ ...purchase, refunded: { ...purchase.refunded, amount: after } }, before),
         ],
-        response,
-        result: answered(response),
+        answer,
+        result: answered(answer),
       });
     },
   });

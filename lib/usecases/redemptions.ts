@@ -1,12 +1,12 @@
 import { pointsToRedeem } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
-import { notFound, ProblemError, validationFailed } from '../errors.ts';
+import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { replayFrom, type StoredResponse } from '../store/idempotency.ts';
+import { replayFrom } from '../store/idempotency.ts';
 import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
@@ -21,15 +21,15 @@ import {
   redemptionItem,
   settlementTotals,
 } from '../store/redemptions.ts';
-import { answered, changeCustomers, done, type Outcome, replayed, write } from './change.ts';
+import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 
 /** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
 export const MAX_CODE_FAILURES_PER_MINUTE = 10;
 
 /** 429 until the next minute, when the credential's failures count from 0 again. */
 const rateLimited = (now: Date) =>
-  new ProblemError('rate-limited', 'Too many failed code attempts this minute', {
-    headers: { 'retry-after': String(60 - Math.floor((now.getTime() % 60_000) / 1000)) },
+  new DomainError('rate-limited', 'Too many failed code attempts this minute', {
+    retryAfterSeconds: 60 - Math.floor((now.getTime() % 60_000) / 1000),
   });
 
 /** Where the redemption happens: the key's own store or partner; an admin names one. */
@@ -50,7 +50,9 @@ function placeOf(
 }
 
 /** What a client sees of a redemption. */
-function shown(r: Redemption) {
+export type ShownRedemption = Omit<Redemption, 'updatedAt' | 'lots'>;
+
+function shown(r: Redemption): ShownRedemption {
   const { updatedAt: _, lots: __, ...rest } = r;
   return rest;
 }
@@ -65,15 +67,14 @@ export async function authorizeRedemption(
   input: AuthorizeRedemptionInput,
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
-): Promise<Outcome> {
+): Promise<Answer<ShownRedemption>> {
   const program = await getProgram();
   const { check, ...place } = placeOf(principal, input);
-  return changeCustomers<Outcome>({
+  return changeCustomers<Answer<ShownRedemption>>({
     clock,
     idempotency: { ctx: idem, replay: replayed },
     conflicts: {
-      'code-used': () =>
-        new ProblemError('invalid-redemption-code', 'This code was used meanwhile'),
+      'code-used': () => new DomainError('invalid-redemption-code', 'This code was used meanwhile'),
     },
     attempt: async (now) => {
       const minute = Math.floor(now.getTime() / 60_000);
@@ -83,7 +84,7 @@ export async function authorizeRedemption(
       if (replay) return done(replayed(replay));
       if (!context.placeExists) throw notFound(place.storeId ? 'Store' : 'Partner');
       if (input.amount.currency !== program.currency) {
-        throw new ProblemError(
+        throw new DomainError(
           'currency-mismatch',
           `This program's currency is ${program.currency}`,
         );
@@ -103,10 +104,10 @@ export async function authorizeRedemption(
           MAX_CODE_FAILURES_PER_MINUTE,
         );
         if (!counted) throw rateLimited(now);
-        throw new ProblemError('invalid-redemption-code', 'The code is unknown, used or expired');
+        throw new DomainError('invalid-redemption-code', 'The code is unknown, used or expired');
       }
       const customer = await getCustomerConsistent(code.customerId as string);
-      if (!customer) throw new ProblemError('invalid-redemption-code', 'The code has no customer');
+      if (!customer) throw new DomainError('invalid-redemption-code', 'The code has no customer');
 
       const points = pointsToRedeem(input.amount.amount, program.cashValue);
       const capture = input.capture === true;
@@ -126,21 +127,21 @@ export async function authorizeRedemption(
       // Whatever comes next tells a right code from a wrong one: only under the limit.
       if ((await codeFailures(failures)) >= MAX_CODE_FAILURES_PER_MINUTE) throw rateLimited(now);
       if (change.customer.available < points) {
-        throw new ProblemError(
+        throw new DomainError(
           'insufficient-points',
           `${points} points are needed; ${Math.max(0, change.customer.available)} are available`,
         );
       }
       const lots = change.hold(points, redemption.id, capture);
-      const response: StoredResponse = { status: 201, body: shown(redemption) };
+      const answer = shown(redemption);
       return write({
         changes: [change],
         extras: [
           redemptionItem(capture ? redemption : { ...redemption, lots }, undefined),
           codeUseItem(input.code, redemption.id, now),
         ],
-        response,
-        result: answered(response),
+        answer,
+        result: answered(answer),
       });
     },
   });
@@ -203,8 +204,8 @@ export async function captureOrVoidRedemption(
   action: 'capture' | 'void',
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
-): Promise<Outcome> {
-  return changeCustomers<Outcome>({
+): Promise<Answer<ShownRedemption>> {
+  return changeCustomers<Answer<ShownRedemption>>({
     clock,
     idempotency: { ctx: idem, replay: replayed },
     attempt: async (now) => {
@@ -213,7 +214,7 @@ export async function captureOrVoidRedemption(
       if (replay) return done(replayed(replay));
       const current = await expireIfLapsed(owned(principal, context.redemption), now);
       if (current.status !== 'authorized') {
-        throw new ProblemError(
+        throw new DomainError(
           'invalid-state',
           `Cannot ${action} a redemption that is ${current.status}`,
         );
@@ -234,12 +235,12 @@ export async function captureOrVoidRedemption(
       const change = new PointsChange(customer, program, now).settle();
       if (action === 'capture') change.capture(current.points, current.id);
       else change.release(current.points, current.id, current.lots);
-      const response: StoredResponse = { status: 200, body: shown(next) };
+      const answer = shown(next);
       return write({
         changes: [change],
         extras: [redemptionItem(next, 'authorized')],
-        response,
-        result: answered(response),
+        answer,
+        result: answered(answer),
       });
     },
   });
@@ -292,7 +293,7 @@ export async function releaseLapsedHolds(
         if (redemption?.status !== 'authorized') continue;
         // A customer that keeps changing under the run keeps its hold: the next run takes it.
         const after = await expireIfLapsed(redemption, asOf).catch((error) => {
-          if (error instanceof ProblemError && error.code === 'service-unavailable') return null;
+          if (error instanceof DomainError && error.code === 'service-unavailable') return null;
           throw error;
         });
         if (after?.status === 'expired') releasedNow++;

@@ -158,6 +158,7 @@ describe('recording a purchase against a lost race', () => {
         Item: {
           ...input.Key,
           requestHash: sent?.requestHash,
+          // As records written before answers were stored without their status: still replayed.
           status: 201,
           body: gzipSync(JSON.stringify(stored.body)),
           expiresAt: 4e9,

@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import { type CustomerView, customerView, newCustomer } from '../../lib/domain/customer.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { ProblemError } from '../../lib/errors.ts';
+import { DomainError } from '../../lib/errors.ts';
 import type { HttpEvent, HttpResult } from '../../lib/http/handler.ts';
-import { problemResponse } from '../../lib/http/problem.ts';
+import { problemResponse, statusOf } from '../../lib/http/problem.ts';
 import { openApiDocument } from '../../lib/openapi/document.ts';
 import {
   type apiKeySchema,
@@ -49,9 +49,9 @@ function* walk(node: unknown, path = '#'): Generator<[string, Record<string, any
   for (const [key, value] of Object.entries(node)) yield* walk(value, `${path}/${key}`);
 }
 
-/** The ProblemCode union, read from lib/errors.ts itself. */
+/** The ErrorCode union, read from lib/errors.ts itself. */
 function problemCodesInSource(): string[] {
-  const union = /export type ProblemCode =([^;]+);/.exec(source('lib/errors.ts'))?.[1] ?? '';
+  const union = /export type ErrorCode =([^;]+);/.exec(source('lib/errors.ts'))?.[1] ?? '';
   return [...union.matchAll(/'([a-z0-9-]+)'/g)].map(([, code]) => code as string);
 }
 
@@ -263,7 +263,7 @@ describe('the OpenAPI document', () => {
       for (const [code, { value }] of Object.entries<any>(problem.examples)) {
         expect(value.code).toBe(code);
         expect(value.status).toBe(status);
-        expect(new ProblemError(code as never).status).toBe(status);
+        expect(statusOf(code as never)).toBe(status);
         expect(problemSchema.safeParse(value).success).toBe(true);
       }
     }
@@ -320,7 +320,7 @@ describe('the response schemas match what the code returns', () => {
   it('Problem: problemResponse for every code', () => {
     for (const code of problemCodesInSource()) {
       const response = problemResponse(
-        new ProblemError(code as never, 'detail', { errors: [{ path: 'a', message: 'b' }] }),
+        new DomainError(code as never, 'detail', { errors: [{ path: 'a', message: 'b' }] }),
         '/v1/x',
       );
       expect(response.headers?.['content-type']).toBe('application/problem+json');
