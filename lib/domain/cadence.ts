@@ -100,3 +100,10 @@ export const lapseReasons = [
   'other',
 ] as const;
 export type LapseReason = (typeof lapseReasons)[number];
+
+/**
+ * What a lapsed customer's leaving is expected to cost a year: their trailing-12-month
+ * spend times the chance they are gone (1 - P(alive); all of it without a model).
+ */
+export const valueAtRisk = (annualSpend: number, pAlive: number | null): number =>
+  Math.round(annualSpend * (1 - (pAlive ?? 0)));

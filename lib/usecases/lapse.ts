@@ -1,8 +1,7 @@
 import { fitBgNbd } from '../domain/bgnbd.ts';
-import type { LapseReason } from '../domain/cadence.ts';
-import { typicalGapDays } from '../domain/cadence.ts';
+import { type LapseReason, typicalGapDays, valueAtRisk } from '../domain/cadence.ts';
 import type { CustomerState } from '../domain/customer.ts';
-import { DAY_MS, isKeepableInstant } from '../domain/days.ts';
+import { DAY_MS, isKeepableInstant, yearBefore } from '../domain/days.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
@@ -90,7 +89,7 @@ function lapsedView(
 ) {
   const spend = annualSpend(c.spend ?? {}, now);
   const scores = modelScores(c, model, now);
-  const risk = Math.round(spend * (1 - (scores.pAlive ?? 0)));
+  const risk = valueAtRisk(spend, scores.pAlive);
   return {
     customerId: c.id,
     lastPurchaseAt: c.lastPurchaseAt ?? null,
@@ -209,20 +208,7 @@ export async function retentionReport(asOf: Date) {
     allLapsed(),
   ]);
   // Nothing was recorded before 1970 (event ids start there): the window starts no earlier.
-  const yearAgo = new Date(
-    Math.max(
-      0,
-      Date.UTC(
-        asOf.getUTCFullYear() - 1,
-        asOf.getUTCMonth(),
-        asOf.getUTCDate(),
-        asOf.getUTCHours(),
-        asOf.getUTCMinutes(),
-        asOf.getUTCSeconds(),
-        asOf.getUTCMilliseconds(),
-      ),
-    ),
-  );
+  const yearAgo = yearBefore(asOf);
   const counts = await eventCounts(yearAgo, asOf);
   const byReason: Record<string, { customers: number; valueAtRisk: ReturnType<typeof money> }> = {};
   let valueAtRisk = 0;

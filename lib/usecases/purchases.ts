@@ -1,5 +1,5 @@
 import { type CustomerView, customerView } from '../domain/customer.ts';
-import { CLOCK_SKEW_MS, DAY_MS } from '../domain/days.ts';
+import { occurredAtProblem } from '../domain/days.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
@@ -51,15 +51,13 @@ function occurredAtOf(
 ): Date {
   if (input.occurredAt === undefined) return now;
   const at = new Date(input.occurredAt);
-  if (at.getTime() > now.getTime() + CLOCK_SKEW_MS) {
-    throw validationFailed([{ path: 'occurredAt', message: 'more than 5 minutes in the future' }]);
-  }
-  // Admin keys are exempt so that purchase histories can be imported.
-  if (principal.role !== 'admin' && at.getTime() < now.getTime() - maxBackdateDays * DAY_MS) {
-    throw validationFailed([
-      { path: 'occurredAt', message: `more than maxBackdateDays (${maxBackdateDays}) in the past` },
-    ]);
-  }
+  // Admin keys are exempt from the backdating limit so that purchase histories can be imported.
+  const problem = occurredAtProblem(
+    at,
+    now,
+    principal.role === 'admin' ? undefined : maxBackdateDays,
+  );
+  if (problem) throw validationFailed([{ path: 'occurredAt', message: problem }]);
   return at;
 }
 

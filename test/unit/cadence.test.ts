@@ -6,6 +6,7 @@ import {
   expectedNextPurchaseBy,
   lapseDueAt,
   typicalGapDays,
+  valueAtRisk,
 } from '../../lib/domain/cadence.ts';
 import { newCustomer } from '../../lib/domain/customer.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
@@ -88,5 +89,14 @@ describe('the lapse rule', () => {
     expect(back.customer).toMatchObject({ status: 'active' });
     expect(back.customer.lapsedAt).toBeUndefined();
     expect(back.events.map((e) => e.type)).toEqual(['customer.reactivated']);
+  });
+});
+
+describe('value at risk', () => {
+  it("is a year's spend times the chance the customer is gone, all of it without a model", () => {
+    expect(valueAtRisk(10_000, 0.25)).toBe(7_500);
+    expect(valueAtRisk(10_000, null)).toBe(10_000);
+    expect(valueAtRisk(999, 0.5)).toBe(500);
+    expect(valueAtRisk(0, 0.1)).toBe(0);
   });
 });

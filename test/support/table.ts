@@ -1,0 +1,19 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { ensureTable } from '../../lib/local/dynamo.ts';
+import { tableName } from '../../lib/store/client.ts';
+import { ensureProgram } from '../../lib/store/program.ts';
+
+/**
+ * A table of its own on the run's DynamoDB Local, with the default program, for tests that
+ * call use cases directly (no HTTP server). The store reads its table from the environment,
+ * so a test file uses one table throughout.
+ */
+export async function startTestTable(): Promise<string> {
+  process.env.LOYALTY_TABLE = `test-${randomUUID()}`;
+  process.env.DYNAMODB_ENDPOINT = inject('dynamoEndpoint');
+  process.env.LOYALTY_TOKEN_SECRET ||= randomUUID();
+  await ensureTable(inject('dynamoEndpoint'), tableName());
+  await ensureProgram();
+  return tableName();
+}
