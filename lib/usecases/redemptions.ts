@@ -1,5 +1,12 @@
 import { pointsToRedeem } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
+import {
+  codeFailureMinute,
+  holdExpiresAt,
+  holdLapsed,
+  MAX_CODE_FAILURES_PER_MINUTE,
+  secondsToNextMinute,
+} from '../domain/redemptions.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
@@ -23,13 +30,10 @@ import {
 } from '../store/redemptions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 
-/** Wrong codes a credential may try per minute before it gets 429 (30^8 codes to guess). */
-export const MAX_CODE_FAILURES_PER_MINUTE = 10;
-
 /** 429 until the next minute, when the credential's failures count from 0 again. */
 const rateLimited = (now: Date) =>
   new DomainError('rate-limited', 'Too many failed code attempts this minute', {
-    retryAfterSeconds: 60 - Math.floor((now.getTime() % 60_000) / 1000),
+    retryAfterSeconds: secondsToNextMinute(now),
   });
 
 /** Where the redemption happens: the key's own store or partner; an admin names one. */
@@ -77,7 +81,7 @@ export async function authorizeRedemption(
       'code-used': () => new DomainError('invalid-redemption-code', 'This code was used meanwhile'),
     },
     attempt: async (now) => {
-      const minute = Math.floor(now.getTime() / 60_000);
+      const minute = codeFailureMinute(now);
       const failures = keys.codeFailures(principal.keyId, minute);
       const context = await loadAuthorizationContext(input.code, idem, check, failures);
       const replay = replayFrom(context.idempotencyItem, idem, now);
@@ -117,7 +121,7 @@ export async function authorizeRedemption(
         customerId: customer.id,
         amount: input.amount,
         points,
-        expiresAt: new Date(now.getTime() + program.holdMinutes * 60_000).toISOString(),
+        expiresAt: holdExpiresAt(now, program.holdMinutes).toISOString(),
         ...place,
         createdAt: now.toISOString(),
         ...(capture && { capturedAt: now.toISOString() }),
@@ -174,7 +178,7 @@ async function expireIfLapsed(lapsed: Redemption, now: Date): Promise<Redemption
         if (!reread) return done(r);
         r = reread;
       }
-      if (r.status !== 'authorized' || Date.parse(r.expiresAt) > now.getTime()) return done(r);
+      if (!holdLapsed(r, now)) return done(r);
       const [customer, program] = await Promise.all([
         getCustomerConsistent(r.customerId),
         getProgram(),
