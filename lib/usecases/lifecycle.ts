@@ -68,7 +68,8 @@ export async function adjustPoints(
       if (!customer) throw notFound('Customer');
       const change = new PointsChange(customer, program, now).settle();
       const available = change.customer.available;
-      if (available + input.points < 0) {
+      // Only a debit is refused: a credit to a balance a refund took below 0 pays it off.
+      if (input.points < 0 && available + input.points < 0) {
         throw new DomainError(
           'insufficient-points',
           `An adjustment of ${input.points} would take available points below 0 (${available} available)`,

@@ -13,7 +13,7 @@ import {
 } from '../../lib/usecases/lifecycle.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { readProgram } from '../../lib/usecases/program.ts';
-import { recordPurchase } from '../../lib/usecases/purchases.ts';
+import { recordPurchase, refundPurchase } from '../../lib/usecases/purchases.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -156,6 +156,25 @@ describe('adjustPoints', () => {
     await expect(adjustPoints(id, body, { ...idem, requestHash: 'another' })).rejects.toMatchObject(
       { code: 'idempotency-key-reused' },
     );
+  });
+
+  it('credits a customer whose balance is below 0, and still refuses a debit there', async () => {
+    // A refund of points already spent takes available below 0 (README: refunds).
+    const id = await enrol();
+    const now = new Date();
+    const p = await buy(id, 10_000, now);
+    await adjustPoints(id, { points: -100, reason: 'spent elsewhere' }, key(), () => now);
+    await refundPurchase(admin, p.id, { amount: usd(10_000) }, key(), () => now);
+    expect((await getCustomerConsistent(id))?.available).toBe(-100);
+
+    await expect(
+      adjustPoints(id, { points: -1, reason: 'correction' }, key(), () => now),
+    ).rejects.toMatchObject({ code: 'insufficient-points' });
+    // Only a debit may be refused (contract: "A debit may not take available points
+    // below 0"); a goodwill credit smaller than the deficit must go through.
+    const credit = await adjustPoints(id, { points: 40, reason: 'goodwill' }, key(), () => now);
+    expect(credit.value).toMatchObject({ points: 40, balanceAfter: -60 });
+    expect((await getCustomerConsistent(id))?.available).toBe(-60);
   });
 
   it('throws not-found for a customer that does not exist', async () => {
