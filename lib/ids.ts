@@ -2,7 +2,17 @@ import { monotonicFactory } from 'ulid';
 
 const nextUlid = monotonicFactory();
 
-export type IdPrefix = 'cus' | 'pur' | 'led' | 'sto' | 'ptn' | 'key' | 'red' | 'ref' | 'evt';
+export type IdPrefix =
+  | 'cus'
+  | 'pur'
+  | 'led'
+  | 'sto'
+  | 'ptn'
+  | 'key'
+  | 'red'
+  | 'ref'
+  | 'evt'
+  | 'cmp';
 
 /** ULID-based ids with a type prefix: sortable by creation time, opaque to clients. */
 export const newId = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${nextUlid(now)}`;

@@ -17,7 +17,7 @@ export type TableAction =
   | 'ConditionCheckItem';
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   /** The file in functions/ (without .ts) whose `handler` serves this route. */
   fn: string;
@@ -141,6 +141,42 @@ export const routes: Route[] = [
     path: '/v1/purchases',
     fn: 'recordPurchase',
     roles: ['admin', 'pos'],
+    // UpdateItem: the counts of the campaigns the purchase earned by, in its transaction.
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/purchases/quote',
+    fn: 'quotePurchase',
+    roles: ['admin', 'pos'],
+    table: ['GetItem', 'BatchGetItem'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns',
+    fn: 'createCampaign',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/campaigns',
+    fn: 'listCampaigns',
+    roles: ['admin'],
+    table: ['Query', 'BatchGetItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/campaigns/{id}',
+    fn: 'getCampaign',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem'],
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/campaigns/{id}',
+    fn: 'patchCampaign',
+    roles: ['admin'],
     table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
   {

@@ -134,6 +134,14 @@ const programFields = z.strictObject({
     minPurchases: z.int().check(z.minimum(2), z.maximum(1000)),
     minDays: z.int().check(z.minimum(0), z.maximum(3650)),
   }),
+  excludedCategories: z
+    ._default(z.array(line(64)).check(z.maxLength(100)), [])
+    .check(
+      z.describe(
+        'Line categories that earn nothing and do not count towards tiers (gift cards, ' +
+          'deposits); default none',
+      ),
+    ),
 });
 
 export const programSchema = programFields.check(
@@ -215,9 +223,33 @@ export const recordPurchaseSchema = z
     storeId: z
       .optional(id)
       .check(z.describe('Required with an admin key; a pos key records for its store')),
-    lines: z.optional(z.array(purchaseLineSchema).check(z.maxLength(500))),
+    lines: z
+      .optional(z.array(purchaseLineSchema).check(z.maxLength(500)))
+      .check(
+        z.describe(
+          "What was bought. Lines earn by category and SKU in campaigns; lines in the program's " +
+            'excludedCategories earn nothing. Their spend (quantity x unitPrice) may not exceed ' +
+            'the total; the rest of the total (tax, fees) earns like any spend.',
+        ),
+      ),
   })
-  .check(z.meta({ id: 'RecordPurchase' }));
+  .check(
+    z.refine(
+      // Each product is compared before summing: a product past 2^53 is inexact but still
+      // far above any total (at most 10^12), and at most 500 exact products are summed.
+      (p) => {
+        let sum = 0;
+        for (const l of p.lines ?? []) {
+          const spend = l.quantity * l.unitPrice.amount;
+          if (spend > p.total.amount) return false;
+          sum += spend;
+        }
+        return sum <= p.total.amount;
+      },
+      { message: "the lines' spend (quantity x unitPrice) exceeds the total", path: ['lines'] },
+    ),
+    z.meta({ id: 'RecordPurchase' }),
+  );
 
 export const authorizeRedemptionSchema = z
   .object({
@@ -354,6 +386,131 @@ export const pageQuerySchema = z.object({
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
+const tierId = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'));
+
+/** Campaign types that earn on a purchase; the others are one-off credits. */
+const PURCHASE_TYPES = ['multiplier', 'bonus'];
+
+const campaignFields = z.object({
+  name: line(200),
+  type: z.enum(['multiplier', 'bonus']),
+  startsAt: z.optional(instant()).check(z.describe('Inclusive; defaults to now')),
+  endsAt: z
+    .optional(z.nullable(instant()))
+    .check(z.describe('Exclusive; null or absent: runs until ended (PATCH)')),
+  match: z.optional(
+    z
+      .object({
+        categories: z.optional(z.array(line(64)).check(z.maxLength(100))),
+        skus: z.optional(z.array(line(64)).check(z.maxLength(500))),
+      })
+      .check(
+        z.refine((m) => (m.categories?.length ?? 0) + (m.skus?.length ?? 0) > 0, {
+          message: 'name at least one category or SKU',
+        }),
+        z.describe(
+          'Only lines in one of these categories or with one of these SKUs count; without ' +
+            'a match, all earnable spend does',
+        ),
+      ),
+  ),
+  audience: z.optional(
+    z
+      .object({
+        tiers: z.optional(z.array(tierId).check(z.minLength(1), z.maxLength(20))),
+        status: z.optional(z.literal('lapsed')),
+      })
+      .check(
+        z.describe(
+          'Whom it is for, as they were before the purchase: tiers held, or lapsed customers ' +
+            '(a win-back offer: it applies to the purchase that reactivates them)',
+        ),
+      ),
+  ),
+  daysOfWeek: z.optional(
+    z.array(z.int().check(z.minimum(0), z.maximum(6))).check(
+      z.minLength(1),
+      z.maxLength(7),
+      z.refine((d) => new Set(d).size === d.length, 'days must not repeat'),
+      z.describe("UTC days of the purchase's occurredAt, 0 = Sunday; default every day"),
+    ),
+  ),
+  multiplier: z.optional(
+    z.number().check(
+      z.refine((m) => m > 1 && m <= 10, 'must be more than 1 and at most 10'),
+      z.refine(hasAtMostFourDecimals, 'must have at most 4 decimal places'),
+      z.describe('`multiplier`: matching spend earns m x its base points (m - 1 extra)'),
+    ),
+  ),
+  points: z.optional(
+    z
+      .int()
+      .check(z.minimum(1), z.maximum(1_000_000), z.describe('`bonus`: extra points per purchase')),
+  ),
+  minSpend: z.optional(moneySchema).check(z.describe('`bonus`: matching spend needed')),
+  firstPurchaseOnly: z
+    .optional(z.boolean())
+    .check(z.describe("`bonus`: only on the customer's first purchase ever")),
+});
+
+export const createCampaignSchema = campaignFields.check(
+  z.superRefine((c: z.output<typeof campaignFields>, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if (
+      c.startsAt !== undefined &&
+      c.endsAt != null &&
+      Date.parse(c.endsAt) <= Date.parse(c.startsAt)
+    ) {
+      issue('endsAt', 'must be after startsAt');
+    }
+    if (c.type === 'multiplier' && c.multiplier === undefined)
+      issue('multiplier', 'required for a multiplier campaign');
+    if (c.type !== 'multiplier' && c.multiplier !== undefined)
+      issue('multiplier', 'only for a multiplier campaign');
+    if (c.type === 'bonus' && c.points === undefined)
+      issue('points', 'required for a bonus campaign');
+    if (c.type === 'multiplier' && c.points !== undefined)
+      issue('points', 'not for a multiplier campaign');
+    if (c.type !== 'bonus' && c.minSpend !== undefined)
+      issue('minSpend', 'only for a bonus campaign');
+    if (c.type !== 'bonus' && c.firstPurchaseOnly !== undefined) {
+      issue('firstPurchaseOnly', 'only for a bonus campaign');
+    }
+    if (!PURCHASE_TYPES.includes(c.type) && c.match !== undefined) {
+      issue('match', `a ${c.type} campaign credits no purchase, so it has no match`);
+    }
+  }),
+  z.meta({ id: 'CreateCampaign' }),
+);
+
+export const patchCampaignSchema = z
+  .object({
+    name: z.optional(line(200)),
+    endsAt: z
+      .optional(z.nullable(instant()))
+      .check(z.describe('End it early, extend it, or (null) let it run until ended')),
+  })
+  .check(
+    z.refine((p) => p.name !== undefined || p.endsAt !== undefined, {
+      message: 'give name or endsAt',
+      path: [],
+    }),
+    z.meta({ id: 'PatchCampaign' }),
+  );
+
+export const campaignListQuerySchema = z.object({
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  status: z
+    .optional(z.enum(['scheduled', 'active', 'ended']))
+    .check(z.describe('Only campaigns in this status now')),
+});
+
+export type CreateCampaignInput = z.infer<typeof createCampaignSchema>;
+export type PatchCampaignInput = z.infer<typeof patchCampaignSchema>;
 export type ProgramInput = z.infer<typeof programSchema>;
 export type CreateCustomerInput = z.infer<typeof createCustomerSchema>;
 export type RecordPurchaseInput = z.infer<typeof recordPurchaseSchema>;

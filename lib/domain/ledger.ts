@@ -1,3 +1,5 @@
+import type { BreakdownItem } from './earning.ts';
+
 /**
  * One line of a customer's ledger. `points` is always the entry's effect on available
  * points, so available = the sum of `points` and `balanceAfter` is its running total.
@@ -15,7 +17,8 @@ export interface LedgerEntry {
     | 'expire'
     | 'adjust'
     | 'pending'
-    | 'activate';
+    | 'activate'
+    | 'bonus';
   points: number;
   pendingPoints?: number;
   balanceAfter: number;
@@ -24,6 +27,10 @@ export interface LedgerEntry {
   refundId?: string;
   redemptionId?: string;
   reason?: string;
+  /** A `bonus` entry's campaign. */
+  campaignId?: string;
+  /** An `earn` (or `pending`) entry's points by source: base, then each campaign's. */
+  breakdown?: BreakdownItem[];
 }
 
 export type EventType = 'tier.changed' | 'customer.lapsed' | 'customer.reactivated';

@@ -1,12 +1,13 @@
 import { newId } from '../ids.ts';
 import type { LapseReason } from './cadence.ts';
 import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
+import type { Campaign, PurchaseLine } from './campaigns.ts';
 import type { CustomerState } from './customer.ts';
 import { dayKey } from './days.ts';
+import { type Earning, earningFor } from './earning.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';
 import { money } from './money.ts';
-import { earnedPoints } from './points.ts';
 import type { Program, Tier } from './program.ts';
 import {
   ANNUAL_MONTHS,
@@ -135,18 +136,32 @@ export class PointsChange {
   }
 
   /**
-   * A purchase: points at the multiplier of the tier held before it; pending until
-   * `availableAt` if that is after asOf. The spend counts at once, and the tier may go up.
+   * A purchase: what it earns by the rules of earning.ts (the tier held before it, the
+   * campaigns running at its occurredAt, its lines), pending until `availableAt` if that
+   * is after asOf. Its earnable spend counts at once, and the tier may go up.
    */
-  purchase(args: { amount: number; occurredAt: Date; availableAt: Date; purchaseId: string }): {
-    points: number;
-    pending: boolean;
-  } {
+  purchase(args: {
+    amount: number;
+    lines?: readonly PurchaseLine[];
+    campaigns?: readonly Campaign[];
+    occurredAt: Date;
+    availableAt: Date;
+    purchaseId: string;
+  }): Earning & { pending: boolean } {
     const c = this.#customer;
     const months = this.program.qualifyingWindowMonths;
     const before = heldTier(this.program, c.tierId, qualifyingSpend(c.spend, this.asOf, months));
-    const points = earnedPoints(args.amount, this.program.earnRate, before.multiplier);
-    c.spend = addSpend(c.spend, args.occurredAt, args.amount, this.asOf, months);
+    const earning = earningFor({
+      total: args.amount,
+      lines: args.lines,
+      program: this.program,
+      tierMultiplier: before.multiplier,
+      campaigns: args.campaigns ?? [],
+      occurredAt: args.occurredAt,
+      customer: { tierId: before.id, status: c.status, purchases: c.purchases },
+    });
+    const points = earning.points;
+    c.spend = addSpend(c.spend, args.occurredAt, earning.earnableSpend, this.asOf, months);
     const spend = qualifyingSpend(c.spend, this.asOf, months);
     this.setTier(heldTier(this.program, before.id, spend), spend, 'purchase');
     const at = args.occurredAt.toISOString();
@@ -166,12 +181,25 @@ export class PointsChange {
         points: 0,
         pendingPoints: points,
         purchaseId: args.purchaseId,
+        breakdown: earning.breakdown,
       });
     } else {
       this.credit(points, { [dayKey(args.availableAt)]: points });
-      this.record({ type: 'earn', points, purchaseId: args.purchaseId });
+      this.record({
+        type: 'earn',
+        points,
+        purchaseId: args.purchaseId,
+        breakdown: earning.breakdown,
+      });
     }
-    return { points, pending };
+    return { ...earning, pending };
+  }
+
+  /** A campaign's one-off credit (enrolment, birthday, referral): a new lot today. */
+  bonus(points: number, campaignId: string): LedgerEntry {
+    this.credit(points, { [dayKey(this.asOf)]: points });
+    this.#customer.lifetimeEarned += points;
+    return this.record({ type: 'bonus', points, campaignId });
   }
 
   /** A lapsed customer bought again: active, with a `customer.reactivated` event. */

@@ -19,7 +19,17 @@ export interface Program {
   maxBackdateDays: number;
   holdMinutes: number;
   lapse: { factor: number; minPurchases: number; minDays: number };
+  /** Lines in these categories (gift cards, deposits) earn nothing and do not count towards tiers. */
+  excludedCategories: string[];
 }
+
+/** A program as stored by a version that had fewer fields, completed with the defaults. */
+export const withDefaults = (
+  p: Omit<Program, 'excludedCategories'> & Partial<Program>,
+): Program => ({
+  ...p,
+  excludedCategories: p.excludedCategories ?? [],
+});
 
 /** The program a fresh deployment starts with (the contract's example). */
 export const defaultProgram: Program = {
@@ -38,4 +48,5 @@ export const defaultProgram: Program = {
   maxBackdateDays: 30,
   holdMinutes: 15,
   lapse: { factor: 2, minPurchases: 3, minDays: 14 },
+  excludedCategories: [],
 };

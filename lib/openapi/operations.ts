@@ -4,7 +4,9 @@ import type { ErrorCode } from '../errors.ts';
 import {
   adjustmentSchema,
   authorizeRedemptionSchema,
+  campaignListQuerySchema,
   createApiKeySchema,
+  createCampaignSchema,
   createCustomerSchema,
   customerLookupSchema,
   jobRunSchema,
@@ -12,6 +14,7 @@ import {
   lapseReasonSchema,
   nameSchema,
   pageQuerySchema,
+  patchCampaignSchema,
   programSchema,
   recordPurchaseSchema,
   refundSchema,
@@ -61,6 +64,9 @@ export const tagNotes: Record<string, string> = {
   stores: "The merchant's own stores (pos keys are bound to one).",
   partners: 'Partner retailers that take points as cash (partner keys are bound to one).',
   'api-keys': 'Create and revoke API keys; the plain key is shown once.',
+  campaigns:
+    'Earn more on what, when and by whom: multiplier and bonus campaigns by category or SKU, ' +
+    'day of week, tier, and a win-back offer for lapsed customers; with exact counts.',
 };
 
 const BOUNDS_NOTE =
@@ -468,21 +474,119 @@ export const operations: Record<string, Operation> = {
       'A pos key records for its own store (storeId may be omitted, or must be its own); ' +
       'an admin key must name storeId. occurredAt defaults to now; more than 5 minutes ' +
       'ahead, or (except for admin keys, for imports) more than maxBackdateDays back, is ' +
-      'a 400. Points = floor(floor(total x earnRate.points / earnRate.per) x multiplier of ' +
-      'the tier held before the purchase). Every unitPrice in `lines` must be in the ' +
-      'program currency; lines are stored but not checked against total (discounts).',
+      'a 400.\n\n' +
+      "**Earning.** Earnable spend E = total - the spend of lines in the program's " +
+      'excludedCategories (line spend = quantity x unitPrice.amount; the lines together may ' +
+      'not exceed the total, and what they do not cover, such as tax, earns like any ' +
+      'spend). Base points = floor(floor(E x earnRate.points / earnRate.per) x multiplier ' +
+      'of the tier held before the purchase). Each campaign running at occurredAt whose ' +
+      'audience the customer is in (as before the purchase) adds: a `multiplier` campaign ' +
+      'floor(floor(M x earnRate.points / earnRate.per) x (m - 1)) on its matching earnable ' +
+      'spend M (all of E without a match); a `bonus` campaign its points when M > 0, M >= ' +
+      'minSpend and, with firstPurchaseOnly, on the first purchase. `breakdown` lists each ' +
+      'part and sums to pointsEarned; only E counts towards tiers. Every unitPrice in ' +
+      '`lines` must be in the program currency.\n\n' +
+      'Campaigns are read like the program: a new or changed campaign reaches every ' +
+      'function within LOYALTY_PROGRAM_CACHE_MS (30 s by default; at once locally).',
     body: recordPurchaseSchema,
     idempotent: true,
     status: 201,
     response: 'RecordedPurchase',
     responseDescription: 'The purchase (or, with `Idempotent-Replayed: true`, its replay)',
     errors: [
-      ['validation-failed', 'An admin key without storeId; occurredAt out of range'],
+      [
+        'validation-failed',
+        "An admin key without storeId; occurredAt out of range; the lines' spend exceeds the total",
+      ],
       ['validation-failed', BOUNDS_NOTE],
       ['forbidden', "A pos key sending another store's storeId"],
       ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
       ['conflict', 'This receiptId was already recorded at this store'],
       ['currency-mismatch', "total or a line's unitPrice is not in the program currency"],
+    ],
+  },
+  quotePurchase: {
+    tag: 'purchases',
+    summary: 'What a purchase would earn now, before it is paid',
+    description:
+      'The same body and rules as POST /v1/purchases, with no Idempotency-Key: the points, ' +
+      'their breakdown and the customer as they would be after it. Nothing is written, so ' +
+      'a till can show it before payment; recording the purchase then earns the same ' +
+      'unless the customer, the program or a campaign changes in between.',
+    body: recordPurchaseSchema,
+    status: 200,
+    response: 'PurchaseQuote',
+    responseDescription: 'What the purchase would earn',
+    errors: [
+      [
+        'validation-failed',
+        "An admin key without storeId; occurredAt out of range; the lines' spend exceeds the total",
+      ],
+      ['forbidden', "A pos key sending another store's storeId"],
+      ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
+      ['currency-mismatch', "total or a line's unitPrice is not in the program currency"],
+    ],
+  },
+  createCampaign: {
+    tag: 'campaigns',
+    summary: 'Start (or schedule) a campaign',
+    description:
+      '`multiplier` (1 < m <= 10): matching spend earns m times its base points. `bonus`: ' +
+      'points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; ' +
+      'the tier multiplier applies to base points only. `match` narrows a campaign to lines ' +
+      'of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back ' +
+      'offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days ' +
+      'of occurredAt. At most 20 campaigns may run at any one instant.',
+    body: createCampaignSchema,
+    idempotent: true,
+    status: 201,
+    response: 'Campaign',
+    responseDescription: 'The campaign (or, with `Idempotent-Replayed: true`, its replay)',
+    errors: [
+      [
+        'validation-failed',
+        'endsAt not after startsAt, a multiplier out of range, fields of another type, an ' +
+          'unknown tier in audience',
+      ],
+      ['conflict', 'It would run at some instant beside 20 other campaigns'],
+      ['currency-mismatch', 'minSpend is not in the program currency'],
+    ],
+  },
+  listCampaigns: {
+    tag: 'campaigns',
+    summary: 'List campaigns, oldest first, with their counts',
+    description:
+      'With `status`, only campaigns in that status now. A page reads at most `limit` ' +
+      'campaigns, so with a status a page may hold fewer (even none) and still have a ' +
+      'nextCursor.',
+    query: campaignListQuerySchema,
+    status: 200,
+    response: 'CampaignPage',
+    responseDescription: 'One page of campaigns',
+    errors: [['validation-failed', 'Bad limit or status, or a cursor not issued for this list']],
+  },
+  getCampaign: {
+    tag: 'campaigns',
+    summary: 'Read a campaign and its counts',
+    status: 200,
+    response: 'Campaign',
+    responseDescription: 'The campaign',
+    errors: [['not-found', 'No such campaign']],
+  },
+  patchCampaign: {
+    tag: 'campaigns',
+    summary: 'Rename a campaign, end it early or extend it',
+    description:
+      'endsAt moves its end (null: runs until ended). What was earned stays earned; ' +
+      'purchases recorded after the change see the new end.',
+    body: patchCampaignSchema,
+    status: 200,
+    response: 'Campaign',
+    responseDescription: 'The campaign as changed',
+    errors: [
+      ['validation-failed', 'endsAt not after startsAt, or neither name nor endsAt given'],
+      ['not-found', 'No such campaign'],
+      ['conflict', 'Extended, it would run at some instant beside 20 other campaigns'],
     ],
   },
   getPurchase: {

@@ -7,10 +7,12 @@ import { lapseReasons } from '../domain/cadence.ts';
 import {
   adjustmentSchema,
   createApiKeySchema,
+  createCampaignSchema,
   createCustomerSchema,
   lapseReasonSchema,
   moneySchema,
   nameSchema,
+  patchCampaignSchema,
   programSchema,
   purchaseLineSchema,
   recordPurchaseSchema,
@@ -130,7 +132,21 @@ const ledgerTypes = [
   'adjust',
   'pending',
   'activate',
+  'bonus',
 ] as const;
+
+export const breakdownSchema = z
+  .array(
+    z.object({
+      source: z.enum(['base', 'campaign']),
+      campaignId: z.string().optional().describe('For `campaign`: the campaign that added them'),
+      points: z.int().min(0),
+    }),
+  )
+  .describe(
+    'Where the points came from: `base` (earn rate and tier multiplier on the earnable ' +
+      'spend) first, then each campaign that added points. Sums to the points earned',
+  );
 
 export const ledgerEntrySchema = z.object({
   id: z.string(),
@@ -155,6 +171,13 @@ export const ledgerEntrySchema = z.object({
   refundId: z.string().optional(),
   redemptionId: z.string().optional(),
   reason: z.string().optional(),
+  campaignId: z
+    .string()
+    .optional()
+    .describe('On a `bonus` entry: the enrolment, birthday or referral campaign that credited it'),
+  breakdown: breakdownSchema
+    .optional()
+    .describe('On `earn` and `pending` entries: as on the purchase'),
 });
 
 const pageOf = (item: z.ZodType) =>
@@ -173,8 +196,9 @@ const purchaseFields = {
   total: moneySchema,
   occurredAt: timestamp,
   receiptId: z.string().optional(),
-  lines: z.array(purchaseLineSchema).optional().describe('As sent; not checked against total'),
+  lines: z.array(purchaseLineSchema).optional().describe('As sent'),
   pointsEarned: z.int().min(0),
+  breakdown: breakdownSchema,
   pointsStatus: z.enum(['available', 'pending']),
   availableAt: timestamp.optional().describe('When pending points become available'),
 };
@@ -356,6 +380,46 @@ const sessionTokenSchema = z.object({
   expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
 });
 
+export const campaignSchema = z
+  .object({
+    id: z.string().describe('`cmp_` + ULID'),
+    name: z.string(),
+    type: z.enum(['multiplier', 'bonus']),
+    startsAt: timestamp.describe('Inclusive'),
+    endsAt: timestamp.nullable().describe('Exclusive; null: runs until ended'),
+    status: z
+      .enum(['scheduled', 'active', 'ended'])
+      .describe('Now: before startsAt, in [startsAt, endsAt), or from endsAt on'),
+    match: z
+      .object({ categories: z.array(z.string()).optional(), skus: z.array(z.string()).optional() })
+      .optional(),
+    audience: z
+      .object({ tiers: z.array(z.string()).optional(), status: z.literal('lapsed').optional() })
+      .optional(),
+    daysOfWeek: z.array(z.int().min(0).max(6)).optional(),
+    multiplier: z.number().optional(),
+    points: z.int().optional(),
+    minSpend: z.optional(moneySchema),
+    firstPurchaseOnly: z.boolean().optional(),
+    createdAt: timestamp,
+    stats: z
+      .object({
+        purchases: z.int().min(0).describe('Purchases it added points to'),
+        customers: z.int().min(0).describe('Distinct customers it added points for'),
+        pointsAwarded: z.int().min(0).describe('Points it added (refunds do not take them back)'),
+      })
+      .describe('Exact, however many tills record at once'),
+  })
+  .describe('A campaign: its rules, its status now, and what it has awarded');
+
+export const purchaseQuoteSchema = z
+  .object({
+    pointsEarned: z.int().min(0),
+    breakdown: breakdownSchema,
+    customer: customerSchema.describe('The customer as they would be after the purchase'),
+  })
+  .describe('What the purchase would earn if recorded now; nothing was written');
+
 /** Every schema that becomes a named component, by id. */
 export const named: Record<string, z.core.$ZodType> = {
   Money: moneySchema,
@@ -394,4 +458,9 @@ export const named: Record<string, z.core.$ZodType> = {
   LapseReasonResult: lapseReasonResultSchema,
   RetentionReport: retentionSchema,
   EventPage: pageOf(eventSchema),
+  Campaign: campaignSchema,
+  CampaignPage: pageOf(campaignSchema),
+  CreateCampaign: createCampaignSchema,
+  PatchCampaign: patchCampaignSchema,
+  PurchaseQuote: purchaseQuoteSchema,
 };

@@ -43,6 +43,20 @@ export const keys = {
   redemption: (id: string): Key => ({ PK: `RED#${id}`, SK: 'REDEMPTION' }),
   /** The outbox: one partition, ids sort by time, so it reads oldest first. */
   event: (id: string): Key => ({ PK: EVENTS_PARTITION, SK: `${EVENT_PREFIX}${id}` }),
+  /** Campaigns live in one partition, by id (so by creation): a list is one Query. */
+  campaign: (id: string): Key => ({ PK: 'CAMPAIGNS', SK: `CAMPAIGN#${id}` }),
+  /** The campaigns not yet ended, in one item: what a purchase reads (cached). */
+  liveCampaigns: (): Key => ({ PK: 'CAMPAIGNS', SK: 'LIVE' }),
+  /** A campaign's counts, sharded so that its purchases do not contend on one item. */
+  campaignStats: (id: string, shard: number): Key => ({
+    PK: `CMPSTATS#${id}`,
+    SK: `SHARD#${shard}`,
+  }),
+  /** That a customer took part in a campaign (for its count of distinct customers). */
+  campaignCustomer: (id: string, customerId: string): Key => ({
+    PK: `CMPCUS#${id}#${customerId}`,
+    SK: 'CMPCUS',
+  }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,

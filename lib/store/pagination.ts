@@ -66,7 +66,8 @@ const decodeKeyCursor = (cursor: string, range: KeyRange) =>
 
 /**
  * One page of a query on `range`. Asks for one item more than the page so that
- * `nextCursor` is null exactly when there is nothing after this page.
+ * `nextCursor` is null exactly when there is nothing after this page (with a filter,
+ * reads at most `limit` items whatever passes it, so every page's reads stay bounded).
  */
 export async function queryPage(
   input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
@@ -74,12 +75,19 @@ export async function queryPage(
   limit: number,
   cursor: string | undefined,
 ): Promise<Page<Record<string, unknown>>> {
+  const start = cursor !== undefined && { ExclusiveStartKey: decodeKeyCursor(cursor, range) };
+  if (input.FilterExpression !== undefined) {
+    // A filter applies after Limit: read `limit` items, keep those that pass, and go on from
+    // the last one read (a page may be short, even empty, and still have a next one).
+    const out = await db().send(new QueryCommand({ ...input, Limit: limit, ...start }));
+    const last = out.LastEvaluatedKey;
+    return {
+      items: out.Items ?? [],
+      nextCursor: last ? encodeCursor({ PK: last.PK, SK: last.SK }) : null,
+    };
+  }
   const { Items = [] } = await db().send(
-    new QueryCommand({
-      ...input,
-      Limit: limit + 1,
-      ...(cursor !== undefined && { ExclusiveStartKey: decodeKeyCursor(cursor, range) }),
-    }),
+    new QueryCommand({ ...input, Limit: limit + 1, ...start }),
   );
   const items = Items.slice(0, limit);
   const last = items[items.length - 1];

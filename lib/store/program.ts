@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
-import { defaultProgram, type Program } from '../domain/program.ts';
+import { defaultProgram, type Program, withDefaults } from '../domain/program.ts';
 import { db, tableName } from './client.ts';
 import { keys } from './keys.ts';
 
@@ -13,7 +13,7 @@ let cached: { program: Program; until: number } | undefined;
 export async function getProgram(now = Date.now()): Promise<Program> {
   if (cached && cached.until > now) return cached.program;
   const { Item } = await db().send(new GetCommand({ TableName: tableName(), Key: keys.program() }));
-  const program = (Item?.program as Program | undefined) ?? defaultProgram;
+  const program = Item?.program ? withDefaults(Item.program as Program) : defaultProgram;
   cached = { program, until: now + config().programCacheMs };
   return program;
 }

@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
+import type { BreakdownItem } from '../domain/earning.ts';
 import type { Money } from '../domain/money.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import { db, tableName } from './client.ts';
@@ -18,34 +19,53 @@ export interface Purchase {
   receiptId?: string;
   lines?: { sku: string; category?: string; quantity: number; unitPrice: Money }[];
   pointsEarned: number;
+  /** Where the points came from (base, campaigns); sums to pointsEarned. */
+  breakdown: BreakdownItem[];
   pointsStatus: 'available' | 'pending';
   /** When pending points become available (only when they were pending at the purchase). */
   availableAt?: string;
   refunded: Money;
+  /** The total less excluded lines, when that is less than the total (refunds take it back in proportion). */
+  earnableSpend?: number;
+}
+
+/** A purchase item as the code reads it: those recorded before breakdowns had only a base. */
+export function purchaseFromItem(item: Record<string, unknown>): Purchase {
+  const p = withoutKeys<Purchase>(item);
+  return p.breakdown ? p : { ...p, breakdown: [{ source: 'base', points: p.pointsEarned }] };
 }
 
 export interface PurchaseContext {
   customer: CustomerState | undefined;
   idempotencyItem: Record<string, unknown> | undefined;
   storeExists: boolean;
+  /** Of the campaigns asked about, those the customer already took part in. */
+  campaignsSeen: Set<string>;
 }
 
 /**
- * The purchase's first round trip: the customer, the idempotency record and (for admin
- * keys, which name a store) the store, in one consistent BatchGetItem.
+ * The purchase's first round trip: the customer, the idempotency record, (for admin keys,
+ * which name a store) the store, and whether the customer took part in each campaign that
+ * may apply, in one consistent BatchGetItem.
  */
 export async function loadPurchaseContext(
   customerId: string,
-  idem: IdempotencyContext,
+  idem: IdempotencyContext | undefined,
   storeToCheck: string | undefined,
+  campaignIds: readonly string[] = [],
 ): Promise<PurchaseContext> {
-  const wanted: Key[] = [keys.customer(customerId), idempotencyKey(idem)];
+  const wanted: Key[] = [keys.customer(customerId)];
+  if (idem) wanted.push(idempotencyKey(idem));
   if (storeToCheck) wanted.push(keys.store(storeToCheck));
+  for (const id of campaignIds) wanted.push(keys.campaignCustomer(id, customerId));
   const found = await batchGet(wanted);
   return {
     customer: customerFromItem(pick(found, keys.customer(customerId))),
-    idempotencyItem: pick(found, idempotencyKey(idem)),
+    idempotencyItem: idem ? pick(found, idempotencyKey(idem)) : undefined,
     storeExists: storeToCheck ? pick(found, keys.store(storeToCheck)) !== undefined : true,
+    campaignsSeen: new Set(
+      campaignIds.filter((id) => pick(found, keys.campaignCustomer(id, customerId))),
+    ),
   };
 }
 
@@ -90,7 +110,7 @@ export async function getPurchase(id: string): Promise<Purchase | undefined> {
   const { Item } = await db().send(
     new GetCommand({ TableName: tableName(), Key: keys.purchase(id) }),
   );
-  return Item ? withoutKeys<Purchase>(Item) : undefined;
+  return Item ? purchaseFromItem(Item) : undefined;
 }
 
 /** A purchase, the idempotency record, in one consistent read (a refund's first round trip). */
@@ -98,7 +118,7 @@ export async function loadRefundContext(purchaseId: string, idem: IdempotencyCon
   const found = await batchGet([keys.purchase(purchaseId), idempotencyKey(idem)]);
   const item = pick(found, keys.purchase(purchaseId));
   return {
-    purchase: item ? withoutKeys<Purchase>(item) : undefined,
+    purchase: item ? purchaseFromItem(item) : undefined,
     idempotencyItem: pick(found, idempotencyKey(idem)),
   };
 }

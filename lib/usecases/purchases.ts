@@ -1,11 +1,14 @@
+import { type Campaign, runsAt } from '../domain/campaigns.ts';
 import { type CustomerView, customerView } from '../domain/customer.ts';
 import { occurredAtProblem } from '../domain/days.ts';
+import type { BreakdownItem } from '../domain/earning.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
+import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
@@ -62,9 +65,16 @@ function occurredAtOf(
 }
 
 /** A recorded purchase as its till sees it, with the customer after it. */
-export type RecordedPurchase = Omit<Purchase, 'recordedAt' | 'refunded'> & {
+export type RecordedPurchase = Omit<Purchase, 'recordedAt' | 'refunded' | 'earnableSpend'> & {
   customer: CustomerView;
 };
+
+/** What a purchase would earn now, and the customer as it would be after it. */
+export interface PurchaseQuote {
+  pointsEarned: number;
+  breakdown: BreakdownItem[];
+  customer: CustomerView;
+}
 
 /** A refund, with the points it took back and the customer after it. */
 export interface RecordedRefund {
@@ -75,9 +85,14 @@ export interface RecordedRefund {
   customer: CustomerView;
 }
 
+/** The campaigns that may add to a purchase at `occurredAt` (audience aside: that needs the customer). */
+const campaignsAt = (campaigns: readonly Campaign[], occurredAt: Date) =>
+  campaigns.filter((c) => (c.type === 'multiplier' || c.type === 'bonus') && runsAt(c, occurredAt));
+
 /**
  * Records a purchase and its points: one BatchGetItem (customer, idempotency record,
- * store) and one TransactWriteItems on the hot path; more only when racing.
+ * store, campaign markers) and one TransactWriteItems on the hot path; more only when
+ * racing. The program and the campaigns are cached (programCacheMs).
  */
 export async function recordPurchase(
   principal: Principal,
@@ -95,10 +110,13 @@ export async function recordPurchase(
         new DomainError('conflict', 'This receiptId was already recorded at this store'),
     },
     attempt: async (now) => {
+      const occurredAtInput = input.occurredAt === undefined ? now : new Date(input.occurredAt);
+      const campaigns = campaignsAt(await liveCampaigns(now.getTime()), occurredAtInput);
       const context = await loadPurchaseContext(
         input.customerId,
         idem,
         principal.role === 'admin' ? storeId : undefined,
+        campaigns.map((c) => c.id),
       );
       const replay = replayFrom(context.idempotencyItem, idem, now);
       if (replay) return done(replayed(replay));
@@ -114,6 +132,8 @@ export async function recordPurchase(
       const change = new PointsChange(context.customer, program, now).settle();
       const earned = change.purchase({
         amount: input.total.amount,
+        ...(input.lines && { lines: input.lines }),
+        campaigns,
         occurredAt,
         availableAt,
         purchaseId,
@@ -128,23 +148,78 @@ export async function recordPurchase(
         ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
         ...(input.lines !== undefined && { lines: input.lines }),
         pointsEarned: earned.points,
+        breakdown: earned.breakdown,
         pointsStatus: earned.pending ? 'pending' : 'available',
         ...(earned.pending && { availableAt: availableAt.toISOString() }),
         refunded: { amount: 0, currency: program.currency },
+        ...(earned.earnableSpend !== input.total.amount && {
+          earnableSpend: earned.earnableSpend,
+        }),
       };
-      const { recordedAt: _, refunded: __, ...shown } = purchase;
+      const { recordedAt: _, refunded: __, earnableSpend: ___, ...shown } = purchase;
       const answer: RecordedPurchase = {
         ...shown,
         customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
         changes: [change],
-        extras: purchaseItems(purchase),
+        extras: [
+          ...purchaseItems(purchase),
+          ...earned.breakdown.flatMap((b) =>
+            b.campaignId === undefined
+              ? []
+              : campaignCountItems({
+                  campaignId: b.campaignId,
+                  customerId: input.customerId,
+                  points: b.points,
+                  purchase: true,
+                  newCustomer: !context.campaignsSeen.has(b.campaignId),
+                  at: now,
+                }),
+          ),
+        ],
         answer,
         result: answered(answer),
       });
     },
   });
+}
+
+/**
+ * What a purchase would earn if recorded now, and the customer as it would be after it;
+ * nothing is written (one BatchGetItem: the customer, and the store for an admin key).
+ */
+export async function quotePurchase(
+  principal: Principal,
+  input: RecordPurchaseInput,
+  now: Date = new Date(),
+): Promise<PurchaseQuote> {
+  const program = await getProgram();
+  const storeId = storeFor(principal, input);
+  checkCurrencies(input, program.currency);
+  const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
+  const campaigns = campaignsAt(await liveCampaigns(now.getTime()), occurredAt);
+  const context = await loadPurchaseContext(
+    input.customerId,
+    undefined,
+    principal.role === 'admin' ? storeId : undefined,
+  );
+  if (!context.storeExists) throw notFound('Store');
+  if (!context.customer) throw notFound('Customer');
+  const change = new PointsChange(context.customer, program, now).settle();
+  const earned = change.purchase({
+    amount: input.total.amount,
+    ...(input.lines && { lines: input.lines }),
+    campaigns,
+    occurredAt,
+    availableAt: availableAtFor(occurredAt, program.pendingDays),
+    purchaseId: 'quote',
+  });
+  return {
+    pointsEarned: earned.points,
+    breakdown: earned.breakdown,
+    customer: customerView(change.customer, program, now, await getModel()),
+  };
 }
 
 export async function readPurchase(principal: Principal, id: string, now = new Date()) {
@@ -204,9 +279,15 @@ export async function refundPurchase(
       if (!customer) throw notFound('Customer');
       const refundId = newId('ref', now.getTime());
       const change = new PointsChange(customer, program, now).settle();
+      // The spend that counted towards tiers leaves in the same proportion (all of the
+      // refund when no line was excluded), by the same cumulative floor: no drift.
+      const earnable = purchase.earnableSpend ?? purchase.total.amount;
+      const spendBack =
+        pointsReversedFor(earnable, after, purchase.total.amount) -
+        pointsReversedFor(earnable, before, purchase.total.amount);
       change.refund({
         points: reversed,
-        amount: input.amount.amount,
+        amount: spendBack,
         occurredAt: new Date(purchase.occurredAt),
         availableAt: new Date(purchase.availableAt ?? purchase.occurredAt),
         purchaseId,

@@ -145,6 +145,11 @@ describe('the role matrix of the contract', () => {
       ['admin', 'partner'],
     ],
     ['POST', () => '/v1/purchases', {}, ['admin', 'pos']],
+    ['POST', () => '/v1/purchases/quote', {}, ['admin', 'pos']],
+    ['POST', () => '/v1/campaigns', {}, ['admin']],
+    ['GET', () => '/v1/campaigns', undefined, ['admin']],
+    ['GET', () => '/v1/campaigns/cmp_x', undefined, ['admin']],
+    ['PATCH', () => '/v1/campaigns/cmp_x', { name: 'n' }, ['admin']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
     ['POST', () => '/v1/purchases/pur_x/refunds', {}, ['admin', 'pos']],
     ['POST', () => '/v1/stores', { name: 'n' }, ['admin']],
@@ -161,7 +166,7 @@ describe('the role matrix of the contract', () => {
         ([method, path]) =>
           `${method} ${path()
             .split('?')[0]
-            ?.replace(/(cus|red|ptn|pur|key)_[0-9A-Za-z]+/g, '{id}')}`,
+            ?.replace(/(cus|red|ptn|pur|key|cmp)_[0-9A-Za-z]+/g, '{id}')}`,
       ),
     );
     const secured = routes.filter((r) => r.roles !== 'public').map((r) => routeKey(r));

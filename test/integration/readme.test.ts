@@ -39,6 +39,16 @@ const CALLS = [
   '201 POST /v1/redemptions',
   '200 POST /v1/redemptions/{id}/capture',
   '200 GET /v1/partners/{id}/settlement',
+  // campaigns: exclude gift cards, three campaigns, a quote, the purchase, list, end one
+  '200 GET /v1/program',
+  '200 PUT /v1/program',
+  '201 POST /v1/campaigns',
+  '201 POST /v1/campaigns',
+  '201 POST /v1/campaigns',
+  '200 POST /v1/purchases/quote',
+  '201 POST /v1/purchases',
+  '200 GET /v1/campaigns',
+  '200 PATCH /v1/campaigns/{id}',
 ];
 
 let api: LocalApi;
@@ -70,9 +80,12 @@ function bash(script: string, env: Record<string, string>) {
 
 describe('the README curl session', () => {
   it('runs as written, every call answering the status the README says', async () => {
-    const session = [block('npm start &'), block('session-tokens'), block('/settlement')].join(
-      '\n',
-    );
+    const session = [
+      block('npm start &'),
+      block('session-tokens'),
+      block('/settlement'),
+      block('/campaigns'),
+    ].join('\n');
     const script = [
       'set -euo pipefail',
       // Report each call's status on stderr; the body still goes where the README sends it.
@@ -84,12 +97,18 @@ describe('the README curl session', () => {
     ].join('\n');
     expect(script).not.toMatch(/^\s*npm start/m);
 
+    const isWeekend = () => [0, 6].includes(new Date().getUTCDay());
+    const weekend = new Set([isWeekend()]);
     const run = await bash(script, { PORT: String(api.port) });
+    weekend.add(isWeekend());
     expect(run.stderr.match(/^[^\d].*$/gm) ?? [], 'unexpected stderr').toEqual([]);
     expect(run.code, run.stderr).toBe(0);
     const calls = (run.stderr.match(/^\d{3} [A-Z]+ \S+$/gm) ?? []).map((line) => {
       const [status, method, url] = line.split(' ') as [string, string, string];
-      const path = new URL(url).pathname.replace(/\b(sto|cus|ptn|red|key)_[0-9A-Za-z]+/g, '{id}');
+      const path = new URL(url).pathname.replace(
+        /\b(sto|cus|ptn|red|key|cmp)_[0-9A-Za-z]+/g,
+        '{id}',
+      );
       return `${status} ${method} ${path}`;
     });
     expect(calls).toEqual(CALLS);
@@ -98,6 +117,16 @@ describe('the README curl session', () => {
     expect(run.stdout).toContain('"pointsEarned":600');
     expect(run.stdout).toMatch(/"tier":\{"id":"silver"/);
     expect(run.stdout).toContain('"status":"captured"');
+    // The quote and the purchase: 50 base (E = 40.00 at 1.25 x) and 30 for coffee, and on
+    // a UTC weekend 40 more; the purchase earns what the quote said.
+    const earned = [...run.stdout.matchAll(/"pointsEarned":(\d+),"breakdown"/g)]
+      .map((m) => m[1])
+      .slice(-2);
+    const expected =
+      weekend.size === 1 ? [...weekend].map((w) => (w ? '120' : '80')) : ['80', '120'];
+    expect(earned).toHaveLength(2);
+    for (const e of earned) expect(expected).toContain(e);
+    expect(earned[1]).toBe(earned[0]);
     expect(run.stdout).not.toContain('undefined');
   }, 90_000);
 });

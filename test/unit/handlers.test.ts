@@ -90,6 +90,7 @@ beforeEach(() => {
   ddb.reset();
   ddb.on(GetCommand, { Key: keys.program() }).resolves({});
   ddb.on(GetCommand, { Key: keys.model() }).resolves({});
+  ddb.on(GetCommand, { Key: keys.liveCampaigns() }).resolves({});
   ddb.on(BatchGetCommand).resolves({
     Responses: {
       mocked: [

@@ -348,6 +348,7 @@ describe('the response schemas match what the code returns', () => {
       total: { amount: 100, currency: 'USD' },
       occurredAt: '2025-01-01T00:00:00.000Z',
       pointsEarned: 1,
+      breakdown: [{ source: 'base', points: 1 }],
       pointsStatus: 'available',
       refunded: { amount: 0, currency: 'USD' },
     });

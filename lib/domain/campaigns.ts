@@ -1,0 +1,102 @@
+/**
+ * Campaigns: when one runs, whom it is for, and which of a purchase's spend it matches.
+ * What a purchase then earns is in earning.ts.
+ */
+import type { Money } from './money.ts';
+
+export const campaignTypes = ['multiplier', 'bonus', 'enrolment', 'birthday', 'referral'] as const;
+export type CampaignType = (typeof campaignTypes)[number];
+
+/** Types credited once to a customer (a `bonus` ledger entry), not on a purchase's earn. */
+export const ONE_OFF_TYPES: readonly CampaignType[] = ['enrolment', 'birthday', 'referral'];
+
+export interface Campaign {
+  id: string;
+  name: string;
+  type: CampaignType;
+  startsAt: string;
+  /** null: runs until ended (PATCH endsAt). */
+  endsAt: string | null;
+  match?: { categories?: string[]; skus?: string[] };
+  audience?: { tiers?: string[]; status?: 'lapsed' };
+  /** UTC days of the week it runs on, 0 = Sunday; all days when absent. */
+  daysOfWeek?: number[];
+  /** `multiplier`: matching spend earns (m - 1) x its base points more. */
+  multiplier?: number;
+  /** `bonus`, `enrolment`, `birthday`; `referral`: what the referrer gets. */
+  points?: number;
+  /** `referral`: what the referred customer gets on their first purchase. */
+  refereePoints?: number;
+  minSpend?: Money;
+  firstPurchaseOnly?: boolean;
+  createdAt: string;
+}
+
+export type CampaignStatus = 'scheduled' | 'active' | 'ended';
+
+export function campaignStatus(
+  c: Pick<Campaign, 'startsAt' | 'endsAt'>,
+  now: Date,
+): CampaignStatus {
+  const t = now.getTime();
+  if (t < Date.parse(c.startsAt)) return 'scheduled';
+  if (c.endsAt !== null && t >= Date.parse(c.endsAt)) return 'ended';
+  return 'active';
+}
+
+/** Whether the campaign runs at `at`: in [startsAt, endsAt), on one of its UTC days. */
+export function runsAt(c: Campaign, at: Date): boolean {
+  if (campaignStatus(c, at) !== 'active') return false;
+  return c.daysOfWeek === undefined || c.daysOfWeek.includes(at.getUTCDay());
+}
+
+/** Who the customer was before the purchase, as audiences see it. */
+export interface AudienceMember {
+  tierId: string;
+  status: 'active' | 'lapsed';
+}
+
+export function inAudience(c: Campaign, who: AudienceMember): boolean {
+  const a = c.audience;
+  if (a?.tiers !== undefined && !a.tiers.includes(who.tierId)) return false;
+  if (a?.status !== undefined && who.status !== a.status) return false;
+  return true;
+}
+
+/** One line of a purchase, as earning sees it. */
+export interface PurchaseLine {
+  sku: string;
+  category?: string;
+  quantity: number;
+  unitPrice: { amount: number };
+}
+
+export const lineSpend = (l: PurchaseLine): number => l.quantity * l.unitPrice.amount;
+
+/** Whether a line is one the campaign's `match` names (by category or by SKU). */
+export function lineMatches(c: Campaign, l: PurchaseLine): boolean {
+  const m = c.match;
+  if (m === undefined) return true;
+  return (
+    (l.category !== undefined && (m.categories ?? []).includes(l.category)) ||
+    (m.skus ?? []).includes(l.sku)
+  );
+}
+
+/**
+ * At most this many campaigns may run at any one instant, so what a purchase reads and
+ * writes for its campaigns stays bounded (a marker read and a count write each).
+ */
+export const MAX_OVERLAPPING_CAMPAIGNS = 20;
+
+const endOf = (c: Pick<Campaign, 'endsAt'>) =>
+  c.endsAt === null ? Number.POSITIVE_INFINITY : Date.parse(c.endsAt);
+
+/** Whether two campaigns' [startsAt, endsAt) share an instant. */
+export const overlap = (a: Campaign, b: Campaign): boolean =>
+  Date.parse(a.startsAt) < endOf(b) && Date.parse(b.startsAt) < endOf(a);
+
+/** Whether `campaign` may run beside `others`: fewer than the maximum overlap it in time. */
+export const roomFor = (campaign: Campaign, others: readonly Campaign[]): boolean =>
+  others.filter((o) => o.id !== campaign.id && overlap(o, campaign)).length <
+  MAX_OVERLAPPING_CAMPAIGNS;
