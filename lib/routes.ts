@@ -45,16 +45,18 @@ const GET_ONLY: TableAction[] = ['GetItem'];
 const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem'];
 /** A periodic job: its due index, the customers due, their changes. */
 const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem'];
+/** A job that credits campaign bonuses: also their counts (UpdateItem). */
+const BONUS_JOB: TableAction[] = [...JOB, 'UpdateItem'];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
-function jobRoutes(name: string, fn: string): Route[] {
+function jobRoutes(name: string, fn: string, table: TableAction[] = JOB): Route[] {
   return [
     {
       method: 'POST',
       path: `/v1/jobs/${name}`,
       fn,
       roles: ['admin'],
-      table: JOB,
+      table,
       queriesIndex: true,
       // API Gateway answers 503 after 30 s; the run stops starting new pages at 25 s.
       timeoutSeconds: 29,
@@ -89,8 +91,9 @@ export const routes: Route[] = [
     path: '/v1/customers',
     fn: 'createCustomer',
     roles: ['admin', 'pos', 'app'],
-    // UpdateItem: the sharded customer count (store/stats.ts), in the same transaction.
-    table: ['GetItem', 'PutItem', 'UpdateItem'],
+    // UpdateItem: the sharded customer count (store/stats.ts) and the counts of enrolment
+    // campaigns; ConditionCheckItem: that the referring customer exists; all in one transaction.
+    table: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
   },
   {
     method: 'GET',
@@ -265,6 +268,7 @@ export const routes: Route[] = [
   ...jobRoutes('expire-points', 'runExpirePoints'),
   ...jobRoutes('review-tiers', 'runReviewTiers'),
   ...jobRoutes('lapse-scan', 'runLapseScan'),
+  ...jobRoutes('birthday-bonus', 'runBirthdayBonus', BONUS_JOB),
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {
@@ -330,6 +334,15 @@ export const jobs: Job[] = [
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
+  },
+  {
+    name: 'birthday-bonus',
+    fn: 'birthdayBonusJob',
+    table: BONUS_JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
+    // Hourly on a laptop, so a birthday is credited soon after its day starts.
+    localEveryMinutes: 60,
   },
   {
     name: 'lapse-scan',

@@ -9,7 +9,9 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { isBirthDate } from './domain/birthdays.ts';
 import { lapseReasons } from './domain/cadence.ts';
+import { campaignTypes } from './domain/campaigns.ts';
 import { isKeepableInstant } from './domain/days.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 import { ID_PATTERN } from './ids.ts';
@@ -183,6 +185,22 @@ export const createCustomerSchema = z
         .check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')),
     ),
     name: z.optional(line(200)),
+    birthDate: z
+      .optional(
+        z
+          .string()
+          .check(
+            z.refine(isBirthDate, 'must be a real date as YYYY-MM-DD, or --MM-DD without a year'),
+          ),
+      )
+      .check(z.describe('Birthday campaigns credit on this UTC day each year')),
+    referredBy: z
+      .optional(id)
+      .check(
+        z.describe(
+          "The referring customer's id: a referral campaign pays both on this customer's first purchase",
+        ),
+      ),
   })
   .check(
     z.refine((c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined, {
@@ -392,10 +410,11 @@ const tierId = z
 
 /** Campaign types that earn on a purchase; the others are one-off credits. */
 const PURCHASE_TYPES = ['multiplier', 'bonus'];
+/** What a `points` campaign credits: every type but multiplier. */
 
 const campaignFields = z.object({
   name: line(200),
-  type: z.enum(['multiplier', 'bonus']),
+  type: z.enum(campaignTypes),
   startsAt: z.optional(instant()).check(z.describe('Inclusive; defaults to now')),
   endsAt: z
     .optional(z.nullable(instant()))
@@ -447,7 +466,23 @@ const campaignFields = z.object({
   points: z.optional(
     z
       .int()
-      .check(z.minimum(1), z.maximum(1_000_000), z.describe('`bonus`: extra points per purchase')),
+      .check(
+        z.minimum(1),
+        z.maximum(1_000_000),
+        z.describe(
+          '`bonus`: extra points per purchase; `enrolment`, `birthday`: points credited; ' +
+            '`referral`: what the referrer gets',
+        ),
+      ),
+  ),
+  refereePoints: z.optional(
+    z
+      .int()
+      .check(
+        z.minimum(1),
+        z.maximum(1_000_000),
+        z.describe('`referral`: what the referred customer gets on their first purchase'),
+      ),
   ),
   minSpend: z.optional(moneySchema).check(z.describe('`bonus`: matching spend needed')),
   firstPurchaseOnly: z
@@ -470,8 +505,12 @@ export const createCampaignSchema = campaignFields.check(
       issue('multiplier', 'required for a multiplier campaign');
     if (c.type !== 'multiplier' && c.multiplier !== undefined)
       issue('multiplier', 'only for a multiplier campaign');
-    if (c.type === 'bonus' && c.points === undefined)
-      issue('points', 'required for a bonus campaign');
+    if (c.type !== 'multiplier' && c.points === undefined) {
+      issue('points', `required for a ${c.type} campaign`);
+    }
+    if (c.type !== 'referral' && c.refereePoints !== undefined) {
+      issue('refereePoints', 'only for a referral campaign');
+    }
     if (c.type === 'multiplier' && c.points !== undefined)
       issue('points', 'not for a multiplier campaign');
     if (c.type !== 'bonus' && c.minSpend !== undefined)

@@ -50,6 +50,14 @@ export function runsAt(c: Campaign, at: Date): boolean {
   return c.daysOfWeek === undefined || c.daysOfWeek.includes(at.getUTCDay());
 }
 
+/** Whether the campaign runs at some moment of the UTC day starting at `dayStart`, on its days. */
+export function runsOnDay(c: Campaign, dayStart: Date): boolean {
+  const start = dayStart.getTime();
+  const end = start + 86_400_000;
+  const runs = Date.parse(c.startsAt) < end && (c.endsAt === null || Date.parse(c.endsAt) > start);
+  return runs && (c.daysOfWeek === undefined || c.daysOfWeek.includes(dayStart.getUTCDay()));
+}
+
 /** Who the customer was before the purchase, as audiences see it. */
 export interface AudienceMember {
   tierId: string;

@@ -42,6 +42,14 @@ export interface CustomerState {
   pendingLots?: Record<string, number>;
   /** When the tier held must next be reviewed (the oldest month of spend leaves the window). */
   reviewAt?: string;
+  /** `YYYY-MM-DD` or `--MM-DD`: birthday campaigns credit on it. */
+  birthDate?: string;
+  /** The year whose birthday was last credited (or passed with no campaign running). */
+  birthdayYear?: number;
+  /** When the next birthday to credit starts (the birthday job's index). */
+  birthdayAt?: string;
+  /** The customer who referred this one (a referral campaign pays both on the first purchase). */
+  referredBy?: string;
   /** Bumped by every change; ledger entries are keyed by it, and writes are conditional on it. */
   version: number;
 }
@@ -69,7 +77,10 @@ export function totalOutOfBounds(c: CustomerState): string | undefined {
 
 export function newCustomer(
   id: string,
-  profile: Pick<CustomerState, 'externalId' | 'email' | 'phone' | 'name'>,
+  profile: Pick<
+    CustomerState,
+    'externalId' | 'email' | 'phone' | 'name' | 'birthDate' | 'referredBy'
+  >,
   program: Program,
   now: Date,
 ): CustomerState {
@@ -111,6 +122,8 @@ export function customerView(
     ...(customer.email !== undefined && { email: customer.email }),
     ...(customer.phone !== undefined && { phone: customer.phone }),
     ...(customer.name !== undefined && { name: customer.name }),
+    ...(customer.birthDate !== undefined && { birthDate: customer.birthDate }),
+    ...(customer.referredBy !== undefined && { referredBy: customer.referredBy }),
     tier: { id: tier.id, name: tier.name, multiplier: tier.multiplier },
     nextTier: next
       ? {

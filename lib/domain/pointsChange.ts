@@ -1,7 +1,8 @@
 import { newId } from '../ids.ts';
+import { birthdayStillDue, nextBirthdayAt } from './birthdays.ts';
 import type { LapseReason } from './cadence.ts';
 import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
-import type { Campaign, PurchaseLine } from './campaigns.ts';
+import { type Campaign, inAudience, type PurchaseLine, runsOnDay } from './campaigns.ts';
 import type { CustomerState } from './customer.ts';
 import { dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
@@ -54,12 +55,18 @@ export class PointsChange {
   /** The customer after every change so far (version bumped once per ledger entry). */
   get customer(): CustomerState {
     const bump = Math.max(this.entries.length, this.#dirty ? 1 : 0);
-    const { reviewAt: _, lapseDueAt: __, ...rest } = this.#customer;
+    const { reviewAt: _, lapseDueAt: __, birthdayAt: ___, ...rest } = this.#customer;
     const c = this.#customer;
     return {
       ...rest,
       version: this.expectedVersion + bump,
       ...optional('reviewAt', nextReviewAt(c.tierId, c.spend, this.program, this.asOf)),
+      ...optional(
+        'birthdayAt',
+        c.birthDate === undefined
+          ? undefined
+          : nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt),
+      ),
       ...optional(
         'lapseDueAt',
         c.status === 'active'
@@ -200,6 +207,38 @@ export class PointsChange {
     this.credit(points, { [dayKey(this.asOf)]: points });
     this.#customer.lifetimeEarned += points;
     return this.record({ type: 'bonus', points, campaignId });
+  }
+
+  /**
+   * The customer's birthday, once due: each `birthday` campaign running on that UTC day
+   * (and whose audience the customer is in) credits its points, unless the birthday is
+   * more than BIRTHDAY_GRACE_DAYS past; either way the year is done, so it is credited
+   * once however often the job runs. Returns the points credited.
+   */
+  birthday(campaigns: readonly Campaign[]): number {
+    const c = this.#customer;
+    if (c.birthDate === undefined) return 0;
+    const due = nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt);
+    if (due > this.asOf.toISOString()) return 0;
+    let points = 0;
+    if (birthdayStillDue(due, this.asOf)) {
+      const day = new Date(due);
+      const who = { tierId: c.tierId, status: c.status };
+      for (const campaign of campaigns) {
+        if (
+          campaign.type !== 'birthday' ||
+          !runsOnDay(campaign, day) ||
+          !inAudience(campaign, who)
+        ) {
+          continue;
+        }
+        this.bonus(campaign.points ?? 0, campaign.id);
+        points += campaign.points ?? 0;
+      }
+    }
+    c.birthdayYear = new Date(due).getUTCFullYear();
+    this.#dirty = true;
+    return points;
   }
 
   /** A lapsed customer bought again: active, with a `customer.reactivated` event. */

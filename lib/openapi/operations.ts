@@ -354,6 +354,14 @@ export const operations: Record<string, Operation> = {
     'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
       'tier their spend now earns; a change records a `tier.changed` event.',
   ),
+  runBirthdayBonus: customerJob(
+    'birthday-bonus',
+    "Daily (hourly in the local server): customers whose birthday (birthDate's month and " +
+      'day, a UTC day; 29 February is 28 February in other years) has begun get the points ' +
+      'of each `birthday` campaign running on that day, as a `bonus` ledger entry. Once per ' +
+      'customer per year however often it runs; a birthday more than 7 days past when the ' +
+      'job runs is passed over. In the points count: the points credited.',
+  ),
   runLapseScan: {
     tag: 'lapse',
     summary: 'Run the lapse-scan job now, as of asOf',

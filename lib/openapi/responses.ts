@@ -63,6 +63,11 @@ export const customerSchema = z
     email: z.string().optional().describe('Stored lowercased'),
     phone: z.string().optional().describe('E.164'),
     name: z.string().optional(),
+    birthDate: z
+      .string()
+      .optional()
+      .describe('`YYYY-MM-DD` or `--MM-DD`: birthday campaigns credit on this UTC day'),
+    referredBy: z.string().optional().describe('The customer who referred this one'),
     tier: tierRef.describe(
       'The higher of the tier granted and the tier the current qualifying spend earns',
     ),
@@ -384,7 +389,7 @@ export const campaignSchema = z
   .object({
     id: z.string().describe('`cmp_` + ULID'),
     name: z.string(),
-    type: z.enum(['multiplier', 'bonus']),
+    type: z.enum(['multiplier', 'bonus', 'enrolment', 'birthday', 'referral']),
     startsAt: timestamp.describe('Inclusive'),
     endsAt: timestamp.nullable().describe('Exclusive; null: runs until ended'),
     status: z
@@ -399,6 +404,7 @@ export const campaignSchema = z
     daysOfWeek: z.array(z.int().min(0).max(6)).optional(),
     multiplier: z.number().optional(),
     points: z.int().optional(),
+    refereePoints: z.int().optional(),
     minSpend: z.optional(moneySchema),
     firstPurchaseOnly: z.boolean().optional(),
     createdAt: timestamp,

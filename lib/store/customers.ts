@@ -199,17 +199,25 @@ export type Identifiers = Partial<Record<IdentifierKind, string>>;
 
 export type EnrolResult =
   | { ok: true }
-  | { ok: false; takenBy: { kind: IdentifierKind; customerId: string | undefined } };
+  | { ok: false; takenBy: { kind: IdentifierKind; customerId: string | undefined } }
+  | { ok: false; referrerMissing: true };
 
-/** The customer and one item per identifier, all or nothing: identifiers stay unique. */
+/**
+ * The new customer (with what its enrolment credited: ledger entries and their campaign
+ * counts) and one item per identifier, all or nothing: identifiers stay unique. A
+ * referrer, if named, must exist (checked in the same transaction).
+ */
 export async function insertCustomer(
-  customer: CustomerState,
+  change: CustomerChange,
   identifiers: Identifiers,
+  options: { referrer?: string; extras?: ExtraItem[] } = {},
 ): Promise<EnrolResult> {
+  const customer = change.customer;
   const idents = Object.entries(identifiers).filter(([, v]) => v !== undefined) as [
     IdentifierKind,
     string,
   ][];
+  const referrerAt = 1 + idents.length;
   const enrolment = new TransactWriteCommand({
     TransactItems: [
       {
@@ -226,7 +234,22 @@ export async function insertCustomer(
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       })),
+      ...(options.referrer === undefined
+        ? []
+        : [
+            {
+              ConditionCheck: {
+                TableName: tableName(),
+                Key: keys.customer(options.referrer),
+                ConditionExpression: 'attribute_exists(PK)',
+              },
+            },
+          ]),
+      ...change.entries.map(({ version, entry }) => ({
+        Put: { TableName: tableName(), Item: ledgerItem(customer.id, version, entry) },
+      })),
       countEnrolment(),
+      ...(options.extras ?? []).map((e) => e.item),
     ],
   });
   // Two enrolments racing for one identifier may collide mid-transaction rather than
@@ -240,10 +263,16 @@ export async function insertCustomer(
         await backoff(attempt);
         continue;
       }
-      const failed = failedConditions(error)?.find((i) => i > 0);
-      if (failed === undefined) throw error;
-      const [kind, value] = idents[failed - 1] as [IdentifierKind, string];
-      return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+      const failed = failedConditions(error) ?? [];
+      const ident = failed.find((i) => i > 0 && i <= idents.length);
+      if (ident !== undefined) {
+        const [kind, value] = idents[ident - 1] as [IdentifierKind, string];
+        return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+      }
+      if (options.referrer !== undefined && failed.includes(referrerAt)) {
+        return { ok: false, referrerMissing: true };
+      }
+      throw error;
     }
   }
 }

@@ -2,13 +2,14 @@ import { tableName } from './client.ts';
 import { DUE_SHARDS, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 
-export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue' | 'LapseDue';
+export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue' | 'LapseDue' | 'BirthdayDue';
 
 const sortKeyOf: Record<DueIndex, string> = {
   ActivateDue: 'activateAt',
   ExpireDue: 'oldestLot',
   ReviewDue: 'reviewAt',
   LapseDue: 'lapseDueAt',
+  BirthdayDue: 'birthdayAt',
 };
 
 /**

@@ -43,6 +43,7 @@ export const tableDefinition = {
    *   that have expired, so it works for any `pointsExpireAfterDays`).
    * - ReviewDue: when the tier held must next be reviewed.
    * - LapseDue: when the lapse rule starts to hold for an active customer.
+   * - BirthdayDue: when the next birthday to credit starts (customers with a birthDate).
    *
    * Customers lists every customer, keys only, spread over `sampleShard` (0-63): the
    * model fit reads as many shards as it needs for its sample, not the whole table.
@@ -56,6 +57,7 @@ export const tableDefinition = {
     { indexName: 'ExpireDue', partitionKey: 'dueShard', sortKey: 'oldestLot', keysOnly: true },
     { indexName: 'ReviewDue', partitionKey: 'dueShard', sortKey: 'reviewAt', keysOnly: true },
     { indexName: 'LapseDue', partitionKey: 'dueShard', sortKey: 'lapseDueAt', keysOnly: true },
+    { indexName: 'BirthdayDue', partitionKey: 'dueShard', sortKey: 'birthdayAt', keysOnly: true },
     { indexName: 'Customers', partitionKey: 'sampleShard', sortKey: 'createdAt', keysOnly: true },
     {
       indexName: 'Lapsed',

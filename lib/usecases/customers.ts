@@ -1,7 +1,10 @@
+import { inAudience, runsAt } from '../domain/campaigns.ts';
 import { type CustomerView, customerView, newCustomer } from '../domain/customer.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { CreateCustomerInput } from '../schemas.ts';
+import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import {
   customerIdFor,
   getCustomer,
@@ -23,25 +26,55 @@ const normalise = (input: Identifiers): Identifiers => ({
   ...(input.externalId !== undefined && { externalId: input.externalId }),
 });
 
+/**
+ * Enrols a customer; each `enrolment` campaign running now credits its points in the
+ * same transaction (a `bonus` ledger entry), and its counts with them.
+ */
 export async function enrolCustomer(
   input: CreateCustomerInput,
   now = new Date(),
 ): Promise<CustomerView> {
-  const program = await getProgram();
+  const [program, campaigns] = await Promise.all([getProgram(), liveCampaigns(now.getTime())]);
   const identifiers = normalise(input);
   const customer = newCustomer(
     newId('cus', now.getTime()),
-    { ...identifiers, ...(input.name !== undefined && { name: input.name }) },
+    {
+      ...identifiers,
+      ...(input.name !== undefined && { name: input.name }),
+      ...(input.birthDate !== undefined && { birthDate: input.birthDate }),
+      ...(input.referredBy !== undefined && { referredBy: input.referredBy }),
+    },
     program,
     now,
   );
-  const result = await insertCustomer(customer, identifiers);
+  const change = new PointsChange(customer, program, now);
+  const who = { tierId: customer.tierId, status: customer.status };
+  for (const c of campaigns) {
+    if (c.type === 'enrolment' && runsAt(c, now) && inAudience(c, who)) {
+      change.bonus(c.points ?? 0, c.id);
+    }
+  }
+  const extras = change.entries.flatMap(({ entry }) =>
+    campaignCountItems({
+      campaignId: entry.campaignId as string,
+      customerId: customer.id,
+      points: entry.points,
+      purchase: false,
+      newCustomer: true,
+      at: now,
+    }),
+  );
+  const result = await insertCustomer(change, identifiers, {
+    ...(input.referredBy !== undefined && { referrer: input.referredBy }),
+    extras,
+  });
   if (!result.ok) {
+    if ('referrerMissing' in result) throw notFound('The referring customer (referredBy)');
     throw new DomainError('conflict', `This ${result.takenBy.kind} already belongs to a customer`, {
       existingCustomerId: result.takenBy.customerId,
     });
   }
-  return customerView(customer, program, now);
+  return customerView(change.customer, program, now);
 }
 
 export async function findCustomer(query: Identifiers, now = new Date()): Promise<CustomerView> {

@@ -1,3 +1,4 @@
+import type { Campaign } from '../domain/campaigns.ts';
 import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
@@ -6,7 +7,13 @@ import type { Program } from '../domain/program.ts';
 import { DomainError, notFound } from '../errors.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import type { AdjustmentInput } from '../schemas.ts';
-import { customerFromItem, getCustomer, getCustomerConsistent } from '../store/customers.ts';
+import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
+import {
+  customerFromItem,
+  type ExtraItem,
+  getCustomer,
+  getCustomerConsistent,
+} from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds } from '../store/due.ts';
 import { idempotencyKey, replayFrom } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
@@ -81,7 +88,12 @@ export async function adjustPoints(
   });
 }
 
-export type JobName = 'activate-pending' | 'expire-points' | 'review-tiers' | 'lapse-scan';
+export type JobName =
+  | 'activate-pending'
+  | 'expire-points'
+  | 'review-tiers'
+  | 'lapse-scan'
+  | 'birthday-bonus';
 
 export interface JobResult {
   asOf: string;
@@ -102,7 +114,7 @@ interface JobSpec {
   /** The index bound: everything at or before it is due at asOf; null when nothing can be. */
   bound: (asOf: Date, program: Program) => string | null;
   /** The one step this job applies; returns the points it moved. */
-  apply: (change: PointsChange) => number;
+  apply: (change: PointsChange, campaigns: readonly Campaign[]) => number;
 }
 
 const jobSpecs: Record<JobName, JobSpec> = {
@@ -125,6 +137,11 @@ const jobSpecs: Record<JobName, JobSpec> = {
     bound: (asOf) => asOf.toISOString(),
     apply: (change) => (change.flagLapse() ? 1 : 0),
   },
+  'birthday-bonus': {
+    index: 'BirthdayDue',
+    bound: (asOf) => asOf.toISOString(),
+    apply: (change, campaigns) => change.birthday(campaigns),
+  },
   'review-tiers': {
     index: 'ReviewDue',
     bound: (asOf) => asOf.toISOString(),
@@ -134,6 +151,32 @@ const jobSpecs: Record<JobName, JobSpec> = {
     },
   },
 };
+
+/**
+ * What the one-off credits of a change (enrolment, birthday, referral bonuses) add to
+ * their campaigns' counts: the points, and a customer the campaign has not credited before.
+ */
+export async function bonusCountItems(change: PointsChange, now: Date): Promise<ExtraItem[]> {
+  const bonuses = change.entries
+    .map(({ entry }) => entry)
+    .filter((e) => e.type === 'bonus' && e.campaignId !== undefined);
+  if (bonuses.length === 0) return [];
+  const customerId = change.customer.id;
+  const ids = [...new Set(bonuses.map((e) => e.campaignId as string))];
+  const seen = await batchGet(ids.map((id) => keys.campaignCustomer(id, customerId)));
+  return ids.flatMap((campaignId) =>
+    campaignCountItems({
+      campaignId,
+      customerId,
+      points: bonuses
+        .filter((e) => e.campaignId === campaignId)
+        .reduce((sum, e) => sum + e.points, 0),
+      purchase: false,
+      newCustomer: !pick(seen, keys.campaignCustomer(campaignId, customerId)),
+      at: now,
+    }),
+  );
+}
 
 /**
  * Runs one periodic job as of `asOf`: queries its due index (only the customers due) and
@@ -168,6 +211,7 @@ export async function runJob(
   };
   const bound = spec.bound(asOf, program);
   if (bound === null) return result;
+  const campaigns = await liveCampaigns(asOf.getTime());
   for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize, spec.strict)) {
     if (shouldStop()) {
       result.complete = false;
@@ -188,13 +232,18 @@ export async function runJob(
           if (!customer) return done(null);
           // Rules as of asOf; entries written at the attempt's own clock reading.
           const change = new PointsChange(customer, program, asOf, now);
-          const points = spec.apply(change);
+          const points = spec.apply(change, campaigns);
           if (!change.changed) return done(null);
           const counts = {
             points,
             tiersChanged: change.events.filter((e) => e.type === 'tier.changed').length,
           };
-          return options.dryRun ? done(counts) : write({ changes: [change], result: counts });
+          if (options.dryRun) return done(counts);
+          return write({
+            changes: [change],
+            extras: await bonusCountItems(change, now),
+            result: counts,
+          });
         },
       });
       if (applied) {

@@ -1,15 +1,16 @@
-import { type Campaign, runsAt } from '../domain/campaigns.ts';
-import { type CustomerView, customerView } from '../domain/customer.ts';
+import { type Campaign, inAudience, runsAt } from '../domain/campaigns.ts';
+import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
 import { occurredAtProblem } from '../domain/days.ts';
 import type { BreakdownItem } from '../domain/earning.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
+import type { Program } from '../domain/program.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
-import { getCustomerConsistent } from '../store/customers.ts';
+import { type ExtraItem, getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
@@ -90,6 +91,48 @@ const campaignsAt = (campaigns: readonly Campaign[], occurredAt: Date) =>
   campaigns.filter((c) => (c.type === 'multiplier' || c.type === 'bonus') && runsAt(c, occurredAt));
 
 /**
+ * A referred customer's first purchase: each `referral` campaign running at its
+ * occurredAt credits the customer `refereePoints` and the referrer `points` (`bonus`
+ * entries), in the purchase's transaction. The first purchase happens once, whatever
+ * races: every purchase is conditional on the customer's version.
+ */
+async function referralOnFirstPurchase(args: {
+  customer: CustomerState;
+  change: PointsChange;
+  live: readonly Campaign[];
+  occurredAt: Date;
+  program: Program;
+  now: Date;
+}): Promise<{ changes: PointsChange[]; extras: ExtraItem[] }> {
+  const { customer, change, now } = args;
+  const none = { changes: [], extras: [] };
+  if (customer.purchases !== 0 || customer.referredBy === undefined) return none;
+  const who = { tierId: customer.tierId, status: customer.status };
+  const referrals = args.live.filter(
+    (c) => c.type === 'referral' && runsAt(c, args.occurredAt) && inAudience(c, who),
+  );
+  if (referrals.length === 0) return none;
+  const referrer = await getCustomerConsistent(customer.referredBy);
+  const referrerChange = referrer && new PointsChange(referrer, args.program, now).settle();
+  const extras: ExtraItem[] = [];
+  for (const c of referrals) {
+    if (c.refereePoints !== undefined) change.bonus(c.refereePoints, c.id);
+    if (referrerChange && c.points !== undefined) referrerChange.bonus(c.points, c.id);
+    extras.push(
+      ...campaignCountItems({
+        campaignId: c.id,
+        customerId: customer.id,
+        points: (c.refereePoints ?? 0) + (referrerChange ? (c.points ?? 0) : 0),
+        purchase: true,
+        newCustomer: true,
+        at: now,
+      }),
+    );
+  }
+  return { changes: referrerChange ? [referrerChange] : [], extras };
+}
+
+/**
  * Records a purchase and its points: one BatchGetItem (customer, idempotency record,
  * store, campaign markers) and one TransactWriteItems on the hot path; more only when
  * racing. The program and the campaigns are cached (programCacheMs).
@@ -111,7 +154,8 @@ export async function recordPurchase(
     },
     attempt: async (now) => {
       const occurredAtInput = input.occurredAt === undefined ? now : new Date(input.occurredAt);
-      const campaigns = campaignsAt(await liveCampaigns(now.getTime()), occurredAtInput);
+      const live = await liveCampaigns(now.getTime());
+      const campaigns = campaignsAt(live, occurredAtInput);
       const context = await loadPurchaseContext(
         input.customerId,
         idem,
@@ -156,15 +200,24 @@ export async function recordPurchase(
           earnableSpend: earned.earnableSpend,
         }),
       };
+      const referral = await referralOnFirstPurchase({
+        customer: context.customer,
+        change,
+        live,
+        occurredAt,
+        program,
+        now,
+      });
       const { recordedAt: _, refunded: __, earnableSpend: ___, ...shown } = purchase;
       const answer: RecordedPurchase = {
         ...shown,
         customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
-        changes: [change],
+        changes: [change, ...referral.changes],
         extras: [
           ...purchaseItems(purchase),
+          ...referral.extras,
           ...earned.breakdown.flatMap((b) =>
             b.campaignId === undefined
               ? []

@@ -468,6 +468,7 @@ describe('jobs', () => {
     expect(jobs.map((j) => j.name).sort()).toEqual(routed);
     expect(routed).toEqual([
       'activate-pending',
+      'birthday-bonus',
       'expire-points',
       'lapse-scan',
       'release-holds',

@@ -135,6 +135,7 @@ describe('the role matrix of the contract', () => {
     ],
     ['GET', () => '/v1/events', undefined, ['admin']],
     ['POST', () => '/v1/jobs/lapse-scan', {}, ['admin']],
+    ['POST', () => '/v1/jobs/birthday-bonus', {}, ['admin']],
     ['GET', () => '/v1/lapsed-customers', undefined, ['admin']],
     ['PUT', () => `/v1/customers/${customerId}/lapse-reason`, { reason: 'price' }, ['admin']],
     ['GET', () => '/v1/reports/retention', undefined, ['admin']],

@@ -486,3 +486,118 @@ describe('managing campaigns', () => {
     );
   });
 });
+
+describe('one-off credits', () => {
+  it('credits an enrolment bonus while the campaign runs, and counts it', async () => {
+    const c = await campaign({ type: 'enrolment', points: 20, startsAt: ago(1) });
+    const res = await t.call('POST', '/v1/customers', { body: { externalId: `enr-${++n}` } });
+    expect(res.status).toBe(201);
+    expect(res.body.points.available).toBe(20);
+    const [entry] = await wholeLedger(t, res.body.id);
+    expect(entry).toMatchObject({ type: 'bonus', points: 20, campaignId: c.id, balanceAfter: 20 });
+    await expectBalanceEqualsLedger(t, res.body.id);
+    await end(c.id);
+    const after = await enrol();
+    expect((await t.call('GET', `/v1/customers/${after}`)).body.points.available).toBe(0);
+    expect((await t.call('GET', `/v1/campaigns/${c.id}`)).body.stats).toEqual({
+      purchases: 0,
+      customers: 1,
+      pointsAwarded: 20,
+    });
+  });
+
+  it('pays a referral to both, once, however many first purchases race', async () => {
+    const c = await campaign({
+      type: 'referral',
+      points: 100,
+      refereePoints: 50,
+      startsAt: ago(1),
+    });
+    const referrer = await enrol();
+    const res = await t.call('POST', '/v1/customers', {
+      body: { externalId: `ref-${++n}`, referredBy: referrer },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.referredBy).toBe(referrer);
+    const referred = res.body.id;
+    const firsts = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        t.call('POST', '/v1/purchases', {
+          key: posKey,
+          body: { customerId: referred, total: usd(1_000) },
+          headers: { 'idempotency-key': `first-${i}-${++n}` },
+        }),
+      ),
+    );
+    for (const f of firsts) expect(f.status).toBe(201);
+    const bonuses = async (id: string) =>
+      (await wholeLedger(t, id)).filter((e) => e.type === 'bonus' && e.campaignId === c.id);
+    expect((await bonuses(referred)).map((e) => e.points)).toEqual([50]);
+    expect((await bonuses(referrer)).map((e) => e.points)).toEqual([100]);
+    await expectBalanceEqualsLedger(t, referred);
+    await expectBalanceEqualsLedger(t, referrer);
+    expect((await t.call('GET', `/v1/campaigns/${c.id}`)).body.stats).toEqual({
+      purchases: 1,
+      customers: 1,
+      pointsAwarded: 150,
+    });
+    const unknown = await t.call('POST', '/v1/customers', {
+      body: { externalId: `ref-${++n}`, referredBy: 'cus_nobody' },
+    });
+    expect(unknown.status).toBe(404);
+    await end(c.id);
+  });
+
+  it('credits a birthday once a year, however many job runs overlap', async () => {
+    process.env.LOYALTY_ALLOW_FUTURE_ASOF = '1';
+    const c = await campaign({ type: 'birthday', points: 250, startsAt: ago(1) });
+    const today = new Date().toISOString().slice(5, 10);
+    const tomorrow = new Date(Date.now() + DAY).toISOString().slice(5, 10);
+    const born = await t.call('POST', '/v1/customers', {
+      body: { externalId: `bday-${++n}`, birthDate: `1990-${today}` },
+    });
+    expect(born.body.birthDate).toBe(`1990-${today}`);
+    const later = await t.call('POST', '/v1/customers', {
+      body: { externalId: `bday-${++n}`, birthDate: `--${tomorrow}` },
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 3 }, () => t.call('POST', '/v1/jobs/birthday-bonus', { body: {} })),
+    );
+    for (const r of runs) expect(r.status).toBe(200);
+    const bonuses = async (id: string) =>
+      (await wholeLedger(t, id)).filter((e) => e.type === 'bonus' && e.campaignId === c.id);
+    expect((await bonuses(born.body.id)).map((e) => e.points)).toEqual([250]);
+    expect(await bonuses(later.body.id)).toEqual([]);
+    // Tomorrow's birthday once its day has begun; a year on, today's once more (the
+    // campaign runs until ended). Each as 3 overlapping runs.
+    const now = new Date();
+    const dayStartIn = (years: number, days: number) =>
+      Date.UTC(now.getUTCFullYear() + years, now.getUTCMonth(), now.getUTCDate() + days);
+    const runAt = (ms: number) =>
+      Promise.all(
+        Array.from({ length: 3 }, () =>
+          t.call('POST', '/v1/jobs/birthday-bonus', {
+            body: { asOf: new Date(ms + 3_600_000).toISOString() },
+          }),
+        ),
+      );
+    await runAt(dayStartIn(0, 1));
+    expect(await bonuses(later.body.id)).toHaveLength(1);
+    expect(await bonuses(born.body.id)).toHaveLength(1);
+    await runAt(dayStartIn(1, 0));
+    expect(await bonuses(born.body.id)).toHaveLength(2);
+    expect(await bonuses(later.body.id)).toHaveLength(1);
+    await expectBalanceEqualsLedger(t, born.body.id);
+    expect((await t.call('GET', `/v1/campaigns/${c.id}`)).body.stats).toMatchObject({
+      customers: 2,
+      pointsAwarded: 750,
+    });
+    for (const bad of ['1990-02-30', '--13-01', '1990-1-01', '2001-02-29']) {
+      const res = await t.call('POST', '/v1/customers', {
+        body: { externalId: `bday-${++n}`, birthDate: bad },
+      });
+      expect(res.status, bad).toBe(400);
+    }
+    await end(c.id);
+  });
+});
