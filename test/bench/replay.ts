@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     customers: { type: 'string', default: '2000' },
     'get-sample': { type: 'string', default: '200' },
     'verify-all-below': { type: 'string', default: '3000' },
+    /** Active campaigns during the replay (0 to 3): double points, a basket bonus, a welcome bonus. */
+    campaigns: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -53,6 +55,22 @@ const concurrency = positiveInt('concurrency', args.concurrency) as number;
 const limit = positiveInt('limit', args.limit);
 const seed = positiveInt('seed', args.seed) as number;
 const syntheticCustomers = positiveInt('customers', args.customers) as number;
+const campaignCount = Number(args.campaigns);
+if (![0, 1, 2, 3].includes(campaignCount)) {
+  console.error(`bench: --campaigns must be 0, 1, 2 or 3, got ${args.campaigns}`);
+  process.exit(2);
+}
+
+/**
+ * The campaigns of an `--campaigns N` run, running since before CDNOW's first purchase
+ * (1997) and matching every purchase (CDNOW has no lines): each purchase reads a marker
+ * per campaign and writes the counts of those that add points.
+ */
+const BENCH_CAMPAIGNS = [
+  { name: 'Double points', type: 'multiplier', multiplier: 2 },
+  { name: 'Big basket', type: 'bonus', points: 25, minSpend: { amount: 5_000, currency: 'USD' } },
+  { name: 'Welcome', type: 'bonus', points: 100, firstPurchaseOnly: true },
+].map((c) => ({ ...c, startsAt: '1996-01-01T00:00:00Z' }));
 const getSample = positiveInt('get-sample', args['get-sample']) as number;
 const verifyAllBelow = positiveInt('verify-all-below', args['verify-all-below']) as number;
 
@@ -273,6 +291,14 @@ async function main(): Promise<number> {
       `, $${(totalCents / 100).toFixed(2)} in total`,
   );
   console.log(`  concurrency ${concurrency}; DynamoDB Local in memory; API in this process`);
+  console.log(
+    `  active campaigns: ${campaignCount}` +
+      (campaignCount > 0
+        ? ` (${BENCH_CAMPAIGNS.slice(0, campaignCount)
+            .map((c) => c.name)
+            .join(', ')})`
+        : ''),
+  );
 
   const adminKey = `bench_${randomBytes(24).toString('base64url')}`;
   const unsubscribe = onDynamoCall((command, input, output) =>
@@ -362,6 +388,13 @@ async function main(): Promise<number> {
       201,
     );
     const runTag = randomBytes(6).toString('hex');
+    for (const [i, c] of BENCH_CAMPAIGNS.slice(0, campaignCount).entries()) {
+      must(
+        'POST /v1/campaigns',
+        await call('POST', '/v1/campaigns', c, { 'idempotency-key': `bench-campaign-${i}` }),
+        201,
+      );
+    }
 
     // ------------------------------------------------ enrol
     phase = 'enrol';
@@ -728,6 +761,7 @@ async function main(): Promise<number> {
         redemptions,
         ddbCallsPerRedemption: round(rd.totalCalls / Math.max(1, redemptions), 3),
         concurrency,
+        campaigns: campaignCount,
         data: dataLabel,
       }),
     );
