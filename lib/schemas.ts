@@ -526,7 +526,7 @@ export const createCampaignSchema = campaignFields.check(
 );
 
 export const patchCampaignSchema = z
-  .object({
+  .strictObject({
     name: z.optional(line(200)),
     endsAt: z
       .optional(z.nullable(instant()))

@@ -104,7 +104,27 @@ const endOf = (c: Pick<Campaign, 'endsAt'>) =>
 export const overlap = (a: Campaign, b: Campaign): boolean =>
   Date.parse(a.startsAt) < endOf(b) && Date.parse(b.startsAt) < endOf(a);
 
-/** Whether `campaign` may run beside `others`: fewer than the maximum overlap it in time. */
-export const roomFor = (campaign: Campaign, others: readonly Campaign[]): boolean =>
-  others.filter((o) => o.id !== campaign.id && overlap(o, campaign)).length <
-  MAX_OVERLAPPING_CAMPAIGNS;
+/**
+ * Whether `campaign` may run beside `others`: at no instant of its window would it run
+ * with MAX_OVERLAPPING_CAMPAIGNS others (a sweep over their starts and ends).
+ */
+export function roomFor(campaign: Campaign, others: readonly Campaign[]): boolean {
+  const from = Date.parse(campaign.startsAt);
+  const to = endOf(campaign);
+  const moments: [at: number, delta: number][] = [];
+  for (const o of others) {
+    if (o.id === campaign.id || !overlap(o, campaign)) continue;
+    moments.push([Math.max(from, Date.parse(o.startsAt)), 1]);
+    const end = endOf(o);
+    if (end < to) moments.push([end, -1]);
+  }
+  // Ends before starts at the same instant: [startsAt, endsAt) windows that only touch
+  // do not overlap.
+  moments.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let running = 0;
+  for (const [, delta] of moments) {
+    running += delta;
+    if (running >= MAX_OVERLAPPING_CAMPAIGNS) return false;
+  }
+  return true;
+}

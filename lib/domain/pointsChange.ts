@@ -2,7 +2,13 @@ import { newId } from '../ids.ts';
 import { birthdayStillDue, nextBirthdayAt } from './birthdays.ts';
 import type { LapseReason } from './cadence.ts';
 import { addPurchaseDay, lapseDueAt, typicalGapDays } from './cadence.ts';
-import { type Campaign, inAudience, type PurchaseLine, runsOnDay } from './campaigns.ts';
+import {
+  type Campaign,
+  inAudience,
+  MAX_OVERLAPPING_CAMPAIGNS,
+  type PurchaseLine,
+  runsOnDay,
+} from './campaigns.ts';
 import type { CustomerState } from './customer.ts';
 import { dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
@@ -212,31 +218,31 @@ export class PointsChange {
   /**
    * The customer's birthday, once due: each `birthday` campaign running on that UTC day
    * (and whose audience the customer is in) credits its points, unless the birthday is
-   * more than BIRTHDAY_GRACE_DAYS past; either way the year is done, so it is credited
-   * once however often the job runs. Returns the points credited.
+   * more than BIRTHDAY_GRACE_DAYS past; the year is then done, so it is credited once
+   * however often the job runs. With nothing to credit, the year is done only once the
+   * day is over. Returns the points credited.
    */
   birthday(campaigns: readonly Campaign[]): number {
     const c = this.#customer;
     if (c.birthDate === undefined) return 0;
     const due = nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt);
     if (due > this.asOf.toISOString()) return 0;
+    const day = new Date(due);
+    const who = { tierId: c.tierId, status: c.status };
+    const running = birthdayStillDue(due, this.asOf)
+      ? campaigns
+          .filter((k) => k.type === 'birthday' && runsOnDay(k, day) && inAudience(k, who))
+          // As many as may overlap: the credits and their counts fit one transaction.
+          .slice(0, MAX_OVERLAPPING_CAMPAIGNS)
+      : [];
+    // Nothing to credit yet on the day itself: a campaign may still start later that day.
+    if (running.length === 0 && this.asOf.getTime() < day.getTime() + 86_400_000) return 0;
     let points = 0;
-    if (birthdayStillDue(due, this.asOf)) {
-      const day = new Date(due);
-      const who = { tierId: c.tierId, status: c.status };
-      for (const campaign of campaigns) {
-        if (
-          campaign.type !== 'birthday' ||
-          !runsOnDay(campaign, day) ||
-          !inAudience(campaign, who)
-        ) {
-          continue;
-        }
-        this.bonus(campaign.points ?? 0, campaign.id);
-        points += campaign.points ?? 0;
-      }
+    for (const campaign of running) {
+      this.bonus(campaign.points ?? 0, campaign.id);
+      points += campaign.points ?? 0;
     }
-    c.birthdayYear = new Date(due).getUTCFullYear();
+    c.birthdayYear = day.getUTCFullYear();
     this.#dirty = true;
     return points;
   }

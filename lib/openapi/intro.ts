@@ -50,8 +50,21 @@ same key with a different request gets 422 \`idempotency-key-reused\`.
 **Purchases**:
 - An admin key must name \`storeId\` (400 \`validation-failed\` otherwise); an unknown storeId is 404. \
 A pos key sending another store's \`storeId\` gets 403 \`forbidden\`.
-- With \`lines\`, each \`unitPrice\` must be in the program currency (422 \`currency-mismatch\`). Lines are \
-stored, but totals are not checked against them (discounts).
+- With \`lines\`, each \`unitPrice\` must be in the program currency (422 \`currency-mismatch\`), and \
+the lines' spend (quantity x unitPrice) may not exceed the total (400 on \`lines\`); the part of the total \
+they do not cover (tax, fees) earns like any spend. Send lines net of any discount.
+
+**Campaigns**:
+- A campaign created or changed reaches every function within 30 s (campaigns are cached like the \
+program); at once locally. At most 20 campaigns may run at any one instant (409 \`conflict\` beyond), \
+so a purchase's reads and writes stay bounded.
+- \`startsAt\` defaults to now; \`endsAt\` null (or absent) runs until ended. A purchase backdated into \
+a window that has ended earns by it while the campaign ended less than 400 days ago.
+- Campaign stats count what each campaign added: a purchase it added points to, a distinct customer, \
+and the points; refunds do not take them back. A referral counts the first purchase that paid it, the \
+referred customer, and both bonuses.
+- A birthday more than 7 days past when the job first runs for it is passed over; 29 February is kept \
+on 28 February in other years. An unknown \`referredBy\` at enrolment is 404 \`not-found\`.
 
 **Customers**:
 - Lookups (GET /v1/customers) take exactly one of \`email\`, \`phone\`, \`externalId\`, else 400. Emails \

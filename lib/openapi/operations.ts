@@ -161,12 +161,18 @@ export const operations: Record<string, Operation> = {
     summary: 'Enrol a customer',
     description:
       'At least one of externalId, email, phone. Emails are stored lowercased and match ' +
-      'case-insensitively.',
+      'case-insensitively. Each `enrolment` campaign running now credits its points (a ' +
+      '`bonus` ledger entry) in the same transaction. `birthDate` makes the customer ' +
+      'eligible for `birthday` campaigns; `referredBy` names the customer who referred them, ' +
+      'whom a `referral` campaign pays on their first purchase.',
     body: createCustomerSchema,
     status: 201,
     response: 'Customer',
     responseDescription: 'The new customer',
-    errors: [['conflict', 'An identifier already belongs to a customer: see `existingCustomerId`']],
+    errors: [
+      ['conflict', 'An identifier already belongs to a customer: see `existingCustomerId`'],
+      ['not-found', 'No customer has the id in referredBy'],
+    ],
   },
   findCustomer: {
     tag: 'customers',

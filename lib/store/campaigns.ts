@@ -1,6 +1,11 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
-import { type Campaign, type CampaignStatus, roomFor } from '../domain/campaigns.ts';
+import {
+  type Campaign,
+  type CampaignStatus,
+  campaignStatus,
+  roomFor,
+} from '../domain/campaigns.ts';
 import { db, tableName } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
@@ -23,7 +28,7 @@ export const KEEP_ENDED_DAYS = 400;
 export const LIVE_MAX = 200;
 
 /** Stats shards per campaign: purchases pick one at random, reads sum them. */
-export const CAMPAIGN_STATS_SHARDS = 8;
+export const CAMPAIGN_STATS_SHARDS = 16;
 
 export interface CampaignStats {
   purchases: number;
@@ -53,7 +58,9 @@ async function readLive(consistent: boolean): Promise<Live> {
 }
 
 /** The campaigns a purchase may earn by (see LIVE above), cached like the program. */
-export async function liveCampaigns(now = Date.now()): Promise<Campaign[]> {
+export async function liveCampaigns(): Promise<Campaign[]> {
+  // The wall clock, not a caller's asOf: a run as of next month must not keep a stale list.
+  const now = Date.now();
   if (cached && cached.until > now) return cached.campaigns;
   const { campaigns } = await readLive(false);
   cached = { campaigns, until: now + config().programCacheMs };
@@ -71,35 +78,55 @@ const item = (c: Campaign) => ({
   endsAtKey: c.endsAt ?? '~',
 });
 
-export type SaveOutcome = 'saved' | 'too-many' | 'idempotency-key-taken' | 'not-found';
+export type SaveOutcome =
+  | { outcome: 'saved'; campaign: Campaign }
+  | { outcome: 'too-many' | 'too-large' | 'idempotency-key-taken' | 'not-found' };
+
+/** The LIVE item is kept within this many bytes (DynamoDB's limit is 400 KB). */
+export const LIVE_MAX_BYTES = 300_000;
+
+const sizeOf = (campaigns: Campaign[]) => Buffer.byteLength(JSON.stringify(campaigns));
 
 /**
  * Writes a campaign (new, or changed by PATCH) and the LIVE item in one transaction,
- * conditional on the LIVE item's version, so concurrent changes never lose one another;
- * campaigns long ended leave the LIVE item then. A campaign that would run beside
- * MAX_OVERLAPPING_CAMPAIGNS others at some instant is refused ('too-many'). `idempotency` claims a key in the same
- * transaction.
+ * conditional on the LIVE item's version and on the campaign's own revision, so
+ * concurrent changes never lose one another: a PATCH is applied again to a fresh read
+ * when either moved on. Campaigns long ended leave the LIVE item; ended ones leave it
+ * first when it would grow past LIVE_MAX_BYTES (campaigns not ended never do: 'too-large').
+ * A campaign that would run beside MAX_OVERLAPPING_CAMPAIGNS others at some instant is
+ * refused ('too-many'). `idempotency` claims a key in the same transaction.
  */
 export async function saveCampaign(
-  campaign: Campaign,
+  target: { create: Campaign } | { id: string; patch: (current: Campaign) => Campaign },
   now: Date,
-  options: { isNew: boolean; idempotency?: ExtraItem['item'] },
+  options: { idempotency?: ExtraItem['item'] } = {},
 ): Promise<SaveOutcome> {
+  const isNew = 'create' in target;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const live = await readLive(true);
+    if (attempt > 0) await backoff(attempt);
+    const [live, stored] = await Promise.all([
+      readLive(true),
+      isNew ? undefined : storedCampaign(target.id),
+    ]);
+    if (!isNew && !stored) return { outcome: 'not-found' };
+    const before = stored?.campaign;
+    const campaign = isNew ? target.create : target.patch(before as Campaign);
     const keptFrom = now.getTime() - KEEP_ENDED_DAYS * 86_400_000;
     const kept = (c: Campaign) => c.endsAt === null || Date.parse(c.endsAt) >= keptFrom;
-    const before = live.campaigns.find((c) => c.id === campaign.id);
     const others = live.campaigns.filter((c) => c.id !== campaign.id && kept(c));
     // Checked when the campaign runs longer than before (new, or extended).
     const longer =
       before === undefined ||
-      before.startsAt !== campaign.startsAt ||
       (before.endsAt !== null && (campaign.endsAt === null || campaign.endsAt > before.endsAt));
-    if (longer && !roomFor(campaign, others)) return 'too-many';
-    const next = [...others, ...(kept(campaign) ? [campaign] : [])]
-      .sort((a, b) => (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'))
-      .slice(0, LIVE_MAX);
+    if (longer && !roomFor(campaign, others)) return { outcome: 'too-many' };
+    const next = [...others, ...(kept(campaign) ? [campaign] : [])].sort((a, b) =>
+      (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'),
+    );
+    while (next.length > LIVE_MAX || sizeOf(next) > LIVE_MAX_BYTES) {
+      const last = next[next.length - 1] as Campaign;
+      if (campaignStatus(last, now) !== 'ended') return { outcome: 'too-large' };
+      next.pop();
+    }
     try {
       await db().send(
         new TransactWriteCommand({
@@ -107,10 +134,14 @@ export async function saveCampaign(
             {
               Put: {
                 TableName: tableName(),
-                Item: item(campaign),
-                ConditionExpression: options.isNew
-                  ? 'attribute_not_exists(PK)'
-                  : 'attribute_exists(PK)',
+                Item: { ...item(campaign), rev: (stored?.rev ?? 0) + 1 },
+                ...(isNew
+                  ? { ConditionExpression: 'attribute_not_exists(PK)' }
+                  : {
+                      ConditionExpression: 'attribute_exists(PK) AND #rev = :rev',
+                      ExpressionAttributeNames: { '#rev': 'rev' },
+                      ExpressionAttributeValues: { ':rev': stored?.rev ?? 0 },
+                    }),
               },
             },
             {
@@ -126,20 +157,16 @@ export async function saveCampaign(
         }),
       );
       forgetCachedCampaigns();
-      return 'saved';
+      return { outcome: 'saved', campaign };
     } catch (error) {
       const failed = failedConditions(error);
       if (!failed) {
         if (isTransactionConflict(error)) continue;
         throw error;
       }
-      if (options.idempotency && failed.includes(2)) return 'idempotency-key-taken';
-      if (failed.includes(0)) {
-        if (options.isNew) throw error;
-        return 'not-found';
-      }
-      // The LIVE item moved on (or a conflicting transaction): read it again.
-      await backoff(attempt + 1);
+      if (options.idempotency && failed.includes(2)) return { outcome: 'idempotency-key-taken' };
+      if (isNew && failed.includes(0)) throw error;
+      // The LIVE item or the campaign moved on (or a conflicting transaction): read again.
     }
   }
   throw Object.assign(new Error('campaigns kept changing'), {
@@ -147,8 +174,20 @@ export async function saveCampaign(
   });
 }
 
+/** A campaign as stored, with its revision (bumped by every save). */
+async function storedCampaign(
+  id: string,
+): Promise<{ campaign: Campaign; rev: number } | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.campaign(id), ConsistentRead: true }),
+  );
+  return Item
+    ? { campaign: fromItem(Item), rev: (Item.rev as number | undefined) ?? 0 }
+    : undefined;
+}
+
 const fromItem = (i: Record<string, unknown>): Campaign => {
-  const { PK: _, SK: __, endsAtKey: ___, ...c } = i;
+  const { PK: _, SK: __, endsAtKey: ___, rev: ____, ...c } = i;
   return c as unknown as Campaign;
 };
 

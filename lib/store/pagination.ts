@@ -86,10 +86,15 @@ export async function queryPage(
       nextCursor: last ? encodeCursor({ PK: last.PK, SK: last.SK }) : null,
     };
   }
-  const { Items = [] } = await db().send(
+  const { Items = [], LastEvaluatedKey } = await db().send(
     new QueryCommand({ ...input, Limit: limit + 1, ...start }),
   );
   const items = Items.slice(0, limit);
+  // A query page also stops at 1 MB: then there may be more after the last item read.
+  if (Items.length <= limit && LastEvaluatedKey) {
+    const last = items[items.length - 1];
+    return { items, nextCursor: last ? encodeCursor({ PK: last.PK, SK: last.SK }) : null };
+  }
   const last = items[items.length - 1];
   return {
     items,

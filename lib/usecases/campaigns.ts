@@ -37,6 +37,12 @@ const tooMany = () =>
     `At most ${MAX_OVERLAPPING_CAMPAIGNS} campaigns may run at any one time; end one first`,
   );
 
+const tooLarge = () =>
+  new DomainError(
+    'conflict',
+    'The campaigns not yet ended are too large together (their match lists); end one first',
+  );
+
 /** Creates a campaign (idempotent: a repeated key answers the first request's campaign). */
 export async function createCampaign(
   input: CreateCampaignInput,
@@ -71,12 +77,12 @@ export async function createCampaign(
     createdAt: now.toISOString(),
   };
   const answer = view(campaign, undefined, now);
-  const outcome = await saveCampaign(campaign, now, {
-    isNew: true,
+  const saved = await saveCampaign({ create: campaign }, now, {
     idempotency: claimIdempotencyKey(idem, answer, now),
   });
-  if (outcome === 'too-many') throw tooMany();
-  if (outcome === 'idempotency-key-taken') {
+  if (saved.outcome === 'too-many') throw tooMany();
+  if (saved.outcome === 'too-large') throw tooLarge();
+  if (saved.outcome === 'idempotency-key-taken') {
     const winner = await readReplay(idem, now);
     if (winner) return replayed(winner);
   }
@@ -110,19 +116,23 @@ export async function patchCampaign(
   input: PatchCampaignInput,
   now: Date = new Date(),
 ): Promise<CampaignView> {
-  const current = await getCampaign(id);
-  if (!current) throw notFound('Campaign');
-  const endsAt = input.endsAt === undefined ? current.endsAt : input.endsAt && iso(input.endsAt);
-  if (endsAt !== null && endsAt <= current.startsAt) {
-    throw validationFailed([{ path: 'endsAt', message: 'must be after startsAt' }]);
-  }
-  const next: Campaign = {
-    ...current,
-    ...(input.name !== undefined && { name: input.name }),
-    endsAt,
-  };
-  const outcome = await saveCampaign(next, now, { isNew: false });
-  if (outcome === 'too-many') throw tooMany();
-  if (outcome === 'not-found') throw notFound('Campaign');
-  return view(next, (await campaignStats([id])).get(id), now);
+  const saved = await saveCampaign(
+    {
+      id,
+      patch: (current) => {
+        const endsAt =
+          input.endsAt === undefined ? current.endsAt : input.endsAt && iso(input.endsAt);
+        if (endsAt !== null && endsAt <= current.startsAt) {
+          throw validationFailed([{ path: 'endsAt', message: 'must be after startsAt' }]);
+        }
+        return { ...current, ...(input.name !== undefined && { name: input.name }), endsAt };
+      },
+    },
+    now,
+  );
+  if (saved.outcome === 'not-found') throw notFound('Campaign');
+  if (saved.outcome === 'too-many') throw tooMany();
+  if (saved.outcome === 'too-large') throw tooLarge();
+  if (saved.outcome !== 'saved') throw new Error(`unexpected ${saved.outcome}`);
+  return view(saved.campaign, (await campaignStats([id])).get(id), now);
 }

@@ -34,7 +34,7 @@ export async function enrolCustomer(
   input: CreateCustomerInput,
   now = new Date(),
 ): Promise<CustomerView> {
-  const [program, campaigns] = await Promise.all([getProgram(), liveCampaigns(now.getTime())]);
+  const [program, campaigns] = await Promise.all([getProgram(), liveCampaigns()]);
   const identifiers = normalise(input);
   const customer = newCustomer(
     newId('cus', now.getTime()),

@@ -211,7 +211,7 @@ export async function runJob(
   };
   const bound = spec.bound(asOf, program);
   if (bound === null) return result;
-  const campaigns = await liveCampaigns(asOf.getTime());
+  const campaigns = await liveCampaigns();
   for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize, spec.strict)) {
     if (shouldStop()) {
       result.complete = false;

@@ -1,4 +1,4 @@
-import { type Campaign, inAudience, runsAt } from '../domain/campaigns.ts';
+import { type Campaign, inAudience, lineMatches, runsAt } from '../domain/campaigns.ts';
 import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
 import { occurredAtProblem } from '../domain/days.ts';
 import type { BreakdownItem } from '../domain/earning.ts';
@@ -86,9 +86,22 @@ export interface RecordedRefund {
   customer: CustomerView;
 }
 
-/** The campaigns that may add to a purchase at `occurredAt` (audience aside: that needs the customer). */
-const campaignsAt = (campaigns: readonly Campaign[], occurredAt: Date) =>
-  campaigns.filter((c) => (c.type === 'multiplier' || c.type === 'bonus') && runsAt(c, occurredAt));
+/**
+ * The campaigns that may add to a purchase: earning kinds, running at its occurredAt, and
+ * (with a `match`) matching one of its lines. Only these have their markers read; the
+ * audience, which needs the customer, is checked by the earning rules.
+ */
+const campaignsFor = (
+  campaigns: readonly Campaign[],
+  input: RecordPurchaseInput,
+  occurredAt: Date,
+) =>
+  campaigns.filter(
+    (c) =>
+      (c.type === 'multiplier' || c.type === 'bonus') &&
+      runsAt(c, occurredAt) &&
+      (c.match === undefined || (input.lines ?? []).some((l) => lineMatches(c, l))),
+  );
 
 /**
  * A referred customer's first purchase: each `referral` campaign running at its
@@ -103,6 +116,8 @@ async function referralOnFirstPurchase(args: {
   occurredAt: Date;
   program: Program;
   now: Date;
+  /** false for a quote: the referred customer's part only, and nothing read for the referrer. */
+  referrer?: boolean;
 }): Promise<{ changes: PointsChange[]; extras: ExtraItem[] }> {
   const { customer, change, now } = args;
   const none = { changes: [], extras: [] };
@@ -112,7 +127,8 @@ async function referralOnFirstPurchase(args: {
     (c) => c.type === 'referral' && runsAt(c, args.occurredAt) && inAudience(c, who),
   );
   if (referrals.length === 0) return none;
-  const referrer = await getCustomerConsistent(customer.referredBy);
+  const referrer =
+    args.referrer === false ? undefined : await getCustomerConsistent(customer.referredBy);
   const referrerChange = referrer && new PointsChange(referrer, args.program, now).settle();
   const extras: ExtraItem[] = [];
   for (const c of referrals) {
@@ -154,8 +170,8 @@ export async function recordPurchase(
     },
     attempt: async (now) => {
       const occurredAtInput = input.occurredAt === undefined ? now : new Date(input.occurredAt);
-      const live = await liveCampaigns(now.getTime());
-      const campaigns = campaignsAt(live, occurredAtInput);
+      const live = await liveCampaigns();
+      const campaigns = campaignsFor(live, input, occurredAtInput);
       const context = await loadPurchaseContext(
         input.customerId,
         idem,
@@ -251,7 +267,7 @@ export async function quotePurchase(
   const storeId = storeFor(principal, input);
   checkCurrencies(input, program.currency);
   const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
-  const campaigns = campaignsAt(await liveCampaigns(now.getTime()), occurredAt);
+  const campaigns = campaignsFor(await liveCampaigns(), input, occurredAt);
   const context = await loadPurchaseContext(
     input.customerId,
     undefined,
@@ -267,6 +283,16 @@ export async function quotePurchase(
     occurredAt,
     availableAt: availableAtFor(occurredAt, program.pendingDays),
     purchaseId: 'quote',
+  });
+  // A referred customer's first purchase would also credit their referral bonus.
+  await referralOnFirstPurchase({
+    customer: context.customer,
+    change,
+    live: await liveCampaigns(),
+    occurredAt,
+    program,
+    now,
+    referrer: false,
   });
   return {
     pointsEarned: earned.points,

@@ -466,6 +466,11 @@ describe('managing campaigns', () => {
       { type: 'bonus', points: 1, daysOfWeek: [7] },
       { type: 'bonus', points: 1, audience: { tiers: ['platinum'] } },
       { type: 'bonus', points: 0 },
+      { type: 'enrolment', points: 5, match: { skus: ['x'] } },
+      { type: 'birthday', points: 5, match: { categories: ['x'] } },
+      { type: 'referral', points: 5, match: { skus: ['x'] } },
+      { type: 'bonus', points: 5, refereePoints: 5 },
+      { type: 'bonus', points: 5, endsAt: ago(1) },
     ];
     for (const extra of bad) {
       const res = await t.call('POST', '/v1/campaigns', {
@@ -484,6 +489,10 @@ describe('managing campaigns', () => {
     expect((await t.call('PATCH', '/v1/campaigns/cmp_nope', { body: { name: 'x' } })).status).toBe(
       404,
     );
+    const unknownField = await t.call('PATCH', `/v1/campaigns/${a.body.id}`, {
+      body: { points: 50 },
+    });
+    expect(unknownField.status).toBe(400);
   });
 });
 
@@ -520,6 +529,13 @@ describe('one-off credits', () => {
     expect(res.status).toBe(201);
     expect(res.body.referredBy).toBe(referrer);
     const referred = res.body.id;
+    const quote = await t.call('POST', '/v1/purchases/quote', {
+      key: posKey,
+      body: { customerId: referred, total: usd(1_000) },
+    });
+    // 10 earned, and the referral's 50 the first purchase credits the referred customer.
+    expect(quote.body.pointsEarned).toBe(10);
+    expect(quote.body.customer.points.available).toBe(60);
     const firsts = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
         t.call('POST', '/v1/purchases', {

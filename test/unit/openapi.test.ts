@@ -10,10 +10,12 @@ import { problemResponse, statusOf } from '../../lib/http/problem.ts';
 import { openApiDocument } from '../../lib/openapi/document.ts';
 import {
   type apiKeySchema,
+  type campaignSchema,
   customerSchema,
   type ledgerEntrySchema,
   type newApiKeySchema,
   problemSchema,
+  type purchaseQuoteSchema,
   purchaseSchema,
   type recordedPurchaseSchema,
   type storeSchema,
@@ -24,6 +26,8 @@ import type { ApiKeyRecord } from '../../lib/store/apiKeys.ts';
 import type { Place } from '../../lib/store/catalog.ts';
 import type { LedgerEntry } from '../../lib/store/customers.ts';
 import type { Purchase } from '../../lib/store/purchases.ts';
+import type { CampaignView } from '../../lib/usecases/campaigns.ts';
+import type { PurchaseQuote } from '../../lib/usecases/purchases.ts';
 
 /** The document as a client sees it: plain JSON. */
 const doc = JSON.parse(JSON.stringify(openApiDocument()));
@@ -339,6 +343,8 @@ describe('the response schemas match what the code returns', () => {
     expectTypeOf<LedgerEntry>().toMatchTypeOf<z.infer<typeof ledgerEntrySchema>>();
     expectTypeOf<z.infer<typeof ledgerEntrySchema>>().toMatchTypeOf<LedgerEntry>();
     expectTypeOf<Place>().toMatchTypeOf<z.infer<typeof storeSchema>>();
+    expectTypeOf<CampaignView>().toMatchTypeOf<z.infer<typeof campaignSchema>>();
+    expectTypeOf<PurchaseQuote>().toMatchTypeOf<z.infer<typeof purchaseQuoteSchema>>();
     expectTypeOf<ApiKeyRecord>().toMatchTypeOf<z.infer<typeof apiKeySchema>>();
     expectTypeOf<ApiKeyRecord & { key: string }>().toMatchTypeOf<z.infer<typeof newApiKeySchema>>();
     const ok = purchaseSchema.safeParse({
