@@ -103,6 +103,30 @@ const campaignsFor = (
       (c.match === undefined || (input.lines ?? []).some((l) => lineMatches(c, l))),
   );
 
+/** A purchase applied to its customer as read (what fell due first), by the earning rules. */
+function applyPurchase(args: {
+  customer: CustomerState;
+  program: Program;
+  now: Date;
+  input: RecordPurchaseInput;
+  campaigns: readonly Campaign[];
+  occurredAt: Date;
+  purchaseId: string;
+}) {
+  const { input, program, occurredAt } = args;
+  const change = new PointsChange(args.customer, program, args.now).settle();
+  const availableAt = availableAtFor(occurredAt, program.pendingDays);
+  const earned = change.purchase({
+    amount: input.total.amount,
+    ...(input.lines && { lines: input.lines }),
+    campaigns: args.campaigns,
+    occurredAt,
+    availableAt,
+    purchaseId: args.purchaseId,
+  });
+  return { change, earned, availableAt };
+}
+
 /**
  * A referred customer's first purchase: each `referral` campaign running at its
  * occurredAt credits the customer `refereePoints` and the referrer `points` (`bonus`
@@ -188,14 +212,13 @@ export async function recordPurchase(
       if (!context.customer) throw notFound('Customer');
 
       const purchaseId = newId('pur', now.getTime());
-      const availableAt = availableAtFor(occurredAt, program.pendingDays);
-      const change = new PointsChange(context.customer, program, now).settle();
-      const earned = change.purchase({
-        amount: input.total.amount,
-        ...(input.lines && { lines: input.lines }),
+      const { change, earned, availableAt } = applyPurchase({
+        customer: context.customer,
+        program,
+        now,
+        input,
         campaigns,
         occurredAt,
-        availableAt,
         purchaseId,
       });
       const purchase: Purchase = {
@@ -275,13 +298,13 @@ export async function quotePurchase(
   );
   if (!context.storeExists) throw notFound('Store');
   if (!context.customer) throw notFound('Customer');
-  const change = new PointsChange(context.customer, program, now).settle();
-  const earned = change.purchase({
-    amount: input.total.amount,
-    ...(input.lines && { lines: input.lines }),
+  const { change, earned } = applyPurchase({
+    customer: context.customer,
+    program,
+    now,
+    input,
     campaigns,
     occurredAt,
-    availableAt: availableAtFor(occurredAt, program.pendingDays),
     purchaseId: 'quote',
   });
   // A referred customer's first purchase would also credit their referral bonus.
