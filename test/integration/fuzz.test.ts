@@ -264,6 +264,7 @@ const fx = {
   lapsedIds: [] as string[],
   purchaseId: '',
   redemptionId: '',
+  campaignId: '',
   throwawayKeyId: '',
   program: {} as Record<string, unknown>,
   realCursors: [] as string[],
@@ -344,6 +345,17 @@ beforeAll(async () => {
       {
         key: fx.keys.pos,
         body: { code, amount: usd(100) },
+        headers: { 'idempotency-key': nextKey() },
+      },
+      201,
+    )
+  ).id;
+  fx.campaignId = (
+    await ok(
+      'POST',
+      '/v1/campaigns',
+      {
+        body: { name: 'Fuzz campaign', type: 'bonus', points: 1, match: { skus: ['fz'] } },
         headers: { 'idempotency-key': nextKey() },
       },
       201,
@@ -521,6 +533,7 @@ function realIdsFor(route: Route): string[] {
     partners: [fx.partnerId],
     stores: [fx.storeId],
     'api-keys': [fx.throwawayKeyId],
+    campaigns: [fx.campaignId],
   };
   return byCollection[before] ?? Object.values(byCollection).flat();
 }
@@ -878,6 +891,7 @@ function template(route: Route): unknown {
     case 'createCustomer':
       return { email: 'new@example.com', externalId: 'new-1', phone: '+14155550199', name: 'N' };
     case 'recordPurchase':
+    case 'quotePurchase':
       return {
         customerId: fx.customerId,
         storeId: fx.storeId,
@@ -899,6 +913,19 @@ function template(route: Route): unknown {
       return { name: 'N' };
     case 'createApiKey':
       return { role: 'app', name: 'k' };
+    case 'createCampaign':
+      return {
+        name: 'N',
+        type: 'multiplier',
+        multiplier: 1.5,
+        startsAt: now,
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        match: { categories: ['fz-cat'], skus: ['fz'] },
+        audience: { tiers: ['member'] },
+        daysOfWeek: [0, 1, 2, 3, 4, 5, 6],
+      };
+    case 'patchCampaign':
+      return { name: 'N', endsAt: new Date(Date.now() + 3_600_000).toISOString() };
     default:
       return {};
   }
@@ -1094,6 +1121,10 @@ const idempotencyArb = fc.oneof(
 // Requests
 // ---------------------------------------------------------------------------------------
 
+/** The routes whose requests carry a JSON body. */
+const takesBody = (route: Route) =>
+  route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
+
 interface Drawn {
   id: string;
   query: string;
@@ -1107,8 +1138,7 @@ const requestArb = (route: Route): fc.Arbitrary<Drawn> =>
   fc.record({
     id: route.path.includes('{') ? pathIdArb(route) : fc.constant(''),
     query: queryArb(route),
-    body:
-      route.method === 'POST' || route.method === 'PUT' ? bodyArb(route) : fc.constant(undefined),
+    body: takesBody(route) ? bodyArb(route) : fc.constant(undefined),
     contentType: contentTypeArb,
     cred: credArb(route),
     idempotencyKey: idempotencyArb,
@@ -1186,8 +1216,7 @@ function goodRequest(
     .map(([k, v]) => `${pct(k)}=${pct(v)}`)
     .join('&');
   const query = changes.query ?? base;
-  const hasBody = route.method === 'POST' || route.method === 'PUT';
-  const text = changes.bodyText ?? (hasBody ? JSON.stringify(template(route)) : undefined);
+  const text = changes.bodyText ?? (takesBody(route) ? JSON.stringify(template(route)) : undefined);
   return {
     method: route.method,
     path: `${route.path.replace(/\{\w+\}/g, id)}${query ? `?${query}` : ''}`,
@@ -1212,7 +1241,7 @@ const expectStatus =
   };
 
 const routesWithId = routes.filter((r) => r.path.includes('{id}'));
-const bodyRoutes = routes.filter((r) => r.method === 'POST' || r.method === 'PUT');
+const bodyRoutes = routes.filter(takesBody);
 
 describe('regressions', () => {
   it('(a) answers 404 not-found for a 2,048-byte (or 10 KB) path id on every {id} route', async () => {
