@@ -11,7 +11,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { isBirthDate } from './domain/birthdays.ts';
 import { lapseReasons } from './domain/cadence.ts';
-import { campaignTypes } from './domain/campaigns.ts';
+import { campaignTypes, earnsOnPurchase } from './domain/campaigns.ts';
 import { isKeepableInstant } from './domain/days.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 import { ID_PATTERN } from './ids.ts';
@@ -80,12 +80,12 @@ export const moneySchema = z
   })
   .register(z.globalRegistry, { id: 'Money' });
 
+const tierId = z
+  .string()
+  .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'));
+
 const tierSchema = z.object({
-  id: z
-    .string()
-    .check(
-      z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'),
-    ),
+  id: tierId,
   name: line(100),
   qualifyingSpend: z.int().check(z.minimum(0), z.maximum(MAX_AMOUNT)),
   multiplier: z
@@ -404,14 +404,6 @@ export const pageQuerySchema = z.object({
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
-const tierId = z
-  .string()
-  .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1..32 lowercase letters, digits, _ or -'));
-
-/** Campaign types that earn on a purchase; the others are one-off credits. */
-const PURCHASE_TYPES = ['multiplier', 'bonus'];
-/** What a `points` campaign credits: every type but multiplier. */
-
 const campaignFields = z.object({
   name: line(200),
   type: z.enum(campaignTypes),
@@ -518,7 +510,7 @@ export const createCampaignSchema = campaignFields.check(
     if (c.type !== 'bonus' && c.firstPurchaseOnly !== undefined) {
       issue('firstPurchaseOnly', 'only for a bonus campaign');
     }
-    if (!PURCHASE_TYPES.includes(c.type) && c.match !== undefined) {
+    if (!earnsOnPurchase(c) && c.match !== undefined) {
       issue('match', `a ${c.type} campaign credits no purchase, so it has no match`);
     }
   }),

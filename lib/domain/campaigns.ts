@@ -2,13 +2,18 @@
  * Campaigns: when one runs, whom it is for, and which of a purchase's spend it matches.
  * What a purchase then earns is in earning.ts.
  */
+import { DAY_MS } from './days.ts';
 import type { Money } from './money.ts';
 
 export const campaignTypes = ['multiplier', 'bonus', 'enrolment', 'birthday', 'referral'] as const;
 export type CampaignType = (typeof campaignTypes)[number];
 
-/** Types credited once to a customer (a `bonus` ledger entry), not on a purchase's earn. */
-export const ONE_OFF_TYPES: readonly CampaignType[] = ['enrolment', 'birthday', 'referral'];
+/**
+ * Whether a campaign adds to a purchase's earn (multiplier, bonus); the other types are
+ * one-off credits (a `bonus` ledger entry).
+ */
+export const earnsOnPurchase = (c: Pick<Campaign, 'type'>): boolean =>
+  c.type === 'multiplier' || c.type === 'bonus';
 
 export interface Campaign {
   id: string;
@@ -53,7 +58,7 @@ export function runsAt(c: Campaign, at: Date): boolean {
 /** Whether the campaign runs at some moment of the UTC day starting at `dayStart`, on its days. */
 export function runsOnDay(c: Campaign, dayStart: Date): boolean {
   const start = dayStart.getTime();
-  const end = start + 86_400_000;
+  const end = start + DAY_MS;
   const runs = Date.parse(c.startsAt) < end && (c.endsAt === null || Date.parse(c.endsAt) > start);
   return runs && (c.daysOfWeek === undefined || c.daysOfWeek.includes(dayStart.getUTCDay()));
 }

@@ -6,6 +6,7 @@
 import {
   type AudienceMember,
   type Campaign,
+  earnsOnPurchase,
   inAudience,
   lineMatches,
   lineSpend,
@@ -62,7 +63,7 @@ export function earningFor(args: {
   const breakdown: BreakdownItem[] = [{ source: 'base', points: base }];
 
   const applicable = args.campaigns
-    .filter((c) => c.type === 'multiplier' || c.type === 'bonus')
+    .filter(earnsOnPurchase)
     .filter((c) => runsAt(c, args.occurredAt) && inAudience(c, args.customer))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const c of applicable) {

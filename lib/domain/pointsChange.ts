@@ -10,7 +10,7 @@ import {
   runsOnDay,
 } from './campaigns.ts';
 import type { CustomerState } from './customer.ts';
-import { dayKey } from './days.ts';
+import { DAY_MS, dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';
@@ -236,7 +236,7 @@ export class PointsChange {
           .slice(0, MAX_OVERLAPPING_CAMPAIGNS)
       : [];
     // Nothing to credit yet on the day itself: a campaign may still start later that day.
-    if (running.length === 0 && this.asOf.getTime() < day.getTime() + 86_400_000) return 0;
+    if (running.length === 0 && this.asOf.getTime() < day.getTime() + DAY_MS) return 0;
     let points = 0;
     for (const campaign of running) {
       this.bonus(campaign.points ?? 0, campaign.id);

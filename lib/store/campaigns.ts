@@ -6,6 +6,7 @@ import {
   campaignStatus,
   roomFor,
 } from '../domain/campaigns.ts';
+import { DAY_MS } from '../domain/days.ts';
 import { db, tableName } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
@@ -111,7 +112,7 @@ export async function saveCampaign(
     if (!isNew && !stored) return { outcome: 'not-found' };
     const before = stored?.campaign;
     const campaign = isNew ? target.create : target.patch(before as Campaign);
-    const keptFrom = now.getTime() - KEEP_ENDED_DAYS * 86_400_000;
+    const keptFrom = now.getTime() - KEEP_ENDED_DAYS * DAY_MS;
     const kept = (c: Campaign) => c.endsAt === null || Date.parse(c.endsAt) >= keptFrom;
     const others = live.campaigns.filter((c) => c.id !== campaign.id && kept(c));
     // Checked when the campaign runs longer than before (new, or extended).

@@ -1,4 +1,10 @@
-import { type Campaign, inAudience, lineMatches, runsAt } from '../domain/campaigns.ts';
+import {
+  type Campaign,
+  earnsOnPurchase,
+  inAudience,
+  lineMatches,
+  runsAt,
+} from '../domain/campaigns.ts';
 import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
 import { occurredAtProblem } from '../domain/days.ts';
 import type { BreakdownItem } from '../domain/earning.ts';
@@ -98,7 +104,7 @@ const campaignsFor = (
 ) =>
   campaigns.filter(
     (c) =>
-      (c.type === 'multiplier' || c.type === 'bonus') &&
+      earnsOnPurchase(c) &&
       runsAt(c, occurredAt) &&
       (c.match === undefined || (input.lines ?? []).some((l) => lineMatches(c, l))),
   );
@@ -290,7 +296,8 @@ export async function quotePurchase(
   const storeId = storeFor(principal, input);
   checkCurrencies(input, program.currency);
   const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
-  const campaigns = campaignsFor(await liveCampaigns(), input, occurredAt);
+  const live = await liveCampaigns();
+  const campaigns = campaignsFor(live, input, occurredAt);
   const context = await loadPurchaseContext(
     input.customerId,
     undefined,
@@ -311,7 +318,7 @@ export async function quotePurchase(
   await referralOnFirstPurchase({
     customer: context.customer,
     change,
-    live: await liveCampaigns(),
+    live,
     occurredAt,
     program,
     now,
