@@ -30,12 +30,23 @@ export interface Route {
   queriesIndex?: true;
   /** Lambda timeout when not the default 10 s (a job run on demand works for up to 25 s). */
   timeoutSeconds?: number;
+  /** The largest body it takes when not MAX_BODY_BYTES (an import batch: IMPORT_BODY_BYTES). */
+  maxBodyBytes?: number;
   /**
    * Package files the function reads at run time (readAsset in lib/http/assets.ts): from
    * node_modules locally; the CDK stack copies each next to the function's bundle.
    */
   assets?: string[];
 }
+
+/** Request bodies are at most this large (64 KiB)... */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** ...except on the import routes, whose batches of 500 items take up to 1 MiB. */
+export const IMPORT_BODY_BYTES = 1024 * 1024;
+
+/** The largest body `route` takes. */
+export const bodyLimitOf = (route: Pick<Route, 'maxBodyBytes'>) =>
+  route.maxBodyBytes ?? MAX_BODY_BYTES;
 
 /** The API reference's renderer: Redoc's self-contained browser bundle (no CDN, no fonts). */
 export const REDOC_SCRIPT = 'redoc/bundles/redoc.standalone.js';
@@ -269,6 +280,26 @@ export const routes: Route[] = [
   ...jobRoutes('review-tiers', 'runReviewTiers'),
   ...jobRoutes('lapse-scan', 'runLapseScan'),
   ...jobRoutes('birthday-bonus', 'runBirthdayBonus', BONUS_JOB),
+  // A batch is many transactions: its customers, receipts and campaign markers read in
+  // BatchGetItems, campaign counts added (UpdateItem), its Idempotency-Key marked (PutItem).
+  {
+    method: 'POST',
+    path: '/v1/imports/customers',
+    fn: 'importCustomers',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+    timeoutSeconds: 29,
+    maxBodyBytes: IMPORT_BODY_BYTES,
+  },
+  {
+    method: 'POST',
+    path: '/v1/imports/purchases',
+    fn: 'importPurchases',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+    timeoutSeconds: 29,
+    maxBodyBytes: IMPORT_BODY_BYTES,
+  },
   { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
   { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
   {

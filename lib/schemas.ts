@@ -12,6 +12,7 @@ import en from 'zod/v4/locales/en.js';
 import { isBirthDate } from './domain/birthdays.ts';
 import { lapseReasons } from './domain/cadence.ts';
 import { campaignTypes, earnsOnPurchase } from './domain/campaigns.ts';
+import { MAX_CUSTOMER_POINTS } from './domain/customer.ts';
 import { isKeepableInstant } from './domain/days.ts';
 import { hasAtMostFourDecimals } from './domain/points.ts';
 import { ID_PATTERN } from './ids.ts';
@@ -175,40 +176,54 @@ export const programSchema = programFields.check(
   z.meta({ id: 'Program' }),
 );
 
-export const createCustomerSchema = z
-  .object({
-    externalId: z.optional(line(128)),
-    email: z.optional(z.email().check(z.maxLength(254))),
-    phone: z.optional(
+const customerFields = z.object({
+  externalId: z.optional(line(128)),
+  email: z.optional(z.email().check(z.maxLength(254))),
+  phone: z.optional(
+    z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')),
+  ),
+  name: z.optional(line(200)),
+  birthDate: z
+    .optional(
       z
         .string()
-        .check(z.regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 number such as +14155550123')),
+        .check(
+          z.refine(isBirthDate, 'must be a real date as YYYY-MM-DD, or --MM-DD without a year'),
+        ),
+    )
+    .check(z.describe('Birthday campaigns credit on this UTC day each year')),
+  referredBy: z
+    .optional(id)
+    .check(
+      z.describe(
+        "The referring customer's id: a referral campaign pays both on this customer's first purchase",
+      ),
     ),
-    name: z.optional(line(200)),
-    birthDate: z
-      .optional(
-        z
-          .string()
-          .check(
-            z.refine(isBirthDate, 'must be a real date as YYYY-MM-DD, or --MM-DD without a year'),
-          ),
-      )
-      .check(z.describe('Birthday campaigns credit on this UTC day each year')),
-    referredBy: z
-      .optional(id)
+});
+
+const atLeastOneIdentifier = z.refine<{ externalId?: string; email?: string; phone?: string }>(
+  (c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined,
+  { message: 'at least one of externalId, email or phone is required', path: [] },
+);
+
+export const createCustomerSchema = customerFields.check(
+  atLeastOneIdentifier,
+  z.meta({ id: 'CreateCustomer' }),
+);
+
+/** A member brought from another system: no referrer; an opening balance instead. */
+export const importCustomerSchema = z
+  .extend(z.omit(customerFields, { referredBy: true }), {
+    openingPoints: z
+      .optional(z.int().check(z.minimum(0), z.maximum(MAX_CUSTOMER_POINTS)))
       .check(
         z.describe(
-          "The referring customer's id: a referral campaign pays both on this customer's first purchase",
+          'Points brought from the old programme: credited once, when the customer is created, ' +
+            'as an `adjust` entry with reason `opening balance`',
         ),
       ),
   })
-  .check(
-    z.refine((c) => c.externalId !== undefined || c.email !== undefined || c.phone !== undefined, {
-      message: 'at least one of externalId, email or phone is required',
-      path: [],
-    }),
-    z.meta({ id: 'CreateCustomer' }),
-  );
+  .check(atLeastOneIdentifier, z.meta({ id: 'ImportCustomer' }));
 
 export const customerLookupSchema = z
   .object({
@@ -230,44 +245,70 @@ export const purchaseLineSchema = z.object({
   unitPrice: moneySchema,
 });
 
-export const recordPurchaseSchema = z
-  .object({
-    customerId: id,
-    total: moneySchema,
-    occurredAt: z
-      .optional(instant())
-      .check(z.describe('RFC 3339; defaults to now; at most 5 minutes ahead')),
-    receiptId: z.optional(line(128)).check(z.describe('Unique per store')),
-    storeId: z
-      .optional(id)
-      .check(z.describe('Required with an admin key; a pos key records for its store')),
-    lines: z
-      .optional(z.array(purchaseLineSchema).check(z.maxLength(500)))
-      .check(
-        z.describe(
-          "What was bought. Lines earn by category and SKU in campaigns; lines in the program's " +
-            'excludedCategories earn nothing. Their spend (quantity x unitPrice) may not exceed ' +
-            'the total; the rest of the total (tax, fees) earns like any spend.',
-        ),
+const purchaseFields = z.object({
+  customerId: id,
+  total: moneySchema,
+  occurredAt: z
+    .optional(instant())
+    .check(z.describe('RFC 3339; defaults to now; at most 5 minutes ahead')),
+  receiptId: z.optional(line(128)).check(z.describe('Unique per store')),
+  storeId: z
+    .optional(id)
+    .check(z.describe('Required with an admin key; a pos key records for its store')),
+  lines: z
+    .optional(z.array(purchaseLineSchema).check(z.maxLength(500)))
+    .check(
+      z.describe(
+        "What was bought. Lines earn by category and SKU in campaigns; lines in the program's " +
+          'excludedCategories earn nothing. Their spend (quantity x unitPrice) may not exceed ' +
+          'the total; the rest of the total (tax, fees) earns like any spend.',
       ),
-  })
-  .check(
-    z.refine(
-      // Each product is compared before summing: a product past 2^53 is inexact but still
-      // far above any total (at most 10^12), and at most 500 exact products are summed.
-      (p) => {
-        let sum = 0;
-        for (const l of p.lines ?? []) {
-          const spend = l.quantity * l.unitPrice.amount;
-          if (spend > p.total.amount) return false;
-          sum += spend;
-        }
-        return sum <= p.total.amount;
-      },
-      { message: "the lines' spend (quantity x unitPrice) exceeds the total", path: ['lines'] },
     ),
-    z.meta({ id: 'RecordPurchase' }),
-  );
+});
+
+const linesWithinTotal = z.refine<{
+  total: { amount: number };
+  lines?: { quantity: number; unitPrice: { amount: number } }[];
+}>(
+  // Each product is compared before summing: a product past 2^53 is inexact but still
+  // far above any total (at most 10^12), and at most 500 exact products are summed.
+  (p) => {
+    let sum = 0;
+    for (const l of p.lines ?? []) {
+      const spend = l.quantity * l.unitPrice.amount;
+      if (spend > p.total.amount) return false;
+      sum += spend;
+    }
+    return sum <= p.total.amount;
+  },
+  { message: "the lines' spend (quantity x unitPrice) exceeds the total", path: ['lines'] },
+);
+
+export const recordPurchaseSchema = purchaseFields.check(
+  linesWithinTotal,
+  z.meta({ id: 'RecordPurchase' }),
+);
+
+/** Items of an import batch, each checked on its own (a bad one is reported, not fatal). */
+export const MAX_IMPORT_ITEMS = 500;
+
+/** A batch as read: up to 500 items of any shape, each then parsed with its item schema. */
+export const importBatchSchema = z.object({
+  items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_IMPORT_ITEMS)),
+});
+
+/** A purchase from a till's history: the store, receipt and time are required. */
+export const importPurchaseSchema = z
+  .extend(purchaseFields, {
+    storeId: id,
+    receiptId: line(128).check(
+      z.describe('Unique per store: a receipt already recorded there is skipped as a duplicate'),
+    ),
+    occurredAt: instant().check(
+      z.describe('RFC 3339; any time in the past (at most 5 minutes ahead)'),
+    ),
+  })
+  .check(linesWithinTotal, z.meta({ id: 'ImportPurchase' }));
 
 export const authorizeRedemptionSchema = z
   .object({
@@ -545,6 +586,8 @@ export type PatchCampaignInput = z.infer<typeof patchCampaignSchema>;
 export type ProgramInput = z.infer<typeof programSchema>;
 export type CreateCustomerInput = z.infer<typeof createCustomerSchema>;
 export type RecordPurchaseInput = z.infer<typeof recordPurchaseSchema>;
+export type ImportCustomerInput = z.infer<typeof importCustomerSchema>;
+export type ImportPurchaseInput = z.infer<typeof importPurchaseSchema>;
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
 export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
 export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>;

@@ -11,7 +11,7 @@ import type {
 import type * as z from 'zod/mini';
 import { DomainError, type FieldError, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
-import { findRoute, type Route } from '../routes.ts';
+import { bodyLimitOf, findRoute, type Route } from '../routes.ts';
 import type { Answer } from '../usecases/change.ts';
 import type { IdempotencyContext, Principal } from './context.ts';
 import { problemResponse, toProblem } from './problem.ts';
@@ -65,7 +65,14 @@ export interface Reply {
   replayed?: boolean;
 }
 
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES } from '../routes.ts';
+
+/** 413: the body is over the route's limit. */
+export const tooLarge = (limit: number) =>
+  new DomainError(
+    'payload-too-large',
+    `Request bodies are limited to ${limit} bytes on this route`,
+  );
 
 /** No request of this API nests deeper; deeper bodies are refused before parsing. */
 export const MAX_JSON_DEPTH = 32;
@@ -111,6 +118,7 @@ export class HttpRequest {
   constructor(
     readonly event: HttpEvent,
     private readonly authenticated: Principal | undefined,
+    private readonly maxBodyBytes: number,
   ) {}
 
   /** The caller; present on every route that is not public (the middleware checked). */
@@ -125,12 +133,7 @@ export class HttpRequest {
     const bytes = this.event.isBase64Encoded
       ? Buffer.from(raw, 'base64')
       : Buffer.from(raw, 'utf8');
-    if (bytes.length > MAX_BODY_BYTES) {
-      throw new DomainError(
-        'payload-too-large',
-        `Request bodies are limited to ${MAX_BODY_BYTES} bytes`,
-      );
-    }
+    if (bytes.length > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
     const contentType = this.event.headers?.['content-type'];
     if (contentType !== undefined && contentType !== '' && !JSON_MEDIA_TYPE.test(contentType)) {
       throw new DomainError(
@@ -282,7 +285,7 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
     .handler(async (event) => {
       const principal = principalOf(event);
       checkAccess(route, principal);
-      const request = new HttpRequest(event, principal);
+      const request = new HttpRequest(event, principal, bodyLimitOf(route));
       // A body sent to any POST, PUT or DELETE is JSON of bounded size and depth, whether or
       // not the route reads it: the same 413/415/400 on each (a GET's body is ignored).
       if (route.method !== 'GET' && (event.body ?? '') !== '') request.checkBody();

@@ -2,10 +2,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { DomainError } from '../errors.ts';
-import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
+import {
+  type AuthorizerContext,
+  type HttpEvent,
+  type HttpResult,
+  tooLarge,
+} from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
 import {
   authorizerFunction,
+  bodyLimitOf,
   fallbackFunction,
   identityHeaderOf,
   type Route,
@@ -19,9 +25,6 @@ import {
  * first, and the very same Lambda handler answers.
  */
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** Bodies past this are refused before they are read in full (the API's limit is 64 KiB). */
-const READ_LIMIT = 1024 * 1024;
 
 const compiled = routes.map((route) => ({
   route,
@@ -76,13 +79,13 @@ function match(
   return undefined;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** The body, refused (413) as soon as it is past `limit`, before it is read in full. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > READ_LIMIT)
-      throw new DomainError('payload-too-large', 'Request bodies are limited to 65536 bytes');
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -106,13 +109,14 @@ function queryOf(raw: string): Record<string, string> | undefined {
 
 async function toEvent(
   req: IncomingMessage,
+  limit: number,
   key: string,
   params: Record<string, string>,
   rawPath: string,
   rawQueryString: string,
 ): Promise<HttpEvent> {
   const now = new Date();
-  const body = await readBody(req);
+  const body = await readBody(req, limit);
   return {
     version: '2.0',
     routeKey: key,
@@ -214,7 +218,8 @@ async function serve(
     const found = match(req.method ?? 'GET', rawPath);
     const fn = found?.route.fn ?? fallbackFunction.fn;
     const key = found ? routeKey(found.route) : '$default';
-    const event = await toEvent(req, key, found?.params ?? {}, rawPath, rawQuery);
+    const limit = bodyLimitOf(found?.route ?? {});
+    const event = await toEvent(req, limit, key, found?.params ?? {}, rawPath, rawQuery);
     if (found && found.route.roles !== 'public') {
       event.requestContext.authorizer.lambda = await authorizeRequest(event, found.route);
     }

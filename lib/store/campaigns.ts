@@ -247,71 +247,73 @@ export async function campaignStats(ids: string[]): Promise<Map<string, Campaign
   const wanted = ids.flatMap((id) =>
     Array.from({ length: CAMPAIGN_STATS_SHARDS }, (_, n) => keys.campaignStats(id, n)),
   );
-  const chunks: (typeof wanted)[] = [];
-  for (let i = 0; i < wanted.length; i += 100) chunks.push(wanted.slice(i, i + 100));
-  for (const items of await Promise.all(chunks.map(batchGet))) {
-    for (const i of items) {
-      const s = stats.get((i.PK as string).slice('CMPSTATS#'.length));
-      if (!s) continue;
-      s.purchases += (i.purchases as number | undefined) ?? 0;
-      s.customers += (i.customers as number | undefined) ?? 0;
-      s.pointsAwarded += (i.pointsAwarded as number | undefined) ?? 0;
-    }
+  for (const i of await batchGet(wanted)) {
+    const s = stats.get((i.PK as string).slice('CMPSTATS#'.length));
+    if (!s) continue;
+    s.purchases += (i.purchases as number | undefined) ?? 0;
+    s.customers += (i.customers as number | undefined) ?? 0;
+    s.pointsAwarded += (i.pointsAwarded as number | undefined) ?? 0;
   }
   return stats;
 }
 
-/**
- * What a purchase (or a one-off credit) adds to a campaign's counts, in the same
- * transaction as the change: one more purchase (unless a one-off), its points, and, for
- * a customer not seen before (`newCustomer`, read with the customer), the marker and one
- * more customer. A marker written meanwhile fails the transaction: read again.
- */
-export function campaignCountItems(args: {
+/** One credit a campaign gave a customer: what its counts add up. */
+export interface CampaignTally {
   campaignId: string;
   customerId: string;
   points: number;
+  /** On a purchase (counted), not a one-off credit (enrolment, birthday, referral). */
   purchase: boolean;
+  /** The customer had not taken part before (no marker read with the customer). */
   newCustomer: boolean;
-  at: Date;
-}): ExtraItem[] {
-  const shard = Math.floor(Math.random() * CAMPAIGN_STATS_SHARDS);
-  const add = [
-    ...(args.purchase ? ['purchases :one'] : []),
-    'pointsAwarded :points',
-    ...(args.newCustomer ? ['customers :one'] : []),
-  ];
-  return [
-    {
+}
+
+/**
+ * What credits add to their campaigns' counts, in the same transaction as the change: per
+ * campaign one Update of one random shard (a transaction touches an item once, so the
+ * credits of one campaign are summed): the purchases, the points and the customers new
+ * to it; and a marker per customer new to it. A marker written meanwhile fails the
+ * transaction: read again.
+ */
+export function campaignCountItems(tallies: readonly CampaignTally[], at: Date): ExtraItem[] {
+  const items: ExtraItem[] = [];
+  for (const campaignId of new Set(tallies.map((t) => t.campaignId))) {
+    const mine = tallies.filter((t) => t.campaignId === campaignId);
+    const purchases = mine.filter((t) => t.purchase).length;
+    const points = mine.reduce((sum, t) => sum + t.points, 0);
+    const newCustomers = [...new Set(mine.filter((t) => t.newCustomer).map((t) => t.customerId))];
+    const add = [
+      ...(purchases > 0 ? ['purchases :purchases'] : []),
+      'pointsAwarded :points',
+      ...(newCustomers.length > 0 ? ['customers :customers'] : []),
+    ];
+    items.push({
       item: {
         Update: {
           TableName: tableName(),
-          Key: keys.campaignStats(args.campaignId, shard),
+          Key: keys.campaignStats(campaignId, Math.floor(Math.random() * CAMPAIGN_STATS_SHARDS)),
           UpdateExpression: `ADD ${add.join(', ')}`,
           ExpressionAttributeValues: {
-            ':points': args.points,
-            ...((args.purchase || args.newCustomer) && { ':one': 1 }),
+            ':points': points,
+            ...(purchases > 0 && { ':purchases': purchases }),
+            ...(newCustomers.length > 0 && { ':customers': newCustomers.length }),
           },
         },
       },
       onFailure: 'stale',
-    },
-    ...(args.newCustomer
-      ? [
-          {
-            item: {
-              Put: {
-                TableName: tableName(),
-                Item: {
-                  ...keys.campaignCustomer(args.campaignId, args.customerId),
-                  at: args.at.toISOString(),
-                },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            onFailure: 'stale' as const,
+    });
+    for (const customerId of newCustomers) {
+      items.push({
+        item: {
+          Put: {
+            TableName: tableName(),
+            Item: { ...keys.campaignCustomer(campaignId, customerId), at: at.toISOString() },
+            ConditionExpression: 'attribute_not_exists(PK)',
           },
-        ]
-      : []),
-  ];
+        },
+        onFailure: 'stale',
+      });
+    }
+  }
+  return items;
 }

@@ -202,6 +202,38 @@ export type EnrolResult =
   | { ok: false; takenBy: { kind: IdentifierKind; customerId: string | undefined } }
   | { ok: false; referrerMissing: true };
 
+const identifiersOf = (identifiers: Identifiers) =>
+  Object.entries(identifiers).filter(([, v]) => v !== undefined) as [IdentifierKind, string][];
+
+/** A new customer's items: the customer, one per identifier (each unique), its ledger entries. */
+function newCustomerItems(change: CustomerChange, identifiers: Identifiers): TransactItem[] {
+  const TableName = tableName();
+  const customer = change.customer;
+  return [
+    {
+      Put: {
+        TableName,
+        Item: customerItem(customer),
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    ...identifiersOf(identifiers).map(([kind, value]) => ({
+      Put: {
+        TableName,
+        Item: { ...keys.identifier(kind, value), customerId: customer.id },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    })),
+    ...change.entries.map(({ version, entry }) => ({
+      Put: { TableName, Item: ledgerItem(customer.id, version, entry) },
+    })),
+  ];
+}
+
+/** The transaction items of enrolling a customer, without the count (see insertCustomers). */
+export const newCustomerItemCount = (change: CustomerChange, identifiers: Identifiers) =>
+  1 + identifiersOf(identifiers).length + change.entries.length;
+
 /**
  * The new customer (with what its enrolment credited: ledger entries and their campaign
  * counts) and one item per identifier, all or nothing: identifiers stay unique. A
@@ -212,28 +244,14 @@ export async function insertCustomer(
   identifiers: Identifiers,
   options: { referrer?: string; extras?: ExtraItem[] } = {},
 ): Promise<EnrolResult> {
-  const customer = change.customer;
-  const idents = Object.entries(identifiers).filter(([, v]) => v !== undefined) as [
-    IdentifierKind,
-    string,
-  ][];
+  const idents = identifiersOf(identifiers);
+  const own = newCustomerItems(change, identifiers);
+  // The referrer's check goes after the customer and its identifiers, whose failed
+  // conditions are read by position.
   const referrerAt = 1 + idents.length;
   const enrolment = new TransactWriteCommand({
     TransactItems: [
-      {
-        Put: {
-          TableName: tableName(),
-          Item: customerItem(customer),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      ...idents.map(([kind, value]) => ({
-        Put: {
-          TableName: tableName(),
-          Item: { ...keys.identifier(kind, value), customerId: customer.id },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      })),
+      ...own.slice(0, referrerAt),
       ...(options.referrer === undefined
         ? []
         : [
@@ -245,9 +263,7 @@ export async function insertCustomer(
               },
             },
           ]),
-      ...change.entries.map(({ version, entry }) => ({
-        Put: { TableName: tableName(), Item: ledgerItem(customer.id, version, entry) },
-      })),
+      ...own.slice(referrerAt),
       countEnrolment(),
       ...(options.extras ?? []).map((e) => e.item),
     ],
@@ -274,6 +290,30 @@ export async function insertCustomer(
       }
       throw error;
     }
+  }
+}
+
+/**
+ * Several new customers (as `insertCustomer`, with no referrer or extras) in one
+ * transaction, and their count. All or nothing: `false` when any identifier was taken
+ * meanwhile or another transaction got in the way; then enrol them one by one.
+ */
+export async function insertCustomers(
+  news: { change: CustomerChange; identifiers: Identifiers }[],
+): Promise<boolean> {
+  const items = [
+    ...news.flatMap((n) => newCustomerItems(n.change, n.identifiers)),
+    countEnrolment(news.length),
+  ];
+  if (items.length > MAX_TRANSACTION_ITEMS) {
+    throw new Error(`${items.length} items: a transaction takes ${MAX_TRANSACTION_ITEMS}`);
+  }
+  try {
+    await db().send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (error) {
+    if (failedConditions(error) !== undefined || isTransactionConflict(error)) return false;
+    throw error;
   }
 }
 

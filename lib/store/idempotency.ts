@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../errors.ts';
 import type { IdempotencyContext } from '../http/context.ts';
 import { db, tableName } from './client.ts';
@@ -37,6 +37,18 @@ export function replayFrom(
       'This Idempotency-Key was already used with a different request',
     );
   }
+  if (item.inFlight === true) {
+    throw new DomainError(
+      'idempotency-key-in-use',
+      'A request with this Idempotency-Key is still being processed; retry to get its answer',
+      {
+        retryAfterSeconds: Math.max(
+          1,
+          (item.expiresAt as number) - Math.floor(now.getTime() / 1000),
+        ),
+      },
+    );
+  }
   return { answer: JSON.parse(gunzipSync(item.body as Uint8Array).toString('utf8')) };
 }
 
@@ -72,4 +84,80 @@ export function claimIdempotencyKey(ctx: IdempotencyContext, answer: unknown, no
       ExpressionAttributeValues: { ':now': nowSeconds },
     },
   };
+}
+
+/**
+ * How long an in-flight mark holds its key: past the longest a request runs (an import
+ * batch's function stops at 29 s). A mark a crash left behind lapses by itself.
+ */
+export const IN_FLIGHT_SECONDS = 60;
+
+/**
+ * For a request that is many transactions (an import batch) rather than one: marks the key
+ * in flight before the work starts. Returns the stored answer if the key already has one
+ * (a replay); throws `idempotency-key-in-use` while another request holds it, and
+ * `idempotency-key-reused` for a different request. Such a request must itself be safe to
+ * run again (an import skips what is already recorded), since a mark lapses.
+ */
+export async function markInFlight(
+  ctx: IdempotencyContext,
+  now: Date,
+): Promise<StoredAnswer | undefined> {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await db().send(
+        new PutCommand({
+          TableName: tableName(),
+          Item: {
+            ...idempotencyKey(ctx),
+            requestHash: ctx.requestHash,
+            inFlight: true,
+            expiresAt: nowSeconds + IN_FLIGHT_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': nowSeconds },
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      // Taken: its answer, or in use / reused (thrown); gone meanwhile: try again.
+      const stored = await readReplay(ctx, now);
+      if (stored) return stored;
+    }
+  }
+  throw new DomainError('idempotency-key-in-use', 'This Idempotency-Key is busy; retry shortly', {
+    retryAfterSeconds: 1,
+  });
+}
+
+/** Keeps the answer of a request that marked its key in flight (replacing the mark). */
+export async function keepAnswer(ctx: IdempotencyContext, answer: unknown, now: Date) {
+  const {
+    ConditionExpression: _,
+    ExpressionAttributeValues: __,
+    ...put
+  } = claimIdempotencyKey(ctx, answer, now).Put;
+  await db().send(new PutCommand(put));
+}
+
+/**
+ * Frees a key whose request failed, so its retry runs at once rather than after the mark
+ * lapses: the mark is kept, already lapsed (PutItem only; no delete permission needed).
+ */
+export async function releaseInFlight(ctx: IdempotencyContext, now: Date) {
+  await db().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...idempotencyKey(ctx),
+        requestHash: ctx.requestHash,
+        inFlight: true,
+        expiresAt: Math.floor(now.getTime() / 1000),
+      },
+      ConditionExpression: 'inFlight = :yes AND requestHash = :hash',
+      ExpressionAttributeValues: { ':yes': true, ':hash': ctx.requestHash },
+    }),
+  );
 }

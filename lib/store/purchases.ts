@@ -71,9 +71,13 @@ export async function loadPurchaseContext(
 
 /**
  * What a purchase adds to its customer's transaction: the purchase itself, and its
- * receipt id's uniqueness in the store (a receipt already recorded: `receipt-taken`).
+ * receipt id's uniqueness in the store (a receipt already recorded: the conflict
+ * `receipt-taken`, or, for an import, which then finds it a duplicate, `stale`).
  */
-export function purchaseItems(purchase: Purchase): ExtraItem[] {
+export function purchaseItems(
+  purchase: Purchase,
+  onReceiptTaken: 'receipt-taken' | 'stale' = 'receipt-taken',
+): ExtraItem[] {
   const TableName = tableName();
   return [
     {
@@ -100,7 +104,7 @@ export function purchaseItems(purchase: Purchase): ExtraItem[] {
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
-            onFailure: 'receipt-taken',
+            onFailure: onReceiptTaken,
           },
         ]),
   ];

@@ -2,8 +2,25 @@ import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { db, tableName } from './client.ts';
 import type { Key } from './keys.ts';
 
-/** Consistent reads of several items in one round trip. */
-export async function batchGet(wanted: Key[]): Promise<Record<string, unknown>[]> {
+/** BatchGetItem's limit on keys per request. */
+export const MAX_BATCH_GET_KEYS = 100;
+
+/**
+ * Consistent reads of several items: one round trip for up to 100 keys, more keys in
+ * concurrent requests of 100. A key asked for twice is read once (BatchGetItem refuses
+ * duplicates).
+ */
+export async function batchGet(keys: Key[]): Promise<Record<string, unknown>[]> {
+  const wanted = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];
+  if (wanted.length <= MAX_BATCH_GET_KEYS) return batchGetOnce(wanted);
+  const chunks: Key[][] = [];
+  for (let i = 0; i < wanted.length; i += MAX_BATCH_GET_KEYS) {
+    chunks.push(wanted.slice(i, i + MAX_BATCH_GET_KEYS));
+  }
+  return (await Promise.all(chunks.map(batchGetOnce))).flat();
+}
+
+async function batchGetOnce(wanted: Key[]): Promise<Record<string, unknown>[]> {
   const found: Record<string, unknown>[] = [];
   let pending: Key[] = wanted;
   // DynamoDB may hand back unprocessed keys under load; the SDK retries throttles, this retries those.

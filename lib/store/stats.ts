@@ -7,14 +7,14 @@ import { queryPages } from './pagination.ts';
 /** Enrolments count into one of these at random, so no one counter item is hot. */
 export const STATS_SHARDS = 16;
 
-/** The transaction item an enrolment adds: one more customer, on a random shard. */
-export function countEnrolment() {
+/** The transaction item enrolments add: `count` more customers, on a random shard. */
+export function countEnrolment(count = 1) {
   return {
     Update: {
       TableName: tableName(),
       Key: keys.stats(Math.floor(Math.random() * STATS_SHARDS)),
-      UpdateExpression: 'ADD customers :one',
-      ExpressionAttributeValues: { ':one': 1 },
+      UpdateExpression: 'ADD customers :count',
+      ExpressionAttributeValues: { ':count': count },
     },
   };
 }

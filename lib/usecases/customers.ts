@@ -20,7 +20,7 @@ import { mintCustomerToken } from '../tokens.ts';
 import { readSettledCustomer, settledCustomer } from './lifecycle.ts';
 
 /** Emails are matched case-insensitively; phones and external ids exactly. */
-const normalise = (input: Identifiers): Identifiers => ({
+export const normalise = (input: Identifiers): Identifiers => ({
   ...(input.email !== undefined && { email: input.email.trim().toLowerCase() }),
   ...(input.phone !== undefined && { phone: input.phone }),
   ...(input.externalId !== undefined && { externalId: input.externalId }),
@@ -54,15 +54,15 @@ export async function enrolCustomer(
       change.bonus(c.points ?? 0, c.id);
     }
   }
-  const extras = change.entries.flatMap(({ entry }) =>
-    campaignCountItems({
+  const extras = campaignCountItems(
+    change.entries.map(({ entry }) => ({
       campaignId: entry.campaignId as string,
       customerId: customer.id,
       points: entry.points,
       purchase: false,
       newCustomer: true,
-      at: now,
-    }),
+    })),
+    now,
   );
   const result = await insertCustomer(change, identifiers, {
     ...(input.referredBy !== undefined && { referrer: input.referredBy }),

@@ -164,17 +164,15 @@ export async function bonusCountItems(change: PointsChange, now: Date): Promise<
   const customerId = change.customer.id;
   const ids = [...new Set(bonuses.map((e) => e.campaignId as string))];
   const seen = await batchGet(ids.map((id) => keys.campaignCustomer(id, customerId)));
-  return ids.flatMap((campaignId) =>
-    campaignCountItems({
-      campaignId,
+  return campaignCountItems(
+    bonuses.map((e) => ({
+      campaignId: e.campaignId as string,
       customerId,
-      points: bonuses
-        .filter((e) => e.campaignId === campaignId)
-        .reduce((sum, e) => sum + e.points, 0),
+      points: e.points,
       purchase: false,
-      newCustomer: !pick(seen, keys.campaignCustomer(campaignId, customerId)),
-      at: now,
-    }),
+      newCustomer: !pick(seen, keys.campaignCustomer(e.campaignId as string, customerId)),
+    })),
+    now,
   );
 }
 

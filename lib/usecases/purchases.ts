@@ -15,8 +15,8 @@ import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
-import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
-import { type ExtraItem, getCustomerConsistent } from '../store/customers.ts';
+import { type CampaignTally, campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
@@ -43,7 +43,7 @@ function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   return input.storeId;
 }
 
-function checkCurrencies(input: RecordPurchaseInput, currency: string): void {
+export function checkCurrencies(input: RecordPurchaseInput, currency: string): void {
   const currencies = [
     input.total.currency,
     ...(input.lines ?? []).map((l) => l.unitPrice.currency),
@@ -53,7 +53,7 @@ function checkCurrencies(input: RecordPurchaseInput, currency: string): void {
   }
 }
 
-function occurredAtOf(
+export function occurredAtOf(
   principal: Principal,
   input: RecordPurchaseInput,
   maxBackdateDays: number,
@@ -97,7 +97,7 @@ export interface RecordedRefund {
  * (with a `match`) matching one of its lines. Only these have their markers read; the
  * audience, which needs the customer, is checked by the earning rules.
  */
-const campaignsFor = (
+export const campaignsFor = (
   campaigns: readonly Campaign[],
   input: RecordPurchaseInput,
   occurredAt: Date,
@@ -146,36 +146,119 @@ async function referralOnFirstPurchase(args: {
   occurredAt: Date;
   program: Program;
   now: Date;
-  /** false for a quote: the referred customer's part only, and nothing read for the referrer. */
-  referrer?: boolean;
-}): Promise<{ changes: PointsChange[]; extras: ExtraItem[] }> {
+  /**
+   * The referrer as it stands (a consistent read by default; an import passes the state
+   * its batch has reached); `false` for a quote: the referred customer's part only.
+   */
+  referrer?: ((id: string) => Promise<CustomerState | undefined>) | false;
+}): Promise<{ changes: PointsChange[]; tallies: CampaignTally[] }> {
   const { customer, change, now } = args;
-  const none = { changes: [], extras: [] };
+  const none = { changes: [], tallies: [] };
   if (customer.purchases !== 0 || customer.referredBy === undefined) return none;
   const who = { tierId: customer.tierId, status: customer.status };
   const referrals = args.live.filter(
     (c) => c.type === 'referral' && runsAt(c, args.occurredAt) && inAudience(c, who),
   );
   if (referrals.length === 0) return none;
-  const referrer =
-    args.referrer === false ? undefined : await getCustomerConsistent(customer.referredBy);
+  const readReferrer = args.referrer ?? getCustomerConsistent;
+  const referrer = readReferrer === false ? undefined : await readReferrer(customer.referredBy);
   const referrerChange = referrer && new PointsChange(referrer, args.program, now).settle();
-  const extras: ExtraItem[] = [];
+  const tallies: CampaignTally[] = [];
   for (const c of referrals) {
     if (c.refereePoints !== undefined) change.bonus(c.refereePoints, c.id);
     if (referrerChange && c.points !== undefined) referrerChange.bonus(c.points, c.id);
-    extras.push(
-      ...campaignCountItems({
-        campaignId: c.id,
-        customerId: customer.id,
-        points: (c.refereePoints ?? 0) + (referrerChange ? (c.points ?? 0) : 0),
-        purchase: true,
-        newCustomer: true,
-        at: now,
-      }),
-    );
+    tallies.push({
+      campaignId: c.id,
+      customerId: customer.id,
+      points: (c.refereePoints ?? 0) + (referrerChange ? (c.points ?? 0) : 0),
+      purchase: true,
+      newCustomer: true,
+    });
   }
-  return { changes: referrerChange ? [referrerChange] : [], extras };
+  return { changes: referrerChange ? [referrerChange] : [], tallies };
+}
+
+/** A purchase applied to its customer, with what its transaction writes beside the change. */
+export interface PurchaseStep {
+  change: PointsChange;
+  purchase: Purchase;
+  /** The referrer's change, on a referred customer's first purchase. */
+  others: PointsChange[];
+  tallies: CampaignTally[];
+}
+
+/**
+ * One purchase by the earning rules, as `POST /v1/purchases` and the import apply it: to
+ * the customer as read (what fell due first), with the campaigns running at its
+ * occurredAt, and on a referred customer's first purchase the referral bonuses.
+ */
+export async function purchaseStep(args: {
+  customer: CustomerState;
+  program: Program;
+  now: Date;
+  input: RecordPurchaseInput;
+  storeId: string;
+  live: readonly Campaign[];
+  occurredAt: Date;
+  /** Whether the customer took part in a campaign before (its marker was read). */
+  seen: (campaignId: string) => boolean;
+  referrer?: (id: string) => Promise<CustomerState | undefined>;
+}): Promise<PurchaseStep> {
+  const { input, program, now, occurredAt, customer } = args;
+  const purchaseId = newId('pur', now.getTime());
+  const { change, earned, availableAt } = applyPurchase({
+    customer,
+    program,
+    now,
+    input,
+    campaigns: campaignsFor(args.live, input, occurredAt),
+    occurredAt,
+    purchaseId,
+  });
+  const purchase: Purchase = {
+    id: purchaseId,
+    customerId: customer.id,
+    storeId: args.storeId,
+    total: input.total,
+    occurredAt: occurredAt.toISOString(),
+    recordedAt: now.toISOString(),
+    ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
+    ...(input.lines !== undefined && { lines: input.lines }),
+    pointsEarned: earned.points,
+    breakdown: earned.breakdown,
+    pointsStatus: earned.pending ? 'pending' : 'available',
+    ...(earned.pending && { availableAt: availableAt.toISOString() }),
+    refunded: { amount: 0, currency: program.currency },
+    ...(earned.earnableSpend !== input.total.amount && {
+      earnableSpend: earned.earnableSpend,
+    }),
+  };
+  const referral = await referralOnFirstPurchase({
+    customer,
+    change,
+    live: args.live,
+    occurredAt,
+    program,
+    now,
+    ...(args.referrer && { referrer: args.referrer }),
+  });
+  const tallies: CampaignTally[] = [
+    ...referral.tallies,
+    ...earned.breakdown.flatMap((b) =>
+      b.campaignId === undefined
+        ? []
+        : [
+            {
+              campaignId: b.campaignId,
+              customerId: customer.id,
+              points: b.points,
+              purchase: true,
+              newCustomer: !args.seen(b.campaignId),
+            },
+          ],
+    ),
+  ];
+  return { change, purchase, others: referral.changes, tallies };
 }
 
 /**
@@ -217,41 +300,15 @@ export async function recordPurchase(
       if (!context.storeExists) throw notFound('Store');
       if (!context.customer) throw notFound('Customer');
 
-      const purchaseId = newId('pur', now.getTime());
-      const { change, earned, availableAt } = applyPurchase({
+      const { change, purchase, others, tallies } = await purchaseStep({
         customer: context.customer,
         program,
         now,
         input,
-        campaigns,
-        occurredAt,
-        purchaseId,
-      });
-      const purchase: Purchase = {
-        id: purchaseId,
-        customerId: input.customerId,
         storeId,
-        total: input.total,
-        occurredAt: occurredAt.toISOString(),
-        recordedAt: now.toISOString(),
-        ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
-        ...(input.lines !== undefined && { lines: input.lines }),
-        pointsEarned: earned.points,
-        breakdown: earned.breakdown,
-        pointsStatus: earned.pending ? 'pending' : 'available',
-        ...(earned.pending && { availableAt: availableAt.toISOString() }),
-        refunded: { amount: 0, currency: program.currency },
-        ...(earned.earnableSpend !== input.total.amount && {
-          earnableSpend: earned.earnableSpend,
-        }),
-      };
-      const referral = await referralOnFirstPurchase({
-        customer: context.customer,
-        change,
         live,
         occurredAt,
-        program,
-        now,
+        seen: (id) => context.campaignsSeen.has(id),
       });
       const { recordedAt: _, refunded: __, earnableSpend: ___, ...shown } = purchase;
       const answer: RecordedPurchase = {
@@ -259,23 +316,8 @@ export async function recordPurchase(
         customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
-        changes: [change, ...referral.changes],
-        extras: [
-          ...purchaseItems(purchase),
-          ...referral.extras,
-          ...earned.breakdown.flatMap((b) =>
-            b.campaignId === undefined
-              ? []
-              : campaignCountItems({
-                  campaignId: b.campaignId,
-                  customerId: input.customerId,
-                  points: b.points,
-                  purchase: true,
-                  newCustomer: !context.campaignsSeen.has(b.campaignId),
-                  at: now,
-                }),
-          ),
-        ],
+        changes: [change, ...others],
+        extras: [...purchaseItems(purchase), ...campaignCountItems(tallies, now)],
         answer,
         result: answered(answer),
       });

@@ -1,11 +1,18 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export interface TestApi {
-  api: LocalApi;
+  api: Pick<LocalApi, 'url' | 'stop' | 'dynamoEndpoint'>;
+  /** Its table's name. */
+  table: string;
   /** fetch against the local server; JSON bodies are stringified, JSON answers parsed. */
   call(
     method: string,
@@ -24,15 +31,67 @@ export interface TestApi {
  * test files can run in parallel.
  */
 export async function startTestApi(): Promise<TestApi> {
+  const table = `test-${randomUUID()}`;
   const api = await startLocalApi({
     port: 0,
     dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `test-${randomUUID()}`,
+    tableName: table,
     adminKey: ADMIN_KEY,
   });
-  const call: TestApi['call'] = async (method, path, options = {}) => {
+  return { api, table, call: caller(api.url) };
+}
+
+/**
+ * Another API on a table of its own, in a child process (a process has one table): for
+ * tests that do the same thing two ways and compare the tables.
+ */
+export async function startSecondTestApi(): Promise<TestApi> {
+  const table = `test-${randomUUID()}`;
+  const child = spawn(join('node_modules', '.bin', 'tsx'), ['test/support/apiProcess.ts'], {
+    env: {
+      ...process.env,
+      TEST_DYNAMO_ENDPOINT: inject('dynamoEndpoint'),
+      TEST_TABLE: table,
+      TEST_ADMIN_KEY: ADMIN_KEY,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the second API exited (${code})`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('listening ')) resolve(line.slice('listening '.length));
+    });
+  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { api: { url, stop, dynamoEndpoint: inject('dynamoEndpoint') }, table, call: caller(url) };
+}
+
+/** Every item of a test table (a Scan: test tables are small). */
+export async function tableItems(table: string): Promise<Record<string, any>[]> {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: inject('dynamoEndpoint'),
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  const items: Record<string, any>[] = [];
+  for await (const page of paginateScan({ client }, { TableName: table, ConsistentRead: true })) {
+    items.push(...(page.Items ?? []));
+  }
+  client.destroy();
+  return items;
+}
+
+function caller(url: string): TestApi['call'] {
+  return async (method, path, options = {}) => {
     const key = options.key === undefined ? ADMIN_KEY : options.key;
-    const response = await fetch(`${api.url}${path}`, {
+    const response = await fetch(`${url}${path}`, {
       method,
       headers: {
         ...(key !== null && { 'x-api-key': key }),
@@ -51,7 +110,6 @@ export async function startTestApi(): Promise<TestApi> {
       body: text ? JSON.parse(text) : undefined,
     };
   };
-  return { api, call };
 }
 
 /** A fresh redemption code of a customer: a session token from `appKey`, then the code. */

@@ -1,0 +1,556 @@
+/**
+ * Import: a merchant's members and their purchase history, in batches of up to 500.
+ * Purchases go through the very steps of `POST /v1/purchases` (`purchaseStep`): per
+ * customer in occurredAt order, each on the customer as the previous one left it, so a
+ * history imported gives the customers that recording it one purchase at a time gives.
+ * What is faster is the writing: many purchases of many customers share a transaction,
+ * and a batch reads its customers, receipts and campaign markers in a few BatchGetItems.
+ * Receipts make a rerun safe: one already recorded at its store is a duplicate, skipped.
+ */
+import type { Campaign } from '../domain/campaigns.ts';
+import { type CustomerState, newCustomer, totalOutOfBounds } from '../domain/customer.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
+import type { Program } from '../domain/program.ts';
+import { DomainError, type ErrorCode } from '../errors.ts';
+import type { IdempotencyContext, Principal } from '../http/context.ts';
+import { newId } from '../ids.ts';
+import {
+  type ImportCustomerInput,
+  type ImportPurchaseInput,
+  importCustomerSchema,
+  importPurchaseSchema,
+} from '../schemas.ts';
+import { type CampaignTally, campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
+import {
+  type CustomerChange,
+  customerFromItem,
+  getCustomerConsistent,
+  type Identifiers,
+  insertCustomer,
+  insertCustomers,
+  MAX_TRANSACTION_ITEMS,
+  newCustomerItemCount,
+} from '../store/customers.ts';
+import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
+import { type Key, keys } from '../store/keys.ts';
+import { getProgram } from '../store/program.ts';
+import { purchaseItems } from '../store/purchases.ts';
+import { batchGet, pick } from '../store/reads.ts';
+import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import { normalise } from './customers.ts';
+import {
+  campaignsFor,
+  checkCurrencies,
+  occurredAtOf,
+  type PurchaseStep,
+  purchaseStep,
+} from './purchases.ts';
+
+/** Transactions of one batch written at once: enough to keep DynamoDB busy, few enough to be polite. */
+export const CONCURRENT_TRANSACTIONS = 4;
+
+/** An item that was not imported, with the problem code its single route would answer. */
+export interface ItemError {
+  index: number;
+  code: ErrorCode;
+  detail: string;
+}
+
+export interface CustomerImport {
+  created: number;
+  /** The customers created, by their item's index (so a client can map its own ids). */
+  createdCustomers: { index: number; customerId: string }[];
+  /** Items whose identifier already belongs to a customer: that customer, not re-created. */
+  existing: { index: number; customerId: string }[];
+  errors: ItemError[];
+}
+
+export interface PurchaseImport {
+  imported: number;
+  duplicates: number;
+  errors: ItemError[];
+}
+
+const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
+
+/** An item's schema problems as one line: `path: message; ...`. */
+function invalid(
+  index: number,
+  issues: readonly { path: PropertyKey[]; message: string }[],
+): ItemError {
+  const detail = issues
+    .map((i) => `${i.path.map(String).join('.') || '(item)'}: ${i.message}`)
+    .join('; ');
+  return { index, code: 'validation-failed', detail };
+}
+
+/** What the single route would answer: a DomainError's code and detail; anything else is ours. */
+function problemOf(index: number, error: unknown): ItemError {
+  if (!(error instanceof DomainError)) throw error;
+  const fields = error.extra.errors?.map((e) => `${e.path || '(item)'}: ${e.message}`);
+  return { index, code: error.code, detail: fields?.join('; ') ?? error.detail ?? error.code };
+}
+
+/** Runs `work` on `items`, at most `limit` at a time. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++] as T);
+    }),
+  );
+}
+
+/**
+ * A batch is many transactions, not one, so its Idempotency-Key is marked in flight first
+ * (a second request with the key meanwhile: 409 `idempotency-key-in-use`) and its answer
+ * kept after; a batch that failed frees its key at once. Running a batch again is safe in
+ * any case: what it recorded is found and skipped.
+ */
+async function onceFor<T>(
+  idem: IdempotencyContext,
+  clock: () => Date,
+  work: () => Promise<T>,
+): Promise<Answer<T>> {
+  const stored = await markInFlight(idem, clock());
+  if (stored) return replayed(stored);
+  let value: T;
+  try {
+    value = await work();
+  } catch (error) {
+    await releaseInFlight(idem, clock()).catch(() => undefined);
+    throw error;
+  }
+  await keepAnswer(idem, value, clock());
+  return answered(value);
+}
+
+// ---------------------------------------------------------------- customers
+
+interface NewMember {
+  index: number;
+  identifiers: Identifiers;
+  change: PointsChange;
+  /** What enrolling it came to: its id, or the customer that took one of its identifiers first. */
+  outcome?: { created: true } | { existingId: string } | ItemError;
+}
+
+const identifierKeys = (identifiers: Identifiers): Key[] =>
+  Object.entries(identifiers).map(([kind, value]) =>
+    keys.identifier(kind as keyof Identifiers, value as string),
+  );
+
+const keyString = (key: Key) => `${key.PK}|${key.SK}`;
+
+/** Consecutive groups whose items add up to at most `room` (an item bigger alone is a group). */
+function packed<T>(list: readonly T[], size: (t: T) => number, room: number): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let used = 0;
+  for (const t of list) {
+    if (group.length > 0 && used + size(t) > room) {
+      groups.push(group);
+      group = [];
+      used = 0;
+    }
+    group.push(t);
+    used += size(t);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/**
+ * Creates the batch's new members: an item whose identifier (in the table, or of an
+ * earlier item of the batch) already has a customer is `existing`; the rest are created,
+ * many to a transaction, with their opening balance as an `adjust` entry. Imported members
+ * are members already, so enrolment campaigns do not credit them.
+ */
+export async function importCustomers(
+  items: readonly unknown[],
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Answer<CustomerImport>> {
+  return onceFor(idem, clock, async () => {
+    const now = clock();
+    const program = await getProgram();
+    const errors: ItemError[] = [];
+    const parsed: { index: number; identifiers: Identifiers; input: ImportCustomerInput }[] = [];
+    items.forEach((raw, index) => {
+      const result = importCustomerSchema.safeParse(raw);
+      if (!result.success) errors.push(invalid(index, result.error.issues));
+      else parsed.push({ index, input: result.data, identifiers: normalise(result.data) });
+    });
+
+    const owners = new Map<string, string>();
+    for (const item of await batchGet(parsed.flatMap((p) => identifierKeys(p.identifiers)))) {
+      owners.set(`${item.PK}|${item.SK}`, item.customerId as string);
+    }
+    const existing: CustomerImport['existing'] = [];
+    const claimedBy = new Map<string, NewMember>();
+    const followers: { index: number; of: NewMember }[] = [];
+    const members: NewMember[] = [];
+    for (const { index, input, identifiers } of parsed) {
+      const taken = identifierKeys(identifiers).map(keyString);
+      const owner = taken.map((k) => owners.get(k)).find((id) => id !== undefined);
+      if (owner !== undefined) {
+        existing.push({ index, customerId: owner });
+        continue;
+      }
+      const earlier = taken.map((k) => claimedBy.get(k)).find((m) => m !== undefined);
+      if (earlier) {
+        followers.push({ index, of: earlier });
+        continue;
+      }
+      const customer = newCustomer(
+        newId('cus', now.getTime()),
+        {
+          ...identifiers,
+          ...(input.name !== undefined && { name: input.name }),
+          ...(input.birthDate !== undefined && { birthDate: input.birthDate }),
+        },
+        program,
+        now,
+      );
+      const change = new PointsChange(customer, program, now);
+      if (input.openingPoints) change.adjust(input.openingPoints, 'opening balance');
+      const member: NewMember = { index, identifiers, change };
+      for (const k of taken) claimedBy.set(k, member);
+      members.push(member);
+    }
+
+    // One item per transaction is the customers' count.
+    const groups = packed(
+      members,
+      (m) => newCustomerItemCount(m.change, m.identifiers),
+      MAX_TRANSACTION_ITEMS - 1,
+    );
+    await inParallel(groups, CONCURRENT_TRANSACTIONS, async (group) => {
+      if (await insertCustomers(group)) {
+        for (const m of group) m.outcome = { created: true };
+        return;
+      }
+      // An identifier was taken meanwhile (or a race): each on its own, to tell which.
+      for (const m of group) {
+        const result = await insertCustomer(m.change, m.identifiers);
+        if (result.ok) m.outcome = { created: true };
+        else if ('takenBy' in result && result.takenBy.customerId !== undefined) {
+          m.outcome = { existingId: result.takenBy.customerId };
+        } else {
+          m.outcome = { index: m.index, code: 'conflict', detail: 'An identifier is taken' };
+        }
+      }
+    });
+
+    const idOf = (m: NewMember) =>
+      m.outcome && 'existingId' in m.outcome ? m.outcome.existingId : m.change.customer.id;
+    const createdCustomers = members
+      .filter((m) => m.outcome && 'created' in m.outcome)
+      .map((m) => ({ index: m.index, customerId: m.change.customer.id }));
+    for (const m of members) {
+      if (m.outcome && 'existingId' in m.outcome) {
+        existing.push({ index: m.index, customerId: m.outcome.existingId });
+      } else if (m.outcome && 'code' in m.outcome) errors.push(m.outcome);
+    }
+    for (const f of followers) {
+      if (f.of.outcome && 'code' in f.of.outcome) errors.push({ ...f.of.outcome, index: f.index });
+      else existing.push({ index: f.index, customerId: idOf(f.of) });
+    }
+    return {
+      created: createdCustomers.length,
+      createdCustomers,
+      existing: existing.sort(byIndex),
+      errors: errors.sort(byIndex),
+    };
+  });
+}
+
+// ---------------------------------------------------------------- purchases
+
+interface PurchaseItem {
+  index: number;
+  input: ImportPurchaseInput;
+  occurredAt: Date;
+}
+
+/** A customer's purchases still to apply, in occurredAt order (then the batch's order). */
+interface Work {
+  customerId: string;
+  items: PurchaseItem[];
+}
+
+/** What one transaction applied (once committed), skipped, refused and left for the next. */
+interface Plan {
+  imported: number[];
+  duplicates: number[];
+  errors: ItemError[];
+  leftover: Work[];
+}
+
+/** A guess at one purchase's transaction items (ledger, purchase, receipt, an event), to pack. */
+const ITEMS_PER_PURCHASE = 4;
+
+/** A customer's chain of changes within one transaction, each on the state the last left. */
+interface Chain {
+  expectedVersion: number;
+  current: CustomerState;
+  changes: PointsChange[];
+}
+
+const chainOf = (customer: CustomerState): Chain => ({
+  expectedVersion: customer.version,
+  current: customer,
+  changes: [],
+});
+
+/** A chain as one change to its customer: all its ledger entries and events, one version check. */
+const asChange = (chain: Chain): CustomerChange => ({
+  customer: chain.current,
+  expectedVersion: chain.expectedVersion,
+  entries: chain.changes.flatMap((c) => c.entries),
+  events: chain.changes.flatMap((c) => c.events),
+});
+
+/**
+ * One transaction's worth of `unit`: reads its customers, receipts and campaign markers
+ * (one consistent BatchGetItem per 100 keys), then applies each customer's purchases in
+ * order, as `POST /v1/purchases` would one after the other, until the transaction is full.
+ * A receipt found recorded is a duplicate; a purchase that would take a customer past a
+ * bound is refused (as the single route refuses it). What did not fit is left over.
+ */
+async function planUnit(
+  unit: readonly Work[],
+  program: Program,
+  live: readonly Campaign[],
+  now: Date,
+): Promise<{ plan: Plan; changes: CustomerChange[]; extras: ReturnType<typeof purchaseItems> }> {
+  const markerKeys = unit.flatMap((w) =>
+    w.items.flatMap((i) =>
+      campaignsFor(live, i.input, i.occurredAt).map((c) =>
+        keys.campaignCustomer(c.id, w.customerId),
+      ),
+    ),
+  );
+  const found = await batchGet([
+    ...unit.map((w) => keys.customer(w.customerId)),
+    ...unit.flatMap((w) => w.items.map((i) => keys.receipt(i.input.storeId, i.input.receiptId))),
+    ...markerKeys,
+  ]);
+  const plan: Plan = { imported: [], duplicates: [], errors: [], leftover: [] };
+  const chains = new Map<string, Chain>();
+  const steps: PurchaseStep[] = [];
+  const markers = new Set(markerKeys.filter((k) => pick(found, k)).map(keyString));
+  const campaignsInTransaction = new Set<string>();
+  let used = 0;
+
+  for (const [w, work] of unit.entries()) {
+    const read = customerFromItem(pick(found, keys.customer(work.customerId)));
+    if (!read && !chains.has(work.customerId)) {
+      for (const i of work.items) {
+        plan.errors.push({ index: i.index, code: 'not-found', detail: 'Customer was not found' });
+      }
+      continue;
+    }
+    for (const [n, item] of work.items.entries()) {
+      if (pick(found, keys.receipt(item.input.storeId, item.input.receiptId))) {
+        plan.duplicates.push(item.index);
+        continue;
+      }
+      const chain = chains.get(work.customerId) ?? chainOf(read as CustomerState);
+      const step = await purchaseStep({
+        customer: chain.current,
+        program,
+        now,
+        input: item.input,
+        storeId: item.input.storeId,
+        live,
+        occurredAt: item.occurredAt,
+        seen: (campaignId) =>
+          markers.has(keyString(keys.campaignCustomer(campaignId, work.customerId))),
+        referrer: async (id) =>
+          chains.get(id)?.current ??
+          customerFromItem(pick(found, keys.customer(id))) ??
+          (await getCustomerConsistent(id)),
+      });
+      if ([step.change, ...step.others].some((c) => totalOutOfBounds(c.customer))) {
+        plan.errors.push({
+          index: item.index,
+          code: 'validation-failed',
+          detail: "This purchase would take the customer's totals past their bounds",
+        });
+        continue;
+      }
+      const newChains = [step.change, ...step.others].filter(
+        (c) => !chains.has(c.customer.id),
+      ).length;
+      const newTallyItems =
+        new Set(
+          step.tallies.map((t) => t.campaignId).filter((id) => !campaignsInTransaction.has(id)),
+        ).size + step.tallies.filter((t) => t.newCustomer).length;
+      const cost =
+        newChains +
+        [step.change, ...step.others].reduce((s, c) => s + c.entries.length + c.events.length, 0) +
+        purchaseItems(step.purchase).length +
+        newTallyItems;
+      if (used > 0 && used + cost > MAX_TRANSACTION_ITEMS) {
+        plan.leftover.push({ customerId: work.customerId, items: work.items.slice(n) });
+        plan.leftover.push(...unit.slice(w + 1));
+        return finish();
+      }
+      used += cost;
+      for (const change of [step.change, ...step.others]) {
+        // A referrer's chain starts from the state its change was made on.
+        const c = chains.get(change.customer.id) ?? {
+          expectedVersion: change.expectedVersion,
+          current: change.customer,
+          changes: [],
+        };
+        c.changes.push(change);
+        c.current = change.customer;
+        chains.set(change.customer.id, c);
+      }
+      for (const t of step.tallies) {
+        campaignsInTransaction.add(t.campaignId);
+        if (t.newCustomer)
+          markers.add(keyString(keys.campaignCustomer(t.campaignId, t.customerId)));
+      }
+      steps.push(step);
+      plan.imported.push(item.index);
+    }
+  }
+  return finish();
+
+  function finish() {
+    const tallies: CampaignTally[] = steps.flatMap((s) => s.tallies);
+    return {
+      plan,
+      changes: [...chains.values()].filter((c) => c.changes.length > 0).map(asChange),
+      extras: [
+        // A receipt recorded meanwhile (another import of the same file): plan again, and
+        // find it a duplicate.
+        ...steps.flatMap((s) => purchaseItems(s.purchase, 'stale')),
+        ...campaignCountItems(tallies, now),
+      ],
+    };
+  }
+}
+
+/**
+ * Applies `unit` in as many transactions as it takes: each commits what fits and leaves
+ * the rest; a transaction that lost a race (a customer changed meanwhile, a receipt
+ * recorded by another import) is planned again from a fresh read.
+ */
+async function applyUnit(
+  unit: readonly Work[],
+  program: Program,
+  live: readonly Campaign[],
+  clock: () => Date,
+): Promise<Plan> {
+  return changeCustomers<Plan>({
+    clock,
+    attempt: async (now) => {
+      const { plan, changes, extras } = await planUnit(unit, program, live, now);
+      if (changes.length === 0) return done(plan);
+      return write({ changes, extras, result: plan });
+    },
+    // Still contended after every attempt: these purchases are reported, to be sent again.
+    onTooContended: () => ({
+      imported: [],
+      duplicates: [],
+      errors: unit.flatMap((w) =>
+        w.items.map((i) => ({
+          index: i.index,
+          code: 'service-unavailable' as const,
+          detail: 'This customer kept changing during the import; send the purchase again',
+        })),
+      ),
+      leftover: [],
+    }),
+  });
+}
+
+/**
+ * Imports a batch of purchases: each item is checked as `POST /v1/purchases` checks it (an
+ * admin's, so any time in the past), duplicates are skipped (a receipt already recorded at
+ * its store, or earlier in the batch), and the rest are applied per customer in occurredAt
+ * order, several customers to a transaction, up to CONCURRENT_TRANSACTIONS at a time.
+ */
+export async function importPurchases(
+  principal: Principal,
+  items: readonly unknown[],
+  idem: IdempotencyContext,
+  clock: () => Date = () => new Date(),
+): Promise<Answer<PurchaseImport>> {
+  return onceFor(idem, clock, async () => {
+    const now = clock();
+    const [program, live] = await Promise.all([getProgram(), liveCampaigns()]);
+    const errors: ItemError[] = [];
+    let duplicates = 0;
+    const valid: PurchaseItem[] = [];
+    const receipts = new Set<string>();
+    items.forEach((raw, index) => {
+      const result = importPurchaseSchema.safeParse(raw);
+      if (!result.success) {
+        errors.push(invalid(index, result.error.issues));
+        return;
+      }
+      const input = result.data;
+      try {
+        checkCurrencies(input, program.currency);
+        const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
+        const receipt = keyString(keys.receipt(input.storeId, input.receiptId));
+        if (receipts.has(receipt)) duplicates++;
+        else {
+          receipts.add(receipt);
+          valid.push({ index, input, occurredAt });
+        }
+      } catch (error) {
+        errors.push(problemOf(index, error));
+      }
+    });
+
+    const storeIds = [...new Set(valid.map((v) => v.input.storeId))];
+    const stores = await batchGet(storeIds.map((id) => keys.store(id)));
+    const works = new Map<string, Work>();
+    for (const item of valid) {
+      if (!pick(stores, keys.store(item.input.storeId))) {
+        errors.push({ index: item.index, code: 'not-found', detail: 'Store was not found' });
+        continue;
+      }
+      const work = works.get(item.input.customerId) ?? {
+        customerId: item.input.customerId,
+        items: [],
+      };
+      work.items.push(item);
+      works.set(item.input.customerId, work);
+    }
+    for (const work of works.values()) {
+      work.items.sort(
+        (a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.index - b.index,
+      );
+    }
+
+    // Units of whole customers, by a guess at their items; what does not fit comes back.
+    let imported = 0;
+    const queue = packed(
+      [...works.values()],
+      (w) => 1 + ITEMS_PER_PURCHASE * w.items.length,
+      MAX_TRANSACTION_ITEMS,
+    );
+    const workers = Array.from({ length: CONCURRENT_TRANSACTIONS }, async () => {
+      for (let unit = queue.shift(); unit; unit = queue.shift()) {
+        const plan = await applyUnit(unit, program, live, clock);
+        imported += plan.imported.length;
+        duplicates += plan.duplicates.length;
+        errors.push(...plan.errors);
+        if (plan.leftover.length > 0) queue.push(plan.leftover);
+      }
+    });
+    await Promise.all(workers);
+    return { imported, duplicates, errors: errors.sort(byIndex) };
+  });
+}
