@@ -24,6 +24,14 @@ const id = z.string().check(z.regex(ID_PATTERN, 'must be an id: 1..64 letters, d
 /** The contract's bound on money: every sum the API keeps of such amounts stays exact. */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
+/** Items of an import batch, each checked on its own (a bad one is reported, not fatal). */
+export const MAX_IMPORT_ITEMS = 500;
+
+/** A batch as read: up to 500 items of any shape, each then parsed with its item schema. */
+export const importBatchSchema = z.object({
+  items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_IMPORT_ITEMS)),
+});
+
 /** Whether `s` has a control character (C0, DEL or C1); `lines` allows tab, CR and LF. */
 function hasControlCharacter(s: string, lines = false): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -225,6 +233,13 @@ export const importCustomerSchema = z
   })
   .check(atLeastOneIdentifier, z.meta({ id: 'ImportCustomer' }));
 
+/** The customers import's body as documented (items are checked one by one: see importBatchSchema). */
+export const importCustomersSchema = z
+  .object({
+    items: z.array(importCustomerSchema).check(z.minLength(1), z.maxLength(MAX_IMPORT_ITEMS)),
+  })
+  .check(z.meta({ id: 'ImportCustomers' }));
+
 export const customerLookupSchema = z
   .object({
     email: z.optional(z.email().check(z.maxLength(254))),
@@ -289,14 +304,6 @@ export const recordPurchaseSchema = purchaseFields.check(
   z.meta({ id: 'RecordPurchase' }),
 );
 
-/** Items of an import batch, each checked on its own (a bad one is reported, not fatal). */
-export const MAX_IMPORT_ITEMS = 500;
-
-/** A batch as read: up to 500 items of any shape, each then parsed with its item schema. */
-export const importBatchSchema = z.object({
-  items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_IMPORT_ITEMS)),
-});
-
 /** A purchase from a till's history: the store, receipt and time are required. */
 export const importPurchaseSchema = z
   .extend(purchaseFields, {
@@ -309,6 +316,13 @@ export const importPurchaseSchema = z
     ),
   })
   .check(linesWithinTotal, z.meta({ id: 'ImportPurchase' }));
+
+/** The purchases import's body as documented (items are checked one by one). */
+export const importPurchasesSchema = z
+  .object({
+    items: z.array(importPurchaseSchema).check(z.minLength(1), z.maxLength(MAX_IMPORT_ITEMS)),
+  })
+  .check(z.meta({ id: 'ImportPurchases' }));
 
 export const authorizeRedemptionSchema = z
   .object({

@@ -6,9 +6,9 @@
  */
 import * as z from 'zod';
 import type { ErrorCode } from '../errors.ts';
-import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../http/handler.ts';
+import { MAX_JSON_DEPTH } from '../http/handler.ts';
 import { statusOf, titleOf } from '../http/problem.ts';
-import { type Route, routes } from '../routes.ts';
+import { bodyLimitOf, type Route, routes } from '../routes.ts';
 
 import { description, ttlHours } from './intro.ts';
 import { type Operation, operations, tagNotes } from './operations.ts';
@@ -150,7 +150,7 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     );
   }
   for (const [code, when] of op.errors ?? []) add(code, when);
-  if (takesBody) add('payload-too-large', `The body is over ${MAX_BODY_BYTES} bytes`);
+  if (takesBody) add('payload-too-large', `The body is over ${bodyLimitOf(route)} bytes`);
   if (takesBody) {
     add(
       'unsupported-media-type',
@@ -259,7 +259,7 @@ function operationObject(route: Route, op: Operation, bodyIds: Map<z.core.$ZodTy
     ...(bodyId && {
       requestBody: {
         required: !op.bodyOptional,
-        description: `JSON, at most ${MAX_BODY_BYTES} bytes`,
+        description: `JSON, at most ${bodyLimitOf(route)} bytes`,
         content: { 'application/json': { schema: schemaRef(bodyId) } },
       },
     }),

@@ -1,6 +1,7 @@
 /** The document's introduction: the conventions, and the decisions taken where the contract is silent. */
 import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../http/handler.ts';
-import { IDEMPOTENCY_TTL_SECONDS } from '../store/idempotency.ts';
+import { IMPORT_BODY_BYTES } from '../routes.ts';
+import { IDEMPOTENCY_TTL_SECONDS, IN_FLIGHT_SECONDS } from '../store/idempotency.ts';
 
 export const ttlHours = IDEMPOTENCY_TTL_SECONDS / 3600;
 
@@ -19,7 +20,8 @@ one partner; another principal's resource answers 404 \`not-found\`, as if it di
 - **Errors** are RFC 9457 problem details (\`application/problem+json\`) with \`type\` = \
 \`urn:loyalty:problem:<code>\`, \`title\`, \`status\`, \`code\`, \`detail\`, \`instance\` (the path) and, \
 for validation, \`errors: [{path, message}]\`. Branch on \`code\`. No 5xx for a client mistake.
-- **Bodies**: over ${MAX_BODY_BYTES} bytes (64 KiB) get 413 \`payload-too-large\`; a body sent with a \
+- **Bodies**: over ${MAX_BODY_BYTES} bytes (64 KiB; ${IMPORT_BODY_BYTES} bytes, 1 MiB, on the import \
+routes) get 413 \`payload-too-large\`; a body sent with a \
 content type that is not JSON (\`application/json\` or \`*/*+json\`) gets 415 \`unsupported-media-type\` \
 (a body without one is read as JSON); nesting deeper than ${MAX_JSON_DEPTH} levels, control characters in \
 names and ids, and instants before 1970 or after 9999 get 400 \`validation-failed\`. A path id that \
@@ -39,8 +41,10 @@ API Gateway's own 429 \`{"message":"Too Many Requests"}\`: retry those with back
 to the calling API key):
 - The idempotency record is written in the same transaction as the change it records, so a key is \
 never "in progress": concurrent requests with one key all get the one result (201 once, then replays \
-with \`Idempotent-Replayed: true\`). 409 \`idempotency-key-in-use\` is therefore never returned in this \
-version.
+with \`Idempotent-Replayed: true\`). The import routes are the exception: a batch is many \
+transactions, so its key is marked in flight while it runs (409 \`idempotency-key-in-use\` with \
+\`Retry-After\` meanwhile; the mark lapses after ${IN_FLIGHT_SECONDS} s if the batch never finishes), and a \
+batch run again skips what it recorded.
 - Records are kept ${ttlHours} h.
 - Only successful (2xx) results are stored. An error (validation, 404, 409 duplicate receipt, ...) \
 stores nothing, so the same key can be retried after fixing the cause.

@@ -9,6 +9,8 @@ import {
   createCampaignSchema,
   createCustomerSchema,
   customerLookupSchema,
+  importCustomersSchema,
+  importPurchasesSchema,
   jobRunSchema,
   lapsedQuerySchema,
   lapseReasonSchema,
@@ -64,6 +66,10 @@ export const tagNotes: Record<string, string> = {
   stores: "The merchant's own stores (pos keys are bound to one).",
   partners: 'Partner retailers that take points as cash (partner keys are bound to one).',
   'api-keys': 'Create and revoke API keys; the plain key is shown once.',
+  import:
+    'Bring members and years of purchases from another system, in batches of up to 500: ' +
+    'applied as if recorded one by one, and safe to run again (`npm run import` streams CSV ' +
+    'files through these).',
   campaigns:
     'Earn more on what, when and by whom: multiplier and bonus campaigns by category or SKU, ' +
     'day of week, tier, and a win-back offer for lapsed customers; with exact counts.',
@@ -539,6 +545,64 @@ export const operations: Record<string, Operation> = {
       ['forbidden', "A pos key sending another store's storeId"],
       ['not-found', 'Unknown customerId, or unknown storeId (admin keys)'],
       ['currency-mismatch', "total or a line's unitPrice is not in the program currency"],
+    ],
+  },
+  importCustomers: {
+    tag: 'import',
+    summary: 'Bring members from another system, up to 500 at a time',
+    description:
+      'Each item is checked on its own: a bad one is reported in `errors` with its index and ' +
+      'the problem code POST /v1/customers would give, and the rest are created. An item ' +
+      'whose externalId, email or phone already belongs to a customer (in the table, or to an ' +
+      'earlier item of the batch) is `existing`: that customer is left as it is, so running ' +
+      'an import again creates nothing twice and credits no opening balance twice. ' +
+      '`openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported ' +
+      'members are members already: enrolment campaigns do not credit them.\n\n' +
+      'A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 ' +
+      '`idempotency-key-in-use` (with Retry-After); afterwards the same request replays the ' +
+      'answer. A batch cut short by a failure may have created some of its members; sending ' +
+      'it again finds those `existing`.',
+    body: importCustomersSchema,
+    idempotent: true,
+    status: 200,
+    response: 'CustomerImport',
+    responseDescription:
+      'What became of each item (or, with `Idempotent-Replayed: true`, its replay)',
+    errors: [
+      ['validation-failed', '`items` missing, empty or over 500 (each item is checked on its own)'],
+      ['idempotency-key-in-use', 'A batch with this key is still running'],
+    ],
+  },
+  importPurchases: {
+    tag: 'import',
+    summary: 'Bring a purchase history, up to 500 purchases at a time',
+    description:
+      "Each purchase is applied exactly as POST /v1/purchases applies it (an admin's, so at " +
+      'any time in the past): points at the tier held before it, qualifying spend, cadence, ' +
+      'the campaigns running at its occurredAt, the lapse due time. Within a batch each ' +
+      "customer's purchases are applied in occurredAt order (then the batch's order); send " +
+      'batches in occurredAt order, or a customer at a time, and the customers come out as if ' +
+      'each purchase had been recorded one by one. storeId, receiptId and occurredAt are ' +
+      'required. A receiptId already recorded at its store (or earlier in the batch) is a ' +
+      '`duplicate` and skipped, so running an import again applies nothing twice.\n\n' +
+      'Each item is checked on its own: a bad one is reported in `errors` with its index and ' +
+      'the code POST /v1/purchases would give (`validation-failed`, `currency-mismatch`, ' +
+      '`not-found` for an unknown customer or store), and the rest are applied. A purchase ' +
+      'still losing races for its customer after 10 attempts is reported as ' +
+      '`service-unavailable`: send it again.\n\n' +
+      'A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 ' +
+      '`idempotency-key-in-use` (with Retry-After); afterwards the same request replays the ' +
+      'answer. A batch cut short by a failure may have applied some purchases; sending it ' +
+      'again finds those duplicates.',
+    body: importPurchasesSchema,
+    idempotent: true,
+    status: 200,
+    response: 'PurchaseImport',
+    responseDescription:
+      'Counts, and each item not imported (or, with `Idempotent-Replayed: true`, its replay)',
+    errors: [
+      ['validation-failed', '`items` missing, empty or over 500 (each item is checked on its own)'],
+      ['idempotency-key-in-use', 'A batch with this key is still running'],
     ],
   },
   createCampaign: {

@@ -1,6 +1,7 @@
 /** Every problem code of lib/errors.ts with what it means (tsc insists on all). */
 import type { ErrorCode } from '../errors.ts';
 import { MAX_BODY_BYTES } from '../http/handler.ts';
+import { IMPORT_BODY_BYTES } from '../routes.ts';
 
 export const problemCodeNotes: Record<ErrorCode, string> = {
   'validation-failed':
@@ -10,10 +11,11 @@ export const problemCodeNotes: Record<ErrorCode, string> = {
     "The key's role may not call this route (see `x-roles`), or it acts outside its scope.",
   'not-found': 'The resource does not exist or belongs to another principal; or no such route.',
   conflict: 'Conflicts with an existing resource.',
-  'payload-too-large': `The request body is over ${MAX_BODY_BYTES} bytes (64 KiB).`,
+  'payload-too-large': `The request body is over ${MAX_BODY_BYTES} bytes (64 KiB), or ${IMPORT_BODY_BYTES} bytes (1 MiB) on the import routes.`,
   'idempotency-key-required': 'The route requires an `Idempotency-Key` header.',
   'idempotency-key-reused': 'The `Idempotency-Key` was already used for a different request.',
-  'idempotency-key-in-use': 'Reserved: never returned in this version (see Idempotency above).',
+  'idempotency-key-in-use':
+    'An import batch with this `Idempotency-Key` is still running: retry after `Retry-After` seconds for its answer.',
   'currency-mismatch': "A money amount is not in the program's currency.",
   'insufficient-points': 'Not enough available points.',
   'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',

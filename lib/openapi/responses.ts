@@ -9,6 +9,10 @@ import {
   createApiKeySchema,
   createCampaignSchema,
   createCustomerSchema,
+  importCustomerSchema,
+  importCustomersSchema,
+  importPurchaseSchema,
+  importPurchasesSchema,
   lapseReasonSchema,
   moneySchema,
   nameSchema,
@@ -426,6 +430,45 @@ export const purchaseQuoteSchema = z
   })
   .describe('What the purchase would earn if recorded now; nothing was written');
 
+const itemErrorSchema = z
+  .object({
+    index: z.int().min(0).describe("The item's position in `items`"),
+    code: z.string().describe('The problem code the single route would answer for it'),
+    detail: z.string(),
+  })
+  .describe('An item not imported, and why');
+
+const indexedCustomer = z.object({ index: z.int().min(0), customerId: z.string() });
+
+export const customerImportSchema = z
+  .object({
+    created: z.int().min(0),
+    createdCustomers: z
+      .array(indexedCustomer)
+      .describe('The customers created, by item index (to map your own ids to customer ids)'),
+    existing: z
+      .array(indexedCustomer)
+      .describe(
+        'Items whose identifier already belongs to a customer (in the table, or to an earlier ' +
+          'item of the batch): that customer, left as it is',
+      ),
+    errors: z.array(itemErrorSchema),
+  })
+  .describe('What a customers batch did, item by item');
+
+export const purchaseImportSchema = z
+  .object({
+    imported: z.int().min(0),
+    duplicates: z
+      .int()
+      .min(0)
+      .describe(
+        'Items whose receiptId was already recorded at their store, or earlier in the batch',
+      ),
+    errors: z.array(itemErrorSchema),
+  })
+  .describe('What a purchases batch did');
+
 /** Every schema that becomes a named component, by id. */
 export const named: Record<string, z.core.$ZodType> = {
   Money: moneySchema,
@@ -469,4 +512,10 @@ export const named: Record<string, z.core.$ZodType> = {
   CreateCampaign: createCampaignSchema,
   PatchCampaign: patchCampaignSchema,
   PurchaseQuote: purchaseQuoteSchema,
+  ImportCustomers: importCustomersSchema,
+  ImportCustomer: importCustomerSchema,
+  CustomerImport: customerImportSchema,
+  ImportPurchases: importPurchasesSchema,
+  ImportPurchase: importPurchaseSchema,
+  PurchaseImport: purchaseImportSchema,
 };

@@ -335,10 +335,11 @@ describe('functions', () => {
     expect(jobs.find((j) => j.name === 'lapse-scan')?.timeoutSeconds).toBe(300);
   });
 
-  it('gives a job run on demand 29 s (API Gateway waits 30), and other routes 10 s', () => {
+  it('gives a job run on demand and an import batch 29 s (API Gateway waits 30), and other routes 10 s', () => {
     for (const route of routes) {
       const f = resources[functionFor(route.fn)]!;
-      expect(f.Properties.Timeout, route.fn).toBe(route.path.startsWith('/v1/jobs/') ? 29 : 10);
+      const long = route.path.startsWith('/v1/jobs/') || route.path.startsWith('/v1/imports/');
+      expect(f.Properties.Timeout, route.fn).toBe(long ? 29 : 10);
     }
   });
 });
