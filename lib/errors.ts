@@ -47,3 +47,10 @@ export const notFound = (what: string) => new DomainError('not-found', `${what} 
 
 export const validationFailed = (errors: FieldError[], detail = 'The request is not valid') =>
   new DomainError('validation-failed', detail, { errors });
+
+/** 413: the body is over the route's limit. */
+export const payloadTooLarge = (limit: number) =>
+  new DomainError(
+    'payload-too-large',
+    `Request bodies are limited to ${limit} bytes on this route`,
+  );

@@ -9,7 +9,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { DomainError, type FieldError, validationFailed } from '../errors.ts';
+import { DomainError, type FieldError, payloadTooLarge, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { bodyLimitOf, findRoute, type Route } from '../routes.ts';
 import type { Answer } from '../usecases/change.ts';
@@ -66,13 +66,6 @@ export interface Reply {
 }
 
 export { MAX_BODY_BYTES } from '../routes.ts';
-
-/** 413: the body is over the route's limit. */
-export const tooLarge = (limit: number) =>
-  new DomainError(
-    'payload-too-large',
-    `Request bodies are limited to ${limit} bytes on this route`,
-  );
 
 /** No request of this API nests deeper; deeper bodies are refused before parsing. */
 export const MAX_JSON_DEPTH = 32;
@@ -133,7 +126,7 @@ export class HttpRequest {
     const bytes = this.event.isBase64Encoded
       ? Buffer.from(raw, 'base64')
       : Buffer.from(raw, 'utf8');
-    if (bytes.length > this.maxBodyBytes) throw tooLarge(this.maxBodyBytes);
+    if (bytes.length > this.maxBodyBytes) throw payloadTooLarge(this.maxBodyBytes);
     const contentType = this.event.headers?.['content-type'];
     if (contentType !== undefined && contentType !== '' && !JSON_MEDIA_TYPE.test(contentType)) {
       throw new DomainError(

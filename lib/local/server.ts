@@ -1,13 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
-import { DomainError } from '../errors.ts';
-import {
-  type AuthorizerContext,
-  type HttpEvent,
-  type HttpResult,
-  tooLarge,
-} from '../http/handler.ts';
+import { DomainError, payloadTooLarge } from '../errors.ts';
+import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
 import {
   authorizerFunction,
@@ -85,7 +80,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
+    if (size > limit) throw payloadTooLarge(limit);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
