@@ -73,14 +73,19 @@ export interface PurchaseImport {
 
 const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
 
-/** An item's schema problems as one line: `path: message; ...`. */
+/** At most this many of an item's problems are told (the answer stays small whatever is sent). */
+const MAX_ISSUES_PER_ITEM = 5;
+
+/** An item's schema problems as one line: `path: message; ...`, the first few of them. */
 function invalid(
   index: number,
   issues: readonly { path: PropertyKey[]; message: string }[],
 ): ItemError {
-  const detail = issues
-    .map((i) => `${i.path.map(String).join('.') || '(item)'}: ${i.message}`)
-    .join('; ');
+  const told = issues
+    .slice(0, MAX_ISSUES_PER_ITEM)
+    .map((i) => `${i.path.map(String).join('.').slice(0, 100) || '(item)'}: ${i.message}`);
+  const more = issues.length - told.length;
+  const detail = told.join('; ') + (more > 0 ? `; and ${more} more` : '');
   return { index, code: 'validation-failed', detail };
 }
 
@@ -118,15 +123,14 @@ async function onceFor<T>(
 ): Promise<Answer<T>> {
   const stored = await markInFlight(idem, clock());
   if (stored) return replayed(stored);
-  let value: T;
   try {
-    value = await work();
+    const value = await work();
+    await keepAnswer(idem, value, clock());
+    return answered(value);
   } catch (error) {
     await releaseInFlight(idem, clock()).catch(() => undefined);
     throw error;
   }
-  await keepAnswer(idem, value, clock());
-  return answered(value);
 }
 
 // ---------------------------------------------------------------- customers

@@ -95,7 +95,6 @@ async function main(): Promise<number> {
         },
         ...(body !== undefined && { body: JSON.stringify(body) }),
       });
-      // biome-ignore lint/suspicious/noExplicitAny: the API's JSON answers
       const json: any = await response.json();
       return { status: response.status, body: json, ms: performance.now() - t0 };
     };

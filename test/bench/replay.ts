@@ -15,14 +15,7 @@ import { parseArgs } from 'node:util';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 import { db, onDynamoCall } from '../../lib/store/client.ts';
 import { account, label, pad, percentile, pool, round, sampleOf, Usage } from './usage.ts';
-import {
-  loadCdnow,
-  noonUtc,
-  type PurchaseRow,
-  prng,
-  synthetic,
-  type Workload,
-} from './workload.ts';
+import { loadCdnow, noonUtc, type PurchaseRow, synthetic, type Workload } from './workload.ts';
 
 // ---------------------------------------------------------------- arguments
 

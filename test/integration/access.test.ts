@@ -159,6 +159,13 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/partners', undefined, ['admin']],
     ['POST', () => '/v1/api-keys', {}, ['admin']],
     ['DELETE', () => '/v1/api-keys/key_x', undefined, ['admin']],
+    [
+      'POST',
+      () => '/v1/imports/customers',
+      { items: [{ externalId: `m-${Math.random()}` }] },
+      ['admin'],
+    ],
+    ['POST', () => '/v1/imports/purchases', { items: [{}] }, ['admin']],
   ];
 
   it('covers every route of the route table', () => {

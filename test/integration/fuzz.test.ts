@@ -17,7 +17,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemCodes } from '../../lib/openapi/problems.ts';
-import { type Route, routeKey, routes } from '../../lib/routes.ts';
+import { bodyLimitOf, type Route, routeKey, routes } from '../../lib/routes.ts';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_240_601);
@@ -926,6 +926,32 @@ function template(route: Route): unknown {
       };
     case 'patchCampaign':
       return { name: 'N', endsAt: new Date(Date.now() + 3_600_000).toISOString() };
+    case 'importCustomers':
+      return {
+        items: [
+          {
+            externalId: 'fz-imp-1',
+            email: 'fz-imp@example.com',
+            phone: '+14155550177',
+            name: 'N',
+            birthDate: '1990-02-28',
+            openingPoints: 10,
+          },
+        ],
+      };
+    case 'importPurchases':
+      return {
+        items: [
+          {
+            customerId: fx.customerId,
+            storeId: fx.storeId,
+            receiptId: 'fz-imp-r1',
+            occurredAt: new Date(Date.now() - 86_400_000).toISOString(),
+            total: usd(1000),
+            lines: [{ sku: 'A', category: 'food', quantity: 1, unitPrice: usd(500) }],
+          },
+        ],
+      };
     default:
       return {};
   }
@@ -1019,8 +1045,30 @@ const NON_JSON = [
   '   ',
 ];
 
-/** 64 KiB + 1 bytes of otherwise valid JSON, and exactly 64 KiB. */
+/** `bytes` bytes of otherwise valid JSON (a route's limit + 1, or exactly its limit). */
 const padded = (bytes: number) => `{"pad":"${'x'.repeat(bytes - 10)}"}`;
+
+/** The routes that take a batch of items (each item checked on its own). */
+const isImport = (route: Route) => route.path.startsWith('/v1/imports/');
+
+/** Batches of hostile items: each item any JSON, or the template's item with a field replaced. */
+const importItemsArb = (route: Route): fc.Arbitrary<Body> =>
+  fc
+    .array(
+      fc.oneof(
+        { weight: 3, arbitrary: hostileTokenArb },
+        {
+          weight: 3,
+          arbitrary: mutatedBodyArb(route, 1).map(([text]) => {
+            // The item inside the mutated template, when the mutation left the batch's shape.
+            const m = /^\{"items":\[(.*)\]\}$/s.exec(text);
+            return m?.[1] ?? text;
+          }),
+        },
+      ),
+      { minLength: 1, maxLength: 20 },
+    )
+    .map((items) => ({ text: `{"items":[${items.join(',')}]}`, note: 'batch of hostile items' }));
 
 type Body = { text?: string; bytes?: Buffer; note: string } | undefined;
 
@@ -1063,10 +1111,18 @@ const bodyArb = (route: Route): fc.Arbitrary<Body> =>
     {
       weight: 1,
       arbitrary: fc.constantFrom(
-        { text: padded(65_537), note: '64 KiB + 1' },
-        { text: padded(65_536), note: 'exactly 64 KiB' },
+        { text: padded(bodyLimitOf(route) + 1), note: "the route's limit + 1" },
+        { text: padded(bodyLimitOf(route)), note: "exactly the route's limit" },
         { text: JSON.stringify({ name: 'x'.repeat(60_000) }), note: 'huge string' },
       ),
+    },
+    { weight: isImport(route) ? 6 : 0, arbitrary: importItemsArb(route) },
+    {
+      weight: isImport(route) ? 1 : 0,
+      arbitrary: fc.constant({
+        text: JSON.stringify({ items: Array.from({ length: 501 }, () => template(route)) }),
+        note: '501 items',
+      }),
     },
     {
       weight: 1,
@@ -1402,17 +1458,35 @@ describe('regressions', () => {
     expectNone(violations, '(f) non-JSON content types');
   });
 
-  it('(g) answers 413 payload-too-large for a body of 64 KiB + 1 on every POST/PUT', async () => {
+  it("(g) answers 413 payload-too-large for a body one byte past the route's limit on every POST/PUT", async () => {
     const violations: Violation[] = [];
     for (const route of bodyRoutes) {
       const v = await probe(
         routeKey(route),
-        goodRequest(route, { bodyText: padded(65_537) }),
+        goodRequest(route, { bodyText: padded(bodyLimitOf(route) + 1) }),
         expectStatus([413], 'payload-too-large'),
       );
       if (v) violations.push(v);
     }
-    expectNone(violations, '(g) 64 KiB + 1');
+    expectNone(violations, "(g) the route's limit + 1");
+  });
+
+  it('(h) takes 64 KiB + 1 on the import routes (their limit is 1 MiB), refusing the body by its content', async () => {
+    const imports = bodyRoutes.filter(isImport);
+    expect(imports.map(routeKey).sort()).toEqual([
+      'POST /v1/imports/customers',
+      'POST /v1/imports/purchases',
+    ]);
+    const violations: Violation[] = [];
+    for (const route of imports) {
+      const v = await probe(
+        routeKey(route),
+        goodRequest(route, { bodyText: padded(65_537) }),
+        expectStatus([400], 'validation-failed'),
+      );
+      if (v) violations.push(v);
+    }
+    expectNone(violations, '(h) 64 KiB + 1 on the import routes');
   });
 });
 

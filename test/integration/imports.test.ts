@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { prng } from '../bench/workload.ts';
-import { startSecondTestApi, startTestApi, type TestApi, tableItems } from '../support/api.ts';
+import { startSecondTestApi, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 import { snapshot } from '../support/snapshot.ts';
 
@@ -85,6 +85,24 @@ describe('POST /v1/imports/purchases', () => {
     const customer = await t.call('GET', `/v1/customers/${customerId}`);
     expect(customer.body.cadence.purchases).toBe(3);
     await expectBalanceEqualsLedger(t, customerId);
+  });
+
+  it('keeps the answer small whatever the items hold: the first few problems of each', async () => {
+    const line = {};
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      customerId: 'cus_x',
+      storeId,
+      receiptId: `junk-${i}`,
+      occurredAt: ago(1),
+      total: usd(100),
+      lines: Array.from({ length: 500 }, () => line),
+    }));
+    const res = await importing('purchases', items);
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toHaveLength(500);
+    expect(res.body.errors[0].detail).toMatch(/; and 1495 more$/);
+    // At most ~500 bytes an item, and kept for replays (a DynamoDB item holds 400 KB, gzipped).
+    expect(JSON.stringify(res.body).length).toBeLessThan(250_000);
   });
 
   it('refuses 501 items as a whole', async () => {
