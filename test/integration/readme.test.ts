@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 
@@ -129,4 +131,50 @@ describe('the README curl session', () => {
     expect(earned[1]).toBe(earned[0]);
     expect(run.stdout).not.toContain('undefined');
   }, 90_000);
+});
+
+describe('the README import section', () => {
+  it('runs as written on the first 1,000 CDNOW purchases: customers, tiers, cadence, lapsed', async () => {
+    // The session's settings (its first lines), then the section, with the fixture in place
+    // of the whole CDNOW file and a temporary directory in place of `history/`.
+    const settings = block('npm start &')
+      .split('\n')
+      .filter((line) => /^(export LOYALTY_ADMIN_KEY=|U=|field\(\))/.test(line));
+    expect(settings).toHaveLength(3);
+    const dir = mkdtempSync(join(tmpdir(), 'readme-history-'));
+    const section = block('npm run import')
+      .replaceAll('CDNOW_master.txt', 'test/fixtures/CDNOW_master_head.txt')
+      .replaceAll('--out history', `--out ${dir}`)
+      .replaceAll('history/', `${dir}/`);
+    const script = [
+      'set -euo pipefail',
+      'curl() { command curl -w "%{stderr}%{http_code} %{method} %{url_effective}\\n" "$@"; }',
+      ...settings,
+      section,
+    ].join('\n');
+    try {
+      const run = await bash(script, { PORT: String(api.port) });
+      expect(run.code, run.stderr).toBe(0);
+      const calls = (run.stderr.match(/^\d{3} [A-Z]+ \S+$/gm) ?? []).map((line) => {
+        const [status, method, url] = line.split(' ') as [string, string, string];
+        return `${status} ${method} ${new URL(url).pathname}`;
+      });
+      expect(calls).toEqual([
+        '201 POST /v1/stores',
+        '200 POST /v1/jobs/lapse-scan',
+        '200 GET /v1/customers',
+        '200 GET /v1/lapsed-customers',
+        '200 GET /v1/reports/retention',
+      ]);
+      expect(run.stdout).toContain('customers: 286 rows: 286 created, 0 existing, 0 rejected');
+      expect(run.stdout).toContain('purchases: 1000 rows: 1000 imported, 0 duplicates, 0 rejected');
+      // Customer 00002 bought 1997-01-12 and 1997-01-12 (one day): cadence from the history.
+      expect(run.stdout).toMatch(/"externalId":"00002".*"cadence":\{"purchases":2/);
+      const flagged = Number(/"flagged":(\d+)/.exec(run.stdout)?.[1]);
+      expect(flagged).toBeGreaterThan(0);
+      expect(run.stdout).toMatch(/"items":\[\{"customerId":"cus_/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
