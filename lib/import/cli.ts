@@ -148,9 +148,10 @@ const args = parseCommandLine();
 const stopping = new AbortController();
 const display = progressDisplay();
 /**
- * Under `npm run import` one Ctrl-C arrives several times within milliseconds: from the
- * terminal, and passed on by npm and by tsx. A SIGINT this soon after the first is that
- * same keypress, not the second Ctrl-C that quits at once.
+ * Under `npm run import` one Ctrl-C may arrive more than once within milliseconds: from the
+ * terminal, and passed on by npm (the script runs the CLI with `node --import tsx`, not the
+ * tsx binary, whose relay may kill a child that is slow to take a signal). A SIGINT this
+ * soon after the first is that same keypress, not the second Ctrl-C that quits at once.
  */
 const SAME_CTRL_C_MS = 500;
 let firstCtrlC: number | undefined;

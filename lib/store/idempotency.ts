@@ -8,7 +8,8 @@ import { type Key, keys } from './keys.ts';
 /**
  * Idempotency records are written in the same transaction as the change they record,
  * so a key is either unused or bound to a finished change and its response: there is
- * no "in progress" state a crash could strand, and a retry can never apply twice.
+ * no "in progress" state a crash could strand, and a retry can never apply twice. (An
+ * import batch, many transactions, is the exception: see markInFlight.)
  * (Powertools' idempotency utility marks a record in progress first and saves the
  * result after; a crash between the two lets a retry run the change again.)
  */
@@ -88,6 +89,14 @@ export function claimIdempotencyKey(ctx: IdempotencyContext, answer: unknown, no
  */
 export const IN_FLIGHT_SECONDS = 60;
 
+/** The record of a key whose request is in flight until `expiresAt` (epoch seconds). */
+const inFlightMark = (ctx: IdempotencyContext, expiresAt: number) => ({
+  ...idempotencyKey(ctx),
+  requestHash: ctx.requestHash,
+  inFlight: true,
+  expiresAt,
+});
+
 /**
  * For a request that is many transactions (an import batch) rather than one: marks the key
  * in flight before the work starts. Returns the stored answer if the key already has one
@@ -105,12 +114,7 @@ export async function markInFlight(
       await db().send(
         new PutCommand({
           TableName: tableName(),
-          Item: {
-            ...idempotencyKey(ctx),
-            requestHash: ctx.requestHash,
-            inFlight: true,
-            expiresAt: nowSeconds + IN_FLIGHT_SECONDS,
-          },
+          Item: inFlightMark(ctx, nowSeconds + IN_FLIGHT_SECONDS),
           ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': nowSeconds },
         }),
@@ -146,12 +150,7 @@ export async function releaseInFlight(ctx: IdempotencyContext, now: Date) {
   await db().send(
     new PutCommand({
       TableName: tableName(),
-      Item: {
-        ...idempotencyKey(ctx),
-        requestHash: ctx.requestHash,
-        inFlight: true,
-        expiresAt: Math.floor(now.getTime() / 1000),
-      },
+      Item: inFlightMark(ctx, Math.floor(now.getTime() / 1000)),
       ConditionExpression: 'inFlight = :yes AND requestHash = :hash',
       ExpressionAttributeValues: { ':yes': true, ':hash': ctx.requestHash },
     }),
