@@ -110,7 +110,24 @@ async function main(): Promise<number> {
     let customersSeconds = 0;
     const importStarted = performance.now();
     phase = 'customers';
+    // Each batch's latency, and how many were in flight at once, seen from the importer.
+    const batchMs: Record<'customers' | 'purchases', number[]> = { customers: [], purchases: [] };
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const timedFetch: typeof fetch = async (input, init) => {
+      const kind = String(input).includes('/imports/customers') ? 'customers' : 'purchases';
+      const t0 = performance.now();
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight--;
+        if (String(input).includes('/imports/')) batchMs[kind].push(performance.now() - t0);
+      }
+    };
     const summary = await runImport({
+      fetch: timedFetch,
       url: api.url,
       key: ADMIN_KEY,
       customersFile: join(dir, 'customers.csv'),
@@ -223,6 +240,18 @@ async function main(): Promise<number> {
       `  RCU / purchase             ${pad((p.rcu / imported).toFixed(2), 10)}${pad((o.rcu / slice.length).toFixed(2), 13)}`,
     );
     console.log(`  ratio (import / one by one): ${ratio.toFixed(1)}x`);
+    console.log('');
+    console.log('latency (ms)                     p50      p95      max        n');
+    for (const [name, samples] of [
+      ['customers batch (500)', batchMs.customers],
+      ['purchases batch (500)', batchMs.purchases],
+      ['POST /v1/purchases', latencies],
+    ] as const) {
+      console.log(
+        `  ${name.padEnd(28)}${[50, 95, 100].map((q) => pad(percentile(samples, q).toFixed(1), 9)).join('')}${pad(samples.length, 9)}`,
+      );
+    }
+    console.log(`  (at most ${mostInFlight} import requests were in flight at once)`);
     console.log('');
     console.log('DynamoDB calls during the purchase import, per imported purchase:');
     for (const [name, count] of [...p.calls].sort((a, b) => b[1] - a[1])) {
