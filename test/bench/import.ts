@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { cdnowToCsv, noonUtc, type PurchaseRow } from '../../lib/import/cdnow.ts';
 import { runImport } from '../../lib/import/client.ts';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
-import { onDynamoCall } from '../../lib/store/client.ts';
+import { db, onDynamoCall, tableName } from '../../lib/store/client.ts';
 import { account, pad, percentile, pool, round, Usage } from './usage.ts';
 import { loadCdnow } from './workload.ts';
 
@@ -159,19 +160,19 @@ async function main(): Promise<number> {
     // ------------------------------------------------ a slice one by one, for new customers
     const slice: PurchaseRow[] = rows.slice(0, sliceSize);
     const sliceCustomers = [...new Set(slice.map((r) => r.customer))];
-    const enrolled = await call(
-      'POST',
-      '/v1/imports/customers',
-      { items: sliceCustomers.map((c) => ({ externalId: `one-by-one-${c}` })) },
-      'bench-one-by-one-customers',
-    );
-    if (enrolled.status !== 200) throw new Error(`one-by-one customers: ${enrolled.status}`);
-    const ids = new Map<string, string>(
-      enrolled.body.createdCustomers.map((c: { index: number; customerId: string }) => [
-        sliceCustomers[c.index],
-        c.customerId,
-      ]),
-    );
+    const ids = new Map<string, string>();
+    for (let i = 0; i < sliceCustomers.length; i += 500) {
+      const chunk = sliceCustomers.slice(i, i + 500);
+      const enrolled = await call(
+        'POST',
+        '/v1/imports/customers',
+        { items: chunk.map((c) => ({ externalId: `one-by-one-${c}` })) },
+        `bench-one-by-one-customers-${i}`,
+      );
+      if (enrolled.status !== 200) throw new Error(`one-by-one customers: ${enrolled.status}`);
+      for (const c of enrolled.body.createdCustomers)
+        ids.set(chunk[c.index] as string, c.customerId);
+    }
     const byCustomer = new Map<string, PurchaseRow[]>();
     for (const r of slice) byCustomer.set(r.customer, [...(byCustomer.get(r.customer) ?? []), r]);
     const latencies: number[] = [];
@@ -220,6 +221,33 @@ async function main(): Promise<number> {
     phase = 'setup';
     const lapsed = await call('GET', '/v1/lapsed-customers?limit=5');
 
+    // ------------------------------------------------ DynamoDB Local's own write rate
+    // Transactions of 100 small Puts (no index attributes) on the same table, as many in
+    // flight as the import had at most: how many items a second DynamoDB Local writes here.
+    const calibration = 6_000;
+    let next = 0;
+    const calibrationStarted = performance.now();
+    await Promise.all(
+      Array.from({ length: 4 * concurrency }, async () => {
+        while (next < calibration) {
+          const from = next;
+          next += 100;
+          await db().send(
+            new TransactWriteCommand({
+              TransactItems: Array.from({ length: 100 }, (_, i) => ({
+                Put: {
+                  TableName: tableName(),
+                  Item: { PK: `CALIBRATION#${from + i}`, SK: 'X', padding: 'x'.repeat(300) },
+                  ConditionExpression: 'attribute_not_exists(PK)',
+                },
+              })),
+            }),
+          );
+        }
+      }),
+    );
+    const ceiling = calibration / ((performance.now() - calibrationStarted) / 1000);
+
     // ------------------------------------------------ report
     const importPerSecond = imported / importSeconds;
     const ratio = importPerSecond / onePerSecond;
@@ -239,7 +267,17 @@ async function main(): Promise<number> {
     console.log(
       `  RCU / purchase             ${pad((p.rcu / imported).toFixed(2), 10)}${pad((o.rcu / slice.length).toFixed(2), 13)}`,
     );
+    console.log(
+      `  items written / s           ${pad((p.itemsWritten / importSeconds).toFixed(0), 10)}${pad((o.itemsWritten / oneSeconds).toFixed(0), 13)}`,
+    );
+    console.log(
+      `  items written / purchase    ${pad((p.itemsWritten / imported).toFixed(2), 10)}${pad((o.itemsWritten / slice.length).toFixed(2), 13)}`,
+    );
     console.log(`  ratio (import / one by one): ${ratio.toFixed(1)}x`);
+    console.log(
+      `  DynamoDB Local's own rate here: ${ceiling.toFixed(0)} items/s in transactions of 100 plain Puts` +
+        ` (the import writes at ${((100 * p.itemsWritten) / importSeconds / ceiling).toFixed(0)}% of it)`,
+    );
     console.log('');
     console.log('latency (ms)                     p50      p95      max        n');
     for (const [name, samples] of [
@@ -263,7 +301,7 @@ async function main(): Promise<number> {
     );
     console.log(
       `lapse-scan straight after: ${flagged} customers flagged in ${runs} run(s), ${lapseSeconds.toFixed(1)} s` +
-        ` (${usage.lapse.totalCalls} DynamoDB calls); GET /v1/customers/lapsed answers ${lapsed.status}`,
+        ` (${usage.lapse.totalCalls} DynamoDB calls); GET /v1/lapsed-customers answers ${lapsed.status}`,
     );
     console.log(`total run time ${((performance.now() - started) / 1000).toFixed(1)} s`);
     console.log(
@@ -277,6 +315,8 @@ async function main(): Promise<number> {
         wcuPerImportedPurchase: round(p.wcu / imported, 3),
         wcuPerPurchaseOneByOne: round(o.wcu / slice.length, 3),
         flagged,
+        itemsWrittenPerSecond: round(p.itemsWritten / importSeconds, 0),
+        dynamoLocalItemsPerSecond: round(ceiling, 0),
         concurrency,
         slice: slice.length,
         data: args.data,

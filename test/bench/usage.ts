@@ -52,6 +52,8 @@ export class Usage {
   /** Writes whose item size the listener cannot see (Update/Delete/ConditionCheck). */
   unsizedWrites = 0;
   retriedCalls = 0;
+  /** Items written (each Put, Update, Delete or ConditionCheck of a write call). */
+  itemsWritten = 0;
   sizes = new Map<string, { count: number; total: number; max: number }>();
   /** Wall time of each DynamoDB call (ms, SDK retries included), by label. */
   ms = new Map<string, number[]>();
@@ -115,6 +117,7 @@ export function account(usage: Usage, command: string, input: any, output: any):
 
   switch (command.replace(/Command$/, '')) {
     case 'TransactWriteItems':
+      usage.itemsWritten += (input.TransactItems ?? []).length;
       for (const op of input.TransactItems ?? []) {
         if (op.Put) recordPut(op.Put.Item, 2);
         else {
@@ -124,6 +127,7 @@ export function account(usage: Usage, command: string, input: any, output: any):
       }
       break;
     case 'PutItem':
+      usage.itemsWritten++;
       recordPut(input.Item, 1);
       break;
     case 'UpdateItem':
