@@ -667,6 +667,36 @@ function rejectAnswered(
   return errors.length;
 }
 
+/**
+ * Sends a phase's entries to `path` batch by batch (sendAll); `tally` counts each batch's
+ * answer, whose per-item errors go to the rejected file here. Reports progress at the
+ * start, after each batch and at the end. Returns whether it stopped early.
+ */
+async function sendPhase<Item>(
+  context: ImportContext,
+  progress: ReturnType<typeof phaseProgress>,
+  path: string,
+  entries: AsyncIterable<Entry<Item>>,
+  counts: { rejected: number },
+  tally: (batch: Entry<Item>[], body: unknown) => void,
+): Promise<boolean> {
+  const send = async (batch: Entry<Item>[]) => {
+    const body = await postBatch(
+      context.connection,
+      path,
+      batch.map((entry) => entry.item),
+    );
+    tally(batch, body);
+    counts.rejected += rejectAnswered(context, batch, errorsOf(body, `POST ${path}`));
+    progress.add(batch.length);
+    progress.report();
+  };
+  progress.report();
+  const stopped = await sendAll(context, entries, send);
+  progress.report();
+  return stopped;
+}
+
 // ---------------------------------------------------------------- customers
 
 /** An item of POST /v1/imports/customers. */
@@ -699,12 +729,7 @@ async function importCustomers(
       }
     }
   }
-  const send = async (batch: Entry<CustomerItem>[]) => {
-    const body = await postBatch(
-      context.connection,
-      path,
-      batch.map((entry) => entry.item),
-    );
+  return sendPhase(context, progress, path, entries(), counts, (batch, body) => {
     const answer = body as { createdCustomers?: unknown; existing?: unknown };
     if (!Array.isArray(answer.createdCustomers) || !Array.isArray(answer.existing)) {
       throw new Error(`POST ${path}: unexpected answer ${JSON.stringify(body)}`);
@@ -717,14 +742,7 @@ async function importCustomers(
     }
     counts.created += created.length;
     counts.existing += existing.length;
-    counts.rejected += rejectAnswered(context, batch, errorsOf(body, `POST ${path}`));
-    progress.add(batch.length);
-    progress.report();
-  };
-  progress.report();
-  const stopped = await sendAll(context, entries(), send);
-  progress.report();
-  return stopped;
+  });
 }
 
 /** A customers.csv row as an item, or why it cannot be one. */
@@ -795,26 +813,14 @@ async function importPurchases(
       }
     }
   }
-  const send = async (batch: Entry<PurchaseItem>[]) => {
-    const body = await postBatch(
-      context.connection,
-      path,
-      batch.map((entry) => entry.item),
-    );
+  return sendPhase(context, progress, path, entries(), counts, (_batch, body) => {
     const answer = body as { imported?: unknown; duplicates?: unknown };
     if (typeof answer.imported !== 'number' || typeof answer.duplicates !== 'number') {
       throw new Error(`POST ${path}: unexpected answer ${JSON.stringify(body)}`);
     }
     counts.imported += answer.imported;
     counts.duplicates += answer.duplicates;
-    counts.rejected += rejectAnswered(context, batch, errorsOf(body, `POST ${path}`));
-    progress.add(batch.length);
-    progress.report();
-  };
-  progress.report();
-  const stopped = await sendAll(context, entries(), send);
-  progress.report();
-  return stopped;
+  });
 }
 
 /** Looks up, a few at a time, the externalIds of `rows` not known yet; remembers the answers. */

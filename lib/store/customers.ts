@@ -230,9 +230,9 @@ function newCustomerItems(change: CustomerChange, identifiers: Identifiers): Tra
   ];
 }
 
-/** The transaction items of enrolling a customer, without the count (see insertCustomers). */
+/** How many transaction items enrolling a customer takes, besides the count (see insertCustomers). */
 export const newCustomerItemCount = (change: CustomerChange, identifiers: Identifiers) =>
-  1 + identifiersOf(identifiers).length + change.entries.length;
+  newCustomerItems(change, identifiers).length;
 
 /**
  * The new customer (with what its enrolment credited: ledger entries and their campaign
