@@ -28,6 +28,9 @@ const MAX_ATTEMPTS = 8;
 const BASE_RETRY_DELAY_MS = 250;
 const MAX_RETRY_DELAY_MS = 20_000;
 
+/** How long a batch whose Idempotency-Key is in use (409) is retried: past the API's 60 s mark. */
+const KEY_IN_USE_PATIENCE_MS = 90_000;
+
 /** A request not answered in this time counts as a network error (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
@@ -373,6 +376,7 @@ async function call(
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
   const what = `${request.method} ${request.path}`;
+  const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     let answer: Answer;
     let retryAfterMs: number | undefined;
@@ -393,7 +397,11 @@ async function call(
       continue;
     }
     if (!isRetryable(answer)) return answer;
-    if (attempt >= MAX_ATTEMPTS) {
+    // A key in use is a batch still running (or one whose function died: its mark lapses
+    // after a minute), so that answer is waited out longer than the others.
+    const waitingForKey =
+      answer.status === 409 && performance.now() - started < KEY_IN_USE_PATIENCE_MS;
+    if (attempt >= MAX_ATTEMPTS && !waitingForKey) {
       throw new Error(`${what}: still ${describeProblem(answer)} after ${attempt} attempts`);
     }
     await sleep(retryAfterMs ?? backoff(attempt));
@@ -735,13 +743,33 @@ async function importCustomers(
       throw new Error(`POST ${path}: unexpected answer ${JSON.stringify(body)}`);
     }
     const created = answer.createdCustomers as { index: number; customerId: string }[];
-    const existing = answer.existing as { index: number; customerId: string }[];
-    for (const { index, customerId } of [...created, ...existing]) {
+    const existing = answer.existing as {
+      index: number;
+      customerId: string;
+      matchedBy?: string;
+    }[];
+    for (const { index, customerId } of created) {
       const externalId = batch[index]?.item.externalId;
       if (externalId !== undefined) context.customerIds.set(externalId, customerId);
     }
+    for (const { index, customerId, matchedBy } of existing) {
+      const entry = batch[index];
+      const externalId = entry?.item.externalId;
+      // Found by its email or phone, the customer is another one (its externalId is not
+      // this row's): the row is refused, so that its purchases do not go to that customer.
+      if (externalId === undefined || matchedBy === undefined || matchedBy === 'externalId') {
+        counts.existing++;
+        if (externalId !== undefined) context.customerIds.set(externalId, customerId);
+      } else if (entry) {
+        context.rejected.add(
+          entry.row,
+          'conflict',
+          `its ${matchedBy} belongs to customer ${customerId}, whose externalId is not ${externalId}`,
+        );
+        counts.rejected++;
+      }
+    }
     counts.created += created.length;
-    counts.existing += existing.length;
   });
 }
 

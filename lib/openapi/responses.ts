@@ -447,7 +447,16 @@ export const customerImportSchema = z
       .array(indexedCustomer)
       .describe('The customers created, by item index (to map your own ids to customer ids)'),
     existing: z
-      .array(indexedCustomer)
+      .array(
+        indexedCustomer.extend({
+          matchedBy: z
+            .enum(['externalId', 'email', 'phone'])
+            .describe(
+              "The identifier it was found by: the item's other identifiers are not added to " +
+                'that customer (an externalId belongs to it only when matchedBy is externalId)',
+            ),
+        }),
+      )
       .describe(
         'Items whose identifier already belongs to a customer (in the table, or to an earlier ' +
           'item of the batch): that customer, left as it is',

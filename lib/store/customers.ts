@@ -117,8 +117,8 @@ export const MAX_TRANSACTION_ITEMS = 100;
  * The one write of every change to customers: each change (the customer, conditional on
  * the version read, its ledger entries and outbox events), the extra items, and the
  * idempotency record, in one TransactWriteItems: all or nothing. Many changes to one
- * customer are one PointsChange with many operations (a ledger entry each, as an import
- * of a purchase history makes); `changes` are of distinct customers, since a transaction
+ * customer are one change with many ledger entries (an import chains one PointsChange per
+ * purchase into one change per customer); `changes` are of distinct customers, since a transaction
  * touches an item once. A failed condition is decoded in one order: the idempotency key
  * first (a replay also finds the rest taken), then a lost race (a customer's version, a
  * stale extra, a conflicting transaction), then the extra items' named conflicts.

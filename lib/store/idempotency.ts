@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../errors.ts';
@@ -89,42 +90,45 @@ export function claimIdempotencyKey(ctx: IdempotencyContext, answer: unknown, no
  */
 export const IN_FLIGHT_SECONDS = 60;
 
-/** The record of a key whose request is in flight until `expiresAt` (epoch seconds). */
-const inFlightMark = (ctx: IdempotencyContext, expiresAt: number) => ({
+/** The record of a key whose request (the run `token`) is in flight until `expiresAt` (epoch seconds). */
+const inFlightMark = (ctx: IdempotencyContext, token: string, expiresAt: number) => ({
   ...idempotencyKey(ctx),
   requestHash: ctx.requestHash,
   inFlight: true,
+  runToken: token,
   expiresAt,
 });
 
 /**
  * For a request that is many transactions (an import batch) rather than one: marks the key
- * in flight before the work starts. Returns the stored answer if the key already has one
- * (a replay); throws `idempotency-key-in-use` while another request holds it, and
- * `idempotency-key-reused` for a different request. Such a request must itself be safe to
- * run again (an import skips what is already recorded), since a mark lapses.
+ * in flight before the work starts, for this run (`token`). Returns the stored answer if
+ * the key already has one (a replay); throws `idempotency-key-in-use` while another request
+ * holds it, and `idempotency-key-reused` for a different request. Such a request must
+ * itself be safe to run again (an import skips what is already recorded), since a mark
+ * lapses.
  */
 export async function markInFlight(
   ctx: IdempotencyContext,
   now: Date,
-): Promise<StoredAnswer | undefined> {
+): Promise<{ replay: StoredAnswer } | { token: string }> {
   const nowSeconds = Math.floor(now.getTime() / 1000);
+  const token = randomUUID();
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await db().send(
         new PutCommand({
           TableName: tableName(),
-          Item: inFlightMark(ctx, nowSeconds + IN_FLIGHT_SECONDS),
+          Item: inFlightMark(ctx, token, nowSeconds + IN_FLIGHT_SECONDS),
           ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': nowSeconds },
         }),
       );
-      return undefined;
+      return { token };
     } catch (error) {
       if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
       // Taken: its answer, or in use / reused (thrown); gone meanwhile: try again.
       const stored = await readReplay(ctx, now);
-      if (stored) return stored;
+      if (stored) return { replay: stored };
     }
   }
   throw new DomainError('idempotency-key-in-use', 'This Idempotency-Key is busy; retry shortly', {
@@ -132,27 +136,49 @@ export async function markInFlight(
   });
 }
 
-/** Keeps the answer of a request that marked its key in flight (replacing the mark). */
-export async function keepAnswer(ctx: IdempotencyContext, answer: unknown, now: Date) {
-  const {
-    ConditionExpression: _,
-    ExpressionAttributeValues: __,
-    ...put
-  } = claimIdempotencyKey(ctx, answer, now).Put;
-  await db().send(new PutCommand(put));
+/** Whether a failed write was only its condition (the mark is no longer this run's). */
+const lostTheMark = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+/**
+ * Keeps the answer of the run that marked its key in flight, in place of its mark. A run
+ * whose mark lapsed and was taken by another keeps nothing: the other run's answer stands.
+ */
+export async function keepAnswer(
+  ctx: IdempotencyContext,
+  token: string,
+  answer: unknown,
+  now: Date,
+): Promise<void> {
+  const { Put } = claimIdempotencyKey(ctx, answer, now);
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: Put.TableName,
+        Item: Put.Item,
+        ConditionExpression: 'runToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
+  } catch (error) {
+    if (!lostTheMark(error)) throw error;
+  }
 }
 
 /**
- * Frees a key whose request failed, so its retry runs at once rather than after the mark
+ * Frees the key of a run that failed, so its retry runs at once rather than after the mark
  * lapses: the mark is kept, already lapsed (PutItem only; no delete permission needed).
  */
-export async function releaseInFlight(ctx: IdempotencyContext, now: Date) {
-  await db().send(
-    new PutCommand({
-      TableName: tableName(),
-      Item: inFlightMark(ctx, Math.floor(now.getTime() / 1000)),
-      ConditionExpression: 'inFlight = :yes AND requestHash = :hash',
-      ExpressionAttributeValues: { ':yes': true, ':hash': ctx.requestHash },
-    }),
-  );
+export async function releaseInFlight(ctx: IdempotencyContext, token: string, now: Date) {
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: inFlightMark(ctx, token, Math.floor(now.getTime() / 1000)),
+        ConditionExpression: 'runToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
+  } catch (error) {
+    if (!lostTheMark(error)) throw error;
+  }
 }

@@ -32,10 +32,12 @@ import {
   newCustomerItemCount,
 } from '../store/customers.ts';
 import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
+import type { IdentifierKind } from '../store/keys.ts';
 import { type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { batchGet, pick } from '../store/reads.ts';
+import { isTransactionConflict } from '../store/transactions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { normalise } from './customers.ts';
 import {
@@ -60,8 +62,12 @@ export interface CustomerImport {
   created: number;
   /** The customers created, by their item's index (so a client can map its own ids). */
   createdCustomers: { index: number; customerId: string }[];
-  /** Items whose identifier already belongs to a customer: that customer, not re-created. */
-  existing: { index: number; customerId: string }[];
+  /**
+   * Items whose identifier already belongs to a customer: that customer, not re-created,
+   * and the identifier it was found by (a row's externalId belongs to that customer only
+   * when `matchedBy` is `externalId`).
+   */
+  existing: { index: number; customerId: string; matchedBy: IdentifierKind }[];
   errors: ItemError[];
 }
 
@@ -121,14 +127,14 @@ async function onceFor<T>(
   clock: () => Date,
   work: () => Promise<T>,
 ): Promise<Answer<T>> {
-  const stored = await markInFlight(idem, clock());
-  if (stored) return replayed(stored);
+  const mark = await markInFlight(idem, clock());
+  if ('replay' in mark) return replayed(mark.replay);
   try {
     const value = await work();
-    await keepAnswer(idem, value, clock());
+    await keepAnswer(idem, mark.token, value, clock());
     return answered(value);
   } catch (error) {
-    await releaseInFlight(idem, clock()).catch(() => undefined);
+    await releaseInFlight(idem, mark.token, clock()).catch(() => undefined);
     throw error;
   }
 }
@@ -140,13 +146,15 @@ interface NewMember {
   identifiers: Identifiers;
   change: PointsChange;
   /** What enrolling it came to: its id, or the customer that took one of its identifiers first. */
-  outcome?: { created: true } | { existingId: string } | ItemError;
+  outcome?: { created: true } | { existingId: string; matchedBy: IdentifierKind } | ItemError;
 }
 
-const identifierKeys = (identifiers: Identifiers): Key[] =>
-  Object.entries(identifiers).map(([kind, value]) =>
-    keys.identifier(kind as keyof Identifiers, value as string),
-  );
+/** An item's identifiers, each with its key. */
+const identifierKeys = (identifiers: Identifiers): { kind: IdentifierKind; key: string }[] =>
+  Object.entries(identifiers).map(([kind, value]) => ({
+    kind: kind as IdentifierKind,
+    key: keyString(keys.identifier(kind as IdentifierKind, value as string)),
+  }));
 
 const keyString = (key: Key) => `${key.PK}|${key.SK}`;
 
@@ -191,23 +199,36 @@ export async function importCustomers(
     });
 
     const owners = new Map<string, string>();
-    for (const item of await batchGet(parsed.flatMap((p) => identifierKeys(p.identifiers)))) {
+    const wanted = parsed.flatMap((p) =>
+      Object.entries(p.identifiers).map(([kind, value]) =>
+        keys.identifier(kind as IdentifierKind, value as string),
+      ),
+    );
+    for (const item of await batchGet(wanted)) {
       owners.set(`${item.PK}|${item.SK}`, item.customerId as string);
     }
     const existing: CustomerImport['existing'] = [];
     const claimedBy = new Map<string, NewMember>();
-    const followers: { index: number; of: NewMember }[] = [];
+    const followers: { index: number; of: NewMember; matchedBy: IdentifierKind }[] = [];
     const members: NewMember[] = [];
     for (const { index, input, identifiers } of parsed) {
-      const taken = identifierKeys(identifiers).map(keyString);
-      const owner = taken.map((k) => owners.get(k)).find((id) => id !== undefined);
-      if (owner !== undefined) {
-        existing.push({ index, customerId: owner });
+      const taken = identifierKeys(identifiers);
+      const owned = taken.find((t) => owners.has(t.key));
+      if (owned) {
+        existing.push({
+          index,
+          customerId: owners.get(owned.key) as string,
+          matchedBy: owned.kind,
+        });
         continue;
       }
-      const earlier = taken.map((k) => claimedBy.get(k)).find((m) => m !== undefined);
-      if (earlier) {
-        followers.push({ index, of: earlier });
+      const shared = taken.find((t) => claimedBy.has(t.key));
+      if (shared) {
+        followers.push({
+          index,
+          of: claimedBy.get(shared.key) as NewMember,
+          matchedBy: shared.kind,
+        });
         continue;
       }
       const customer = newCustomer(
@@ -223,7 +244,7 @@ export async function importCustomers(
       const change = new PointsChange(customer, program, now);
       if (input.openingPoints) change.adjust(input.openingPoints, 'opening balance');
       const member: NewMember = { index, identifiers, change };
-      for (const k of taken) claimedBy.set(k, member);
+      for (const t of taken) claimedBy.set(t.key, member);
       members.push(member);
     }
 
@@ -240,12 +261,21 @@ export async function importCustomers(
       }
       // An identifier was taken meanwhile (or a race): each on its own, to tell which.
       for (const m of group) {
-        const result = await insertCustomer(m.change, m.identifiers);
-        if (result.ok) m.outcome = { created: true };
-        else if ('takenBy' in result && result.takenBy.customerId !== undefined) {
-          m.outcome = { existingId: result.takenBy.customerId };
-        } else {
-          m.outcome = { index: m.index, code: 'conflict', detail: 'An identifier is taken' };
+        try {
+          const result = await insertCustomer(m.change, m.identifiers);
+          if (result.ok) m.outcome = { created: true };
+          else if ('takenBy' in result && result.takenBy.customerId !== undefined) {
+            m.outcome = { existingId: result.takenBy.customerId, matchedBy: result.takenBy.kind };
+          } else {
+            m.outcome = { index: m.index, code: 'conflict', detail: 'An identifier is taken' };
+          }
+        } catch (error) {
+          if (!isTransactionConflict(error)) throw error;
+          m.outcome = {
+            index: m.index,
+            code: 'service-unavailable',
+            detail: 'Other enrolments kept getting in the way; send this customer again',
+          };
         }
       }
     });
@@ -257,12 +287,16 @@ export async function importCustomers(
       .map((m) => ({ index: m.index, customerId: m.change.customer.id }));
     for (const m of members) {
       if (m.outcome && 'existingId' in m.outcome) {
-        existing.push({ index: m.index, customerId: m.outcome.existingId });
+        existing.push({
+          index: m.index,
+          customerId: m.outcome.existingId,
+          matchedBy: m.outcome.matchedBy,
+        });
       } else if (m.outcome && 'code' in m.outcome) errors.push(m.outcome);
     }
     for (const f of followers) {
       if (f.of.outcome && 'code' in f.of.outcome) errors.push({ ...f.of.outcome, index: f.index });
-      else existing.push({ index: f.index, customerId: idOf(f.of) });
+      else existing.push({ index: f.index, customerId: idOf(f.of), matchedBy: f.matchedBy });
     }
     return {
       created: createdCustomers.length,
@@ -465,12 +499,9 @@ async function applyUnit(
     onTooContended: () => ({
       imported: [],
       duplicates: [],
-      errors: unit.flatMap((w) =>
-        w.items.map((i) => ({
-          index: i.index,
-          code: 'service-unavailable' as const,
-          detail: 'This customer kept changing during the import; send the purchase again',
-        })),
+      errors: unapplied(
+        unit,
+        'This customer kept changing during the import; send the purchase again',
       ),
       leftover: [],
     }),
@@ -493,9 +524,7 @@ export async function importPurchases(
     const now = clock();
     const [program, live] = await Promise.all([getProgram(), liveCampaigns()]);
     const errors: ItemError[] = [];
-    let duplicates = 0;
-    const valid: PurchaseItem[] = [];
-    const receipts = new Set<string>();
+    const checked: PurchaseItem[] = [];
     items.forEach((raw, index) => {
       const result = importPurchaseSchema.safeParse(raw);
       if (!result.success) {
@@ -506,55 +535,131 @@ export async function importPurchases(
       try {
         checkCurrencies(input, program.currency);
         const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
-        const receipt = keyString(keys.receipt(input.storeId, input.receiptId));
-        if (receipts.has(receipt)) duplicates++;
-        else {
-          receipts.add(receipt);
-          valid.push({ index, input, occurredAt });
-        }
+        checked.push({ index, input, occurredAt });
       } catch (error) {
         errors.push(problemOf(index, error));
       }
     });
 
-    const storeIds = [...new Set(valid.map((v) => v.input.storeId))];
-    const stores = await batchGet(storeIds.map((id) => keys.store(id)));
-    const works = new Map<string, Work>();
-    for (const item of valid) {
-      if (!pick(stores, keys.store(item.input.storeId))) {
+    // Unknown stores and customers first (one consistent read of each), so that a receipt
+    // sent twice in the batch is a duplicate of an item that can be applied.
+    const found = await batchGet([
+      ...checked.map((c) => keys.store(c.input.storeId)),
+      ...checked.map((c) => keys.customer(c.input.customerId)),
+    ]);
+    const applicable: PurchaseItem[] = [];
+    for (const item of checked) {
+      if (!pick(found, keys.store(item.input.storeId))) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Store was not found' });
-        continue;
-      }
-      const work = works.get(item.input.customerId) ?? {
-        customerId: item.input.customerId,
-        items: [],
-      };
-      work.items.push(item);
-      works.set(item.input.customerId, work);
-    }
-    for (const work of works.values()) {
-      work.items.sort(
-        (a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.index - b.index,
-      );
+      } else if (!pick(found, keys.customer(item.input.customerId))) {
+        errors.push({ index: item.index, code: 'not-found', detail: 'Customer was not found' });
+      } else applicable.push(item);
     }
 
-    // Units of whole customers, by a guess at their items; what does not fit comes back.
-    let imported = 0;
-    const queue = packed(
-      [...works.values()],
-      (w) => 1 + ITEMS_PER_PURCHASE * w.items.length,
-      MAX_TRANSACTION_ITEMS,
-    );
-    const workers = Array.from({ length: CONCURRENT_TRANSACTIONS }, async () => {
-      for (let unit = queue.shift(); unit; unit = queue.shift()) {
-        const plan = await applyUnit(unit, program, live, clock);
-        imported += plan.imported.length;
-        duplicates += plan.duplicates.length;
-        errors.push(...plan.errors);
-        if (plan.leftover.length > 0) queue.push(plan.leftover);
+    // The first item with a receipt is applied; later ones with it wait behind it, and are
+    // duplicates unless it fails (then the next is applied in its place).
+    const behind = new Map<number, PurchaseItem[]>();
+    let round: PurchaseItem[] = [];
+    const first = new Map<string, PurchaseItem>();
+    for (const item of applicable) {
+      const receipt = keyString(keys.receipt(item.input.storeId, item.input.receiptId));
+      const ahead = first.get(receipt);
+      if (ahead) behind.set(ahead.index, [...(behind.get(ahead.index) ?? []), item]);
+      else {
+        first.set(receipt, item);
+        round.push(item);
       }
-    });
-    await Promise.all(workers);
+    }
+
+    const deadline = Date.now() + BATCH_SECONDS * 1000;
+    let imported = 0;
+    let duplicates = 0;
+    while (round.length > 0) {
+      const plan = await applyItems(round, program, live, clock, deadline);
+      imported += plan.imported.length;
+      duplicates += plan.duplicates.length;
+      const failed = new Set(plan.errors.map((e) => e.index));
+      errors.push(...plan.errors);
+      const next: PurchaseItem[] = [];
+      for (const item of round) {
+        const waiting = behind.get(item.index) ?? [];
+        if (waiting.length === 0) continue;
+        if (!failed.has(item.index)) duplicates += waiting.length;
+        else {
+          const [successor, ...rest] = waiting as [PurchaseItem, ...PurchaseItem[]];
+          next.push(successor);
+          if (rest.length > 0) behind.set(successor.index, rest);
+        }
+      }
+      round = next;
+    }
     return { imported, duplicates, errors: errors.sort(byIndex) };
   });
 }
+
+/**
+ * How long a batch starts new transactions for: a function answers within 29 s, so what
+ * is not applied by then (only under heavy contention) is reported to be sent again.
+ */
+export const BATCH_SECONDS = 20;
+
+/**
+ * Applies `items` per customer in occurredAt order, several customers to a transaction,
+ * up to CONCURRENT_TRANSACTIONS at a time. Once `deadline` has passed, or a transaction
+ * failed, no new one starts; the items left are reported as `service-unavailable`.
+ */
+async function applyItems(
+  items: readonly PurchaseItem[],
+  program: Program,
+  live: readonly Campaign[],
+  clock: () => Date,
+  deadline: number,
+): Promise<Plan> {
+  const works = new Map<string, Work>();
+  for (const item of items) {
+    const work = works.get(item.input.customerId) ?? {
+      customerId: item.input.customerId,
+      items: [],
+    };
+    work.items.push(item);
+    works.set(item.input.customerId, work);
+  }
+  for (const work of works.values()) {
+    work.items.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.index - b.index);
+  }
+  // Units of whole customers, by a guess at their items; what does not fit comes back.
+  const queue = packed(
+    [...works.values()],
+    (w) => 1 + ITEMS_PER_PURCHASE * w.items.length,
+    MAX_TRANSACTION_ITEMS,
+  );
+  const result: Plan = { imported: [], duplicates: [], errors: [], leftover: [] };
+  let failure: { error: unknown } | undefined;
+  const workers = Array.from({ length: CONCURRENT_TRANSACTIONS }, async () => {
+    for (let unit = queue.shift(); unit && !failure; unit = queue.shift()) {
+      if (Date.now() > deadline) {
+        result.errors.push(...unapplied(unit, 'The batch ran out of time; send these again'));
+        continue;
+      }
+      try {
+        const plan = await applyUnit(unit, program, live, clock);
+        result.imported.push(...plan.imported);
+        result.duplicates.push(...plan.duplicates);
+        result.errors.push(...plan.errors);
+        if (plan.leftover.length > 0) queue.push(plan.leftover);
+      } catch (error) {
+        // No new transaction starts; those in flight finish before the error is thrown.
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure) throw failure.error;
+  return result;
+}
+
+/** Every item of `unit` as not applied, to be sent again. */
+const unapplied = (unit: readonly Work[], detail: string): ItemError[] =>
+  unit.flatMap((w) =>
+    w.items.map((i) => ({ index: i.index, code: 'service-unavailable' as const, detail })),
+  );

@@ -36,7 +36,7 @@ describe('POST /v1/imports/customers', () => {
     expect(first.body.created).toBe(2);
     expect(first.body.createdCustomers.map((c: any) => c.index)).toEqual([0, 1]);
     const id1 = first.body.createdCustomers[0].customerId;
-    expect(first.body.existing).toEqual([{ index: 3, customerId: id1 }]);
+    expect(first.body.existing).toEqual([{ index: 3, customerId: id1, matchedBy: 'externalId' }]);
     expect(first.body.errors).toEqual([
       { index: 2, code: 'validation-failed', detail: expect.stringContaining('email') },
     ]);
@@ -51,9 +51,51 @@ describe('POST /v1/imports/customers', () => {
     expect(again.body.existing.map((e: any) => e.index)).toEqual([0, 1, 3]);
     expect((await t.call('GET', `/v1/customers/${id1}`)).body.points.available).toBe(1200);
   });
+
+  it('says which identifier found an existing customer, so another externalId is not taken for it', async () => {
+    const first = await importing('customers', [{ externalId: 'mb-1', email: 'mb@example.com' }]);
+    const id = first.body.createdCustomers[0].customerId;
+    const second = await importing('customers', [
+      { externalId: 'mb-2', email: 'mb@example.com' },
+      { externalId: 'mb-1', phone: '+14155550199' },
+    ]);
+    expect(second.body.existing).toEqual([
+      { index: 0, customerId: id, matchedBy: 'email' },
+      { index: 1, customerId: id, matchedBy: 'externalId' },
+    ]);
+    // Neither item's other identifier was added to the customer.
+    expect((await t.call('GET', '/v1/customers?externalId=mb-2')).status).toBe(404);
+    expect((await t.call('GET', '/v1/customers?phone=%2B14155550199')).status).toBe(404);
+  });
 });
 
 describe('POST /v1/imports/purchases', () => {
+  it('applies a receipt sent twice in a batch once, the second in place of a first that fails', async () => {
+    const created = await importing('customers', [{ externalId: 'dup-1' }]);
+    const customerId = created.body.createdCustomers[0].customerId;
+    const item = (receiptId: string, who: string) => ({
+      customerId: who,
+      storeId,
+      receiptId,
+      occurredAt: ago(3),
+      total: usd(2_000),
+    });
+    const res = await importing('purchases', [
+      item('dup-a', 'cus_typo'),
+      item('dup-a', customerId),
+      item('dup-b', customerId),
+      item('dup-b', customerId),
+      item('dup-b', customerId),
+    ]);
+    expect(res.body).toEqual({
+      imported: 2,
+      duplicates: 2,
+      errors: [{ index: 0, code: 'not-found', detail: 'Customer was not found' }],
+    });
+    const ledger = await wholeLedger(t, customerId);
+    expect(ledger.filter((e) => e.type === 'earn')).toHaveLength(2);
+  });
+
   it('applies the good items, reports each bad one by index, and counts recorded receipts as duplicates', async () => {
     const created = await importing('customers', [{ externalId: 'ip-1' }]);
     const customerId = created.body.createdCustomers[0].customerId;
