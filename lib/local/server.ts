@@ -213,7 +213,9 @@ async function serve(
     const found = match(req.method ?? 'GET', rawPath);
     const fn = found?.route.fn ?? fallbackFunction.fn;
     const key = found ? routeKey(found.route) : '$default';
-    const limit = bodyLimitOf(found?.route ?? {});
+    // Read up to the largest limit of any route, past which nothing is read; the route's
+    // own limit is the handler's to apply after the authorizer, as in AWS (401 before 413).
+    const limit = Math.max(...routes.map(bodyLimitOf));
     const event = await toEvent(req, limit, key, found?.params ?? {}, rawPath, rawQuery);
     if (found && found.route.roles !== 'public') {
       event.requestContext.authorizer.lambda = await authorizeRequest(event, found.route);

@@ -583,7 +583,9 @@ export const operations: Record<string, Operation> = {
       "customer's purchases are applied in occurredAt order (then the batch's order); send " +
       'batches in occurredAt order, or a customer at a time, and the customers come out as if ' +
       'each purchase had been recorded one by one. storeId, receiptId and occurredAt are ' +
-      'required. A receiptId already recorded at its store (or earlier in the batch) is a ' +
+      'required. Campaigns count as on POST /v1/purchases: those still listed (running, or ' +
+      'ended within the last 400 days); older ones no longer apply to purchases of their ' +
+      'time. A receiptId already recorded at its store (or earlier in the batch) is a ' +
       '`duplicate` and skipped, so running an import again applies nothing twice.\n\n' +
       'Each item is checked on its own: a bad one is reported in `errors` with its index and ' +
       'the code POST /v1/purchases would give (`validation-failed`, `currency-mismatch`, ' +
