@@ -175,7 +175,8 @@ async function referralOnFirstPurchase(args: {
       newCustomer: true,
     });
   }
-  return { changes: referrerChange ? [referrerChange] : [], tallies };
+  // A referrer the referrals credit nothing (refereePoints only) is not written at all.
+  return { changes: referrerChange?.changed ? [referrerChange] : [], tallies };
 }
 
 /** A purchase applied to its customer, with what its transaction writes beside the change. */
