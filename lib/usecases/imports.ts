@@ -32,8 +32,7 @@ import {
   newCustomerItemCount,
 } from '../store/customers.ts';
 import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
-import type { IdentifierKind } from '../store/keys.ts';
-import { type Key, keys } from '../store/keys.ts';
+import { type IdentifierKind, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { batchGet, pick } from '../store/reads.ts';
