@@ -11,7 +11,7 @@ export const MAX_BATCH_GET_KEYS = 100;
  * duplicates).
  */
 export async function batchGet(keys: Key[]): Promise<Record<string, unknown>[]> {
-  const wanted = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];
+  const wanted = [...new Map(keys.map((k) => [keyOf(k), k])).values()];
   if (wanted.length <= MAX_BATCH_GET_KEYS) return batchGetOnce(wanted);
   const chunks: Key[][] = [];
   for (let i = 0; i < wanted.length; i += MAX_BATCH_GET_KEYS) {
@@ -41,3 +41,12 @@ async function batchGetOnce(wanted: Key[]): Promise<Record<string, unknown>[]> {
 /** The item with `key` among `items`, if read. */
 export const pick = (items: Record<string, unknown>[], key: Key) =>
   items.find((item) => item.PK === key.PK && item.SK === key.SK);
+
+/** A key as one string, for sets and maps of keys. */
+export const keyOf = (key: { PK?: unknown; SK?: unknown }) => `${key.PK}\u0000${key.SK}`;
+
+/** The items read, looked up by key in one Map (for many lookups among many items). */
+export function byKey(items: Record<string, unknown>[]) {
+  const found = new Map(items.map((item) => [keyOf(item), item]));
+  return (key: Key) => found.get(keyOf(key));
+}

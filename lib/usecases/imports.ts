@@ -32,10 +32,10 @@ import {
   newCustomerItemCount,
 } from '../store/customers.ts';
 import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
-import { type IdentifierKind, type Key, keys } from '../store/keys.ts';
+import { type IdentifierKind, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
-import { batchGet, pick } from '../store/reads.ts';
+import { batchGet, byKey, keyOf } from '../store/reads.ts';
 import { isTransactionConflict } from '../store/transactions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { normalise } from './customers.ts';
@@ -148,14 +148,12 @@ interface NewMember {
   outcome?: { created: true } | { existingId: string; matchedBy: IdentifierKind } | ItemError;
 }
 
-/** An item's identifiers, each with its key. */
-const identifierKeys = (identifiers: Identifiers): { kind: IdentifierKind; key: string }[] =>
-  Object.entries(identifiers).map(([kind, value]) => ({
-    kind: kind as IdentifierKind,
-    key: keyString(keys.identifier(kind as IdentifierKind, value as string)),
-  }));
-
-const keyString = (key: Key) => `${key.PK}|${key.SK}`;
+/** An item's identifiers, each with its item's key (and that key as a string). */
+const identifierKeys = (identifiers: Identifiers) =>
+  Object.entries(identifiers).map(([kind, value]) => {
+    const item = keys.identifier(kind as IdentifierKind, value as string);
+    return { kind: kind as IdentifierKind, item, key: keyOf(item) };
+  });
 
 /** Consecutive groups whose items add up to at most `room` (an item bigger alone is a group). */
 function packed<T>(list: readonly T[], size: (t: T) => number, room: number): T[][] {
@@ -198,14 +196,8 @@ export async function importCustomers(
     });
 
     const owners = new Map<string, string>();
-    const wanted = parsed.flatMap((p) =>
-      Object.entries(p.identifiers).map(([kind, value]) =>
-        keys.identifier(kind as IdentifierKind, value as string),
-      ),
-    );
-    for (const item of await batchGet(wanted)) {
-      owners.set(`${item.PK}|${item.SK}`, item.customerId as string);
-    }
+    const wanted = parsed.flatMap((p) => identifierKeys(p.identifiers).map((t) => t.item));
+    for (const item of await batchGet(wanted)) owners.set(keyOf(item), item.customerId as string);
     const existing: CustomerImport['existing'] = [];
     const claimedBy = new Map<string, NewMember>();
     const followers: { index: number; of: NewMember; matchedBy: IdentifierKind }[] = [];
@@ -372,20 +364,22 @@ async function planUnit(
       ),
     ),
   );
-  const found = await batchGet([
-    ...unit.map((w) => keys.customer(w.customerId)),
-    ...unit.flatMap((w) => w.items.map((i) => keys.receipt(i.input.storeId, i.input.receiptId))),
-    ...markerKeys,
-  ]);
+  const found = byKey(
+    await batchGet([
+      ...unit.map((w) => keys.customer(w.customerId)),
+      ...unit.flatMap((w) => w.items.map((i) => keys.receipt(i.input.storeId, i.input.receiptId))),
+      ...markerKeys,
+    ]),
+  );
   const plan: Plan = { imported: [], duplicates: [], errors: [], leftover: [] };
   const chains = new Map<string, Chain>();
   const steps: PurchaseStep[] = [];
-  const markers = new Set(markerKeys.filter((k) => pick(found, k)).map(keyString));
+  const markers = new Set(markerKeys.filter((k) => found(k)).map(keyOf));
   const campaignsInTransaction = new Set<string>();
   let used = 0;
 
   for (const [w, work] of unit.entries()) {
-    const read = customerFromItem(pick(found, keys.customer(work.customerId)));
+    const read = customerFromItem(found(keys.customer(work.customerId)));
     if (!read && !chains.has(work.customerId)) {
       for (const i of work.items) {
         plan.errors.push({ index: i.index, code: 'not-found', detail: 'Customer was not found' });
@@ -393,7 +387,7 @@ async function planUnit(
       continue;
     }
     for (const [n, item] of work.items.entries()) {
-      if (pick(found, keys.receipt(item.input.storeId, item.input.receiptId))) {
+      if (found(keys.receipt(item.input.storeId, item.input.receiptId))) {
         plan.duplicates.push(item.index);
         continue;
       }
@@ -407,13 +401,15 @@ async function planUnit(
         live,
         occurredAt: item.occurredAt,
         seen: (campaignId) =>
-          markers.has(keyString(keys.campaignCustomer(campaignId, work.customerId))),
+          markers.has(keyOf(keys.campaignCustomer(campaignId, work.customerId))),
         referrer: async (id) =>
           chains.get(id)?.current ??
-          customerFromItem(pick(found, keys.customer(id))) ??
+          customerFromItem(found(keys.customer(id))) ??
           (await getCustomerConsistent(id)),
       });
-      if ([step.change, ...step.others].some((c) => totalOutOfBounds(c.customer))) {
+      // The customer, and its referrer on a referred customer's first purchase.
+      const changed = [step.change, ...step.others];
+      if (changed.some((c) => totalOutOfBounds(c.customer))) {
         plan.errors.push({
           index: item.index,
           code: 'validation-failed',
@@ -421,16 +417,14 @@ async function planUnit(
         });
         continue;
       }
-      const newChains = [step.change, ...step.others].filter(
-        (c) => !chains.has(c.customer.id),
-      ).length;
+      const newChains = changed.filter((c) => !chains.has(c.customer.id)).length;
       const newTallyItems =
         new Set(
           step.tallies.map((t) => t.campaignId).filter((id) => !campaignsInTransaction.has(id)),
         ).size + step.tallies.filter((t) => t.newCustomer).length;
       const cost =
         newChains +
-        [step.change, ...step.others].reduce((s, c) => s + c.entries.length + c.events.length, 0) +
+        changed.reduce((s, c) => s + c.entries.length + c.events.length, 0) +
         purchaseItems(step.purchase).length +
         newTallyItems;
       if (used > 0 && used + cost > MAX_TRANSACTION_ITEMS) {
@@ -439,7 +433,7 @@ async function planUnit(
         return finish();
       }
       used += cost;
-      for (const change of [step.change, ...step.others]) {
+      for (const change of changed) {
         // A referrer's chain starts from the state its change was made on.
         const c = chains.get(change.customer.id) ?? {
           expectedVersion: change.expectedVersion,
@@ -452,8 +446,7 @@ async function planUnit(
       }
       for (const t of step.tallies) {
         campaignsInTransaction.add(t.campaignId);
-        if (t.newCustomer)
-          markers.add(keyString(keys.campaignCustomer(t.campaignId, t.customerId)));
+        if (t.newCustomer) markers.add(keyOf(keys.campaignCustomer(t.campaignId, t.customerId)));
       }
       steps.push(step);
       plan.imported.push(item.index);
@@ -542,15 +535,17 @@ export async function importPurchases(
 
     // Unknown stores and customers first (one consistent read of each), so that a receipt
     // sent twice in the batch is a duplicate of an item that can be applied.
-    const found = await batchGet([
-      ...checked.map((c) => keys.store(c.input.storeId)),
-      ...checked.map((c) => keys.customer(c.input.customerId)),
-    ]);
+    const found = byKey(
+      await batchGet([
+        ...checked.map((c) => keys.store(c.input.storeId)),
+        ...checked.map((c) => keys.customer(c.input.customerId)),
+      ]),
+    );
     const applicable: PurchaseItem[] = [];
     for (const item of checked) {
-      if (!pick(found, keys.store(item.input.storeId))) {
+      if (!found(keys.store(item.input.storeId))) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Store was not found' });
-      } else if (!pick(found, keys.customer(item.input.customerId))) {
+      } else if (!found(keys.customer(item.input.customerId))) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Customer was not found' });
       } else applicable.push(item);
     }
@@ -561,7 +556,7 @@ export async function importPurchases(
     let round: PurchaseItem[] = [];
     const first = new Map<string, PurchaseItem>();
     for (const item of applicable) {
-      const receipt = keyString(keys.receipt(item.input.storeId, item.input.receiptId));
+      const receipt = keyOf(keys.receipt(item.input.storeId, item.input.receiptId));
       const ahead = first.get(receipt);
       if (ahead) behind.set(ahead.index, [...(behind.get(ahead.index) ?? []), item]);
       else {
