@@ -1,6 +1,6 @@
 import { httpHandler } from '../lib/http/handler.ts';
 import { retentionQuerySchema } from '../lib/schemas.ts';
-import { retentionReport } from '../lib/usecases/lapse.ts';
+import { retentionReport } from '../lib/usecases/reports.ts';
 
 export const handler = httpHandler('GET /v1/reports/retention', async (req) => {
   const { asOf } = req.query(retentionQuerySchema);

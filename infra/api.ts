@@ -119,9 +119,10 @@ export class LoyaltyApi extends Construct {
             id: 'AwsSolutions-APIG4',
             reason:
               `${route.method} ${route.path} is public by design (roles: 'public' in ` +
-              'lib/routes.ts): a liveness probe, the API description or its reference page ' +
-              '(/docs), which read no data and are rate-limited by the stage throttle like ' +
-              'every route.',
+              'lib/routes.ts): a liveness probe, the API description, its reference page ' +
+              "(/docs) or the merchant console's page (/console, which then calls the API " +
+              'with an admin key), which read no data and are rate-limited by the stage ' +
+              'throttle like every route.',
           },
         ]);
       }

@@ -31,10 +31,19 @@ export interface LoyaltyFunctionProps {
   environment?: Record<string, string>;
   /** Package files the function reads at run time (a route's `assets`): copied next to its bundle. */
   assets?: readonly string[];
+  /**
+   * It serves the merchant console (a route's `console`): the console is built into
+   * `console/` next to its bundle.
+   */
+  console?: boolean;
 }
 
 /** Shell-quotes a path for the bundling commands (local bundling runs them in a shell). */
 const quoted = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
+
+/** Builds the merchant console with esbuild (lib/console/bundle.ts) into `outdir`. */
+const buildConsoleInto = (outdir: string) =>
+  `${quoted(join(projectRoot, 'node_modules', '.bin', 'tsx'))} ${quoted(join(projectRoot, 'lib', 'console', 'bundle.ts'))} ${quoted(outdir)}`;
 
 /**
  * One Lambda function with the project's defaults fixed once: Node 22 on arm64, bundled
@@ -95,16 +104,18 @@ export class LoyaltyFunction extends Construct {
         externalModules: [],
         // Always the local esbuild (a devDependency): no Docker, works offline.
         forceDockerBundling: false,
-        ...(props.assets?.length && {
+        ...((props.assets?.length || props.console) && {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
-            // readAsset (lib/http/assets.ts) finds each next to index.mjs.
-            afterBundling: (_input: string, output: string) =>
-              (props.assets ?? []).map(
+            // readAsset and readConsoleFile (lib/http/assets.ts) find them next to index.mjs.
+            afterBundling: (_input: string, output: string) => [
+              ...(props.assets ?? []).map(
                 (asset) =>
                   `cp ${quoted(assetSource(asset))} ${quoted(join(output, basename(asset)))}`,
               ),
+              ...(props.console ? [buildConsoleInto(join(output, 'console'))] : []),
+            ],
           },
         }),
         logLevel: LogLevel.WARNING,

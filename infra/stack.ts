@@ -92,6 +92,8 @@ export class LoyaltyStack extends Stack {
 
     // Files a route's function reads at run time (the API reference's renderer).
     const assets = new Map(routes.flatMap((r) => (r.assets ? [[r.fn, r.assets] as const] : [])));
+    // The functions serving the merchant console get its build next to their bundle.
+    const consoleFunctions = new Set(routes.filter((r) => r.console).map((r) => r.fn));
 
     const makeFunction = (fn: string, tableActions: readonly TableAction[], timeout?: Duration) =>
       new LoyaltyFunction(this, pascal(fn), {
@@ -102,6 +104,7 @@ export class LoyaltyStack extends Stack {
         ...(timeout && { timeout }),
         ...(needsSecret.has(fn) && { tokenSecret }),
         ...(assets.has(fn) && { assets: assets.get(fn) }),
+        ...(consoleFunctions.has(fn) && { console: true }),
       }).function;
 
     // One function per handler file; routes sharing a file share the union of their actions.

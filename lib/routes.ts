@@ -13,6 +13,7 @@ export type TableAction =
   | 'Query'
   | 'PutItem'
   | 'UpdateItem'
+  | 'BatchWriteItem'
   | 'DeleteItem'
   | 'ConditionCheckItem';
 
@@ -37,6 +38,19 @@ export interface Route {
    * node_modules locally; the CDK stack copies each next to the function's bundle.
    */
   assets?: string[];
+  /**
+   * The function serves the merchant console's built files (lib/console/bundle.ts): the CDK
+   * stack builds them with esbuild next to the function's bundle; the local server builds
+   * them into build/console/ before it first serves such a route.
+   */
+  console?: true;
+  /**
+   * Also answers at `path` + '/' (the console's page, whose relative links resolve below
+   * it). API Gateway takes no route path ending in '/' and sends `/console/` to the
+   * `/console` route; the local server, strict about trailing slashes everywhere else, does
+   * the same for the routes that say so.
+   */
+  trailingSlash?: true;
 }
 
 /** Request bodies are at most this large (64 KiB)... */
@@ -52,12 +66,25 @@ export const bodyLimitOf = (route: Pick<Route, 'maxBodyBytes'>) =>
 export const REDOC_SCRIPT = 'redoc/bundles/redoc.standalone.js';
 
 const GET_ONLY: TableAction[] = ['GetItem'];
-/** Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review). */
-const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem'];
+/**
+ * Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review).
+ * Every change to a customer also adds to the counts by day (UpdateItem, store/reports.ts).
+ */
+const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
 /** A periodic job: its due index, the customers due, their changes. */
-const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem'];
-/** A job that credits campaign bonuses: also their counts (UpdateItem). */
-const BONUS_JOB: TableAction[] = [...JOB, 'UpdateItem'];
+const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];
+/**
+ * The reports' roll-up: reads the counts by day, writes a row a day (store/reports.ts);
+ * first counts the customers stored before the counts existed (PutItem, usecases/backfill.ts).
+ */
+const ROLL_UP_JOB: TableAction[] = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'PutItem',
+  'UpdateItem',
+  'BatchWriteItem',
+];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
 function jobRoutes(name: string, fn: string, table: TableAction[] = JOB): Route[] {
@@ -88,6 +115,17 @@ export const routes: Route[] = [
     roles: 'public',
     table: [],
     assets: [REDOC_SCRIPT],
+  },
+  // The merchant console (lib/console/): one page, its script and styles built into it by
+  // esbuild, that calls this API from the browser with an admin key. It reads no data itself.
+  {
+    method: 'GET',
+    path: '/console',
+    fn: 'consolePage',
+    roles: 'public',
+    table: [],
+    console: true,
+    trailingSlash: true,
   },
   {
     method: 'GET',
@@ -125,7 +163,7 @@ export const routes: Route[] = [
     path: '/v1/customers/{id}/activity',
     fn: 'listCustomerActivity',
     roles: ['admin', 'pos', 'app'],
-    table: ['GetItem', 'Query', 'PutItem'],
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'POST',
@@ -141,7 +179,7 @@ export const routes: Route[] = [
     path: '/v1/me/activity',
     fn: 'listMyActivity',
     roles: ['customer'],
-    table: ['GetItem', 'Query', 'PutItem'],
+    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'POST',
@@ -170,7 +208,7 @@ export const routes: Route[] = [
     path: '/v1/campaigns',
     fn: 'createCampaign',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'GET',
@@ -191,14 +229,14 @@ export const routes: Route[] = [
     path: '/v1/campaigns/{id}',
     fn: 'patchCampaign',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'POST',
     path: '/v1/purchases/{id}/refunds',
     fn: 'refundPurchase',
     roles: ['admin', 'pos'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'GET',
@@ -219,21 +257,21 @@ export const routes: Route[] = [
     path: '/v1/redemptions/{id}',
     fn: 'getRedemption',
     roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'POST',
     path: '/v1/redemptions/{id}/capture',
     fn: 'captureRedemption',
     roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'POST',
     path: '/v1/redemptions/{id}/void',
     fn: 'voidRedemption',
     roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'GET',
@@ -248,7 +286,7 @@ export const routes: Route[] = [
     path: '/v1/customers/{id}/adjustments',
     fn: 'adjustPoints',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
   },
   { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: ['Query'] },
   {
@@ -264,22 +302,30 @@ export const routes: Route[] = [
     path: '/v1/customers/{id}/lapse-reason',
     fn: 'putLapseReason',
     roles: ['admin'],
-    table: ['GetItem', 'PutItem'],
+    table: ['GetItem', 'PutItem', 'UpdateItem'],
   },
   {
     method: 'GET',
     path: '/v1/reports/retention',
     fn: 'retentionReport',
     roles: ['admin'],
+    // The counts by day (store/reports.ts): never the customers themselves.
     table: ['GetItem', 'BatchGetItem', 'Query'],
-    queriesIndex: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/daily',
+    fn: 'dailyReport',
+    roles: ['admin'],
+    table: ['GetItem', 'BatchGetItem', 'Query'],
   },
   ...jobRoutes('release-holds', 'runReleaseHolds'),
   ...jobRoutes('activate-pending', 'runActivatePending'),
   ...jobRoutes('expire-points', 'runExpirePoints'),
   ...jobRoutes('review-tiers', 'runReviewTiers'),
   ...jobRoutes('lapse-scan', 'runLapseScan'),
-  ...jobRoutes('birthday-bonus', 'runBirthdayBonus', BONUS_JOB),
+  ...jobRoutes('birthday-bonus', 'runBirthdayBonus'),
+  ...jobRoutes('roll-up-reports', 'runRollUpReports', ROLL_UP_JOB),
   // A batch is many transactions: its customers, receipts and campaign markers read in
   // BatchGetItems, campaign counts added (UpdateItem), its Idempotency-Key marked (PutItem).
   {
@@ -334,7 +380,7 @@ export interface Job {
   name: string;
   fn: string;
   table: TableAction[];
-  queriesIndex: true;
+  queriesIndex?: true;
   /** How often it runs; a run as of now does whatever fell due since the last. */
   everyMinutes: number;
   /** How often in the local server, if not everyMinutes. */
@@ -369,7 +415,7 @@ export const jobs: Job[] = [
   {
     name: 'birthday-bonus',
     fn: 'birthdayBonusJob',
-    table: BONUS_JOB,
+    table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
     // Hourly on a laptop, so a birthday is credited soon after its day starts.
@@ -384,6 +430,17 @@ export const jobs: Job[] = [
     // Hourly on a laptop (LOYALTY_LAPSE_SCAN_MINUTES to change it).
     localEveryMinutes: 60,
     // Flagging, then the model fit on up to 20,000 customers.
+    timeoutSeconds: 300,
+  },
+  {
+    name: 'roll-up-reports',
+    fn: 'rollUpReportsJob',
+    table: ROLL_UP_JOB,
+    queriesIndex: true,
+    // Hourly: a day is rolled up soon after it ends, and again soon after history arrives.
+    everyMinutes: 60,
+    localEveryMinutes: 5,
+    // The first run over a long history writes a row for each of its days.
     timeoutSeconds: 300,
   },
 ];

@@ -415,6 +415,34 @@ export const retentionQuerySchema = z.object({
   asOf: z.optional(instant()).check(z.describe('Defaults to now')),
 });
 
+/** A UTC calendar day, "YYYY-MM-DD", from 1970 to 9999. */
+const reportDay = () =>
+  z.iso
+    .date()
+    .check(
+      z.refine(
+        (s) => isKeepableInstant(Date.parse(`${s}T00:00:00Z`)),
+        'must be a day from 1970-01-01 to 9999-12-31',
+      ),
+    );
+
+/** The most days one daily report covers. */
+export const MAX_REPORT_DAYS = 366;
+
+export const dailyReportQuerySchema = z
+  .object({
+    from: reportDay().check(z.describe('The first day (UTC), included')),
+    to: reportDay().check(z.describe('The last day (UTC), included')),
+  })
+  .check(
+    z.refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['to'] }),
+    z.refine(
+      (q) =>
+        q.from > q.to || (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < MAX_REPORT_DAYS,
+      { message: `at most ${MAX_REPORT_DAYS} days, both included`, path: ['to'] },
+    ),
+  );
+
 export const nameSchema = z.object({
   name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200), noControl),
 });

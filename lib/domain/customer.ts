@@ -50,6 +50,14 @@ export interface CustomerState {
   birthdayAt?: string;
   /** The customer who referred this one (a referral campaign pays both on the first purchase). */
   referredBy?: string;
+  /**
+   * The day ("YYYY-MM-DD") they became a customer, when history brought in shows them
+   * buying before they were enrolled (otherwise the day of `createdAt`): the reports count
+   * them from then.
+   */
+  memberSince?: string;
+  /** Counted in the reports' counts by day (customers stored before them are counted by the roll-up job). */
+  counted?: true;
   /** Bumped by every change; ledger entries are keyed by it, and writes are conditional on it. */
   version: number;
 }
@@ -96,6 +104,7 @@ export function newCustomer(
     spend: {},
     purchases: 0,
     status: 'active',
+    counted: true,
     version: 0,
   };
 }

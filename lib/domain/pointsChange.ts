@@ -10,6 +10,16 @@ import {
   runsOnDay,
 } from './campaigns.ts';
 import type { CustomerState } from './customer.ts';
+import {
+  count,
+  countEntry,
+  type DayStats,
+  type LapsedShare,
+  lapsedShareOf,
+  mergeStats,
+  moveLapsedShare,
+  utcDay,
+} from './dayStats.ts';
 import { DAY_MS, dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
@@ -40,7 +50,16 @@ export class PointsChange {
   readonly expectedVersion: number;
   readonly entries: { version: number; entry: LedgerEntry }[] = [];
   readonly events: DomainEvent[] = [];
+  /** What this change adds to the programme's counts by day (dayStats.ts). */
+  readonly stats: DayStats = new Map();
   #dirty = false;
+  /** The customer's share of the lapsed totals as last counted. */
+  #share: LapsedShare | undefined;
+  /**
+   * Whether the customer's changes count: a customer stored before the counts existed
+   * is counted whole, history and all, by the roll-up job first (countHistory).
+   */
+  #counting: boolean;
 
   constructor(
     customer: CustomerState,
@@ -56,6 +75,44 @@ export class PointsChange {
       lots: normalisedLots(customer, asOf),
       pendingLots: { ...(customer.pendingLots ?? {}) },
     };
+    this.#share = lapsedShareOf(this.#customer);
+    this.#counting = customer.counted === true;
+  }
+
+  #add(day: string, name: string, n: number): void {
+    if (this.#counting) count(this.stats, day, name, n);
+  }
+
+  /**
+   * A customer stored before the counts existed, counted now: `history` is what their
+   * ledger, purchases and lapses add (usecases/backfill.ts). From here on every change counts.
+   */
+  countHistory(history: DayStats, memberSince: string | undefined): this {
+    if (this.#counting) return this;
+    mergeStats(this.stats, history);
+    this.#customer.counted = true;
+    if (memberSince !== undefined) this.#customer.memberSince = memberSince;
+    this.#counting = true;
+    this.#share = lapsedShareOf(this.#customer);
+    this.#dirty = true;
+    return this;
+  }
+
+  /** A new customer: one more customer on the day they joined. */
+  enrolled(): this {
+    this.#add(utcDay(this.#customer.createdAt), 'customers', 1);
+    return this;
+  }
+
+  /**
+   * Counts a change of the customer's share of the lapsed totals (lapsed or not, their
+   * reason, their spend by month) on `day`.
+   */
+  #countShare(day: string): void {
+    const share = lapsedShareOf(this.#customer);
+    if (!this.#counting || sameShare(this.#share, share)) return;
+    moveLapsedShare(this.stats, day, this.#share, share);
+    this.#share = share;
   }
 
   /** The customer after every change so far (version bumped once per ledger entry). */
@@ -146,6 +203,7 @@ export class PointsChange {
     const tier = due ? tierForSpend(this.program, spend) : heldTier(this.program, c.tierId, spend);
     if (due) this.#dirty = true;
     this.setTier(tier, spend, due ? 'review' : 'program');
+    this.#countShare(utcDay(this.asOf));
   }
 
   /**
@@ -174,6 +232,17 @@ export class PointsChange {
       customer: { tierId: before.id, status: c.status, purchases: c.purchases },
     });
     const points = earning.points;
+    const day = utcDay(args.occurredAt);
+    this.#add(day, 'purchases', 1);
+    this.#add(day, 'spend', args.amount);
+    const since = c.memberSince ?? utcDay(c.createdAt);
+    if (this.#counting && day < since) {
+      // A purchase from before they joined (history brought in): a customer since then.
+      this.#add(since, 'customers', -1);
+      this.#add(day, 'customers', 1);
+      c.memberSince = day;
+    }
+    const lapsedAt = c.lapsedAt;
     c.spend = addSpend(c.spend, args.occurredAt, earning.earnableSpend, this.asOf, months);
     const spend = qualifyingSpend(c.spend, this.asOf, months);
     this.setTier(heldTier(this.program, before.id, spend), spend, 'purchase');
@@ -181,7 +250,12 @@ export class PointsChange {
     c.purchases += 1;
     if (!c.lastPurchaseAt || c.lastPurchaseAt < at) c.lastPurchaseAt = at;
     c.cadence = addPurchaseDay(c.cadence, args.occurredAt);
-    if (c.status === 'lapsed') this.reactivate();
+    if (c.status === 'lapsed') {
+      // Back on the day they bought, or the day they lapsed if history arrives late.
+      const back = lapsedAt !== undefined && utcDay(lapsedAt) > day ? utcDay(lapsedAt) : day;
+      this.reactivate(back);
+    }
+    this.#countShare(day);
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
     if (pending) {
@@ -189,21 +263,27 @@ export class PointsChange {
       const lots = c.pendingLots as Lots;
       lots[key] = (lots[key] ?? 0) + points;
       c.pending += points;
-      this.record({
-        type: 'pending',
-        points: 0,
-        pendingPoints: points,
-        purchaseId: args.purchaseId,
-        breakdown: earning.breakdown,
-      });
+      this.record(
+        {
+          type: 'pending',
+          points: 0,
+          pendingPoints: points,
+          purchaseId: args.purchaseId,
+          breakdown: earning.breakdown,
+        },
+        day,
+      );
     } else {
       this.credit(points, { [dayKey(args.availableAt)]: points });
-      this.record({
-        type: 'earn',
-        points,
-        purchaseId: args.purchaseId,
-        breakdown: earning.breakdown,
-      });
+      this.record(
+        {
+          type: 'earn',
+          points,
+          purchaseId: args.purchaseId,
+          breakdown: earning.breakdown,
+        },
+        day,
+      );
     }
     return { ...earning, pending };
   }
@@ -248,8 +328,9 @@ export class PointsChange {
   }
 
   /** A lapsed customer bought again: active, with a `customer.reactivated` event. */
-  private reactivate(): void {
+  private reactivate(day: string): void {
     const c = this.#customer;
+    this.#add(day, 'reactivatedToday', 1);
     this.event('customer.reactivated', {
       lapsedAt: c.lapsedAt ?? null,
       reason: c.lapseReason?.reason ?? null,
@@ -259,6 +340,7 @@ export class PointsChange {
     delete c.lapsedAt;
     delete c.lapseReason;
     this.#dirty = true;
+    this.#countShare(day);
   }
 
   /**
@@ -281,6 +363,8 @@ export class PointsChange {
       lapsedAt: due,
     });
     this.#dirty = true;
+    this.#add(utcDay(due), 'lapsedToday', 1);
+    this.#countShare(utcDay(due));
     return true;
   }
 
@@ -292,6 +376,7 @@ export class PointsChange {
       at: this.at.toISOString(),
     };
     this.#dirty = true;
+    this.#countShare(utcDay(this.at));
   }
 
   /**
@@ -333,6 +418,7 @@ export class PointsChange {
       purchaseId: args.purchaseId,
       refundId: args.refundId,
     });
+    this.#countShare(utcDay(this.asOf));
   }
 
   /** Points leave available, oldest first, into held (or spent at once with `capture`). */
@@ -346,6 +432,7 @@ export class PointsChange {
   /** A held redemption is captured: the points already left available at the hold. */
   capture(points: number, redemptionId: string): void {
     this.#customer.held -= points;
+    this.#add(utcDay(this.at), 'pointsRedeemed', points);
     this.record({ type: 'redeem', points: 0, redemptionId });
   }
 
@@ -428,7 +515,14 @@ export class PointsChange {
     });
   }
 
-  private record(draft: Omit<LedgerEntry, 'id' | 'balanceAfter' | 'at'>): LedgerEntry {
+  /**
+   * Writes the next ledger entry; it counts on `day` (a purchase's points on the day it
+   * occurred), by default the day it is written.
+   */
+  private record(
+    draft: Omit<LedgerEntry, 'id' | 'balanceAfter' | 'at'>,
+    day = utcDay(this.at),
+  ): LedgerEntry {
     const entry: LedgerEntry = {
       id: newId('led', this.at.getTime()),
       ...draft,
@@ -436,8 +530,16 @@ export class PointsChange {
       at: this.at.toISOString(),
     };
     this.entries.push({ version: this.expectedVersion + this.entries.length + 1, entry });
+    if (this.#counting) countEntry(this.stats, entry, day);
     return entry;
   }
+}
+
+function sameShare(a: LapsedShare | undefined, b: LapsedShare | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.reason !== b.reason) return false;
+  const months = new Set([...Object.keys(a.spend), ...Object.keys(b.spend)]);
+  return [...months].every((m) => a.spend[m] === b.spend[m]);
 }
 
 const optional = <K extends string, V>(key: K, value: V | undefined) =>

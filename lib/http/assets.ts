@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Where a package file (`redoc/bundles/redoc.standalone.js`) is in this checkout's node_modules. */
 export const assetSource = (specifier: string): string =>
@@ -19,6 +20,31 @@ export function readAsset(specifier: string): string {
     const besideBundle = new URL(basename(specifier), import.meta.url);
     text = readFileSync(existsSync(besideBundle) ? besideBundle : assetSource(specifier), 'utf8');
     read.set(specifier, text);
+  }
+  return text;
+}
+
+/**
+ * Where the local server builds the merchant console (lib/console/bundle.ts): build/console/
+ * in the checkout, not committed.
+ */
+export const LOCAL_CONSOLE_DIR = fileURLToPath(new URL('../../build/console/', import.meta.url));
+
+/**
+ * A file of the built console, as text: in AWS from `console/` next to the function's
+ * bundle (the stack builds it there at synth), locally from LOCAL_CONSOLE_DIR. Read once
+ * per container.
+ */
+export function readConsoleFile(name: string): string {
+  const key = `console/${name}`;
+  let text = read.get(key);
+  if (text === undefined) {
+    const besideBundle = new URL(key, import.meta.url);
+    text = readFileSync(
+      existsSync(besideBundle) ? besideBundle : join(LOCAL_CONSOLE_DIR, name),
+      'utf8',
+    );
+    read.set(key, text);
   }
   return text;
 }

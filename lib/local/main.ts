@@ -5,6 +5,7 @@
  */
 import { StartupError } from './dynamo.ts';
 import { startLocalApi } from './runtime.ts';
+import { buildConsole } from './server.ts';
 
 const port = Number(process.env.PORT ?? 3000);
 const inMemory = process.env.LOYALTY_IN_MEMORY === '1';
@@ -35,6 +36,11 @@ try {
   });
   console.log(
     `loyalty API listening on ${api.url}/v1 (DynamoDB Local: ${inMemory ? 'in memory' : dataDir})`,
+  );
+  console.log(`merchant console: ${api.url}/console/ (sign in with an admin key)`);
+  // Built now rather than on the first visit; a console that does not build leaves the API up.
+  buildConsole().catch((error: unknown) =>
+    console.error(`loyalty: the console did not build: ${(error as Error).message}`),
   );
   if (api.generatedAdminKey) {
     console.log(

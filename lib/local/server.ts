@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
+import { bundleConsole } from '../console/bundle.ts';
 import { DomainError, payloadTooLarge } from '../errors.ts';
+import { LOCAL_CONSOLE_DIR } from '../http/assets.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
 import {
@@ -23,8 +25,23 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 const compiled = routes.map((route) => ({
   route,
-  pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+  pattern: new RegExp(
+    `^${route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}${route.trailingSlash ? '/?' : ''}$`,
+  ),
 }));
+
+/**
+ * The console's files, built once per process before a console route first answers (in AWS
+ * the stack built them at synth, next to the function).
+ */
+let consoleBuilt: Promise<void> | undefined;
+export function buildConsole(): Promise<void> {
+  consoleBuilt ??= bundleConsole(LOCAL_CONSOLE_DIR).catch((error: unknown) => {
+    consoleBuilt = undefined;
+    throw error;
+  });
+  return consoleBuilt;
+}
 
 const loaded = new Map<string, Promise<Handler>>();
 function handlerOf(fn: string): Promise<Handler> {
@@ -220,6 +237,7 @@ async function serve(
     if (found && found.route.roles !== 'public') {
       event.requestContext.authorizer.lambda = await authorizeRequest(event, found.route);
     }
+    if (found?.route.console) await buildConsole();
     const handler = await handlerOf(fn);
     send(res, (await handler(event, lambdaContext(fn))) as HttpResult);
   } catch (error) {

@@ -9,6 +9,7 @@ import {
   createCampaignSchema,
   createCustomerSchema,
   customerLookupSchema,
+  dailyReportQuerySchema,
   importCustomersSchema,
   importPurchasesSchema,
   jobRunSchema,
@@ -49,6 +50,9 @@ export interface Operation {
 /** What each tag groups, for the reference's menu. */
 export const tagNotes: Record<string, string> = {
   meta: 'Liveness, and this reference (the document and its rendered page); no credential.',
+  console:
+    'The merchant console, a web page served by the API (no credential to load it; it signs ' +
+    'in with an admin key).',
   program: 'The loyalty program: earn rate, cash value, tiers, pending days, expiry, lapse rule.',
   customers:
     'Enrol and look up customers, read their balance, tier and ledger, adjust points, and ' +
@@ -140,6 +144,20 @@ export const operations: Record<string, Operation> = {
     response: { type: 'string' },
     responseType: 'text/javascript',
     responseDescription: 'The script',
+  },
+  consolePage: {
+    tag: 'console',
+    summary: 'The merchant console',
+    description:
+      'A web page for the merchant: who lapsed, why and what it cost over time, the call ' +
+      'list, customers and campaigns. It signs in with an admin key, kept in the tab only, ' +
+      'and calls this API from the browser; the page itself reads no data. Served at ' +
+      '`/console` and `/console/`, with its script and styles in the page, and a content ' +
+      'security policy that lets the browser run only them and call only this API.',
+    status: 200,
+    response: { type: 'string' },
+    responseType: 'text/html',
+    responseDescription: 'The page',
   },
   getProgram: {
     tag: 'program',
@@ -366,6 +384,24 @@ export const operations: Record<string, Operation> = {
     'Daily: customers whose oldest month of spend has left the qualifying window get the ' +
       'tier their spend now earns; a change records a `tier.changed` event.',
   ),
+  runRollUpReports: {
+    tag: 'jobs',
+    summary: 'Run the roll-up-reports job now',
+    description:
+      'Hourly (every 5 minutes in the local server): stores one row per UTC day older than ' +
+      '37 days (before asOf), from the counts the API keeps by day, and stores again the ' +
+      'rows from the first day of any month that got a change after it was stored (history ' +
+      'imported). Reports read these rows; they compute the days after the last good row ' +
+      'themselves. Its first runs on a table with customers from before the counts existed ' +
+      'count those customers, history and all (`backfilled`). Running it twice changes ' +
+      'nothing. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'RollUpResult',
+    responseDescription: 'The days rolled up',
+  },
   runBirthdayBonus: customerJob(
     'birthday-bonus',
     "Daily (hourly in the local server): customers whose birthday (birthDate's month and " +
@@ -426,14 +462,48 @@ export const operations: Record<string, Operation> = {
     tag: 'lapse',
     summary: "The programme's retention figures",
     description:
-      'customers, active, lapsed, valueAtRisk and byReason describe the customers as they ' +
-      'are now (valueAtRisk sums their spend in the 12 months to asOf); lapsedLast12Months ' +
-      'and reactivatedLast12Months count the events in the 12 months to asOf. Reads the ' +
-      'lapsed customers, the events of those 12 months and 16 counter items, not the table.',
+      "The figures at the end of asOf's UTC day, from the counts the API keeps by day (see " +
+      '`GET /v1/reports/daily`): customers, active, lapsed and byReason stand as they did ' +
+      'then; lapsedLast12Months and reactivatedLast12Months count the lapses and returns ' +
+      'dated in the twelve months to it (after the same day a year before); valueAtRisk ' +
+      'sums the spend in the 12 calendar months to asOf of the customers lapsed then. It ' +
+      'reads a bounded number of small items however many customers the programme has.',
     query: retentionQuerySchema,
     status: 200,
     response: 'RetentionReport',
     responseDescription: 'The report',
+  },
+  dailyReport: {
+    tag: 'lapse',
+    summary: 'The programme day by day',
+    description:
+      'One row per UTC day from `from` to `to` (both included, at most 366 days), oldest ' +
+      'first. Each change is counted on the day it belongs to: a purchase on the day it ' +
+      'occurred, a lapse on the day the lapse rule started to hold (lapsedAt), a return on ' +
+      'the day of the purchase that brought the customer back, points on the day they ' +
+      "moved (ledger entries; a purchase's on the day it occurred), and a customer from the " +
+      'day they enrolled or, if history ' +
+      'brought in shows them buying earlier, from that first purchase. So history ' +
+      'imported shows on its own days. customers, active, lapsed, pointsOutstanding, ' +
+      'liability and valueAtRisk stand at the end of the day; the rest is what the day ' +
+      'added. The API counts as changes happen (one small item per day and shard) and an ' +
+      'hourly job (`roll-up-reports`) stores one row per day older than 35 days, so a report ' +
+      'reads one small item per older day and the counts of the last 37 days, never the ' +
+      'customers. Customers stored before the counts existed are counted ' +
+      "by that job's first runs, history and all, from their ledgers, purchases and the " +
+      'outbox; what that history cannot give is the value at risk of a lapse that ended ' +
+      'before (its spend then is not kept), and a reason given on such a lapse counts from ' +
+      'the day it began.',
+    query: dailyReportQuerySchema,
+    status: 200,
+    response: 'DailyReport',
+    responseDescription: 'The rows',
+    errors: [
+      [
+        'validation-failed',
+        'from/to missing or not YYYY-MM-DD, from after to, or more than 366 days',
+      ],
+    ],
   },
   adjustPoints: {
     tag: 'customers',

@@ -357,15 +357,59 @@ const lapseReasonResultSchema = z.object({
 
 const retentionSchema = z.object({
   asOf: timestamp,
-  customers: z.int().describe('Customers enrolled'),
-  active: z.int(),
-  lapsed: z.int().describe('Customers lapsed now'),
-  lapsedLast12Months: z.int().describe('customer.lapsed events in the 12 months to asOf'),
-  reactivatedLast12Months: z.int().describe('customer.reactivated events in the 12 months to asOf'),
-  valueAtRisk: describedMoney('The trailing-12-month spend (to asOf) of the customers lapsed now'),
+  customers: z.int().describe("Customers at the end of asOf's day"),
+  active: z.int().describe('customers - lapsed'),
+  lapsed: z.int().describe("Customers lapsed at the end of asOf's day"),
+  lapsedLast12Months: z.int().describe('Lapses dated in the twelve months to asOf'),
+  reactivatedLast12Months: z.int().describe('Returns dated in the twelve months to asOf'),
+  valueAtRisk: describedMoney('The trailing-12-month spend (to asOf) of the customers lapsed then'),
   byReason: z
     .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneySchema }))
     .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
+});
+
+const dailyRowSchema = z.object({
+  date: z.string().describe('The UTC day, YYYY-MM-DD'),
+  customers: z.int().describe('Customers at the end of the day'),
+  newCustomers: z.int().describe('Customers who joined that day'),
+  active: z.int().describe('customers - lapsed'),
+  lapsed: z.int().describe('Customers lapsed at the end of the day'),
+  lapsedToday: z.int().describe('Customers whose lapse is dated that day (lapsedAt)'),
+  reactivatedToday: z.int().describe('Lapsed customers who bought again that day'),
+  purchases: z.int().describe('Purchases that occurred that day'),
+  spend: describedMoney('Their totals (refunds are not deducted)'),
+  pointsEarned: z
+    .int()
+    .describe('Points credited that day by purchases (available or pending) and campaigns'),
+  pointsRedeemed: z.int().describe('Points spent that day (redemptions captured)'),
+  pointsExpired: z.int().describe('Points that expired that day'),
+  pointsOutstanding: z
+    .int()
+    .describe(
+      'Available and pending points of all customers at the end of the day (points held ' +
+        'for a redemption not yet captured are not counted)',
+    ),
+  liability: describedMoney('pointsOutstanding at the cash value: what the programme owes'),
+  valueAtRisk: describedMoney(
+    'The spend in the 12 calendar months to that day of the customers lapsed at its end',
+  ),
+});
+
+const dailyReportSchema = z.object({ items: z.array(dailyRowSchema) });
+
+const rollUpResultSchema = z.object({
+  rolledThrough: z.string().nullable().describe('The last day with a stored row (YYYY-MM-DD)'),
+  rolledDays: z.int().describe('Rows this run stored'),
+  backfilled: z
+    .int()
+    .describe(
+      'Customers stored before the counts by day existed, counted by this run with their ' +
+        'history (once, on the first runs after an upgrade)',
+    ),
+  complete: z
+    .boolean()
+    .describe('false if counting those customers stopped at its time budget; the next run goes on'),
+  dryRun: dryRunField,
 });
 
 const refundResultSchema = z.object({
@@ -515,6 +559,9 @@ export const named: Record<string, z.core.$ZodType> = {
   LapseReason: lapseReasonSchema,
   LapseReasonResult: lapseReasonResultSchema,
   RetentionReport: retentionSchema,
+  DailyReport: dailyReportSchema,
+  DailyReportRow: dailyRowSchema,
+  RollUpResult: rollUpResultSchema,
   EventPage: pageOf(eventSchema),
   Campaign: campaignSchema,
   CampaignPage: pageOf(campaignSchema),

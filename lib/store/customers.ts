@@ -4,11 +4,12 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
+import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
-import { countEnrolment } from './stats.ts';
+import { dayStatsItems } from './reports.ts';
 import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
 export type { LedgerEntry } from '../domain/ledger.ts';
@@ -19,6 +20,8 @@ export interface CustomerChange {
   expectedVersion: number;
   entries: { version: number; entry: LedgerEntry }[];
   events: DomainEvent[];
+  /** What it adds to the counts by day (the reports). */
+  stats?: DayStats;
 }
 
 /** Attributes of the customer item that only exist for the sparse due indexes (table.ts). */
@@ -137,6 +140,7 @@ export async function commitChanges(args: {
     customerIndexes.add(items.length);
     items.push(...changeItems(change));
   }
+  items.push(...dayStatsItems(statsOf(args.changes)));
   const idemIndex = args.idempotency ? items.length : -1;
   if (args.idempotency) items.push(args.idempotency);
   const extrasAt = items.length;
@@ -165,6 +169,10 @@ export async function commitChanges(args: {
     throw error;
   }
 }
+
+/** The counts by day of changes to write together. */
+export const statsOf = (changes: readonly CustomerChange[]): DayStats =>
+  changes.reduce((all, c) => (c.stats ? mergeStats(all, c.stats) : all), new Map() as DayStats);
 
 export function withoutKeys<T>(item: Record<string, unknown>): T {
   const { PK: _pk, SK: _sk, ...rest } = item;
@@ -264,7 +272,7 @@ export async function insertCustomer(
             },
           ]),
       ...own.slice(referrerAt),
-      countEnrolment(),
+      ...dayStatsItems(statsOf([change])),
       ...(options.extras ?? []).map((e) => e.item),
     ],
   });
@@ -303,7 +311,7 @@ export async function insertCustomers(
 ): Promise<boolean> {
   const items = [
     ...news.flatMap((n) => newCustomerItems(n.change, n.identifiers)),
-    countEnrolment(news.length),
+    ...dayStatsItems(statsOf(news.map((n) => n.change))),
   ];
   if (items.length > MAX_TRANSACTION_ITEMS) {
     throw new Error(`${items.length} items: a transaction takes ${MAX_TRANSACTION_ITEMS}`);

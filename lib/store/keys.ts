@@ -16,8 +16,18 @@ export const keys = {
   program: (): Key => ({ PK: 'PROGRAM', SK: 'PROGRAM' }),
   /** The BG/NBD parameters last fitted (the lapse-scan job). */
   model: (): Key => ({ PK: 'PROGRAM', SK: 'MODEL' }),
-  /** Customer counts, sharded so enrolments don't contend (see stats.ts). */
-  stats: (shard: number): Key => ({ PK: 'STATS', SK: `SHARD#${shard}` }),
+  /** What the changes of a day added to the counts, one of DAY_SHARDS (see reports.ts). */
+  dayStats: (shard: number, day: string): Key => ({ PK: `DAYS#${shard}`, SK: day }),
+  /** A day rolled up: its counts and what a report shows of the totals at its end. */
+  dailyRow: (day: string): Key => ({ PK: 'DAILY', SK: day }),
+  /** The totals at the end of a day rolled up (what the days after it are counted from). */
+  dailyTotals: (day: string): Key => ({ PK: 'DAILYTOTALS', SK: day }),
+  /** The last day rolled up. */
+  rolledUp: (): Key => ({ PK: 'REPORTS', SK: 'ROLLED' }),
+  /** Whether the customers stored before the counts existed have all been counted. */
+  reportsBackfill: (): Key => ({ PK: 'REPORTS', SK: 'BACKFILL' }),
+  /** Months with changes written after their day, one of DAY_SHARDS. */
+  staleMonths: (shard: number): Key => ({ PK: 'REPORTS', SK: `STALE#${shard}` }),
   customer: (id: string): Key => ({ PK: `CUS#${id}`, SK: 'PROFILE' }),
   /** The customer id of a customer item's (or index entry's) PK. */
   customerIdOf: (pk: string): string => pk.slice('CUS#'.length),

@@ -47,7 +47,7 @@ export async function enrolCustomer(
     program,
     now,
   );
-  const change = new PointsChange(customer, program, now);
+  const change = new PointsChange(customer, program, now).enrolled();
   const who = { tierId: customer.tierId, status: customer.status };
   for (const c of campaigns) {
     if (c.type === 'enrolment' && runsAt(c, now) && inAudience(c, who)) {

@@ -9,6 +9,7 @@
  */
 import type { Campaign } from '../domain/campaigns.ts';
 import { type CustomerState, newCustomer, totalOutOfBounds } from '../domain/customer.ts';
+import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { DomainError, type ErrorCode } from '../errors.ts';
@@ -39,6 +40,7 @@ import { batchGet, byKey, keyOf } from '../store/reads.ts';
 import { isTransactionConflict } from '../store/transactions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { normalise } from './customers.ts';
+import { inParallel } from './parallel.ts';
 import {
   campaignsFor,
   checkCurrencies,
@@ -99,20 +101,6 @@ function problemOf(index: number, error: unknown): ItemError {
   if (!(error instanceof DomainError)) throw error;
   const fields = error.extra.errors?.map((e) => `${e.path || '(item)'}: ${e.message}`);
   return { index, code: error.code, detail: fields?.join('; ') ?? error.detail ?? error.code };
-}
-
-/** Runs `work` on `items`, at most `limit` at a time. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
 }
 
 /**
@@ -232,18 +220,18 @@ export async function importCustomers(
         program,
         now,
       );
-      const change = new PointsChange(customer, program, now);
+      const change = new PointsChange(customer, program, now).enrolled();
       if (input.openingPoints) change.adjust(input.openingPoints, 'opening balance');
       const member: NewMember = { index, identifiers, change };
       for (const t of taken) claimedBy.set(t.key, member);
       members.push(member);
     }
 
-    // One item per transaction is the customers' count.
+    // A few items per transaction are the counts by day (the day they joined, the mark).
     const groups = packed(
       members,
       (m) => newCustomerItemCount(m.change, m.identifiers),
-      MAX_TRANSACTION_ITEMS - 1,
+      MAX_TRANSACTION_ITEMS - 3,
     );
     await inParallel(groups, CONCURRENT_TRANSACTIONS, async (group) => {
       if (await insertCustomers(group)) {
@@ -342,6 +330,7 @@ const asChange = (chain: Chain): CustomerChange => ({
   expectedVersion: chain.expectedVersion,
   entries: chain.changes.flatMap((c) => c.entries),
   events: chain.changes.flatMap((c) => c.events),
+  stats: chain.changes.reduce((all, c) => mergeStats(all, c.stats), new Map() as DayStats),
 });
 
 /**
@@ -376,7 +365,10 @@ async function planUnit(
   const steps: PurchaseStep[] = [];
   const markers = new Set(markerKeys.filter((k) => found(k)).map(keyOf));
   const campaignsInTransaction = new Set<string>();
-  let used = 0;
+  // The days the transaction counts on (one item each, dayStatsItems), and room for the
+  // mark that a past day changed.
+  const daysInTransaction = new Set<string>();
+  let used = 1;
 
   for (const [w, work] of unit.entries()) {
     const read = customerFromItem(found(keys.customer(work.customerId)));
@@ -422,17 +414,22 @@ async function planUnit(
         new Set(
           step.tallies.map((t) => t.campaignId).filter((id) => !campaignsInTransaction.has(id)),
         ).size + step.tallies.filter((t) => t.newCustomer).length;
+      const newDays = new Set(
+        changed.flatMap((c) => [...c.stats.keys()]).filter((d) => !daysInTransaction.has(d)),
+      );
       const cost =
+        newDays.size +
         newChains +
         changed.reduce((s, c) => s + c.entries.length + c.events.length, 0) +
         purchaseItems(step.purchase).length +
         newTallyItems;
-      if (used > 0 && used + cost > MAX_TRANSACTION_ITEMS) {
+      if (used > 1 && used + cost > MAX_TRANSACTION_ITEMS) {
         plan.leftover.push({ customerId: work.customerId, items: work.items.slice(n) });
         plan.leftover.push(...unit.slice(w + 1));
         return finish();
       }
       used += cost;
+      for (const d of newDays) daysInTransaction.add(d);
       for (const change of changed) {
         // A referrer's chain starts from the state its change was made on.
         const c = chains.get(change.customer.id) ?? {

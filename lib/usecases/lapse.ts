@@ -1,7 +1,7 @@
 import { fitBgNbd } from '../domain/bgnbd.ts';
 import { type LapseReason, typicalGapDays, valueAtRisk } from '../domain/cadence.ts';
 import type { CustomerState } from '../domain/customer.ts';
-import { DAY_MS, isKeepableInstant, yearBefore } from '../domain/days.ts';
+import { DAY_MS, isKeepableInstant } from '../domain/days.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
@@ -15,7 +15,6 @@ import { getModel, putModel } from '../store/model.ts';
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
-import { customerCount, eventCounts } from '../store/stats.ts';
 import { changeCustomers, write } from './change.ts';
 import { runJob } from './lifecycle.ts';
 
@@ -194,42 +193,4 @@ export async function recordLapseReason(
       });
     },
   });
-}
-
-/**
- * The programme's retention: customers, active and lapsed now, lapses and reactivations
- * in the 12 months to asOf (from the outbox), and the trailing-12-month spend of the
- * customers lapsed now (valueAtRisk), by reason.
- */
-export async function retentionReport(asOf: Date) {
-  const [program, customers, lapsed] = await Promise.all([
-    getProgram(),
-    customerCount(),
-    allLapsed(),
-  ]);
-  // Nothing was recorded before 1970 (event ids start there): the window starts no earlier.
-  const yearAgo = yearBefore(asOf);
-  const counts = await eventCounts(yearAgo, asOf);
-  const byReason: Record<string, { customers: number; valueAtRisk: ReturnType<typeof money> }> = {};
-  let valueAtRisk = 0;
-  for (const c of lapsed) {
-    const spend = annualSpend(c.spend ?? {}, asOf);
-    valueAtRisk += spend;
-    const reason = c.lapseReason?.reason ?? 'unknown';
-    const entry = byReason[reason] ?? { customers: 0, valueAtRisk: money(0, program.currency) };
-    entry.customers += 1;
-    entry.valueAtRisk = money(entry.valueAtRisk.amount + spend, program.currency);
-    byReason[reason] = entry;
-  }
-  return {
-    asOf: asOf.toISOString(),
-    customers,
-    // Never below 0 (a data directory from before the counters existed counts fewer).
-    active: Math.max(0, customers - lapsed.length),
-    lapsed: lapsed.length,
-    lapsedLast12Months: counts['customer.lapsed'] ?? 0,
-    reactivatedLast12Months: counts['customer.reactivated'] ?? 0,
-    valueAtRisk: money(valueAtRisk, program.currency),
-    byReason,
-  };
 }

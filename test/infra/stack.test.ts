@@ -132,8 +132,12 @@ describe('HTTP API', () => {
     ).toEqual([...routes.map(routeKey), '$default'].sort());
   });
 
-  it('serves the API reference (GET /docs and its script) without an authorizer', () => {
-    for (const key of ['GET /docs', 'GET /docs/redoc.standalone.js']) {
+  it('takes no route path that ends in / (API Gateway refuses one; /console/ is served by /console)', () => {
+    expect(routes.filter((r) => r.path.endsWith('/')).map(routeKey)).toEqual([]);
+  });
+
+  it('serves the API reference (GET /docs and its script) and the merchant console without an authorizer', () => {
+    for (const key of ['GET /docs', 'GET /docs/redoc.standalone.js', 'GET /console']) {
       const route = routes.find((r) => routeKey(r) === key);
       expect(route?.roles, key).toBe('public');
       const resource = routeResource(route!);
@@ -474,6 +478,7 @@ describe('jobs', () => {
       'lapse-scan',
       'release-holds',
       'review-tiers',
+      'roll-up-reports',
     ]);
   });
 

@@ -46,6 +46,17 @@ describe('credentials', () => {
     expect(res).toMatchObject({ status: 200, body: { status: 'ok' } });
   });
 
+  it('needs no credential for the merchant console, which reads no data', async () => {
+    for (const path of ['/console', '/console/']) {
+      const calls: string[] = [];
+      const stop = onDynamoCall((call) => calls.push(String(call)));
+      const res = await fetch(`${t.api.url}${path}`);
+      stop();
+      expect(res.status, path).toBe(200);
+      expect(calls, path).toEqual([]);
+    }
+  });
+
   it('serves the OpenAPI document without a credential, with every route in it', async () => {
     const res = await t.call('GET', '/v1/openapi.json', { key: null });
     expect(res.status).toBe(200);
@@ -139,6 +150,8 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/lapsed-customers', undefined, ['admin']],
     ['PUT', () => `/v1/customers/${customerId}/lapse-reason`, { reason: 'price' }, ['admin']],
     ['GET', () => '/v1/reports/retention', undefined, ['admin']],
+    ['GET', () => '/v1/reports/daily?from=2026-01-01&to=2026-01-31', undefined, ['admin']],
+    ['POST', () => '/v1/jobs/roll-up-reports', {}, ['admin']],
     [
       'GET',
       () => '/v1/partners/ptn_x/settlement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z',

@@ -251,14 +251,17 @@ describe('the scan job', () => {
 
 describe('the retention report', () => {
   it('counts customers, lapses and reactivations, and the value at risk by reason', async () => {
-    const before = (await t.call('GET', '/v1/reports/retention')).body;
     const base = yesterday();
+    // Lapses count from the day they are dated (lapsedAt, after today here): as of the scan.
+    const scanAt = new Date(base + 21 * DAY);
+    const report = `/v1/reports/retention?asOf=${encodeURIComponent(scanAt.toISOString())}`;
+    const before = (await t.call('GET', report)).body;
     const a = await regular(base, [20, 10, 0], 20_000);
     const b = await regular(base, [20, 10, 0], 5_000);
-    await scan(new Date(base + 21 * DAY));
+    await scan(scanAt);
     await t.call('PUT', `/v1/customers/${a}/lapse-reason`, { body: { reason: 'price' } });
     await buy(b, new Date());
-    const after = await t.call('GET', '/v1/reports/retention');
+    const after = await t.call('GET', report);
     expect(after.status).toBe(200);
     const r = after.body;
     expect(r.customers).toBe(before.customers + 2);

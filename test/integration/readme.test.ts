@@ -165,6 +165,7 @@ describe('the README import section', () => {
         '200 GET /v1/customers',
         '200 GET /v1/lapsed-customers',
         '200 GET /v1/reports/retention',
+        '200 GET /v1/reports/daily',
       ]);
       expect(run.stdout).toContain('customers: 286 rows: 286 created, 0 existing, 0 rejected');
       expect(run.stdout).toContain('purchases: 1000 rows: 1000 imported, 0 duplicates, 0 rejected');
@@ -173,6 +174,19 @@ describe('the README import section', () => {
       const flagged = Number(/"flagged":(\d+)/.exec(run.stdout)?.[1]);
       expect(flagged).toBeGreaterThan(0);
       expect(run.stdout).toMatch(/"items":\[\{"customerId":"cus_/);
+      // The year day by day: 366 rows, the history's purchases on their own days (the
+      // fixture's 18 months end yesterday, so the year holds most of them but not all).
+      const daily = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('{"items":[{"date"')));
+      expect(daily.items).toHaveLength(366);
+      const purchases = daily.items.reduce(
+        (s: number, r: { purchases: number }) => s + r.purchases,
+        0,
+      );
+      expect(purchases).toBeGreaterThan(100);
+      expect(purchases).toBeLessThan(1000);
+      expect(
+        new Set(daily.items.filter((r: any) => r.purchases > 0).map((r: any) => r.date)).size,
+      ).toBeGreaterThan(10);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

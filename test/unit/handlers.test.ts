@@ -148,13 +148,14 @@ describe('recording a purchase against a lost race', () => {
 
   it('replays the winner when another request with the same key committed first', async () => {
     const stored = { status: 201, body: { id: 'pur_winner' } };
-    ddb
-      .on(TransactWriteCommand)
-      .rejects(cancelled(['ConditionalCheckFailed', 'None', 'ConditionalCheckFailed', 'None']));
+    ddb.on(TransactWriteCommand).rejects(
+      // The customer, its ledger entry, the day's counts, the idempotency record.
+      cancelled(['ConditionalCheckFailed', 'None', 'None', 'ConditionalCheckFailed', 'None']),
+    );
     ddb.on(GetCommand, { Key: keys.idempotency('key_admin', 'k-1') }).callsFake(async (input) => {
       // The request hash is recomputed by the handler; answer with the one it asked about.
       const sent =
-        ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[2]?.Put?.Item;
+        ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[3]?.Put?.Item;
       return {
         Item: {
           ...input.Key,
@@ -178,7 +179,7 @@ describe('recording a purchase against a lost race', () => {
   it('answers 409 conflict when the receipt id is taken', async () => {
     ddb
       .on(TransactWriteCommand)
-      .rejects(cancelled(['None', 'None', 'None', 'None', 'ConditionalCheckFailed']));
+      .rejects(cancelled(['None', 'None', 'None', 'None', 'None', 'ConditionalCheckFailed']));
     const e = purchaseEvent();
     e.body = JSON.stringify({ ...JSON.parse(e.body as string), receiptId: 'R1' });
     const res = await recordPurchase(e, context);

@@ -4,14 +4,10 @@ import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { listEvents } from '../../lib/usecases/events.ts';
-import {
-  listLapsedCustomers,
-  recordLapseReason,
-  retentionReport,
-  runLapseScan,
-} from '../../lib/usecases/lapse.ts';
+import { listLapsedCustomers, recordLapseReason, runLapseScan } from '../../lib/usecases/lapse.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
+import { dailyReport, retentionReport } from '../../lib/usecases/reports.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -280,7 +276,8 @@ describe('retentionReport', () => {
     const scanAt = at(base + 21 * DAY);
     // Everyone earlier tests made who would lapse by scanAt lapses now, before the snapshot.
     await runLapseScan(scanAt);
-    const before = await retentionReport(new Date());
+    // Lapses count from the day they are dated (lapsedAt, here after today): as of scanAt.
+    const before = await retentionReport(scanAt);
 
     const a = await regular(base, [20, 10, 0], 20_000); // lapses, reason price
     const b = await regular(base, [20, 10, 0], 5_000); // lapses, then buys again
@@ -291,7 +288,7 @@ describe('retentionReport', () => {
     await buy(b, new Date());
     expect((await getCustomerConsistent(c))?.status).toBe('lapsed');
 
-    const asOf = new Date();
+    const asOf = scanAt;
     const r = await retentionReport(asOf);
     expect(r.asOf).toBe(asOf.toISOString());
     expect(r.customers).toBe(before.customers + 4);
@@ -313,17 +310,25 @@ describe('retentionReport', () => {
     expect(r.valueAtRisk.amount).toBe(sum);
   });
 
-  it('counts only the events of the 12 months to asOf, and spend in the year to asOf', async () => {
-    const now = Date.now();
-    const current = await retentionReport(at(now + 60_000));
-    expect(current.lapsedLast12Months).toBeGreaterThan(0);
-    // Every event in the table was written by this run, so none is in these windows.
-    const past = await retentionReport(at(now - 2 * DAY));
-    expect(past).toMatchObject({ lapsedLast12Months: 0, reactivatedLast12Months: 0 });
-    const future = await retentionReport(at(now + 400 * DAY));
+  it('counts the lapses and returns dated in the twelve months to asOf, and spend in them', async () => {
+    const asOf = at(yesterday() + 30 * DAY);
+    const r = await retentionReport(asOf);
+    expect(r.lapsedLast12Months).toBeGreaterThan(0);
+    // The same count, day by day: the days after the same day a year before, to asOf's.
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const { items } = await dailyReport(day(asOf.getTime() - 365 * DAY), day(asOf.getTime()));
+    const sum = (f: (x: (typeof items)[number]) => number) => items.reduce((s, x) => s + f(x), 0);
+    expect(r.lapsedLast12Months).toBe(sum((x) => x.lapsedToday));
+    expect(r.reactivatedLast12Months).toBe(sum((x) => x.reactivatedToday));
+    expect(items.at(-1)).toMatchObject({
+      customers: r.customers,
+      lapsed: r.lapsed,
+      valueAtRisk: r.valueAtRisk,
+    });
+    // Long after every lapse dated: none in the last 12 months, nothing spent in them.
+    const future = await retentionReport(at(asOf.getTime() + 4000 * DAY));
     expect(future).toMatchObject({
-      customers: current.customers,
-      lapsed: current.lapsed,
+      customers: r.customers,
       lapsedLast12Months: 0,
       reactivatedLast12Months: 0,
       valueAtRisk: usd(0),

@@ -1,0 +1,172 @@
+/**
+ * Customers stored before the counts by day existed (no `counted` on the item) are counted
+ * whole, once, by the roll-up job: what their ledger, purchases and ended lapses (the
+ * outbox's `customer.reactivated` events) add to each day, in one transaction with the
+ * customer conditional on its version, as every change is. Until then their changes add
+ * nothing (PointsChange), so nothing is counted twice whatever runs meanwhile.
+ *
+ * What the data allows: points by day from the ledger, purchases and spend by the day
+ * they occurred, customers from the day they joined or first bought, lapses and returns
+ * from the outbox. What it does not: the value at risk of a lapse that ended before (its
+ * spend then is not kept), and a reason counts from the day it was recorded, on an ended
+ * lapse from the day it began.
+ */
+import type { CustomerState } from '../domain/customer.ts';
+import {
+  count,
+  countEntry,
+  type DayStats,
+  lapsedKey,
+  moveLapsedShare,
+  type ReasonKey,
+  utcDay,
+} from '../domain/dayStats.ts';
+import type { DomainEvent } from '../domain/ledger.ts';
+import { PointsChange } from '../domain/pointsChange.ts';
+import type { Program } from '../domain/program.ts';
+import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
+import { keys, SAMPLE_SHARDS } from '../store/keys.ts';
+import { getProgram } from '../store/program.ts';
+import { purchaseFromItem } from '../store/purchases.ts';
+import { batchGet, byKey } from '../store/reads.ts';
+import {
+  backfillState,
+  customerIdsOfShard,
+  reactivationsByCustomer,
+  saveBackfillState,
+  wholeLedger,
+} from '../store/reports.ts';
+import { changeCustomers, done, write } from './change.ts';
+import { inParallel } from './parallel.ts';
+
+/** Customers counted at once (each its own transaction). */
+const CONCURRENCY = 4;
+
+/**
+ * Counts every customer not yet counted, shard by shard of the Customers index (where it
+ * stopped last time), until `deadline`; marks the backfill done once all are.
+ */
+export async function backfillReports(
+  now: Date,
+  options: { deadline?: number } = {},
+): Promise<{ counted: number; complete: boolean }> {
+  const state = await backfillState();
+  if (state.done) return { counted: 0, complete: true };
+  const program = await getProgram();
+  const reactivations = await reactivationsByCustomer();
+  let counted = 0;
+  for (let shard = state.nextShard; shard < SAMPLE_SHARDS; shard++) {
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      await saveBackfillState({ done: false, nextShard: shard }, now);
+      return { counted, complete: false };
+    }
+    const ids = await customerIdsOfShard(shard);
+    for (let i = 0; i < ids.length; i += 100) {
+      const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
+      const uncounted = items
+        .map((item) => customerFromItem(item) as CustomerState)
+        .filter((c) => c.counted !== true);
+      await inParallel(uncounted, CONCURRENCY, async (c) => {
+        if (await countCustomer(c.id, program, reactivations.get(c.id) ?? [], now)) counted++;
+      });
+    }
+  }
+  await saveBackfillState({ done: true, nextShard: SAMPLE_SHARDS }, now);
+  return { counted, complete: true };
+}
+
+async function countCustomer(
+  id: string,
+  program: Program,
+  reactivations: DomainEvent[],
+  now: Date,
+): Promise<boolean> {
+  return changeCustomers({
+    clock: () => now,
+    attempt: async () => {
+      const customer = await getCustomerConsistent(id);
+      if (!customer || customer.counted === true) return done(false);
+      const history = await historyOf(customer, reactivations);
+      const change = new PointsChange(customer, program, now).countHistory(
+        history.stats,
+        history.memberSince,
+      );
+      return write({ changes: [change], result: true });
+    },
+    // Busy with its own changes: the next run counts it.
+    onTooContended: () => false,
+  });
+}
+
+/** What a customer's history adds to the counts by day, as if counted as it happened. */
+export async function historyOf(
+  customer: CustomerState,
+  reactivations: readonly DomainEvent[],
+): Promise<{ stats: DayStats; memberSince: string | undefined }> {
+  const stats: DayStats = new Map();
+  const ledger = await wholeLedger(customer.id);
+  // A hold captured later: its points were counted as redeemed at the capture.
+  const captures = ledger.filter((e) => e.type === 'redeem' && e.points === 0 && e.redemptionId);
+  const redemptions = byKey(
+    await batchGet(captures.map((e) => keys.redemption(e.redemptionId as string))),
+  );
+  for (const e of captures) {
+    const redemption = redemptions(keys.redemption(e.redemptionId as string));
+    if (redemption) count(stats, utcDay(e.at), 'pointsRedeemed', redemption.points as number);
+  }
+  const purchaseIds = [
+    ...new Set(
+      ledger
+        .filter((e) => (e.type === 'earn' || e.type === 'pending') && e.purchaseId)
+        .map((e) => e.purchaseId as string),
+    ),
+  ];
+  const joined = utcDay(customer.createdAt);
+  let since = joined;
+  // A purchase's points count on the day it occurred, as PointsChange counts them.
+  const purchaseDays = new Map<string, string>();
+  for (const item of await batchGet(purchaseIds.map((pid) => keys.purchase(pid)))) {
+    const purchase = purchaseFromItem(item);
+    const day = utcDay(purchase.occurredAt);
+    purchaseDays.set(purchase.id, day);
+    count(stats, day, 'purchases', 1);
+    count(stats, day, 'spend', purchase.total.amount);
+    if (day < since) since = day;
+  }
+  count(stats, since, 'customers', 1);
+  for (const entry of ledger) {
+    const earned = entry.type === 'earn' || entry.type === 'pending';
+    countEntry(stats, entry, (earned && purchaseDays.get(entry.purchaseId as string)) || undefined);
+  }
+  for (const event of reactivations) {
+    const lapsedAt = event.data.lapsedAt as string | null;
+    if (!lapsedAt) continue;
+    const reason = ((event.data.reason as string | null) ?? 'unknown') as ReasonKey;
+    const lapsedDay = utcDay(lapsedAt);
+    const boughtDay = utcDay((event.data.purchaseAt as string | null) ?? event.at);
+    const back = [boughtDay, lapsedDay].sort()[1] as string;
+    for (const [day, sign] of [
+      [lapsedDay, 1],
+      [back, -1],
+    ] as const) {
+      count(stats, day, 'lapsed', sign);
+      count(stats, day, lapsedKey(reason), sign);
+    }
+    count(stats, lapsedDay, 'lapsedToday', 1);
+    count(stats, back, 'reactivatedToday', 1);
+  }
+  if (customer.status === 'lapsed' && customer.lapsedAt) {
+    const lapsedDay = utcDay(customer.lapsedAt);
+    const unknown = { reason: 'unknown' as const, spend: customer.spend };
+    count(stats, lapsedDay, 'lapsedToday', 1);
+    moveLapsedShare(stats, lapsedDay, undefined, unknown);
+    const why = customer.lapseReason;
+    if (why) {
+      moveLapsedShare(stats, utcDay(why.at), unknown, {
+        reason: why.reason,
+        spend: customer.spend,
+      });
+    }
+  }
+  return { stats, memberSince: since < joined ? since : undefined };
+}
