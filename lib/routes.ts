@@ -78,6 +78,7 @@ const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'Upda
  * first counts the customers stored before the counts existed (PutItem, usecases/backfill.ts).
  */
 const ROLL_UP_JOB: TableAction[] = [
+  'DeleteItem',
   'GetItem',
   'BatchGetItem',
   'Query',
@@ -208,7 +209,7 @@ export const routes: Route[] = [
     path: '/v1/campaigns',
     fn: 'createCampaign',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
   {
     method: 'GET',
@@ -229,7 +230,7 @@ export const routes: Route[] = [
     path: '/v1/campaigns/{id}',
     fn: 'patchCampaign',
     roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+    table: ['GetItem', 'BatchGetItem', 'PutItem'],
   },
   {
     method: 'POST',

@@ -56,6 +56,8 @@ export interface CustomerState {
    * them from then.
    */
   memberSince?: string;
+  /** The day a lapsed customer's share of the lapsed totals was last counted (dayStats.ts). */
+  lapsedShareDay?: string;
   /** Counted in the reports' counts by day (customers stored before them are counted by the roll-up job). */
   counted?: true;
   /** Bumped by every change; ledger entries are keyed by it, and writes are conditional on it. */

@@ -92,21 +92,29 @@ export function moveLapsedShare(
   from: LapsedShare | undefined,
   to: LapsedShare | undefined,
 ): void {
-  if (from) {
-    count(stats, day, 'lapsed', -1);
-    count(stats, day, lapsedKey(from.reason), -1);
-    for (const [month, amount] of Object.entries(from.spend)) {
-      count(stats, day, riskKey(from.reason, month), -amount);
-    }
-  }
-  if (to) {
-    count(stats, day, 'lapsed', 1);
-    count(stats, day, lapsedKey(to.reason), 1);
-    for (const [month, amount] of Object.entries(to.spend)) {
-      count(stats, day, riskKey(to.reason, month), amount);
+  // Months before the day's twelve are in no later day's either: not counted at all.
+  const oldest = oldestMonthOf(day);
+  for (const [share, sign] of [
+    [from, -1],
+    [to, 1],
+  ] as const) {
+    if (!share) continue;
+    count(stats, day, 'lapsed', sign);
+    count(stats, day, lapsedKey(share.reason), sign);
+    for (const [month, amount] of Object.entries(share.spend)) {
+      if (month >= oldest) count(stats, day, riskKey(share.reason, month), sign * amount);
     }
   }
 }
+
+/** The first month ("YYYYMM") of the twelve that end in `day`'s month. */
+const oldestMonthOf = (day: string) =>
+  [...windowMonths(new Date(`${day}T00:00:00.000Z`), 12)].sort()[0] as string;
+
+/** Flows are the day's own; only these are carried as running totals (with the share counts). */
+const CARRIED = new Set(['customers', 'lapsed', 'points', 'lapsedToday', 'reactivatedToday']);
+const isCarried = (name: string) =>
+  CARRIED.has(name) || name.startsWith('lapsed:') || name.startsWith('risk:');
 
 /**
  * The running totals at the end of `day`: `before` (the end of the day before) plus the
@@ -114,11 +122,11 @@ export function moveLapsedShare(
  * dropped, so totals stay small however long the programme runs.
  */
 export function carryForward(before: Counts, delta: Counts, day: string): Counts {
-  const months = new Set(windowMonths(new Date(`${day}T00:00:00.000Z`), 12));
-  const oldest = [...months].sort()[0] as string;
+  const oldest = oldestMonthOf(day);
   const totals: Counts = {};
   for (const source of [before, delta]) {
     for (const [name, n] of Object.entries(source)) {
+      if (!isCarried(name)) continue;
       if (name.startsWith('risk:') && (name.split(':')[2] as string) < oldest) continue;
       totals[name] = (totals[name] ?? 0) + n;
     }

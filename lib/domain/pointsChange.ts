@@ -109,10 +109,15 @@ export class PointsChange {
    * reason, their spend by month) on `day`.
    */
   #countShare(day: string): void {
-    const share = lapsedShareOf(this.#customer);
+    const c = this.#customer;
+    const share = lapsedShareOf(c);
     if (!this.#counting || sameShare(this.#share, share)) return;
-    moveLapsedShare(this.stats, day, this.#share, share);
+    // Never before the share's last move (a purchase dated before a lapse reason given).
+    const on = shareDay(c, day);
+    moveLapsedShare(this.stats, on, this.#share, share);
     this.#share = share;
+    if (share) c.lapsedShareDay = on;
+    else delete c.lapsedShareDay;
   }
 
   /** The customer after every change so far (version bumped once per ledger entry). */
@@ -328,8 +333,9 @@ export class PointsChange {
   }
 
   /** A lapsed customer bought again: active, with a `customer.reactivated` event. */
-  private reactivate(day: string): void {
+  private reactivate(back: string): void {
     const c = this.#customer;
+    const day = shareDay(c, back);
     this.#add(day, 'reactivatedToday', 1);
     this.event('customer.reactivated', {
       lapsedAt: c.lapsedAt ?? null,
@@ -534,6 +540,10 @@ export class PointsChange {
     return entry;
   }
 }
+
+/** `day`, or the day the customer's lapsed share last moved if that is later. */
+const shareDay = (c: CustomerState, day: string) =>
+  c.lapsedShareDay !== undefined && c.lapsedShareDay > day ? c.lapsedShareDay : day;
 
 function sameShare(a: LapsedShare | undefined, b: LapsedShare | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

@@ -393,8 +393,9 @@ export const operations: Record<string, Operation> = {
       'rows from the first day of any month that got a change after it was stored (history ' +
       'imported). Reports read these rows; they compute the days after the last good row ' +
       'themselves. Its first runs on a table with customers from before the counts existed ' +
-      'count those customers, history and all (`backfilled`). Running it twice changes ' +
-      'nothing. ' +
+      'count those customers, history and all (`backfilled`). One run at a time: a run that ' +
+      'finds another at work does nothing and answers `complete: false`; running it again ' +
+      'afterwards changes nothing. ' +
       JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,
@@ -480,20 +481,25 @@ export const operations: Record<string, Operation> = {
       'One row per UTC day from `from` to `to` (both included, at most 366 days), oldest ' +
       'first. Each change is counted on the day it belongs to: a purchase on the day it ' +
       'occurred, a lapse on the day the lapse rule started to hold (lapsedAt), a return on ' +
-      'the day of the purchase that brought the customer back, points on the day they ' +
+      'the day of the purchase that brought the customer back (never before the lapse, or ' +
+      'before a reason recorded for it), points on the day they ' +
       "moved (ledger entries; a purchase's on the day it occurred), and a customer from the " +
       'day they enrolled or, if history ' +
       'brought in shows them buying earlier, from that first purchase. So history ' +
       'imported shows on its own days. customers, active, lapsed, pointsOutstanding, ' +
       'liability and valueAtRisk stand at the end of the day; the rest is what the day ' +
       'added. The API counts as changes happen (one small item per day and shard) and an ' +
-      'hourly job (`roll-up-reports`) stores one row per day older than 35 days, so a report ' +
-      'reads one small item per older day and the counts of the last 37 days, never the ' +
-      'customers. Customers stored before the counts existed are counted ' +
+      'hourly job (`roll-up-reports`) stores one row per day older than 37 days, so a report ' +
+      'reads one small item per older day and the counts of the days since the last row ' +
+      '(about 37), never the customers; history imported onto older days is read from its ' +
+      'counts too until the job has stored its rows again. Customers stored before the counts existed are counted ' +
       "by that job's first runs, history and all, from their ledgers, purchases and the " +
       'outbox; what that history cannot give is the value at risk of a lapse that ended ' +
-      'before (its spend then is not kept), and a reason given on such a lapse counts from ' +
-      'the day it began.',
+      'before (its spend then is not kept), a reason given on such a lapse counts from ' +
+      'the day it began, the value at risk of a lapse counted then uses the spend of the ' +
+      'day it was counted, and a customer with more than 90 days of history has its ' +
+      'oldest months counted on their first day. Until the job answers `complete: true` ' +
+      'some of those customers are not in the rows yet.',
     query: dailyReportQuerySchema,
     status: 200,
     response: 'DailyReport',

@@ -408,7 +408,10 @@ const rollUpResultSchema = z.object({
     ),
   complete: z
     .boolean()
-    .describe('false if counting those customers stopped at its time budget; the next run goes on'),
+    .describe(
+      'false if another run was at work (this one did nothing), or counting those ' +
+        'customers stopped at its time budget or left one too busy to count: the next run goes on',
+    ),
   dryRun: dryRunField,
 });
 

@@ -24,6 +24,8 @@ export const keys = {
   dailyTotals: (day: string): Key => ({ PK: 'DAILYTOTALS', SK: day }),
   /** The last day rolled up. */
   rolledUp: (): Key => ({ PK: 'REPORTS', SK: 'ROLLED' }),
+  /** Held by the roll-up job while it runs (one at a time). */
+  rollUpLease: (): Key => ({ PK: 'REPORTS', SK: 'LEASE' }),
   /** Whether the customers stored before the counts existed have all been counted. */
   reportsBackfill: (): Key => ({ PK: 'REPORTS', SK: 'BACKFILL' }),
   /** Months with changes written after their day, one of DAY_SHARDS. */

@@ -19,14 +19,18 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   GetCommand,
+  PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { encodeTime } from 'ulid';
 import { addDays, type Counts, type DayStats, type Summary, utcDay } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { db, tableName } from './client.ts';
-import { EVENTS_PARTITION, keys, LEDGER_PREFIX } from './keys.ts';
+import { EVENT_PREFIX, EVENTS_PARTITION, keys, LEDGER_PREFIX } from './keys.ts';
 import { queryPages } from './pagination.ts';
+import { backoff } from './transactions.ts';
 
 /**
  * Transactions touching one item at once conflict (and retry): at 100 purchases a second,
@@ -101,6 +105,7 @@ export async function readDays(from: string | undefined, to: string): Promise<Da
           ':to': to,
           ...(from !== undefined && { ':from': from }),
         },
+        ConsistentRead: true,
       })) {
         for (const item of items) {
           const {
@@ -150,7 +155,7 @@ export async function readRows(from: string, to: string): Promise<DayRow[]> {
 /** The totals at the end of a day rolled up (none before the first). */
 export async function readTotals(day: string): Promise<Counts | undefined> {
   const { Item } = await db().send(
-    new GetCommand({ TableName: tableName(), Key: keys.dailyTotals(day) }),
+    new GetCommand({ TableName: tableName(), Key: keys.dailyTotals(day), ConsistentRead: true }),
   );
   return Item?.totals as Counts | undefined;
 }
@@ -192,9 +197,16 @@ export interface RollUpState {
 
 export async function readRollUpState(): Promise<RollUpState> {
   const Keys = [ROLLED_KEY, ...Array.from({ length: DAY_SHARDS }, (_, i) => staleKey(i))];
-  const { Responses } = await db().send(
-    new BatchGetCommand({ RequestItems: { [tableName()]: { Keys, ConsistentRead: true } } }),
-  );
+  const Responses: Record<string, Record<string, unknown>[]> = { [tableName()]: [] };
+  let request: Record<string, { Keys: object[]; ConsistentRead: true }> = {
+    [tableName()]: { Keys, ConsistentRead: true },
+  };
+  for (let attempt = 0; Object.keys(request).length > 0; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const answer = await db().send(new BatchGetCommand({ RequestItems: request }));
+    Responses[tableName()]?.push(...(answer.Responses?.[tableName()] ?? []));
+    request = (answer.UnprocessedKeys ?? {}) as typeof request;
+  }
   const stale = new Map<number, Counts>();
   let rolledThrough: string | undefined;
   let earliest: string | undefined;
@@ -245,6 +257,44 @@ export async function finishRollUp(state: RollUpState, through: string): Promise
 }
 
 const BACKFILL_KEY = keys.reportsBackfill();
+
+/**
+ * One roll-up at a time (the schedule and the route, a retried invocation): a lease on
+ * `REPORTS` / `LEASE` until `ms` from now; false if another run holds one.
+ */
+export async function takeRollUpLease(token: string, now: number, ms: number): Promise<boolean> {
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: { ...keys.rollUpLease(), token, until: now + ms },
+        ConditionExpression: 'attribute_not_exists(PK) OR #until < :now',
+        ExpressionAttributeNames: { '#until': 'until' },
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+export async function releaseRollUpLease(token: string): Promise<void> {
+  try {
+    await db().send(
+      new DeleteCommand({
+        TableName: tableName(),
+        Key: keys.rollUpLease(),
+        ConditionExpression: '#token = :token',
+        ExpressionAttributeNames: { '#token': 'token' },
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
+}
 
 /** How far the counting of customers stored before the counts existed has got. */
 export async function backfillState(): Promise<{ done: boolean; nextShard: number }> {
@@ -303,22 +353,34 @@ export async function wholeLedger(customerId: string): Promise<LedgerEntry[]> {
   return entries;
 }
 
-/** The `customer.reactivated` events of the outbox, by customer: the lapses that ended. */
-export async function reactivationsByCustomer(): Promise<Map<string, DomainEvent[]>> {
-  const byCustomer = new Map<string, DomainEvent[]>();
+/**
+ * The outbox's `customer.reactivated` events (the lapses that ended) recorded from `since`
+ * (epoch ms; ids are ULIDs, so they start with their time), added to `into` by customer,
+ * each once.
+ */
+export async function addReactivations(
+  into: Map<string, DomainEvent[]>,
+  since: number,
+): Promise<void> {
+  const seen = new Set([...into.values()].flat().map((e) => e.id));
   for await (const items of queryPages({
     TableName: tableName(),
-    KeyConditionExpression: 'PK = :pk',
+    KeyConditionExpression: 'PK = :pk AND SK >= :from',
     FilterExpression: '#type = :type',
     ExpressionAttributeNames: { '#type': 'type' },
-    ExpressionAttributeValues: { ':pk': EVENTS_PARTITION, ':type': 'customer.reactivated' },
+    ExpressionAttributeValues: {
+      ':pk': EVENTS_PARTITION,
+      ':from': `${EVENT_PREFIX}evt_${encodeTime(Math.max(0, since), 10)}`,
+      ':type': 'customer.reactivated',
+    },
+    ConsistentRead: true,
   })) {
     for (const item of items) {
       const event = item as unknown as DomainEvent;
-      const list = byCustomer.get(event.customerId) ?? [];
+      if (seen.has(event.id)) continue;
+      const list = into.get(event.customerId) ?? [];
       list.push(event);
-      byCustomer.set(event.customerId, list);
+      into.set(event.customerId, list);
     }
   }
-  return byCustomer;
 }

@@ -17,6 +17,7 @@ import {
   countEntry,
   type DayStats,
   lapsedKey,
+  mergeStats,
   moveLapsedShare,
   type ReasonKey,
   utcDay,
@@ -30,9 +31,9 @@ import { getProgram } from '../store/program.ts';
 import { purchaseFromItem } from '../store/purchases.ts';
 import { batchGet, byKey } from '../store/reads.ts';
 import {
+  addReactivations,
   backfillState,
   customerIdsOfShard,
-  reactivationsByCustomer,
   saveBackfillState,
   wholeLedger,
 } from '../store/reports.ts';
@@ -43,8 +44,16 @@ import { inParallel } from './parallel.ts';
 const CONCURRENCY = 4;
 
 /**
+ * The most days one customer's history counts on: with the customer item and the mark,
+ * its transaction stays within DynamoDB's 100 items. A longer history has its oldest
+ * months counted on their first day (monthsFolded).
+ */
+export const MAX_HISTORY_DAYS = 90;
+
+/**
  * Counts every customer not yet counted, shard by shard of the Customers index (where it
- * stopped last time), until `deadline`; marks the backfill done once all are.
+ * stopped last time), until `deadline`; marks the backfill done once all are. A customer
+ * too busy to count now is counted by a later run (the backfill is not done until then).
  */
 export async function backfillReports(
   now: Date,
@@ -53,24 +62,43 @@ export async function backfillReports(
   const state = await backfillState();
   if (state.done) return { counted: 0, complete: true };
   const program = await getProgram();
-  const reactivations = await reactivationsByCustomer();
+  // The lapses that ended, by customer: all so far, then those recorded since, read again
+  // after each customer is read (its return, if any, is in the outbox by then).
+  const reactivations = new Map<string, DomainEvent[]>();
+  let readFrom = 0;
+  const refresh = async () => {
+    const at = Date.now();
+    await addReactivations(reactivations, readFrom);
+    // A minute back: ids are made on writers' clocks.
+    readFrom = at - 60_000;
+  };
+  await refresh();
   let counted = 0;
+  let firstSkipped: number | undefined;
+  const stop = (shard: number) =>
+    saveBackfillState({ done: false, nextShard: firstSkipped ?? shard }, now).then(() => ({
+      counted,
+      complete: false,
+    }));
   for (let shard = state.nextShard; shard < SAMPLE_SHARDS; shard++) {
-    if (options.deadline !== undefined && Date.now() > options.deadline) {
-      await saveBackfillState({ done: false, nextShard: shard }, now);
-      return { counted, complete: false };
-    }
     const ids = await customerIdsOfShard(shard);
     for (let i = 0; i < ids.length; i += 100) {
+      if (options.deadline !== undefined && Date.now() > options.deadline) return stop(shard);
       const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
       const uncounted = items
         .map((item) => customerFromItem(item) as CustomerState)
         .filter((c) => c.counted !== true);
       await inParallel(uncounted, CONCURRENCY, async (c) => {
-        if (await countCustomer(c.id, program, reactivations.get(c.id) ?? [], now)) counted++;
+        const outcome = await countCustomer(c.id, program, now, async () => {
+          await refresh();
+          return reactivations.get(c.id) ?? [];
+        });
+        if (outcome === 'counted') counted++;
+        if (outcome === 'skipped') firstSkipped = Math.min(firstSkipped ?? shard, shard);
       });
     }
   }
+  if (firstSkipped !== undefined) return stop(firstSkipped);
   await saveBackfillState({ done: true, nextShard: SAMPLE_SHARDS }, now);
   return { counted, complete: true };
 }
@@ -78,24 +106,49 @@ export async function backfillReports(
 async function countCustomer(
   id: string,
   program: Program,
-  reactivations: DomainEvent[],
   now: Date,
-): Promise<boolean> {
-  return changeCustomers({
+  reactivationsOf: () => Promise<DomainEvent[]>,
+): Promise<'counted' | 'already' | 'skipped'> {
+  return changeCustomers<'counted' | 'already' | 'skipped'>({
     clock: () => now,
     attempt: async () => {
       const customer = await getCustomerConsistent(id);
-      if (!customer || customer.counted === true) return done(false);
-      const history = await historyOf(customer, reactivations);
+      if (!customer || customer.counted === true) return done('already');
+      const history = await historyOf(customer, await reactivationsOf());
       const change = new PointsChange(customer, program, now).countHistory(
-        history.stats,
+        monthsFolded(history.stats, MAX_HISTORY_DAYS),
         history.memberSince,
       );
-      return write({ changes: [change], result: true });
+      return write({ changes: [change], result: 'counted' });
     },
-    // Busy with its own changes: the next run counts it.
-    onTooContended: () => false,
+    // Busy with its own changes: a later run counts it.
+    onTooContended: () => 'skipped',
   });
+}
+
+/**
+ * `stats` on at most `maxDays` days: the oldest months, one after another, counted on
+ * their first day until it fits (the totals are the same; only where in those months
+ * the counts fall moves).
+ */
+export function monthsFolded(stats: DayStats, maxDays: number): DayStats {
+  if (stats.size <= maxDays) return stats;
+  const days = [...stats.keys()].sort();
+  const fold = (unit: (day: string) => string | undefined) => {
+    const out: DayStats = new Map();
+    for (const day of days) mergeStats(out, new Map([[unit(day) ?? day, { ...stats.get(day) }]]));
+    return out;
+  };
+  const folded = new Set<string>();
+  const byMonth = (day: string) =>
+    folded.has(day.slice(0, 7)) ? `${day.slice(0, 7)}-01` : undefined;
+  for (const month of new Set(days.map((d) => d.slice(0, 7)))) {
+    if (fold(byMonth).size <= maxDays) break;
+    folded.add(month);
+  }
+  const months = fold(byMonth);
+  // Over 90 months of history: by year.
+  return months.size <= maxDays ? months : fold((day) => `${day.slice(0, 4)}-01-01`);
 }
 
 /** What a customer's history adds to the counts by day, as if counted as it happened. */

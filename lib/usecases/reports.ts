@@ -5,6 +5,7 @@
  * the days it covers and how far behind the roll-up is, never on how many customers the
  * programme has.
  */
+import { randomUUID } from 'node:crypto';
 import {
   addDays,
   type Counts,
@@ -28,6 +29,8 @@ import {
   readRollUpState,
   readRows,
   readTotals,
+  releaseRollUpLease,
+  takeRollUpLease,
   writeRows,
 } from '../store/reports.ts';
 import { backfillReports } from './backfill.ts';
@@ -162,15 +165,32 @@ export async function rollUpReports(
   backfilled: number;
   complete: boolean;
 }> {
-  // First, the customers stored before the counts existed (once; a no-op after).
-  const backfill = options.dryRun
-    ? { counted: 0, complete: (await backfillState()).done }
-    : await backfillReports(new Date(), {
-        ...(options.deadline !== undefined && { deadline: options.deadline }),
-      });
-  const rolled = await rollUp(asOf, options);
-  return { ...rolled, backfilled: backfill.counted, complete: backfill.complete };
+  if (options.dryRun) {
+    const rolled = await rollUp(asOf, options);
+    return { ...rolled, backfilled: 0, complete: (await backfillState()).done };
+  }
+  const token = randomUUID();
+  if (!(await takeRollUpLease(token, Date.now(), ROLL_UP_LEASE_MS))) {
+    // Another run is at it: nothing done here.
+    return { rolledThrough: null, rolledDays: 0, backfilled: 0, complete: false };
+  }
+  try {
+    // First, the customers stored before the counts existed (once; a no-op after).
+    const backfill = await backfillReports(new Date(), {
+      ...(options.deadline !== undefined && { deadline: options.deadline }),
+    });
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      return { rolledThrough: null, rolledDays: 0, backfilled: backfill.counted, complete: false };
+    }
+    const rolled = await rollUp(asOf, options);
+    return { ...rolled, backfilled: backfill.counted, complete: backfill.complete };
+  } finally {
+    await releaseRollUpLease(token);
+  }
 }
+
+/** Longer than the job's 300 s timeout: a run that died frees it after. */
+const ROLL_UP_LEASE_MS = 6 * 60_000;
 
 async function rollUp(
   asOf: Date,

@@ -99,7 +99,9 @@ describe('counts by day', () => {
     expect(valueAtRiskOf(totals.get('2026-01-20') as Counts, '2026-01-20')).toBe(20_000);
     expect(valueAtRiskOf(totals.get('2026-02-03') as Counts, '2026-02-03', 'price')).toBe(20_000);
     const end = totals.get('2026-02-07') as Counts;
-    expect(end).toMatchObject({ customers: 1, purchases: 3, spend: 25_000 });
+    expect(end).toMatchObject({ customers: 1, lapsedToday: 1, reactivatedToday: 1 });
+    // Flows are the day's own: not carried.
+    expect(end.purchases).toBeUndefined();
     expect(end.lapsed ?? 0).toBe(0);
     expect(valueAtRiskOf(end, '2026-02-07')).toBe(0);
     expect(end.points).toBe(back.customer.available + back.customer.pending);
@@ -115,6 +117,25 @@ describe('counts by day', () => {
     expect(late.stats.get('2026-01-20')).toMatchObject({ reactivatedToday: 1, lapsed: -1 });
   });
 
+  it('a purchase dated before the lapse reason was given takes the customer out on that later day', () => {
+    let c = newCustomer('cus_4', {}, program, at('2026-01-01T00:00:00Z'));
+    for (const day of ['2026-01-05', '2026-01-10']) c = buy(c, `${day}T12:00:00Z`, 1_000).customer;
+    const scan = new PointsChange(c, program, at('2026-02-01T00:00:00Z'));
+    scan.flagLapse(); // lapsed from 2026-01-20
+    const why = new PointsChange(scan.customer, program, at('2026-02-10T00:00:00Z'));
+    why.recordLapseReason('price', undefined); // on 2026-02-10
+    // The till's purchase of 2026-02-07, recorded on the 11th.
+    const late = buy(why.customer, '2026-02-07T12:00:00Z', 1_000, at('2026-02-11T00:00:00Z'));
+    const totals = totalsByDay(statsOf(scan, why, late));
+    for (const [day, t] of totals) {
+      for (const [name, n] of Object.entries(t)) {
+        expect(n, `${name} on ${day}`).toBeGreaterThanOrEqual(0);
+      }
+    }
+    expect(late.stats.get('2026-02-10')).toMatchObject({ reactivatedToday: 1, 'lapsed:price': -1 });
+    expect(late.customer.lapsedShareDay).toBeUndefined();
+  });
+
   it('spend at risk leaves the value at risk as its months leave the twelve', () => {
     const totals = carryForward(
       {},
@@ -125,5 +146,33 @@ describe('counts by day', () => {
     expect(valueAtRiskOf(totals, '2026-01-01')).toBe(300);
     // Carried past its last twelve months, a month is dropped from the totals.
     expect(carryForward(totals, {}, '2026-01-01')).toEqual({ 'risk:price:202512': 300 });
+  });
+});
+
+describe('a long history counted at once (the backfill)', () => {
+  it('folds its oldest months onto their first day until it fits, totals unchanged', async () => {
+    const { monthsFolded } = await import('../../lib/usecases/backfill.ts');
+    const stats: DayStats = new Map();
+    // 200 days over ten months: 20 a month.
+    for (let m = 1; m <= 10; m++) {
+      for (let d = 1; d <= 20; d++) {
+        const day = `2025-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+        stats.set(day, { purchases: 1, spend: 100 * d });
+      }
+    }
+    const folded = monthsFolded(stats, 90);
+    expect(folded.size).toBeLessThanOrEqual(90);
+    const sum = (s: DayStats, name: string) =>
+      [...s.values()].reduce((t, c) => t + (c[name] ?? 0), 0);
+    expect(sum(folded, 'purchases')).toBe(200);
+    expect(sum(folded, 'spend')).toBe(sum(stats, 'spend'));
+    // The oldest months went to their first day; the newest kept their days.
+    expect(folded.get('2025-01-01')).toEqual({ purchases: 20, spend: 21_000 });
+    expect(folded.get('2025-10-20')).toEqual({ purchases: 1, spend: 2_000 });
+    expect(monthsFolded(new Map([['2025-01-02', { purchases: 1 }]]), 90).get('2025-01-02')).toEqual(
+      {
+        purchases: 1,
+      },
+    );
   });
 });

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
+import { releaseRollUpLease, takeRollUpLease } from '../../lib/store/reports.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { recordLapseReason, runLapseScan } from '../../lib/usecases/lapse.ts';
 import { adjustPoints } from '../../lib/usecases/lifecycle.ts';
@@ -143,5 +144,22 @@ describe('the backfill of customers stored before the counts', () => {
     expect(after?.customers).toBe(4);
     const total = (await dailyReport(from, to)).items.reduce((s, r) => s + r.purchases, 0);
     expect(total).toBe(11);
+  });
+
+  it('runs one roll-up at a time: a run that finds another at work does nothing', async () => {
+    const other = randomUUID();
+    expect(await takeRollUpLease(other, Date.now(), 60_000)).toBe(true);
+    expect(await rollUpReports(new Date())).toEqual({
+      rolledThrough: null,
+      rolledDays: 0,
+      backfilled: 0,
+      complete: false,
+    });
+    // A lease that ran out (its run died) does not hold the next run back.
+    await releaseRollUpLease(other);
+    expect(await takeRollUpLease(other, Date.now() - 120_000, 60_000)).toBe(true);
+    expect(await rollUpReports(new Date())).toMatchObject({ complete: true });
+    // And a run frees its own lease.
+    expect(await takeRollUpLease(randomUUID(), Date.now(), 60_000)).toBe(true);
   });
 });
