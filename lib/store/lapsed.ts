@@ -76,14 +76,21 @@ export async function allLapsed(): Promise<LapsedCustomer[]> {
 export async function sampleCustomerIds(wanted: number): Promise<string[]> {
   const ids: string[] = [];
   for (let shard = 0; shard < SAMPLE_SHARDS && ids.length < wanted; shard++) {
-    for await (const items of queryPages({
-      TableName: tableName(),
-      IndexName: 'Customers',
-      KeyConditionExpression: 'sampleShard = :s',
-      ExpressionAttributeValues: { ':s': String(shard) },
-    })) {
-      for (const item of items) ids.push(keys.customerIdOf(item.PK as string));
-    }
+    ids.push(...(await customerIdsOfShard(shard)));
+  }
+  return ids;
+}
+
+/** Ids of every customer of one shard of the keys-only Customers index. */
+export async function customerIdsOfShard(shard: number): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const items of queryPages({
+    TableName: tableName(),
+    IndexName: 'Customers',
+    KeyConditionExpression: 'sampleShard = :s',
+    ExpressionAttributeValues: { ':s': String(shard) },
+  })) {
+    for (const item of items) ids.push(keys.customerIdOf(item.PK as string));
   }
   return ids;
 }

@@ -322,20 +322,6 @@ export async function saveBackfillState(
   );
 }
 
-/** Ids of every customer of one shard of the keys-only Customers index. */
-export async function customerIdsOfShard(shard: number): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const items of queryPages({
-    TableName: tableName(),
-    IndexName: 'Customers',
-    KeyConditionExpression: 'sampleShard = :s',
-    ExpressionAttributeValues: { ':s': String(shard) },
-  })) {
-    for (const item of items) ids.push(keys.customerIdOf(item.PK as string));
-  }
-  return ids;
-}
-
 /** A customer's whole ledger, oldest first. */
 export async function wholeLedger(customerId: string): Promise<LedgerEntry[]> {
   const entries: LedgerEntry[] = [];

@@ -27,13 +27,13 @@ import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys, SAMPLE_SHARDS } from '../store/keys.ts';
+import { customerIdsOfShard } from '../store/lapsed.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseFromItem } from '../store/purchases.ts';
 import { batchGet, byKey } from '../store/reads.ts';
 import {
   addReactivations,
   backfillState,
-  customerIdsOfShard,
   saveBackfillState,
   wholeLedger,
 } from '../store/reports.ts';

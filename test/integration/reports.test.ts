@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lapseReasons } from '../../lib/domain/cadence.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { onDynamoCall } from '../../lib/store/client.ts';
 import { DAY_SHARDS, RECENT_DAYS } from '../../lib/store/reports.ts';
@@ -787,16 +788,7 @@ describe('what a report reads', () => {
       }),
     );
     expect(await lapseScan()).toBeGreaterThanOrEqual(300);
-    const reasons = [
-      'price',
-      'quality',
-      'service',
-      'competitor',
-      'complaint',
-      'moved',
-      'closed',
-      'other',
-    ];
+    const reasons = lapseReasons;
     for (const [i, reason] of reasons.entries()) await lapseReason(ids[i] as string, reason);
     await rollUp();
     const after = { daily: await reads(year), retention: await reads(retention) };
