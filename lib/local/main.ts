@@ -34,19 +34,22 @@ try {
     ...(!inMemory && { dataDir }),
     ...(process.env.LOYALTY_ADMIN_KEY && { adminKey: process.env.LOYALTY_ADMIN_KEY }),
   });
+  // One write: whoever waits for "listening on" (a terminal, a test) has the key too.
   console.log(
-    `loyalty API listening on ${api.url}/v1 (DynamoDB Local: ${inMemory ? 'in memory' : dataDir})`,
+    [
+      ...(api.generatedAdminKey
+        ? [
+            `admin key (shown once; set LOYALTY_ADMIN_KEY to choose your own): ${api.generatedAdminKey}`,
+          ]
+        : []),
+      `loyalty API listening on ${api.url}/v1 (DynamoDB Local: ${inMemory ? 'in memory' : dataDir})`,
+      `merchant console: ${api.url}/console/ (sign in with an admin key)`,
+    ].join('\n'),
   );
-  console.log(`merchant console: ${api.url}/console/ (sign in with an admin key)`);
   // Built now rather than on the first visit; a console that does not build leaves the API up.
   buildConsole().catch((error: unknown) =>
     console.error(`loyalty: the console did not build: ${(error as Error).message}`),
   );
-  if (api.generatedAdminKey) {
-    console.log(
-      `admin key (shown once; set LOYALTY_ADMIN_KEY to choose your own): ${api.generatedAdminKey}`,
-    );
-  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
