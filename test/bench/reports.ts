@@ -548,6 +548,7 @@ async function main(): Promise<number> {
 
       // ------------------------------------------------ lapse-scan flags the lapsed share
       const lapseStarted = performance.now();
+      const retriedBefore = retried;
       let flagged = 0;
       let runs = 0;
       for (let complete = false; !complete; runs++) {
@@ -560,12 +561,31 @@ async function main(): Promise<number> {
             `${complete ? ' (complete; the model refitted)' : ''}`,
         );
       }
+      // A run that overran the route's 29 s is answered 503 and sent again, while the local
+      // server lets the first go on: its flags are in no answer, and it may still be
+      // flagging. Done when a dry run finds nobody due.
+      for (let waits = 0; ; waits++) {
+        const due = ok200(
+          'lapse-scan dry run',
+          await call('POST', '/v1/jobs/lapse-scan', { dryRun: true }),
+        );
+        if ((due.flagged ?? 0) === 0) break;
+        if (waits >= 60) throw new Error(`${due.flagged} customers still due after lapse-scan`);
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
       const lapseSeconds = seconds(lapseStarted);
       const expectedNew = lapsedAmong(size) - lapsedAmong(from);
-      check(
-        `${int(size)}: lapse-scan flagged ${int(flagged)}, the ${int(expectedNew)} lapsed customers built`,
-        flagged === expectedNew,
-      );
+      if (retried === retriedBefore) {
+        check(
+          `${int(size)}: lapse-scan flagged ${int(flagged)}, the ${int(expectedNew)} lapsed customers built`,
+          flagged === expectedNew,
+        );
+      } else {
+        console.log(
+          `  (lapse-scan's answers count ${int(flagged)} of the ${int(expectedNew)} lapsed built: a run that overran the` +
+            ' route was sent again; the Lapsed index and the retention report are checked below)',
+        );
+      }
 
       // ------------------------------------------------ the reports, before the roll-up
       // One instant for the size's reports, so that before and after the roll-up they cover
@@ -587,10 +607,13 @@ async function main(): Promise<number> {
         let rolledDays = 0;
         let n = 0;
         for (let complete = false; !complete; n++) {
-          if (n >= 50) throw new Error('roll-up-reports did not complete in 50 runs');
+          if (n >= 100) throw new Error('roll-up-reports did not complete in 100 runs');
           const run = ok200('roll-up-reports', await call('POST', '/v1/jobs/roll-up-reports', {}));
           rolledDays += run.rolledDays ?? 0;
           complete = run.complete !== false;
+          // Not complete: out of time, or another run (one that overran the route and was
+          // sent again) holds the roll-up's lease: give it a moment.
+          if (!complete) await new Promise((r) => setTimeout(r, 2_000));
         }
         return { runs: n, rolledDays };
       });
