@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/local/dynamo.ts';
 
 /**
@@ -27,8 +27,19 @@ function start(env: Record<string, string>): {
   child.stdout?.on('data', (c) => (output += c));
   child.stderr?.on('data', (c) => (output += c));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  running.add(exited);
+  void exited.then(() => running.delete(exited));
+  stoppers.set(exited, () => child.kill('SIGINT'));
   return { child, output: () => output, exited };
 }
+
+/** Servers still up when a test ends (it failed half-way) are stopped, so none outlives the run. */
+const running = new Set<Promise<number | null>>();
+const stoppers = new Map<Promise<number | null>, () => void>();
+afterEach(async () => {
+  for (const exited of running) stoppers.get(exited)?.();
+  await Promise.all(running);
+});
 
 async function waitFor(output: () => string, text: string, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;
