@@ -389,9 +389,10 @@ export const operations: Record<string, Operation> = {
     summary: 'Run the roll-up-reports job now',
     description:
       'Hourly (every 5 minutes in the local server): stores one row per UTC day older than ' +
-      '37 days (before asOf), from the counts the API keeps by day, and stores again the ' +
-      'rows from the first day of any month that got a change after it was stored (history ' +
-      'imported). Reports read these rows; they compute the days after the last good row ' +
+      '4 days (before asOf), from the counts the API keeps by day, and stores again the ' +
+      'rows from the earliest day that got a change after it was stored (a backdated ' +
+      'purchase, a lapse dated earlier, history imported; a change over 62 days back ' +
+      'counts from the first of its month). Reports read these rows; they compute the days after the last good row ' +
       'themselves. Its first runs on a table with customers from before the counts existed ' +
       'count those customers, history and all (`backfilled`). One run at a time: a run that ' +
       'finds another at work does nothing and answers `complete: false`; running it again ' +
@@ -489,10 +490,11 @@ export const operations: Record<string, Operation> = {
       'imported shows on its own days. customers, active, lapsed, pointsOutstanding, ' +
       'liability and valueAtRisk stand at the end of the day; the rest is what the day ' +
       'added. The API counts as changes happen (one small item per day and shard) and an ' +
-      'hourly job (`roll-up-reports`) stores one row per day older than 37 days, so a report ' +
+      'hourly job (`roll-up-reports`) stores one row per day older than 4 days, so a report ' +
       'reads one small item per older day and the counts of the days since the last row ' +
-      '(about 37), never the customers; history imported onto older days is read from its ' +
-      'counts too until the job has stored its rows again. Customers stored before the counts existed are counted ' +
+      '(about 4), never the customers; a change to an older day (a backdated purchase, a ' +
+      'lapse dated earlier, history imported) is read from its counts too, from that day ' +
+      'on, until the job has stored its rows again. Customers stored before the counts existed are counted ' +
       "by that job's first runs, history and all, from their ledgers, purchases and the " +
       'outbox; what that history cannot give is the value at risk of a lapse that ended ' +
       'before (its spend then is not kept), a reason given on such a lapse counts from ' +

@@ -5,19 +5,21 @@
  *   item; a report reads a range of days with one Query per shard.
  * - `DAILY` / `<day>`: a rolled-up day: its counts and what a report shows of the running
  *   totals at its end (a few hundred bytes), written by the roll-up job once the day is
- *   RECENT_DAYS old, so a report reads one small item a day for older days (and the
- *   shards of the recent ones).
+ *   a few days old, so a report reads one small item a day for older days (and the
+ *   shards of the last few).
  * - `DAILYTOTALS` / `<day>`: the running totals themselves (spend at risk by reason and
  *   month...), read only as the start of the days counted after them.
  * - `REPORTS` / `ROLLED`: the last day rolled up.
  * - `REPORTS` / `BACKFILL`: once every customer stored before the counts existed is counted.
- * - `REPORTS` / `STALE#<shard>`: a count per month (`m<YYYY-MM>`) of changes written to a
- *   day more than RECENT_DAYS ago (history imported): a day rolled up may have changed
- *   since, so rows from that month on are computed again (by the report until the job
- *   has done it). A till's backdated purchase or a lapse dated yesterday needs no mark.
+ * - `REPORTS` / `STALE#<shard>`: marks of changes written to a day more than RECENT_DAYS
+ *   ago (a backdated purchase, a lapse dated when its rule started to hold, history
+ *   imported): a count per day (`m<YYYY-MM-DD>`) for the last DAY_MARKS days, per month
+ *   (`m<YYYY-MM>`) before. A day rolled up may have changed since, so rows from the
+ *   earliest day marked on are computed again (by the report until the job has done it).
+ *   The job takes the marks it acted on off (their attributes go), so the items stay small.
+ * Everything under `REPORTS` is read with one consistent Query.
  */
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   GetCommand,
@@ -30,7 +32,6 @@ import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { db, tableName } from './client.ts';
 import { EVENT_PREFIX, EVENTS_PARTITION, keys, LEDGER_PREFIX } from './keys.ts';
 import { queryPages } from './pagination.ts';
-import { backoff } from './transactions.ts';
 
 /**
  * Transactions touching one item at once conflict (and retry): at 100 purchases a second,
@@ -39,11 +40,14 @@ import { backoff } from './transactions.ts';
 export const DAY_SHARDS = 32;
 
 /**
- * Days this recent are never stored as rows: reports read their shards, so a change to
- * one (a purchase backdated up to the program's maxBackdateDays, 30 by default; a lapse
- * dated the day before the scan) costs no mark. Older days are rolled up.
+ * Days this recent (today and the two before) are never stored as rows: reports read
+ * their shards, so a change to one costs no mark. Older days are rolled up; a change to
+ * one marks its day. Fewer recent days, fewer items a report reads (32 a day).
  */
-export const RECENT_DAYS = 35;
+export const RECENT_DAYS = 2;
+
+/** Changes this many days back mark their day; older ones their month (years imported). */
+export const DAY_MARKS = 62;
 
 const dayShardKey = keys.dayStats;
 const rowKey = keys.dailyRow;
@@ -68,21 +72,24 @@ function addCounts(counts: Counts) {
 
 /**
  * The transaction items that add a change's counts: one per day it counts on (on one
- * shard, chosen at random), and a mark for the months of days older than RECENT_DAYS.
+ * shard, chosen at random), and on the same shard's mark item a mark for each day older
+ * than RECENT_DAYS (its month, past DAY_MARKS days).
  */
 export function dayStatsItems(stats: DayStats, now = Date.now()) {
   const TableName = tableName();
   const shard = Math.floor(Math.random() * DAY_SHARDS);
-  const recent = addDays(utcDay(new Date(now)), -RECENT_DAYS);
+  const today = utcDay(new Date(now));
+  const recent = addDays(today, -RECENT_DAYS);
+  const byDay = addDays(today, -DAY_MARKS);
   const items = [];
-  const staleMonths: Counts = {};
+  const marks: Counts = {};
   for (const [day, counts] of stats) {
     if (Object.keys(counts).length === 0) continue;
     items.push({ Update: { TableName, Key: dayShardKey(shard, day), ...addCounts(counts) } });
-    if (day < recent) staleMonths[`m${day.slice(0, 7)}`] = 1;
+    if (day < recent) marks[`m${day >= byDay ? day : day.slice(0, 7)}`] = 1;
   }
-  if (Object.keys(staleMonths).length > 0) {
-    items.push({ Update: { TableName, Key: staleKey(shard), ...addCounts(staleMonths) } });
+  if (Object.keys(marks).length > 0) {
+    items.push({ Update: { TableName, Key: staleKey(shard), ...addCounts(marks) } });
   }
   return items;
 }
@@ -186,46 +193,77 @@ export async function writeRows(
   }
 }
 
-/** Where the roll-up stands: the last day rolled up and the marks of changed months. */
+/** Where the roll-up stands: the last day rolled up and the marks of changed days. */
 export interface RollUpState {
   rolledThrough: string | undefined;
-  /** Marks by shard: count by `m<YYYY-MM>`. */
+  /** Mark items by shard: count by `m<YYYY-MM-DD>` or `m<YYYY-MM>` (0 once taken off). */
   stale: Map<number, Counts>;
-  /** The first day of the earliest month marked, if any. */
+  /** The earliest day marked (a month's first day), if any. */
   staleFrom: string | undefined;
 }
 
+/** The first day a mark stands for. */
+const markedFrom = (name: string) => (name.length === 8 ? `${name.slice(1)}-01` : name.slice(1));
+
+/** `REPORTS`, whole, with one consistent Query (ROLLED, the marks, the lease, BACKFILL). */
 export async function readRollUpState(): Promise<RollUpState> {
-  const Keys = [ROLLED_KEY, ...Array.from({ length: DAY_SHARDS }, (_, i) => staleKey(i))];
-  const Responses: Record<string, Record<string, unknown>[]> = { [tableName()]: [] };
-  let request: Record<string, { Keys: object[]; ConsistentRead: true }> = {
-    [tableName()]: { Keys, ConsistentRead: true },
-  };
-  for (let attempt = 0; Object.keys(request).length > 0; attempt++) {
-    if (attempt > 0) await backoff(attempt);
-    const answer = await db().send(new BatchGetCommand({ RequestItems: request }));
-    Responses[tableName()]?.push(...(answer.Responses?.[tableName()] ?? []));
-    request = (answer.UnprocessedKeys ?? {}) as typeof request;
-  }
   const stale = new Map<number, Counts>();
   let rolledThrough: string | undefined;
-  let earliest: string | undefined;
-  for (const item of Responses?.[tableName()] ?? []) {
-    if (item.SK === 'ROLLED') {
-      rolledThrough = item.through as string;
-      continue;
+  let staleFrom: string | undefined;
+  for await (const items of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk',
+    ExpressionAttributeValues: { ':pk': ROLLED_KEY.PK },
+    ConsistentRead: true,
+  })) {
+    for (const item of items) {
+      if (item.SK === ROLLED_KEY.SK) rolledThrough = item.through as string;
+      if (!(item.SK as string).startsWith('STALE#')) continue;
+      const { PK: _pk, SK, ...marks } = item as Record<string, number> & { PK: string; SK: string };
+      stale.set(Number(SK.slice('STALE#'.length)), marks);
+      for (const [name, n] of Object.entries(marks)) {
+        const from = markedFrom(name);
+        if (n > 0 && (staleFrom === undefined || from < staleFrom)) staleFrom = from;
+      }
     }
-    const { PK: _pk, SK, ...marks } = item as Record<string, number> & { PK: string; SK: string };
-    const counts: Counts = {};
-    for (const [name, n] of Object.entries(marks)) {
-      if (n <= 0) continue;
-      counts[name] = n;
-      const month = name.slice(1);
-      if (earliest === undefined || month < earliest) earliest = month;
-    }
-    stale.set(Number(SK.slice('STALE#'.length)), counts);
   }
-  return { rolledThrough, stale, staleFrom: earliest && `${earliest}-01` };
+  return { rolledThrough, stale, staleFrom };
+}
+
+/** Attributes a mark item's update names at once (its expressions stay far under 4 KB). */
+const MARKS_PER_UPDATE = 50;
+
+/**
+ * Takes the marks read off one mark item: their attributes go if none changed since;
+ * if a change marked one meanwhile, only the counts read are taken off (its own stays,
+ * the rest go at the next run).
+ */
+async function clearMarks(shard: number, marks: Counts): Promise<void> {
+  const entries = Object.entries(marks);
+  for (let i = 0; i < entries.length; i += MARKS_PER_UPDATE) {
+    const part = entries.slice(i, i + MARKS_PER_UPDATE);
+    const names = Object.fromEntries(part.map(([name], k) => [`#n${k}`, name]));
+    const values = Object.fromEntries(part.map(([, n], k) => [`:v${k}`, n]));
+    try {
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: staleKey(shard),
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')}`,
+          ConditionExpression: part.map((_, k) => `#n${k} = :v${k}`).join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+      const read = Object.fromEntries(part.filter(([, n]) => n > 0).map(([m, n]) => [m, -n]));
+      if (Object.keys(read).length === 0) continue;
+      await db().send(
+        new UpdateCommand({ TableName: tableName(), Key: staleKey(shard), ...addCounts(read) }),
+      );
+    }
+  }
 }
 
 /**
@@ -235,16 +273,8 @@ export async function readRollUpState(): Promise<RollUpState> {
 export async function finishRollUp(state: RollUpState, through: string): Promise<void> {
   await Promise.all(
     [...state.stale]
-      .filter(([, counts]) => Object.keys(counts).length > 0)
-      .map(([shard, counts]) =>
-        db().send(
-          new UpdateCommand({
-            TableName: tableName(),
-            Key: staleKey(shard),
-            ...addCounts(Object.fromEntries(Object.entries(counts).map(([m, n]) => [m, -n]))),
-          }),
-        ),
-      ),
+      .filter(([, marks]) => Object.keys(marks).length > 0)
+      .map(([shard, marks]) => clearMarks(shard, marks)),
   );
   await db().send(
     new UpdateCommand({

@@ -153,8 +153,8 @@ export async function retentionReport(asOf: Date) {
 
 /**
  * The roll-up job: stores a row for every day older than RECENT_DAYS (and two more) not
- * yet stored, and again for every day since the earliest month marked (history imported
- * onto days already stored).
+ * yet stored, and again for every day since the earliest day marked (a change to a day
+ * already stored).
  */
 export async function rollUpReports(
   asOf: Date,
@@ -204,8 +204,8 @@ async function rollUp(
   const good = lastGoodDay(state);
   const stale = [...state.stale.values()].some((c) => Object.keys(c).length > 0);
   if (good !== undefined && good >= through) {
-    // Marks of months after every row stored only: no row is stale, they can go. (A mark
-    // on a stored month stays until a run as of later stores its rows again.)
+    // Marks of days after every row stored only (or spent ones): no row is stale, they
+    // can go. (A mark on a stored day stays until a run as of later stores it again.)
     if (stale && good === state.rolledThrough && !options.dryRun) {
       await finishRollUp(state, state.rolledThrough);
     }

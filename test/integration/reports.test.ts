@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { lapseReasons } from '../../lib/domain/cadence.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { onDynamoCall } from '../../lib/store/client.ts';
-import { DAY_SHARDS, RECENT_DAYS } from '../../lib/store/reports.ts';
+import { DAY_MARKS, DAY_SHARDS, RECENT_DAYS } from '../../lib/store/reports.ts';
 import { prng } from '../bench/workload.ts';
 import { ADMIN_KEY, redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
@@ -180,9 +180,12 @@ async function lapseScan(): Promise<number> {
   }
 }
 
-async function rollUp(asOf?: number): Promise<any> {
+async function rollUp(asOf?: number, dryRun = false): Promise<any> {
   const res = await t.call('POST', '/v1/jobs/roll-up-reports', {
-    body: asOf === undefined ? {} : { asOf: new Date(asOf).toISOString() },
+    body: {
+      ...(asOf !== undefined && { asOf: new Date(asOf).toISOString() }),
+      ...(dryRun && { dryRun }),
+    },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   expect(res.body.complete).toBe(true);
@@ -638,11 +641,13 @@ describe('a seeded workload over many days', () => {
 
   it('shows history arriving late on its own days at once, and the same after the job reruns', async () => {
     const rolled = (await rollUp()).rolledThrough as string;
-    // Days stored already (older than RECENT_DAYS), and a recent one (never stored).
+    // Days stored already (older than RECENT_DAYS), and a recent one (never stored). A
+    // change over DAY_MARKS days back marks its month, a later one its day.
     const late = addDays(today(), -(RECENT_DAYS + 10));
     const import1 = addDays(today(), -(RECENT_DAYS + 20));
-    const import2 = addDays(today(), -(RECENT_DAYS + 60));
-    const recent = addDays(today(), -5);
+    const import2 = addDays(today(), -(DAY_MARKS - 1));
+    const import3 = addDays(today(), -(DAY_MARKS + 40));
+    const recent = addDays(today(), -1);
     expect(import1 < late && late <= rolled && rolled < recent).toBe(true);
     const [before] = await dailyRows(late, late);
     const [recentBefore] = await dailyRows(recent, recent);
@@ -662,6 +667,16 @@ describe('a seeded workload over many days', () => {
         amount: 4_321,
       },
     ]);
+    // What is marked: the earliest day changed is import2, until import3's month comes.
+    const job2 = await rollUp(Date.now(), true);
+    expect(job2.rolledDays).toBe(daysFrom(import2, job2.rolledThrough));
+    await importPurchases([
+      {
+        customerId: regulars[8] as string,
+        at: Date.parse(`${import3}T01:00:00.000Z`),
+        amount: 2_468,
+      },
+    ]);
 
     // At once, before the job runs again: on their days.
     const [row] = await dailyRows(late, late);
@@ -678,10 +693,8 @@ describe('a seeded workload over many days', () => {
 
     const job = await rollUp();
     expect(job.rolledThrough >= rolled).toBe(true);
-    // Every day from the first of the earliest month changed is stored again.
-    expect(job.rolledDays).toBeGreaterThanOrEqual(
-      daysFrom(`${import2.slice(0, 7)}-01`, job.rolledThrough),
-    );
+    // Every day from the first of the earliest month marked (import3's) is stored again.
+    expect(job.rolledDays).toBe(daysFrom(`${import3.slice(0, 7)}-01`, job.rolledThrough));
     const stored = await expectReportExact(truth);
     expect(JSON.stringify(stored)).toBe(JSON.stringify(live));
   });
@@ -795,10 +808,10 @@ describe('what a report reads', () => {
 
     expect(after.daily.calls).toBe(before.daily.calls);
     expect(after.retention.calls).toBe(before.retention.calls);
-    // At most: a stored row a day, the roll-up's state (ROLLED and a mark item a shard),
-    // and the counts of the days not stored yet (an item a shard a day); nothing a
-    // customer adds.
-    const state = 1 + DAY_SHARDS;
+    // At most: a stored row a day, the roll-up's state (ROLLED, BACKFILL, the lease and a
+    // mark item a shard), and the counts of the days not stored yet (an item a shard a
+    // day); nothing a customer adds.
+    const state = 3 + DAY_SHARDS;
     const recentItems = DAY_SHARDS * (RECENT_DAYS + 3);
     for (const r of [before.daily, after.daily]) {
       expect(r.items).toBeLessThanOrEqual(366 + state + recentItems);
@@ -807,7 +820,7 @@ describe('what a report reads', () => {
     for (const r of [before.retention, after.retention]) {
       expect(r.items).toBeLessThanOrEqual(2 + state + recentItems);
     }
-    // A Query for the rows, one a shard for the days after them, the state's BatchGetItem.
+    // A Query for the rows, one a shard for the days after them, one for the state.
     expect(after.daily.calls).toBeLessThanOrEqual(DAY_SHARDS + 3);
 
     // And still exact, with 300 more customers.
@@ -817,19 +830,25 @@ describe('what a report reads', () => {
 });
 
 describe('a roll-up run as of an earlier day', () => {
-  it('keeps the marks of months changed since, so their rows are stored again later', async () => {
+  it('keeps the marks of days changed since, so their rows are stored again later', async () => {
     const rolled = (await rollUp()).rolledThrough as string;
     const late = addDays(today(), -(RECENT_DAYS + 10));
     expect(late <= rolled).toBe(true);
-    const customerId = everyone[0] as string;
-    await buy(customerId, 5_555, Date.parse(`${late}T06:00:00.000Z`));
+    // An active customer: the purchase is no return.
+    let customerId: string | undefined;
+    for (const id of everyone) {
+      if ((await t.call('GET', `/v1/customers/${id}`)).body.status === 'active') {
+        customerId = id;
+        break;
+      }
+    }
+    await buy(customerId as string, 5_555, Date.parse(`${late}T06:00:00.000Z`));
     const truth = await groundTruth();
     const [expected] = expectedRows(truth, late, late);
     expect((await dailyRows(late, late))[0]).toEqual(expected);
 
-    // As of the day before the changed month began: nothing of that month is over by then.
-    const monthStart = `${late.slice(0, 7)}-01`;
-    const earlier = await rollUp(Date.parse(`${addDays(monthStart, -1)}T12:00:00.000Z`));
+    // As of the day before the changed day: that day is not over by then.
+    const earlier = await rollUp(Date.parse(`${addDays(late, -1)}T12:00:00.000Z`));
     expect(earlier.rolledDays).toBe(0);
     expect((await dailyRows(late, late))[0], 'after the run as of an earlier day').toEqual(
       expected,
