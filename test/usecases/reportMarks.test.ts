@@ -33,7 +33,11 @@ async function markItems(): Promise<{ marks: Record<string, number>; attributes:
   let attributes = 0;
   for (let shard = 0; shard < DAY_SHARDS; shard++) {
     const { Item } = await db().send(
-      new GetCommand({ TableName: tableName(), Key: keys.staleMonths(shard), ConsistentRead: true }),
+      new GetCommand({
+        TableName: tableName(),
+        Key: keys.staleMonths(shard),
+        ConsistentRead: true,
+      }),
     );
     const { PK: _pk, SK: _sk, ...rest } = (Item ?? {}) as Record<string, number>;
     for (const [name, n] of Object.entries(rest)) {
