@@ -9,6 +9,7 @@ import {
   type RoleProps,
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -35,6 +36,11 @@ export interface LoyaltyFunctionProps {
   timeout?: Duration;
   /** The customer-token signing secret, for the functions that sign or verify tokens. */
   tokenSecret?: ISecret;
+  /**
+   * The webhook secrets' KMS key (webhooks/secrets.ts), for the functions that seal a new
+   * secret (encrypt) or open them to sign deliveries (decrypt): only that use is granted.
+   */
+  webhookKey?: { key: IKey; use: 'encrypt' | 'decrypt' };
   environment?: Record<string, string>;
   /** Package files the function reads at run time (a route's `assets`): copied next to its bundle. */
   assets?: readonly string[];
@@ -115,6 +121,7 @@ export class LoyaltyFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'loyalty-api',
         ...(props.tokenSecret && { LOYALTY_TOKEN_SECRET_ARN: props.tokenSecret.secretArn }),
+        ...(props.webhookKey && { LOYALTY_WEBHOOK_KEY_ID: props.webhookKey.key.keyArn }),
         ...props.environment,
       },
       bundling: {
@@ -150,6 +157,8 @@ export class LoyaltyFunction extends Construct {
     });
 
     props.tokenSecret?.grantRead(this.function);
+    if (props.webhookKey?.use === 'encrypt') props.webhookKey.key.grantEncrypt(this.function);
+    if (props.webhookKey?.use === 'decrypt') props.webhookKey.key.grantDecrypt(this.function);
 
     if (props.tableActions.length > 0) {
       const tableArn = props.table.tableArn;

@@ -266,6 +266,30 @@ export class LoyaltyMonitoring extends Construct {
       );
     }
 
+    // Webhook deliveries that failed for good (24 h of retries): the merchant's receiver
+    // is down or refusing; the delivery log (GET /v1/webhook-endpoints/{id}/deliveries)
+    // says which and why.
+    if (props.jobs.some((job) => job.name === 'deliver-webhooks')) {
+      this.alarm(
+        'WebhookDeliveriesFailed',
+        'webhook-deliveries-failed',
+        new Metric({
+          namespace: 'Loyalty',
+          metricName: 'Job_failed',
+          dimensionsMap: { service: 'loyalty-api', job: 'deliver-webhooks' },
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+        }),
+        {
+          threshold: 0,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          description:
+            "Webhook deliveries failed after 24 hours of retries: check the endpoints' " +
+            'delivery logs (GET /v1/webhook-endpoints/{id}/deliveries) and the receivers.',
+        },
+      );
+    }
+
     // The dashboard.
     const busiest = props.busiestFunctions.map((name) => {
       const fn = props.functions.get(name);

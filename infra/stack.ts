@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   FilterCriteria,
   FilterRule,
@@ -85,6 +86,16 @@ export class LoyaltyStack extends Stack {
       authorizerFunction.fn,
     ]);
 
+    // Webhook signing secrets are stored encrypted with this key (lib/webhooks/secrets.ts):
+    // the functions that create or rotate them may Encrypt, those that sign may Decrypt.
+    const webhookKeyUses = new Map(
+      [...routes, ...jobs].flatMap((r) => (r.webhookKey ? [[r.fn, r.webhookKey] as const] : [])),
+    );
+    const webhookKey = new Key(this, 'WebhookSecretsKey', {
+      description: "Encrypts webhook endpoints' signing secrets at rest",
+      enableKeyRotation: true,
+    });
+
     // Only the functions that Query GSI1 are granted `<table>/index/*`.
     const indexReaders = new Set(
       [...routes, ...jobs].filter((r) => r.queriesIndex).map((r) => r.fn),
@@ -103,6 +114,9 @@ export class LoyaltyStack extends Stack {
         includeIndexes: hasIndexes && indexReaders.has(fn),
         ...(timeout && { timeout }),
         ...(needsSecret.has(fn) && { tokenSecret }),
+        ...(webhookKeyUses.has(fn) && {
+          webhookKey: { key: webhookKey, use: webhookKeyUses.get(fn) as 'encrypt' | 'decrypt' },
+        }),
         ...(assets.has(fn) && { assets: assets.get(fn) }),
         ...(consoleFunctions.has(fn) && { console: true }),
       }).function;

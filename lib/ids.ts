@@ -12,7 +12,9 @@ export type IdPrefix =
   | 'red'
   | 'ref'
   | 'evt'
-  | 'cmp';
+  | 'cmp'
+  | 'whe'
+  | 'dlv';
 
 /** ULID-based ids with a type prefix: sortable by creation time, opaque to clients. */
 export const newId = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${nextUlid(now)}`;

@@ -51,6 +51,11 @@ export interface Route {
    * the same for the routes that say so.
    */
   trailingSlash?: true;
+  /**
+   * The function uses the webhook secrets' key (webhooks/secrets.ts: KMS in AWS): to seal
+   * a new secret, or to open them to sign a delivery.
+   */
+  webhookKey?: 'encrypt' | 'decrypt';
 }
 
 /** Request bodies are at most this large (64 KiB)... */
@@ -88,7 +93,12 @@ const ROLL_UP_JOB: TableAction[] = [
 ];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
-function jobRoutes(name: string, fn: string, table: TableAction[] = JOB): Route[] {
+function jobRoutes(
+  name: string,
+  fn: string,
+  table: TableAction[] = JOB,
+  extra: Pick<Route, 'webhookKey'> = {},
+): Route[] {
   return [
     {
       method: 'POST',
@@ -99,9 +109,16 @@ function jobRoutes(name: string, fn: string, table: TableAction[] = JOB): Route[
       queriesIndex: true,
       // API Gateway answers 503 after 30 s; the run stops starting new pages at 25 s.
       timeoutSeconds: 29,
+      ...extra,
     },
   ];
 }
+
+/**
+ * The webhook deliveries (usecases/webhooks.ts): reads the endpoints, the outbox and the
+ * deliveries due (WebhookDue), adds deliveries, claims and settles them.
+ */
+const WEBHOOK_JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];
 
 export const routes: Route[] = [
   { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
@@ -327,6 +344,63 @@ export const routes: Route[] = [
   ...jobRoutes('lapse-scan', 'runLapseScan'),
   ...jobRoutes('birthday-bonus', 'runBirthdayBonus'),
   ...jobRoutes('roll-up-reports', 'runRollUpReports', ROLL_UP_JOB),
+  ...jobRoutes('expiry-reminders', 'runExpiryReminders'),
+  ...jobRoutes('deliver-webhooks', 'runDeliverWebhooks', WEBHOOK_JOB, { webhookKey: 'decrypt' }),
+  // Webhook endpoints (contract section 10): in one partition; secrets sealed.
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints',
+    fn: 'createWebhookEndpoint',
+    roles: ['admin'],
+    table: ['PutItem'],
+    webhookKey: 'encrypt',
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints',
+    fn: 'listWebhookEndpoints',
+    roles: ['admin'],
+    table: ['Query'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints/{id}',
+    fn: 'getWebhookEndpoint',
+    roles: ['admin'],
+    table: ['GetItem'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/webhook-endpoints/{id}',
+    fn: 'deleteWebhookEndpoint',
+    roles: ['admin'],
+    table: ['DeleteItem'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/rotate-secret',
+    fn: 'rotateWebhookSecret',
+    roles: ['admin'],
+    table: ['GetItem', 'UpdateItem'],
+    webhookKey: 'encrypt',
+  },
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/test',
+    fn: 'testWebhookEndpoint',
+    roles: ['admin'],
+    table: ['GetItem', 'PutItem'],
+    webhookKey: 'decrypt',
+    // The receiver has 10 s.
+    timeoutSeconds: 15,
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints/{id}/deliveries',
+    fn: 'listWebhookDeliveries',
+    roles: ['admin'],
+    table: ['GetItem', 'Query'],
+  },
   // A batch is many transactions: its customers, receipts and campaign markers read in
   // BatchGetItems, campaign counts added (UpdateItem), its Idempotency-Key marked (PutItem).
   {
@@ -386,6 +460,10 @@ export interface Job {
   everyMinutes: number;
   /** How often in the local server, if not everyMinutes. */
   localEveryMinutes?: number;
+  /** ...or every this many seconds (the webhook deliveries). */
+  localEverySeconds?: number;
+  /** As Route's. */
+  webhookKey?: 'encrypt' | 'decrypt';
   /** The scheduled function's timeout when not 60 s; it stops 5 s before. */
   timeoutSeconds?: number;
 }
@@ -432,6 +510,24 @@ export const jobs: Job[] = [
     localEveryMinutes: 60,
     // Flagging, then the model fit on up to 20,000 customers.
     timeoutSeconds: 300,
+  },
+  {
+    name: 'expiry-reminders',
+    fn: 'expiryRemindersJob',
+    table: JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
+    localEveryMinutes: 60,
+  },
+  {
+    name: 'deliver-webhooks',
+    fn: 'deliverWebhooksJob',
+    table: WEBHOOK_JOB,
+    queriesIndex: true,
+    // Every minute (EventBridge Scheduler's finest); every 2 s on a laptop.
+    everyMinutes: 1,
+    localEverySeconds: 2,
+    webhookKey: 'decrypt',
   },
   {
     name: 'roll-up-reports',

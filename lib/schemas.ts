@@ -633,3 +633,36 @@ export type ImportPurchaseInput = z.infer<typeof importPurchaseSchema>;
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
 export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
 export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>;
+
+/** What a webhook endpoint may subscribe to: section 8's events, points.expiring, or all. */
+export const webhookEventTypes = [
+  'tier.changed',
+  'customer.lapsed',
+  'customer.reactivated',
+  'points.expiring',
+  '*',
+] as const;
+
+export const createWebhookEndpointSchema = z
+  .object({
+    url: z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(2048),
+        noControl,
+        z.describe(
+          'https; http only to a loopback address on the local runtime. Private, loopback, ' +
+            'link-local and metadata addresses are refused, also when a name resolves to one.',
+        ),
+      ),
+    events: z
+      .array(z.enum(webhookEventTypes))
+      .check(
+        z.minLength(1),
+        z.maxLength(webhookEventTypes.length),
+        z.describe('The event types to receive, or ["*"] for all'),
+      ),
+    description: z.optional(line(500)),
+  })
+  .check(z.meta({ id: 'CreateWebhookEndpoint' }));

@@ -832,6 +832,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs/expiry-reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the expiry-reminders job now, as of asOf
+         * @description Daily (hourly in the local server): one `points.expiring` event `{points, expiresAt}` for each lot of points (the points that became available on one UTC day) that expires within 14 days of asOf, once per lot however often it runs (the lots reminded are kept on the customer, in the same transaction as the event). Does nothing when the program has no expiry. Reads only the customers whose oldest lot expires within 14 days (the keys-only ExpireDue index). The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
+         *
+         *     Roles: admin.
+         */
+        post: operations["runExpiryReminders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/deliver-webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the deliver-webhooks job now, as of asOf
+         * @description Every minute in AWS (every 2 s in the local server): adds a delivery for each new outbox event to each endpoint that takes its type (and was created before it), then sends every delivery due, signed, and records the outcome: delivered on a 2xx within 10 s; otherwise attempted again 1, 2, 4, 8, 16, 32 minutes later, then hourly, until 24 hours have passed since the event was fanned out, then `failed` (30 attempts in all). Each attempt is claimed first, so overlapping runs send it once, and a run that dies mid-delivery leaves it due again a minute later (at least once: receivers deduplicate by event id). asOf is the clock for what is due and for the schedule. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
+         *
+         *     Roles: admin.
+         */
+        post: operations["runDeliverWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints, oldest first
+         * @description Roles: admin.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Subscribe a URL to events
+         * @description The URL must be https (http only to a loopback address, such as `http://127.0.0.1:4000/hooks`, on the local runtime), and neither it nor the addresses its name resolves to may be private, loopback, link-local or a metadata address: 400 `validation-failed` otherwise (each delivery checks again, and a name that resolves to such an address then fails that attempt). The endpoint receives the events recorded from now on. The `secret` (`whsec_...`) is in this response only; the API keeps it encrypted (KMS in AWS) to sign deliveries: `loyalty-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+         *
+         *     Roles: admin.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a webhook endpoint
+         * @description Roles: admin.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Nothing more is sent to it; deliveries still pending fail at their next attempt ("the endpoint was deleted").
+         *
+         *     Roles: admin.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description A new secret signs from now on; the one it replaces keeps signing too for 24 hours, so deliveries carry two `v1=` meanwhile (the new one first) and a receiver can switch at its own pace. A second rotation within the 24 hours retires the oldest at once. The new secret is in this response only.
+         *
+         *     Roles: admin.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a ping to an endpoint now
+         * @description A `ping` event (`customerId` null, `data: {endpointId}`), signed like any delivery, sent at once and not retried; it shows in the delivery log.
+         *
+         *     Roles: admin.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log, newest first
+         * @description Roles: admin.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/imports/customers": {
         parameters: {
             query?: never;
@@ -1428,17 +1588,126 @@ export interface components {
             /** @description evt_ + ULID: unique, so a consumer can drop duplicates */
             id: string;
             /** @enum {string} */
-            type: "tier.changed" | "customer.lapsed" | "customer.reactivated";
+            type: "tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring";
             /**
              * Format: date-time
              * @description RFC 3339, UTC
              */
             at: string;
             customerId: string;
-            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program", qualifyingSpend: Money}` */
+            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: `{points, expiresAt}` (a lot of points expires within 14 days; once per lot) */
             data: {
                 [key: string]: unknown;
             };
+        };
+        WebhookEndpoint: {
+            /** @description whe_ + ULID */
+            id: string;
+            url: string;
+            /** @description The event types it receives, or ["*"] for all */
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            description?: string;
+            /** @enum {string} */
+            status: "enabled";
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+        };
+        NewWebhookEndpoint: {
+            /** @description whe_ + ULID */
+            id: string;
+            url: string;
+            /** @description The event types it receives, or ["*"] for all */
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            description?: string;
+            /** @enum {string} */
+            status: "enabled";
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+            /** @description whsec_...: the signing secret, shown in this response only; keep it safe */
+            secret: string;
+        };
+        WebhookEndpointPage: {
+            items: components["schemas"]["WebhookEndpoint"][];
+            /** @description Send as `?cursor=` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
+        WebhookSecret: {
+            /** @description The new whsec_... secret, shown in this response only */
+            secret: string;
+        };
+        WebhookPing: {
+            /** @description The receiver answered 2xx within 10 s */
+            delivered: boolean;
+            /** @description Its status, if it answered at all */
+            statusCode?: number;
+        };
+        WebhookDelivery: {
+            /** @description dlv_ + ULID */
+            id: string;
+            eventId: string;
+            /** @description The event's type, or ping */
+            eventType: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            /** @description Attempts made so far */
+            attempts: number;
+            /** @description null before the first attempt */
+            lastAttemptAt: string | null;
+            /** @description The last attempt's answer, if any came */
+            lastStatusCode?: number;
+            /** @description Why the last attempt failed: timeout, refused address, answered 500... */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @description While pending: when it is tried next
+             */
+            nextAttemptAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            createdAt: string;
+        };
+        WebhookDeliveryPage: {
+            items: components["schemas"]["WebhookDelivery"][];
+            /** @description Send as `?cursor=` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
+        WebhookRunResult: {
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            asOf: string;
+            /** @description Deliveries this run created from new outbox events */
+            fannedOut: number;
+            delivered: number;
+            /** @description Attempts that failed and will be tried again */
+            retried: number;
+            /** @description Deliveries that failed for good this run */
+            failed: number;
+            /** @description false if the run stopped at its deadline; the next goes on */
+            complete: boolean;
+            dryRun?: boolean;
+        };
+        ExpiryRemindersResult: {
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            asOf: string;
+            /** @description Customers reminded */
+            customers: number;
+            /** @description points.expiring events recorded (one per lot) */
+            reminders: number;
+            complete: boolean;
+            dryRun?: boolean;
         };
         LapseScanResult: {
             /**
@@ -1799,6 +2068,13 @@ export interface components {
             asOf?: string;
             /** @description Count what the job would do as of asOf, and change nothing */
             dryRun?: boolean;
+        };
+        CreateWebhookEndpoint: {
+            /** @description https; http only to a loopback address on the local runtime. Private, loopback, link-local and metadata addresses are refused, also when a name resolves to one. */
+            url: string;
+            /** @description The event types to receive, or ["*"] for all */
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            description?: string;
         };
     };
     responses: {
@@ -5525,6 +5801,873 @@ export interface operations {
             };
             /** @description - `invalid-as-of`: asOf is more than 5 minutes ahead and dryRun is not true (and the deployment does not run with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runExpiryReminders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["JobRun"];
+            };
+        };
+        responses: {
+            /** @description The reminders sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpiryRemindersResult"];
+                };
+            };
+            /**
+             * @description - `validation-failed`: The body is missing, not JSON, or fails the schema
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `invalid-as-of`: asOf is more than 5 minutes ahead and dryRun is not true (and the deployment does not run with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runDeliverWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["JobRun"];
+            };
+        };
+        responses: {
+            /** @description What the run fanned out and sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookRunResult"];
+                };
+            };
+            /**
+             * @description - `validation-failed`: The body is missing, not JSON, or fails the schema
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `invalid-as-of`: asOf is more than 5 minutes ahead and dryRun is not true (and the deployment does not run with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1..100 (default 25) */
+                limit?: number;
+                /** @description The previous page's nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of endpoints (never their secrets) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description - `validation-failed`: Bad limit, or a cursor not issued for this list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookEndpoint"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its secret (shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhookEndpoint"];
+                };
+            };
+            /**
+             * @description - `validation-failed`: The body is missing, not JSON, or fails the schema
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint (never its secret) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such endpoint
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description - `validation-failed`: The body nests deeper than 32 levels */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such endpoint
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret (shown once) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            /** @description - `validation-failed`: The body nests deeper than 32 levels */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such endpoint
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `conflict`: The endpoint kept changing while rotating: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the receiver answered 2xx within 10 s */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPing"];
+                };
+            };
+            /** @description - `validation-failed`: The body nests deeper than 32 levels */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such endpoint
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1..100 (default 25) */
+                limit?: number;
+                /** @description The previous page's nextCursor */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description - `validation-failed`: Bad limit, or a cursor not issued for this list */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such endpoint
+             */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

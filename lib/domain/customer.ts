@@ -38,6 +38,8 @@ export interface CustomerState {
   lapseDueAt?: string;
   /** Available points by the UTC day they became available ("YYYYMMDD"); they add up to max(available, 0). */
   lots?: Record<string, number>;
+  /** Lots ("YYYYMMDD") whose `points.expiring` reminder was sent (expiry-reminders job). */
+  remindedLots?: string[];
   /** Pending points by the moment they become available (RFC 3339). */
   pendingLots?: Record<string, number>;
   /** When the tier held must next be reviewed (the oldest month of spend leaves the window). */

@@ -33,7 +33,11 @@ export interface LedgerEntry {
   breakdown?: BreakdownItem[];
 }
 
-export type EventType = 'tier.changed' | 'customer.lapsed' | 'customer.reactivated';
+export type EventType =
+  | 'tier.changed'
+  | 'customer.lapsed'
+  | 'customer.reactivated'
+  | 'points.expiring';
 
 /** What the outbox records, in the same transaction as the change it reports. */
 export interface DomainEvent {

@@ -197,6 +197,40 @@ export class PointsChange {
     return total;
   }
 
+  /**
+   * `points.expiring` for each lot that expires within `days` of asOf (and has not yet),
+   * once per lot: the lots reminded are kept on the customer (those gone are dropped).
+   * The number of reminders.
+   */
+  remindExpiring(days: number): number {
+    const expireAfter = this.program.pointsExpireAfterDays;
+    if (expireAfter === null) return 0;
+    const c = this.#customer;
+    const lots = c.lots ?? {};
+    const before = c.remindedLots ?? [];
+    const reminded = before.filter((day) => lots[day] !== undefined);
+    const asOf = this.asOf.getTime();
+    const horizon = asOf + days * 86_400_000;
+    let sent = 0;
+    for (const day of sortedDays(lots)) {
+      const expiresAt = lotExpiresAt(day, expireAfter).getTime();
+      if (expiresAt > horizon) break;
+      if (expiresAt <= asOf || reminded.includes(day)) continue;
+      this.event('points.expiring', {
+        points: lots[day] as number,
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
+      reminded.push(day);
+      sent += 1;
+    }
+    if (sent > 0 || reminded.length !== before.length) {
+      this.#dirty = true;
+      if (reminded.length > 0) c.remindedLots = reminded.sort();
+      else delete c.remindedLots;
+    }
+    return sent;
+  }
+
   /** Tiers go up at once; they go down only at a review, when the window has moved on. */
   reviewTier(): void {
     const c = this.#customer;

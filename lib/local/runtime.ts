@@ -77,7 +77,11 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
  */
 function scheduleJobs(): NodeJS.Timeout[] {
   return jobs.flatMap((job) => {
+    let running = false;
     const run = async () => {
+      // A run still going when the next is due: that one is skipped (the job carries on).
+      if (running) return;
+      running = true;
       try {
         const { handler } = (await import(`../../functions/${job.fn}.ts`)) as {
           handler: () => Promise<unknown>;
@@ -85,12 +89,18 @@ function scheduleJobs(): NodeJS.Timeout[] {
         await handler();
       } catch (error) {
         console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
+      } finally {
+        running = false;
       }
     };
     // LOYALTY_<JOB>_MINUTES (e.g. LOYALTY_LAPSE_SCAN_MINUTES) sets any job's local period.
     const override = `LOYALTY_${job.name.toUpperCase().replaceAll('-', '_')}_MINUTES`;
-    const minutes = Number(process.env[override]) || (job.localEveryMinutes ?? job.everyMinutes);
-    const timers = [setTimeout(run, 5_000), setInterval(run, minutes * 60_000)];
+    const periodMs =
+      Number(process.env[override]) * 60_000 ||
+      (job.localEverySeconds !== undefined
+        ? job.localEverySeconds * 1_000
+        : (job.localEveryMinutes ?? job.everyMinutes) * 60_000);
+    const timers = [setTimeout(run, Math.min(5_000, periodMs)), setInterval(run, periodMs)];
     for (const timer of timers) timer.unref();
     return timers;
   });

@@ -8,6 +8,7 @@ import {
   createApiKeySchema,
   createCampaignSchema,
   createCustomerSchema,
+  createWebhookEndpointSchema,
   customerLookupSchema,
   dailyReportQuerySchema,
   importCustomersSchema,
@@ -69,6 +70,9 @@ export const tagNotes: Record<string, string> = {
   jobs: 'The periodic jobs, run now as of a given time.',
   stores: "The merchant's own stores (pos keys are bound to one).",
   partners: 'Partner retailers that take points as cash (partner keys are bound to one).',
+  webhooks:
+    "Signed, retried deliveries of every event to the merchant's systems: endpoints, " +
+    'their secrets, and the delivery log.',
   'api-keys': 'Create and revoke API keys; the plain key is shown once.',
   import:
     'Bring members and years of purchases from another system, in batches of up to 500: ' +
@@ -412,6 +416,125 @@ export const operations: Record<string, Operation> = {
       'customer per year however often it runs; a birthday more than 7 days past when the ' +
       'job runs is passed over. In the points count: the points credited.',
   ),
+  runExpiryReminders: {
+    tag: 'jobs',
+    summary: 'Run the expiry-reminders job now, as of asOf',
+    description:
+      'Daily (hourly in the local server): one `points.expiring` event `{points, expiresAt}` ' +
+      'for each lot of points (the points that became available on one UTC day) that ' +
+      'expires within 14 days of asOf, once per lot however often it runs (the lots ' +
+      'reminded are kept on the customer, in the same transaction as the event). Does ' +
+      'nothing when the program has no expiry. Reads only the customers whose oldest lot ' +
+      'expires within 14 days (the keys-only ExpireDue index). ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'ExpiryRemindersResult',
+    responseDescription: 'The reminders sent',
+  },
+  runDeliverWebhooks: {
+    tag: 'webhooks',
+    summary: 'Run the deliver-webhooks job now, as of asOf',
+    description:
+      'Every minute in AWS (every 2 s in the local server): adds a delivery for each new ' +
+      'outbox event to each endpoint that takes its type (and was created before it), then ' +
+      'sends every delivery due, signed, and records the outcome: delivered on a 2xx within ' +
+      '10 s; otherwise attempted again 1, 2, 4, 8, 16, 32 minutes later, then hourly, until ' +
+      '24 hours have passed since the event was fanned out, then `failed` (30 attempts in ' +
+      'all). Each attempt is claimed first, so overlapping runs send it once, and a run that ' +
+      'dies mid-delivery leaves it due again a minute later (at least once: receivers ' +
+      'deduplicate by event id). asOf is the clock for what is due and for the schedule. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'WebhookRunResult',
+    responseDescription: 'What the run fanned out and sent',
+  },
+  createWebhookEndpoint: {
+    tag: 'webhooks',
+    summary: 'Subscribe a URL to events',
+    description:
+      'The URL must be https (http only to a loopback address, such as ' +
+      '`http://127.0.0.1:4000/hooks`, on the local runtime), and neither it nor the ' +
+      'addresses its name resolves to may be private, loopback, link-local or a metadata ' +
+      'address: 400 `validation-failed` otherwise (each delivery checks again, and a name ' +
+      'that resolves to such an address then fails that attempt). The endpoint receives the ' +
+      'events recorded from now on. The `secret` (`whsec_...`) is in this response only; ' +
+      'the API keeps it encrypted (KMS in AWS) to sign deliveries: `loyalty-signature: ' +
+      't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.',
+    body: createWebhookEndpointSchema,
+    status: 201,
+    response: 'NewWebhookEndpoint',
+    responseDescription: 'The endpoint, with its secret (shown once)',
+  },
+  listWebhookEndpoints: {
+    tag: 'webhooks',
+    summary: 'List webhook endpoints, oldest first',
+    query: pageQuerySchema,
+    status: 200,
+    response: 'WebhookEndpointPage',
+    responseDescription: 'One page of endpoints (never their secrets)',
+    errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
+  },
+  getWebhookEndpoint: {
+    tag: 'webhooks',
+    summary: 'Read a webhook endpoint',
+    status: 200,
+    response: 'WebhookEndpoint',
+    responseDescription: 'The endpoint (never its secret)',
+    errors: [['not-found', 'No such endpoint']],
+  },
+  deleteWebhookEndpoint: {
+    tag: 'webhooks',
+    summary: 'Delete a webhook endpoint',
+    description:
+      'Nothing more is sent to it; deliveries still pending fail at their next attempt ' +
+      '("the endpoint was deleted").',
+    status: 204,
+    responseDescription: 'Deleted',
+    errors: [['not-found', 'No such endpoint']],
+  },
+  rotateWebhookSecret: {
+    tag: 'webhooks',
+    summary: "Rotate an endpoint's signing secret",
+    description:
+      'A new secret signs from now on; the one it replaces keeps signing too for 24 hours, ' +
+      'so deliveries carry two `v1=` meanwhile (the new one first) and a receiver can switch ' +
+      'at its own pace. A second rotation within the 24 hours retires the oldest at once. ' +
+      'The new secret is in this response only.',
+    status: 201,
+    response: 'WebhookSecret',
+    responseDescription: 'The new secret (shown once)',
+    errors: [
+      ['not-found', 'No such endpoint'],
+      ['conflict', 'The endpoint kept changing while rotating: try again'],
+    ],
+  },
+  testWebhookEndpoint: {
+    tag: 'webhooks',
+    summary: 'Send a ping to an endpoint now',
+    description:
+      'A `ping` event (`customerId` null, `data: {endpointId}`), signed like any delivery, ' +
+      'sent at once and not retried; it shows in the delivery log.',
+    status: 200,
+    response: 'WebhookPing',
+    responseDescription: 'Whether the receiver answered 2xx within 10 s',
+    errors: [['not-found', 'No such endpoint']],
+  },
+  listWebhookDeliveries: {
+    tag: 'webhooks',
+    summary: "An endpoint's delivery log, newest first",
+    query: pageQuerySchema,
+    status: 200,
+    response: 'WebhookDeliveryPage',
+    responseDescription: 'One page of deliveries',
+    errors: [
+      ['not-found', 'No such endpoint'],
+      ['validation-failed', 'Bad limit, or a cursor not issued for this list'],
+    ],
+  },
   runLapseScan: {
     tag: 'lapse',
     summary: 'Run the lapse-scan job now, as of asOf',

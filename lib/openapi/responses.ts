@@ -21,6 +21,7 @@ import {
   purchaseLineSchema,
   recordPurchaseSchema,
   roles,
+  webhookEventTypes,
 } from '../schemas.ts';
 
 import { problemCodes } from './problems.ts';
@@ -296,15 +297,78 @@ const jobResultSchema = z.object({
 
 const eventSchema = z.object({
   id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
-  type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated']),
+  type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated', 'points.expiring']),
   at: timestamp,
   customerId: z.string(),
   data: z
     .record(z.string(), z.unknown())
     .describe(
       'tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: ' +
-        '"purchase"|"review"|"program", qualifyingSpend: Money}`',
+        '"purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: ' +
+        '`{points, expiresAt}` (a lot of points expires within 14 days; once per lot)',
     ),
+});
+
+const webhookEventsSchema = z
+  .array(z.enum(webhookEventTypes))
+  .describe('The event types it receives, or ["*"] for all');
+
+const webhookEndpointSchema = z.object({
+  id: z.string().describe('whe_ + ULID'),
+  url: z.string(),
+  events: webhookEventsSchema,
+  description: z.string().optional(),
+  status: z.enum(['enabled']),
+  createdAt: timestamp,
+});
+
+const newWebhookEndpointSchema = webhookEndpointSchema.extend({
+  secret: z
+    .string()
+    .describe('whsec_...: the signing secret, shown in this response only; keep it safe'),
+});
+
+const webhookSecretSchema = z.object({
+  secret: z.string().describe('The new whsec_... secret, shown in this response only'),
+});
+
+const webhookPingSchema = z.object({
+  delivered: z.boolean().describe('The receiver answered 2xx within 10 s'),
+  statusCode: z.int().optional().describe('Its status, if it answered at all'),
+});
+
+const webhookDeliverySchema = z.object({
+  id: z.string().describe('dlv_ + ULID'),
+  eventId: z.string(),
+  eventType: z.string().describe("The event's type, or ping"),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.int().describe('Attempts made so far'),
+  lastAttemptAt: timestamp.nullable().describe('null before the first attempt'),
+  lastStatusCode: z.int().optional().describe("The last attempt's answer, if any came"),
+  lastError: z
+    .string()
+    .optional()
+    .describe('Why the last attempt failed: timeout, refused address, answered 500...'),
+  nextAttemptAt: timestamp.optional().describe('While pending: when it is tried next'),
+  createdAt: timestamp,
+});
+
+const webhookRunSchema = z.object({
+  asOf: timestamp,
+  fannedOut: z.int().describe('Deliveries this run created from new outbox events'),
+  delivered: z.int(),
+  retried: z.int().describe('Attempts that failed and will be tried again'),
+  failed: z.int().describe('Deliveries that failed for good this run'),
+  complete: z.boolean().describe('false if the run stopped at its deadline; the next goes on'),
+  dryRun: z.boolean().optional(),
+});
+
+const expiryRemindersSchema = z.object({
+  asOf: timestamp,
+  customers: z.int().describe('Customers reminded'),
+  reminders: z.int().describe('points.expiring events recorded (one per lot)'),
+  complete: z.boolean(),
+  dryRun: z.boolean().optional(),
 });
 
 const modelSchema = z
@@ -556,6 +620,15 @@ export const named: Record<string, z.core.$ZodType> = {
   JobResult: jobResultSchema,
   Adjustment: adjustmentSchema,
   Event: eventSchema,
+  WebhookEndpoint: webhookEndpointSchema,
+  NewWebhookEndpoint: newWebhookEndpointSchema,
+  WebhookEndpointPage: pageOf(webhookEndpointSchema),
+  WebhookSecret: webhookSecretSchema,
+  WebhookPing: webhookPingSchema,
+  WebhookDelivery: webhookDeliverySchema,
+  WebhookDeliveryPage: pageOf(webhookDeliverySchema),
+  WebhookRunResult: webhookRunSchema,
+  ExpiryRemindersResult: expiryRemindersSchema,
   LapseScanResult: lapseScanResultSchema,
   LapsedCustomer: lapsedCustomerSchema,
   LapsedCustomerPage: pageOf(lapsedCustomerSchema),

@@ -69,6 +69,15 @@ export const keys = {
     PK: `CMPCUS#${id}#${customerId}`,
     SK: 'CMPCUS',
   }),
+  /** Webhook endpoints live in one partition, by id (so by creation): a list is one Query. */
+  webhookEndpoint: (id: string): Key => ({ PK: 'WEBHOOKS', SK: `WHE#${id}` }),
+  /** How far the outbox has been fanned out to the endpoints. */
+  webhookCursor: (): Key => ({ PK: 'WEBHOOKS', SK: 'CURSOR' }),
+  /** One event's delivery to one endpoint: by endpoint, by event (so by time). */
+  webhookDelivery: (endpointId: string, eventId: string): Key => ({
+    PK: `WHD#${endpointId}`,
+    SK: `DLV#${eventId}`,
+  }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,

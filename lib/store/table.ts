@@ -48,6 +48,9 @@ export const tableDefinition = {
    * Customers lists every customer, keys only, spread over `sampleShard` (0-63): the
    * model fit reads as many shards as it needs for its sample, not the whole table.
    *
+   * WebhookDue holds webhook deliveries only while one is to be attempted (store/webhooks.ts),
+   * by when: the delivery job reads what is due, never the log.
+   *
    * Lapsed holds lapsed customers only, in one partition newest lapse first, with the
    * few attributes the lapsed list and the retention report need.
    */
@@ -59,6 +62,7 @@ export const tableDefinition = {
     { indexName: 'LapseDue', partitionKey: 'dueShard', sortKey: 'lapseDueAt', keysOnly: true },
     { indexName: 'BirthdayDue', partitionKey: 'dueShard', sortKey: 'birthdayAt', keysOnly: true },
     { indexName: 'Customers', partitionKey: 'sampleShard', sortKey: 'createdAt', keysOnly: true },
+    { indexName: 'WebhookDue', partitionKey: 'dueShard', sortKey: 'deliverAt', keysOnly: true },
     {
       indexName: 'Lapsed',
       partitionKey: 'lapsedList',

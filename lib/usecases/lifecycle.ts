@@ -93,13 +93,17 @@ export type JobName =
   | 'expire-points'
   | 'review-tiers'
   | 'lapse-scan'
-  | 'birthday-bonus';
+  | 'birthday-bonus'
+  | 'expiry-reminders';
 
 export interface JobResult {
   asOf: string;
   /** Customers the job changed. */
   customers: number;
-  /** Points activated or expired (review-tiers: 0; lapse-scan: customers flagged). */
+  /**
+   * Points activated or expired (review-tiers: 0; lapse-scan: customers flagged;
+   * expiry-reminders: reminders sent).
+   */
   points: number;
   /** Tiers changed (review-tiers only: the others report 0). */
   tiersChanged: number;
@@ -117,6 +121,18 @@ interface JobSpec {
   apply: (change: PointsChange, campaigns: readonly Campaign[]) => number;
 }
 
+/** `points.expiring` goes out this many days before a lot of points expires. */
+export const EXPIRY_REMINDER_DAYS = 14;
+
+/** The expiry-reminders job: `points.expiring` once per lot, 14 days ahead. */
+export async function runExpiryReminders(
+  asOf: Date,
+  options: { deadline?: number; dryRun?: boolean } = {},
+): Promise<{ asOf: string; customers: number; reminders: number; complete: boolean }> {
+  const { customers, points, complete } = await runJob('expiry-reminders', asOf, options);
+  return { asOf: asOf.toISOString(), customers, reminders: points, complete };
+}
+
 const jobSpecs: Record<JobName, JobSpec> = {
   'activate-pending': {
     index: 'ActivateDue',
@@ -130,6 +146,20 @@ const jobSpecs: Record<JobName, JobSpec> = {
         ? null
         : lastExpiredDay(asOf, program.pointsExpireAfterDays),
     apply: (change) => change.expireDue(),
+  },
+  // Customers whose oldest lot expires within EXPIRY_REMINDER_DAYS: a reminder per lot
+  // expiring by then. They stay in the index until the lot expires, so a run reads the
+  // customers of up to EXPIRY_REMINDER_DAYS days of expiries; only the new reminders write.
+  'expiry-reminders': {
+    index: 'ExpireDue',
+    bound: (asOf, program) =>
+      program.pointsExpireAfterDays === null
+        ? null
+        : lastExpiredDay(
+            new Date(asOf.getTime() + EXPIRY_REMINDER_DAYS * 86_400_000),
+            program.pointsExpireAfterDays,
+          ),
+    apply: (change) => change.remindExpiring(EXPIRY_REMINDER_DAYS),
   },
   'lapse-scan': {
     index: 'LapseDue',

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../lib/local/dynamo.ts';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
+import { readmeReceiverDir } from '../support/readmeReceiver.ts';
 
 /**
  * The README's curl session (first session, app backend, partner redemption) run as
@@ -191,4 +193,33 @@ describe('the README import section', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('the README webhooks section', () => {
+  it('subscribes the README receiver, which takes the ping as written', async () => {
+    const settings = block('npm start &')
+      .split('\n')
+      .filter((line) => /^(export LOYALTY_ADMIN_KEY=|U=|field\(\))/.test(line));
+    const { dir, remove } = readmeReceiverDir();
+    const port = await freePort();
+    const script = [
+      'set -euo pipefail',
+      `cd ${dir}`,
+      ...settings,
+      block('webhook-endpoints'),
+      // The receiver the section started in the background.
+      'kill $!',
+    ].join('\n');
+    try {
+      const run = await bash(script, { PORT: String(api.port), HOOK_PORT: String(port) });
+      expect(run.code, run.stderr).toBe(0);
+      // The receiver's line for the ping, and the log's newest delivery: that ping, delivered.
+      expect(run.stdout).toMatch(/^ping null \{"endpointId":"whe_/m);
+      const log = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('{"items":')));
+      expect(log.items).toHaveLength(1);
+      expect(log.items[0]).toMatchObject({ eventType: 'ping', status: 'delivered', attempts: 1 });
+    } finally {
+      remove();
+    }
+  }, 60_000);
 });

@@ -1,10 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../lib/local/dynamo.ts';
+import { javaProcessesFor, startNpm, waitFor } from '../support/npmStart.ts';
 
 /**
  * `npm start` itself (lib/local/main.ts) as a child process: it prints where it listens,
@@ -14,48 +14,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'loyalty-start-'));
 const adminKey = 'startup-test-admin-key-0123456789';
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function start(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['lib/local/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (c) => (output += c));
-  child.stderr?.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  running.add(exited);
-  void exited.then(() => running.delete(exited));
-  stoppers.set(exited, () => child.kill('SIGINT'));
-  return { child, output: () => output, exited };
-}
-
-/** Servers still up when a test ends (it failed half-way) are stopped, so none outlives the run. */
-const running = new Set<Promise<number | null>>();
-const stoppers = new Map<Promise<number | null>, () => void>();
-afterEach(async () => {
-  for (const exited of running) stoppers.get(exited)?.();
-  await Promise.all(running);
-});
-
-async function waitFor(output: () => string, text: string, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}": ${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const javaProcessesFor = (dir: string) => {
-  try {
-    return execFileSync('pgrep', ['-f', dir]).toString().trim();
-  } catch {
-    return '';
-  }
-};
+const start = (env: Record<string, string>) => startNpm(env);
 
 describe('npm start', () => {
   it('serves, stops on SIGINT without leaving Java behind, and keeps data across a restart', async () => {

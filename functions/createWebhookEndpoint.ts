@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { createWebhookEndpointSchema } from '../lib/schemas.ts';
+import { createEndpoint } from '../lib/usecases/webhooks.ts';
+
+export const handler = httpHandler('POST /v1/webhook-endpoints', async (req) => ({
+  status: 201,
+  body: await createEndpoint(req.body(createWebhookEndpointSchema)),
+}));

@@ -1,0 +1,7 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { readEndpoint } from '../lib/usecases/webhooks.ts';
+
+export const handler = httpHandler('GET /v1/webhook-endpoints/{id}', async (req) => ({
+  status: 200,
+  body: await readEndpoint(req.param('id')),
+}));

@@ -1,0 +1,8 @@
+import { httpHandler } from '../lib/http/handler.ts';
+import { pageQuerySchema } from '../lib/schemas.ts';
+import { listWebhookEndpoints } from '../lib/usecases/webhooks.ts';
+
+export const handler = httpHandler('GET /v1/webhook-endpoints', async (req) => {
+  const { limit, cursor } = req.query(pageQuerySchema);
+  return { status: 200, body: await listWebhookEndpoints(limit, cursor) };
+});

@@ -1,0 +1,413 @@
+/**
+ * Webhook endpoints and their deliveries (contract section 10).
+ * - `WEBHOOKS` / `WHE#<id>`: an endpoint: its URL, the event types it takes, and its
+ *   signing secrets, sealed (webhooks/secrets.ts: KMS in AWS), each with when it stops
+ *   signing (the old one 24 h after a rotation).
+ * - `WEBHOOKS` / `CURSOR`: the last outbox event fanned out to the endpoints.
+ * - `WHD#<endpointId>` / `DLV#<eventId>`: one event's delivery to one endpoint: the body
+ *   sent (the same bytes at each attempt), its status and attempts. While an attempt is
+ *   to come it carries `dueShard` + `deliverAt` and so sits in the WebhookDue index;
+ *   a worker claims it by moving deliverAt on (a lease), so a worker that dies
+ *   mid-delivery leaves it due again, and no two workers send it at once.
+ */
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { DomainEvent } from '../domain/ledger.ts';
+import { db, tableName } from './client.ts';
+import { DUE_SHARDS, EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
+import { type Page, queryPage, queryPages } from './pagination.ts';
+
+export interface SealedSecret {
+  /** The secret, encrypted (base64). */
+  sealed: string;
+  createdAt: string;
+  /** When it stops signing: set on the old secret at a rotation. */
+  until?: string;
+}
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: string[];
+  description?: string;
+  status: 'enabled';
+  createdAt: string;
+  secrets: SealedSecret[];
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface Delivery {
+  id: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  /** The body sent, as sent. */
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  createdAt: string;
+  lastAttemptAt?: string;
+  lastStatusCode?: number;
+  lastError?: string;
+  nextAttemptAt?: string;
+  /** Set while an attempt is to come (or one is under way): the WebhookDue index's key. */
+  deliverAt?: string;
+}
+
+const endpointOf = (item: Record<string, unknown>): WebhookEndpoint => ({
+  id: item.id as string,
+  url: item.url as string,
+  events: item.events as string[],
+  ...(item.description !== undefined && { description: item.description as string }),
+  status: 'enabled',
+  createdAt: item.createdAt as string,
+  secrets: item.secrets as SealedSecret[],
+});
+
+export async function insertEndpoint(endpoint: WebhookEndpoint): Promise<void> {
+  await db().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...keys.webhookEndpoint(endpoint.id), ...endpoint },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+}
+
+export async function getEndpoint(id: string): Promise<WebhookEndpoint | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.webhookEndpoint(id), ConsistentRead: true }),
+  );
+  return Item ? endpointOf(Item) : undefined;
+}
+
+const ENDPOINTS = { PK: 'WEBHOOKS', skPrefix: 'WHE#' };
+
+export async function listEndpoints(
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<WebhookEndpoint>> {
+  const page = await queryPage(
+    {
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': ENDPOINTS.PK, ':prefix': ENDPOINTS.skPrefix },
+    },
+    ENDPOINTS,
+    limit,
+    cursor,
+  );
+  return { items: page.items.map(endpointOf), nextCursor: page.nextCursor };
+}
+
+/** Every endpoint (the fan-out's; a programme has a few). */
+export async function allEndpoints(): Promise<WebhookEndpoint[]> {
+  const all: WebhookEndpoint[] = [];
+  for await (const items of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':pk': ENDPOINTS.PK, ':prefix': ENDPOINTS.skPrefix },
+    ConsistentRead: true,
+  })) {
+    all.push(...items.map(endpointOf));
+  }
+  return all;
+}
+
+/** Deletes an endpoint; false if there was none. Its deliveries stay in the log. */
+export async function deleteEndpoint(id: string): Promise<boolean> {
+  const { Attributes } = await db().send(
+    new DeleteCommand({
+      TableName: tableName(),
+      Key: keys.webhookEndpoint(id),
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  return Attributes !== undefined;
+}
+
+/**
+ * A rotation: the secrets as read become `secrets` (the new one first, the old one with
+ * its `until`), if no other change came between. False if it did (or the endpoint went).
+ */
+export async function replaceSecrets(
+  id: string,
+  read: SealedSecret[],
+  secrets: SealedSecret[],
+): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.webhookEndpoint(id),
+        UpdateExpression: 'SET secrets = :secrets',
+        ConditionExpression: 'attribute_exists(PK) AND secrets = :read',
+        ExpressionAttributeValues: { ':secrets': secrets, ':read': read },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- the outbox's cursor
+
+/** The id of the last outbox event fanned out (none before the first run). */
+export async function readCursor(): Promise<string | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.webhookCursor(), ConsistentRead: true }),
+  );
+  return Item?.through as string | undefined;
+}
+
+export async function saveCursor(through: string): Promise<void> {
+  await db()
+    .send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.webhookCursor(),
+        UpdateExpression: 'SET through = :through',
+        // Never back: two runs at once keep the further one.
+        ConditionExpression: 'attribute_not_exists(through) OR through < :through',
+        ExpressionAttributeValues: { ':through': through },
+      }),
+    )
+    .catch((error: Error) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
+}
+
+/** Outbox events with ids from `fromId` (included) on, oldest first, a page at a time. */
+export async function* outboxFrom(fromId: string): AsyncGenerator<DomainEvent[]> {
+  for await (const items of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk AND SK >= :from',
+    ExpressionAttributeValues: { ':pk': EVENTS_PARTITION, ':from': `${EVENT_PREFIX}${fromId}` },
+    ConsistentRead: true,
+  })) {
+    yield items.map(({ id, type, at, customerId, data }) => ({
+      id,
+      type,
+      at,
+      customerId,
+      data,
+    })) as DomainEvent[];
+  }
+}
+
+// ---------------------------------------------------------------- deliveries
+
+const dueShardOf = (eventId: string) =>
+  String([...eventId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % DUE_SHARDS);
+
+/**
+ * Adds a delivery, due at its `deliverAt`, unless this event's delivery to this endpoint
+ * exists already (a fan-out run again): true if added.
+ */
+export async function insertDelivery(delivery: Delivery): Promise<boolean> {
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: {
+          ...keys.webhookDelivery(delivery.endpointId, delivery.eventId),
+          ...delivery,
+          ...(delivery.deliverAt !== undefined && { dueShard: dueShardOf(delivery.eventId) }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/** Which of these (endpoint, event) deliveries exist already (consistent reads). */
+export async function existingDeliveries(
+  pairs: { endpointId: string; eventId: string }[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < pairs.length; i += 100) {
+    let request: Record<
+      string,
+      { Keys: object[]; ConsistentRead: boolean; ProjectionExpression: string }
+    > = {
+      [tableName()]: {
+        Keys: pairs.slice(i, i + 100).map((p) => keys.webhookDelivery(p.endpointId, p.eventId)),
+        ConsistentRead: true,
+        ProjectionExpression: 'PK, SK',
+      },
+    };
+    while (Object.keys(request).length > 0) {
+      const out = await db().send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of out.Responses?.[tableName()] ?? []) found.add(`${item.PK}|${item.SK}`);
+      request = (out.UnprocessedKeys ?? {}) as typeof request;
+    }
+  }
+  return found;
+}
+
+export const deliveryKeyString = (endpointId: string, eventId: string) => {
+  const { PK, SK } = keys.webhookDelivery(endpointId, eventId);
+  return `${PK}|${SK}`;
+};
+
+const deliveryOf = (item: Record<string, unknown>): Delivery => item as unknown as Delivery;
+
+export async function getDelivery(
+  endpointId: string,
+  eventId: string,
+): Promise<Delivery | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({
+      TableName: tableName(),
+      Key: keys.webhookDelivery(endpointId, eventId),
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? deliveryOf(Item) : undefined;
+}
+
+/** An endpoint's deliveries, newest event first. */
+export async function listDeliveries(
+  endpointId: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<Delivery>> {
+  const range = { PK: keys.webhookDelivery(endpointId, '').PK, skPrefix: 'DLV#' };
+  const page = await queryPage(
+    {
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': range.PK, ':prefix': range.skPrefix },
+      ScanIndexForward: false,
+    },
+    range,
+    limit,
+    cursor,
+  );
+  return { items: page.items.map(deliveryOf), nextCursor: page.nextCursor };
+}
+
+/** The keys of deliveries due by `bound` (deliverAt at most it), a page at a time. */
+export async function* dueDeliveries(
+  bound: string,
+  pageSize = 100,
+): AsyncGenerator<{ endpointId: string; eventId: string; deliverAt: string }[]> {
+  for (let shard = 0; shard < DUE_SHARDS; shard++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db().send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: 'WebhookDue',
+          KeyConditionExpression: 'dueShard = :shard AND deliverAt <= :bound',
+          ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
+          Limit: pageSize,
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      start = page.LastEvaluatedKey;
+      const due = (page.Items ?? []).map((item) => ({
+        endpointId: (item.PK as string).slice('WHD#'.length),
+        eventId: (item.SK as string).slice('DLV#'.length),
+        deliverAt: item.deliverAt as string,
+      }));
+      if (due.length > 0) yield due;
+    } while (start);
+  }
+}
+
+/**
+ * Claims a due delivery for one attempt: moves its deliverAt from what was read to
+ * `leaseUntil` (when it is due again should this attempt never report). The delivery,
+ * or undefined if another worker claimed it first or it is no longer due.
+ */
+export async function claimDelivery(
+  endpointId: string,
+  eventId: string,
+  seen: string,
+  leaseUntil: string,
+): Promise<Delivery | undefined> {
+  try {
+    const { Attributes } = await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.webhookDelivery(endpointId, eventId),
+        UpdateExpression: 'SET deliverAt = :lease',
+        ConditionExpression: 'deliverAt = :seen AND #status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':seen': seen, ':lease': leaseUntil, ':pending': 'pending' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Attributes ? deliveryOf(Attributes) : undefined;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * An attempt's outcome, if the claim (`lease`) still holds: delivered or failed for good
+ * (out of the due index), or pending until `nextAttemptAt`.
+ */
+export async function recordAttempt(
+  delivery: Pick<Delivery, 'endpointId' | 'eventId'>,
+  lease: string,
+  outcome: {
+    status: DeliveryStatus;
+    at: string;
+    statusCode?: number;
+    error?: string;
+    nextAttemptAt?: string;
+  },
+): Promise<boolean> {
+  const sets = ['#status = :status', 'attempts = attempts + :one', 'lastAttemptAt = :at'];
+  const removes: string[] = [];
+  const values: Record<string, unknown> = {
+    ':status': outcome.status,
+    ':one': 1,
+    ':at': outcome.at,
+    ':lease': lease,
+  };
+  if (outcome.statusCode !== undefined) {
+    sets.push('lastStatusCode = :code');
+    values[':code'] = outcome.statusCode;
+  } else removes.push('lastStatusCode');
+  if (outcome.error !== undefined) {
+    sets.push('lastError = :error');
+    values[':error'] = outcome.error;
+  } else removes.push('lastError');
+  if (outcome.nextAttemptAt !== undefined) {
+    sets.push('nextAttemptAt = :next', 'deliverAt = :next');
+    values[':next'] = outcome.nextAttemptAt;
+  } else removes.push('nextAttemptAt', 'deliverAt', 'dueShard');
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.webhookDelivery(delivery.endpointId, delivery.eventId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: 'deliverAt = :lease',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,440 @@
+/**
+ * Webhooks (contract section 10): endpoints an admin subscribes, and the delivery of every
+ * outbox event to each endpoint that takes its type, signed, retried with backoff for a
+ * day. One job does it all, the same code in AWS (every minute) and under `npm start`
+ * (every 2 s): fan the new outbox events out into deliveries (store/webhooks.ts), then send
+ * what is due.
+ */
+import { encodeTime } from 'ulid';
+import { config } from '../config.ts';
+import type { DomainEvent } from '../domain/ledger.ts';
+import { DomainError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { Page } from '../store/pagination.ts';
+import {
+  allEndpoints,
+  claimDelivery,
+  type Delivery,
+  deleteEndpoint as deleteStoredEndpoint,
+  deliveryKeyString,
+  dueDeliveries,
+  existingDeliveries,
+  getEndpoint,
+  insertDelivery,
+  insertEndpoint,
+  listDeliveries,
+  listEndpoints,
+  outboxFrom,
+  readCursor,
+  recordAttempt,
+  replaceSecrets,
+  type SealedSecret,
+  saveCursor,
+  type WebhookEndpoint,
+} from '../store/webhooks.ts';
+import { openSecret, sealSecret } from '../webhooks/secrets.ts';
+import { newWebhookSecret, signatureHeader } from '../webhooks/signature.ts';
+import { checkWebhookUrlResolved, sendWebhook, type UrlPolicy } from '../webhooks/url.ts';
+import { inParallel } from './parallel.ts';
+
+/** The event types an endpoint may subscribe to (or `*`, all of them). */
+export const WEBHOOK_EVENT_TYPES = [
+  'tier.changed',
+  'customer.lapsed',
+  'customer.reactivated',
+  'points.expiring',
+] as const;
+
+/** The old secret keeps signing this long after a rotation. */
+export const OLD_SECRET_MS = 24 * 3_600_000;
+/** A delivery is retried for at least this long after it was created, then `failed`. */
+export const RETRY_FOR_MS = 24 * 3_600_000;
+/** The first retry waits this long; each next one twice as long, up to RETRY_MAX_MS. */
+export const RETRY_FIRST_MS = 60_000;
+export const RETRY_MAX_MS = 3_600_000;
+/** A receiver has this long to answer (headers and body). */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/**
+ * A claimed delivery is due again this long after its claim should the worker die before
+ * reporting (longer than an attempt can take).
+ */
+const LEASE_MS = 30_000;
+/**
+ * Outbox events are re-read this far back behind the cursor: an event's id is taken just
+ * before its transaction commits, so one may appear after a later id was fanned out.
+ */
+const LOOKBACK_MS = 120_000;
+/** Deliveries sent at once by one run. */
+const PARALLEL = 16;
+
+/**
+ * The URL rules: https, or http to a loopback address on the local runtime (DynamoDB
+ * Local's endpoint set); never a private, link-local or metadata address.
+ */
+export function urlPolicy(): UrlPolicy {
+  return { allowLoopback: config().dynamoEndpoint !== undefined };
+}
+
+/** When attempt `n` (1 = the first) failed at `at`, the next one: or none, failed for good. */
+export function nextAttemptAfter(n: number, at: number, createdAt: number): number | undefined {
+  if (at - createdAt >= RETRY_FOR_MS) return undefined;
+  return at + Math.min(RETRY_FIRST_MS * 2 ** Math.min(n - 1, 20), RETRY_MAX_MS);
+}
+
+const view = (e: WebhookEndpoint) => ({
+  id: e.id,
+  url: e.url,
+  events: e.events,
+  ...(e.description !== undefined && { description: e.description }),
+  status: e.status,
+  createdAt: e.createdAt,
+});
+
+/**
+ * Refuses a URL that breaks the rules, or whose name resolves to a refused address (each
+ * delivery checks again: a name may point elsewhere later).
+ */
+async function checkUrl(raw: string, policy: UrlPolicy): Promise<string> {
+  const checked = await checkWebhookUrlResolved(raw, policy);
+  if (!checked.ok) throw badUrl(checked.message);
+  return checked.url.toString();
+}
+
+const badUrl = (message: string) =>
+  new DomainError('validation-failed', 'The webhook URL is not allowed', {
+    errors: [{ path: 'url', message }],
+  });
+
+export async function createEndpoint(
+  input: { url: string; events: string[]; description?: string | undefined },
+  now = new Date(),
+  policy = urlPolicy(),
+) {
+  const url = await checkUrl(input.url, policy);
+  const id = newId('whe', now.getTime());
+  const secret = newWebhookSecret();
+  const endpoint: WebhookEndpoint = {
+    id,
+    url,
+    events: [...new Set(input.events)].sort(),
+    ...(input.description !== undefined && { description: input.description }),
+    status: 'enabled',
+    createdAt: now.toISOString(),
+    secrets: [{ sealed: await sealSecret(secret, id), createdAt: now.toISOString() }],
+  };
+  await insertEndpoint(endpoint);
+  return { ...view(endpoint), secret };
+}
+
+export async function listWebhookEndpoints(limit: number, cursor: string | undefined) {
+  const page = await listEndpoints(limit, cursor);
+  return { items: page.items.map(view), nextCursor: page.nextCursor };
+}
+
+async function endpointOr404(id: string): Promise<WebhookEndpoint> {
+  const endpoint = await getEndpoint(id);
+  if (!endpoint) throw new DomainError('not-found', 'No such webhook endpoint');
+  return endpoint;
+}
+
+export async function readEndpoint(id: string) {
+  return view(await endpointOr404(id));
+}
+
+export async function removeEndpoint(id: string): Promise<void> {
+  if (!(await deleteStoredEndpoint(id))) {
+    throw new DomainError('not-found', 'No such webhook endpoint');
+  }
+}
+
+/** The secrets that sign at `now`: the current one first, then one rotated out < 24 h ago. */
+const inForce = (secrets: SealedSecret[], now: number) =>
+  secrets.filter((s) => s.until === undefined || Date.parse(s.until) > now);
+
+/** A new secret signs from now on; the one in use keeps signing for OLD_SECRET_MS. */
+export async function rotateSecret(id: string, now = new Date()): Promise<{ secret: string }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const endpoint = await endpointOr404(id);
+    const current = endpoint.secrets.find((s) => s.until === undefined);
+    const secret = newWebhookSecret();
+    const secrets: SealedSecret[] = [
+      { sealed: await sealSecret(secret, id), createdAt: now.toISOString() },
+      ...(current
+        ? [{ ...current, until: new Date(now.getTime() + OLD_SECRET_MS).toISOString() }]
+        : []),
+    ];
+    if (await replaceSecrets(id, endpoint.secrets, secrets)) return { secret };
+  }
+  throw new DomainError('conflict', 'The endpoint changed while rotating: try again');
+}
+
+/**
+ * The request for `event` to `endpoint`, signed by its secrets in force at `now` (the
+ * run's clock), stamped with the time it is sent.
+ */
+async function signedRequest(
+  endpoint: WebhookEndpoint,
+  eventId: string,
+  body: string,
+  now: number,
+) {
+  const t = Math.floor(Date.now() / 1000);
+  const secrets = await Promise.all(
+    inForce(endpoint.secrets, now).map((s) => openSecret(s.sealed, endpoint.id)),
+  );
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'loyalty-event-id': eventId,
+      'loyalty-signature': signatureHeader(secrets, body, t),
+      'user-agent': 'loyalty-webhooks/1',
+    },
+    body,
+  };
+}
+
+const isOk = (code: number | undefined) => code !== undefined && code >= 200 && code < 300;
+
+/** `POST /v1/webhook-endpoints/{id}/test`: a `ping` now, logged, not retried. */
+export async function pingEndpoint(id: string, now = new Date(), policy = urlPolicy()) {
+  const endpoint = await endpointOr404(id);
+  const event = {
+    id: newId('evt', now.getTime()),
+    type: 'ping',
+    at: now.toISOString(),
+    customerId: null,
+    data: { endpointId: id },
+  };
+  const body = JSON.stringify(event);
+  const sent = await sendWebhook(
+    endpoint.url,
+    await signedRequest(endpoint, event.id, body, now.getTime()),
+    {
+      ...policy,
+      timeoutMs: DELIVERY_TIMEOUT_MS,
+    },
+  );
+  const delivered = isOk(sent.statusCode);
+  await insertDelivery({
+    id: newId('dlv', now.getTime()),
+    endpointId: id,
+    eventId: event.id,
+    eventType: 'ping',
+    body,
+    status: delivered ? 'delivered' : 'failed',
+    attempts: 1,
+    createdAt: now.toISOString(),
+    lastAttemptAt: now.toISOString(),
+    ...(sent.statusCode !== undefined && { lastStatusCode: sent.statusCode }),
+    ...(sent.error !== undefined && !delivered && { lastError: sent.error }),
+  });
+  return { delivered, ...(sent.statusCode !== undefined && { statusCode: sent.statusCode }) };
+}
+
+export async function listEndpointDeliveries(
+  id: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<ReturnType<typeof deliveryView>>> {
+  await endpointOr404(id);
+  const page = await listDeliveries(id, limit, cursor);
+  return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
+}
+
+function deliveryView(d: Delivery) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    lastAttemptAt: d.lastAttemptAt ?? null,
+    ...(d.lastStatusCode !== undefined && { lastStatusCode: d.lastStatusCode }),
+    ...(d.lastError !== undefined && { lastError: d.lastError }),
+    ...(d.status === 'pending' &&
+      d.nextAttemptAt !== undefined && { nextAttemptAt: d.nextAttemptAt }),
+    createdAt: d.createdAt,
+  };
+}
+
+// ---------------------------------------------------------------- the job
+
+const ulidTime = (id: string) => id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+const subscribes = (endpoint: WebhookEndpoint, event: DomainEvent) =>
+  // An endpoint takes the events of its own time on, not the outbox's past.
+  ulidTime(event.id) >= ulidTime(endpoint.id) &&
+  (endpoint.events.includes('*') || endpoint.events.includes(event.type));
+
+export interface WebhookRun {
+  asOf: string;
+  /** Deliveries created from new outbox events. */
+  fannedOut: number;
+  delivered: number;
+  /** Attempts that failed and will be tried again. */
+  retried: number;
+  /** Deliveries that failed for good (24 h of retries) this run. */
+  failed: number;
+  complete: boolean;
+}
+
+/**
+ * The delivery job as of `asOf` (its clock for what is due and for the retry schedule):
+ * fans out the outbox events since the cursor, then sends every delivery due, claimed one
+ * by one, so overlapping runs (or a run after one that died) send each attempt once.
+ */
+export async function runWebhooks(
+  asOf: Date,
+  options: { deadline?: number; dryRun?: boolean; policy?: UrlPolicy } = {},
+): Promise<WebhookRun> {
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+  const policy = options.policy ?? urlPolicy();
+  const run: WebhookRun = {
+    asOf: asOf.toISOString(),
+    fannedOut: 0,
+    delivered: 0,
+    retried: 0,
+    failed: 0,
+    complete: true,
+  };
+  const endpoints = await allEndpoints();
+  run.complete = await fanOut(endpoints, asOf, deadline, run, options.dryRun === true);
+  if (!run.complete || options.dryRun) return run;
+  run.complete = await deliverDue(endpoints, asOf, deadline, run, policy);
+  return run;
+}
+
+async function fanOut(
+  endpoints: WebhookEndpoint[],
+  asOf: Date,
+  deadline: number,
+  run: WebhookRun,
+  dryRun: boolean,
+): Promise<boolean> {
+  const cursor = await readCursor();
+  const floor = `evt_${encodeTime(Math.max(0, Date.now() - LOOKBACK_MS), 10)}`;
+  if (endpoints.length === 0) {
+    // Nothing to fan out to: the cursor follows the clock, so a first endpoint does not
+    // start with the outbox's past.
+    if (!dryRun && (cursor === undefined || cursor < floor)) await saveCursor(floor);
+    return true;
+  }
+  const start = cursor === undefined ? floor : lookbackFrom(cursor);
+  let through = cursor;
+  for await (const events of outboxFrom(start)) {
+    if (Date.now() > deadline) return false;
+    const pairs = events.flatMap((event) =>
+      endpoints.filter((e) => subscribes(e, event)).map((endpoint) => ({ endpoint, event })),
+    );
+    // Those at or before the cursor were fanned out by an earlier run, unless their
+    // transaction committed late: add only the missing ones.
+    const old = pairs.filter((p) => cursor !== undefined && p.event.id <= cursor);
+    const exists = await existingDeliveries(
+      old.map((p) => ({ endpointId: p.endpoint.id, eventId: p.event.id })),
+    );
+    const missing = pairs.filter((p) => !exists.has(deliveryKeyString(p.endpoint.id, p.event.id)));
+    if (!dryRun) {
+      await inParallel(missing, PARALLEL, async ({ endpoint, event }) => {
+        const added = await insertDelivery({
+          id: newId('dlv', Date.now()),
+          endpointId: endpoint.id,
+          eventId: event.id,
+          eventType: event.type,
+          body: JSON.stringify({
+            id: event.id,
+            type: event.type,
+            at: event.at,
+            customerId: event.customerId,
+            data: event.data,
+          }),
+          status: 'pending',
+          attempts: 0,
+          createdAt: asOf.toISOString(),
+          deliverAt: asOf.toISOString(),
+          nextAttemptAt: asOf.toISOString(),
+        });
+        if (added) run.fannedOut += 1;
+      });
+    } else run.fannedOut += missing.length;
+    const last = events.at(-1)?.id;
+    if (last !== undefined && (through === undefined || last > through)) through = last;
+    if (!dryRun && through !== undefined) await saveCursor(through);
+  }
+  return true;
+}
+
+/** Where a run re-reads from: LOOKBACK_MS before the cursor's event. */
+function lookbackFrom(cursor: string): string {
+  const ulid = cursor.slice('evt_'.length);
+  const time = decodeUlidTime(ulid);
+  return `evt_${encodeTime(Math.max(0, time - LOOKBACK_MS), 10)}`;
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+function decodeUlidTime(ulid: string): number {
+  let time = 0;
+  for (const c of ulid.slice(0, 10).toUpperCase()) time = time * 32 + CROCKFORD.indexOf(c);
+  return time;
+}
+
+async function deliverDue(
+  endpoints: WebhookEndpoint[],
+  asOf: Date,
+  deadline: number,
+  run: WebhookRun,
+  policy: UrlPolicy,
+): Promise<boolean> {
+  const byId = new Map(endpoints.map((e) => [e.id, e]));
+  const now = asOf.getTime();
+  for await (const due of dueDeliveries(asOf.toISOString())) {
+    if (Date.now() > deadline) return false;
+    await inParallel(due, PARALLEL, async (d) => {
+      // An attempt may take DELIVERY_TIMEOUT_MS: none starts that can outlast the run.
+      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) return;
+      const lease = new Date(Math.max(now, Date.parse(d.deliverAt)) + LEASE_MS).toISOString();
+      const claimed = await claimDelivery(d.endpointId, d.eventId, d.deliverAt, lease);
+      if (!claimed) return;
+      const attempt = claimed.attempts + 1;
+      const endpoint = byId.get(d.endpointId) ?? (await getEndpoint(d.endpointId));
+      const at = new Date(now).toISOString();
+      if (!endpoint) {
+        await recordAttempt(claimed, lease, {
+          status: 'failed',
+          at,
+          error: 'the endpoint was deleted',
+        });
+        run.failed += 1;
+        return;
+      }
+      const sent = await sendWebhook(
+        endpoint.url,
+        await signedRequest(endpoint, claimed.eventId, claimed.body, now),
+        { ...policy, timeoutMs: DELIVERY_TIMEOUT_MS },
+      );
+      if (isOk(sent.statusCode)) {
+        if (
+          await recordAttempt(claimed, lease, {
+            status: 'delivered',
+            at,
+            statusCode: sent.statusCode as number,
+          })
+        ) {
+          run.delivered += 1;
+        }
+        return;
+      }
+      const next = nextAttemptAfter(attempt, now, Date.parse(claimed.createdAt));
+      const recorded = await recordAttempt(claimed, lease, {
+        status: next === undefined ? 'failed' : 'pending',
+        at,
+        ...(sent.statusCode !== undefined && { statusCode: sent.statusCode }),
+        error: sent.error ?? `answered ${sent.statusCode}`,
+        ...(next !== undefined && { nextAttemptAt: new Date(next).toISOString() }),
+      });
+      if (recorded) {
+        if (next === undefined) run.failed += 1;
+        else run.retried += 1;
+      }
+    });
+  }
+  return true;
+}
