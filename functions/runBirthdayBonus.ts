@@ -1,6 +1,6 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = jobRoute('birthday-bonus', (asOf, options) =>
+export const handler = jobFunction('birthday-bonus', (asOf, options) =>
   runJob('birthday-bonus', asOf, options),
 );

@@ -1,4 +1,4 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runWebhooks } from '../lib/usecases/webhooks.ts';
 
-export const handler = jobRoute('deliver-webhooks', runWebhooks);
+export const handler = jobFunction('deliver-webhooks', runWebhooks);

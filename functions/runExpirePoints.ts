@@ -1,6 +1,6 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = jobRoute('expire-points', (asOf, options) =>
+export const handler = jobFunction('expire-points', (asOf, options) =>
   runJob('expire-points', asOf, options),
 );

@@ -1,4 +1,4 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runExpiryReminders } from '../lib/usecases/lifecycle.ts';
 
-export const handler = jobRoute('expiry-reminders', runExpiryReminders);
+export const handler = jobFunction('expiry-reminders', runExpiryReminders);

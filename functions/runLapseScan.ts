@@ -1,4 +1,4 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runLapseScan } from '../lib/usecases/lapse.ts';
 
-export const handler = jobRoute('lapse-scan', runLapseScan);
+export const handler = jobFunction('lapse-scan', runLapseScan);

@@ -1,4 +1,4 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { releaseLapsedHolds } from '../lib/usecases/redemptions.ts';
 
-export const handler = jobRoute('release-holds', releaseLapsedHolds);
+export const handler = jobFunction('release-holds', releaseLapsedHolds);

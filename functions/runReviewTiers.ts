@@ -1,6 +1,6 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { runJob } from '../lib/usecases/lifecycle.ts';
 
-export const handler = jobRoute('review-tiers', (asOf, options) =>
+export const handler = jobFunction('review-tiers', (asOf, options) =>
   runJob('review-tiers', asOf, options),
 );

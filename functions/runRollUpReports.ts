@@ -1,4 +1,4 @@
-import { jobRoute } from '../lib/http/jobs.ts';
+import { jobFunction } from '../lib/http/jobs.ts';
 import { rollUpReports } from '../lib/usecases/reports.ts';
 
-export const handler = jobRoute('roll-up-reports', rollUpReports);
+export const handler = jobFunction('roll-up-reports', rollUpReports);

@@ -157,8 +157,14 @@ export class LoyaltyFunction extends Construct {
     });
 
     props.tokenSecret?.grantRead(this.function);
-    if (props.webhookKey?.use === 'encrypt') props.webhookKey.key.grantEncrypt(this.function);
-    if (props.webhookKey?.use === 'decrypt') props.webhookKey.key.grantDecrypt(this.function);
+    // Exactly kms:Encrypt or kms:Decrypt (grantEncrypt would add ReEncrypt* and
+    // GenerateDataKey*, which sealing a secret does not use).
+    if (props.webhookKey) {
+      props.webhookKey.key.grant(
+        this.function,
+        props.webhookKey.use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt',
+      );
+    }
 
     if (props.tableActions.length > 0) {
       const tableArn = props.table.tableArn;

@@ -48,6 +48,8 @@ export interface LoyaltyMonitoringProps {
 const FIVE_MINUTES = Duration.minutes(5);
 /** CloudWatch evaluates an alarm on at most 10 metrics. */
 const MAX_ALARM_METRICS = 10;
+/** Functions per errors-or-throttles alarm: two metrics each. */
+const FUNCTIONS_PER_ALARM = MAX_ALARM_METRICS / 2;
 /** The operations the functions call (transactions are TransactWriteItems). */
 const TABLE_OPERATIONS = [
   Operation.GET_ITEM,
@@ -164,24 +166,32 @@ export class LoyaltyMonitoring extends Construct {
         'integrationLatency in the access log and the functions’ duration.',
     });
 
-    // Every function: any error or throttle. One alarm per function on both (not one on
-    // each): a CloudFormation stack holds at most 500 resources, and 43 functions with two
-    // alarms each would leave too little room for the next routes.
-    for (const [name, fn] of props.functions) {
+    // Every function: any error or throttle. One alarm per FUNCTIONS_PER_ALARM functions
+    // (their Errors and Throttles, 10 metrics, CloudWatch's most), naming them: a
+    // CloudFormation stack holds at most 500 resources, and an alarm per function (61)
+    // would leave too little room for the next routes.
+    const names = [...props.functions.keys()].sort();
+    for (let i = 0; i < names.length; i += FUNCTIONS_PER_ALARM) {
+      const group = names.slice(i, i + FUNCTIONS_PER_ALARM);
+      const usingMetrics: Record<string, IMetric> = {};
+      for (const [k, name] of group.entries()) {
+        const fn = props.functions.get(name) as IFunction;
+        usingMetrics[`e${k}`] = fn.metricErrors({ period: FIVE_MINUTES });
+        usingMetrics[`t${k}`] = fn.metricThrottles({ period: FIVE_MINUTES });
+      }
       const errorsOrThrottles = new MathExpression({
-        label: `${name} errors + throttles`,
-        expression: 'FILL(errors, 0) + FILL(throttles, 0)',
-        usingMetrics: {
-          errors: fn.metricErrors({ period: FIVE_MINUTES }),
-          throttles: fn.metricThrottles({ period: FIVE_MINUTES }),
-        },
+        label: `${group.join(', ')}: errors + throttles`,
+        expression: group.map((_, k) => `FILL(e${k}, 0) + FILL(t${k}, 0)`).join(' + '),
+        usingMetrics,
         period: FIVE_MINUTES,
       });
-      this.alarm(`${pascal(name)}ErrorsOrThrottles`, `fn-${name}`, errorsOrThrottles, {
+      const n = i / FUNCTIONS_PER_ALARM + 1;
+      this.alarm(`FunctionsErrorsOrThrottles${n}`, `fn-errors-${n}`, errorsOrThrottles, {
         threshold: 0,
         description:
-          `functions/${name}.ts threw, timed out or was throttled in the last 5 minutes ` +
-          '(Lambda Errors + Throttles > 0). Its log group has the errors; throttles mean ' +
+          `One of ${group.map((name) => `functions/${name}.ts`).join(', ')} threw, timed ` +
+          'out or was throttled in the last 5 minutes (Lambda Errors + Throttles > 0): ' +
+          'Lambda’s Errors metric by function and the log groups say which; throttles mean ' +
           'the account’s concurrency ran out.',
       });
     }

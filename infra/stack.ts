@@ -121,17 +121,25 @@ export class LoyaltyStack extends Stack {
         ...(consoleFunctions.has(fn) && { console: true }),
       }).function;
 
-    // One function per handler file; routes sharing a file share the union of their actions.
+    // One function per handler file; routes sharing a file share the union of their
+    // actions. A job's function serves its route too (http/jobs.ts jobFunction): the
+    // longer of the two timeouts (API Gateway still answers the route within 30 s).
     const actionsByFn = new Map<string, Set<TableAction>>();
-    for (const route of routes) {
+    const timeoutSeconds = new Map<string, number>();
+    const jobTimeouts = jobs.map((j) => ({ ...j, timeoutSeconds: j.timeoutSeconds ?? 60 }));
+    for (const route of [...routes, ...jobTimeouts]) {
       const actions = actionsByFn.get(route.fn) ?? new Set<TableAction>();
       for (const action of route.table) actions.add(action);
       actionsByFn.set(route.fn, actions);
+      if (route.timeoutSeconds !== undefined) {
+        timeoutSeconds.set(
+          route.fn,
+          Math.max(route.timeoutSeconds, timeoutSeconds.get(route.fn) ?? 0),
+        );
+      }
     }
     const timeouts = new Map(
-      routes.flatMap((r) =>
-        r.timeoutSeconds ? [[r.fn, Duration.seconds(r.timeoutSeconds)]] : [],
-      ) as [string, Duration][],
+      [...timeoutSeconds].map(([fn, seconds]) => [fn, Duration.seconds(seconds)] as const),
     );
     const functions = new Map<string, IFunction>();
     for (const [fn, actions] of actionsByFn) {
@@ -160,8 +168,8 @@ export class LoyaltyStack extends Stack {
     });
     const monitoredJobs: MonitoredJob[] = [];
     for (const job of jobs) {
-      const fn = makeFunction(job.fn, job.table, Duration.seconds(job.timeoutSeconds ?? 60));
-      allFunctions.set(job.fn, fn);
+      const fn = functions.get(job.fn);
+      if (!fn) throw new Error(`job ${job.name}: no function ${job.fn}`);
       monitoredJobs.push({ name: job.name, fn, everyMinutes: job.everyMinutes });
       new Schedule(this, `${pascal(job.fn)}Schedule`, {
         description: `loyalty ${job.name}`,

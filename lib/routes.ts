@@ -449,7 +449,8 @@ export const routes: Route[] = [
 
 /**
  * Periodic jobs: run on a schedule (EventBridge Scheduler in AWS, a timer in the local
- * server) by their own function, and on demand through their `/v1/jobs/...` route.
+ * server), and on demand through their `/v1/jobs/...` route, by one function that serves
+ * both (`fn` is the route's; http/jobs.ts jobFunction).
  */
 export interface Job {
   name: string;
@@ -469,31 +470,31 @@ export interface Job {
 }
 
 export const jobs: Job[] = [
-  { name: 'release-holds', fn: 'releaseHoldsJob', table: JOB, queriesIndex: true, everyMinutes: 5 },
+  { name: 'release-holds', fn: 'runReleaseHolds', table: JOB, queriesIndex: true, everyMinutes: 5 },
   {
     name: 'activate-pending',
-    fn: 'activatePendingJob',
+    fn: 'runActivatePending',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 60,
   },
   {
     name: 'expire-points',
-    fn: 'expirePointsJob',
+    fn: 'runExpirePoints',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
   },
   {
     name: 'review-tiers',
-    fn: 'reviewTiersJob',
+    fn: 'runReviewTiers',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
   },
   {
     name: 'birthday-bonus',
-    fn: 'birthdayBonusJob',
+    fn: 'runBirthdayBonus',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
@@ -502,7 +503,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'lapse-scan',
-    fn: 'lapseScanJob',
+    fn: 'runLapseScan',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
@@ -513,7 +514,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'expiry-reminders',
-    fn: 'expiryRemindersJob',
+    fn: 'runExpiryReminders',
     table: JOB,
     queriesIndex: true,
     everyMinutes: 1440,
@@ -521,7 +522,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'deliver-webhooks',
-    fn: 'deliverWebhooksJob',
+    fn: 'runDeliverWebhooks',
     table: WEBHOOK_JOB,
     queriesIndex: true,
     // Every minute (EventBridge Scheduler's finest); every 2 s on a laptop.
@@ -531,7 +532,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'roll-up-reports',
-    fn: 'rollUpReportsJob',
+    fn: 'runRollUpReports',
     table: ROLL_UP_JOB,
     queriesIndex: true,
     // Hourly: a day is rolled up soon after it ends, and again soon after history arrives.

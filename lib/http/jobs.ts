@@ -1,8 +1,9 @@
+import type { Context } from 'aws-lambda';
 import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { DomainError } from '../errors.ts';
 import { jobRunSchema } from '../schemas.ts';
-import { httpHandler } from './handler.ts';
-import type { JobRunner } from './scheduled.ts';
+import { type HttpEvent, httpHandler } from './handler.ts';
+import { type JobRunner, scheduledJob } from './scheduled.ts';
 
 /** API Gateway gives a request 30 s; a job run on demand stops starting new work after 25. */
 const ROUTE_BUDGET_MS = 25_000;
@@ -31,4 +32,19 @@ export function jobRoute(name: string, run: JobRunner) {
     const result = await run(at, { deadline: now + ROUTE_BUDGET_MS, dryRun });
     return { status: 200, body: { ...result, ...(dryRun && { dryRun }) } };
   });
+}
+
+/**
+ * A job's one function, serving both its schedule and its `POST /v1/jobs/<name>` route:
+ * API Gateway invokes it with the request (requestContext), EventBridge Scheduler (and
+ * the local server's timer) with no request at all. One function rather than two keeps a
+ * Lambda, its role, log group and alarm per job out of the stack (at most 500 resources).
+ */
+export function jobFunction(name: string, run: JobRunner) {
+  const route = jobRoute(name, run);
+  const scheduled = scheduledJob(name, run);
+  return (event?: unknown, context?: Context) =>
+    event !== null && typeof event === 'object' && 'requestContext' in event
+      ? route(event as HttpEvent, context as Context)
+      : scheduled(event, context);
 }

@@ -12,8 +12,7 @@ export type JobRunner = (
 ) => Promise<object>;
 
 /**
- * The scheduled run (kept apart from the job routes, so a job's bundle has no request
- * schemas) (EventBridge Scheduler in AWS, a timer locally), as of now. It stops
+ * The scheduled run (EventBridge Scheduler in AWS, a timer locally), as of now. It stops
  * 5 s before the function's timeout; the next run carries on.
  */
 export function scheduledJob(name: string, run: JobRunner) {

@@ -97,10 +97,12 @@ describe('alarms', () => {
   it('one alarm per category member, and no other', () => {
     const queues = ofType('AWS::SQS::Queue').length;
     expect(queues).toBe(2);
-    // API 5xx rate and p99 latency; errors + throttles per function; the table's
+    // API 5xx rate and p99 latency; errors + throttles per 5 functions; the table's
     // throttled requests, read and write throttle events and system errors; one per
-    // dead-letter queue; one per scheduled job.
-    expect(alarms).toHaveLength(2 + allFunctions.length + 4 + queues + jobs.length);
+    // dead-letter queue; one per scheduled job; webhook deliveries failed for good.
+    expect(alarms).toHaveLength(
+      2 + Math.ceil(allFunctions.length / 5) + 4 + queues + jobs.length + 1,
+    );
   });
 
   it('every alarm notifies the one SNS topic, whose ARN is an output', () => {
@@ -183,34 +185,57 @@ describe('alarms', () => {
     });
   });
 
-  it('Lambda Errors + Throttles > 0: one alarm per function, on both', () => {
+  it('webhook deliveries failed after 24 hours of retries > 0 (the delivery job says how many)', () => {
+    const found = alarms.filter(([, a]) => a.Properties.MetricName === 'Job_failed');
+    expect(found).toHaveLength(1);
+    const [, alarm] = found[0]!;
+    expect(metricsOf(alarm)).toEqual([
+      {
+        namespace: 'Loyalty',
+        name: 'Job_failed',
+        dimensions: { service: 'loyalty-api', job: 'deliver-webhooks' },
+        period: 300,
+        stat: 'Sum',
+      },
+    ]);
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm.Properties.AlarmDescription).toContain('/deliveries');
+  });
+
+  it('Lambda Errors + Throttles > 0: every function in one alarm, on both, 5 to an alarm', () => {
     const found = alarms.filter(([, a]) => {
       const names = metricsOf(a).map((m) => `${m.namespace} ${m.name}`);
       return names.includes('AWS/Lambda Errors') || names.includes('AWS/Lambda Throttles');
     });
-    expect(found).toHaveLength(allFunctions.length);
-    const byFunction = new Map(
-      found.map(([, a]) => {
-        const metrics = metricsOf(a);
-        expect(metrics.map((m) => m.name).sort()).toEqual(['Errors', 'Throttles']);
-        const [fn, other] = metrics.map((m) => (m.dimensions.FunctionName as { Ref: string }).Ref);
-        expect(other).toBe(fn);
-        for (const m of metrics) expect(m).toMatchObject({ period: 300, stat: 'Sum' });
-        return [fn!, a] as const;
-      }),
-    );
-    for (const fn of allFunctions) {
-      const alarm = byFunction.get(functionFor(fn));
-      expect(alarm, fn).toBeDefined();
-      const expression = (alarm!.Properties.Metrics as any[]).find((m) => m.Expression);
-      expect(expression.Expression).toBe('FILL(errors, 0) + FILL(throttles, 0)');
-      expect(alarm!.Properties).toMatchObject({
+    expect(found).toHaveLength(Math.ceil(allFunctions.length / 5));
+    const covered = new Map<string, string[]>();
+    for (const [, a] of found) {
+      const metrics = metricsOf(a);
+      expect(metrics.length).toBeLessThanOrEqual(10);
+      for (const m of metrics) expect(m).toMatchObject({ period: 300, stat: 'Sum' });
+      const expression = (a.Properties.Metrics as any[]).find((m) => m.Expression);
+      const ids = (a.Properties.Metrics as any[]).filter((m) => m.MetricStat).map((m) => m.Id);
+      // Every metric of the alarm is in its sum, each filled with 0 when missing.
+      for (const id of ids) expect(expression.Expression).toContain(`FILL(${id}, 0)`);
+      for (const m of metrics) {
+        const fn = (m.dimensions.FunctionName as { Ref: string }).Ref;
+        covered.set(fn, [...(covered.get(fn) ?? []), m.name as string]);
+      }
+      expect(a.Properties).toMatchObject({
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         EvaluationPeriods: 1,
         TreatMissingData: 'notBreaching',
       });
     }
+    for (const fn of allFunctions) {
+      expect(covered.get(functionFor(fn))?.sort(), fn).toEqual(['Errors', 'Throttles']);
+    }
+    expect(covered.size).toBe(allFunctions.length);
   });
 
   it.each(['ThrottledRequests', 'ReadThrottleEvents', 'WriteThrottleEvents', 'SystemErrors'])(

@@ -290,11 +290,11 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
+  // A job's function is its route's (http/jobs.ts jobFunction).
   const fns = [
-    ...new Set(routes.map((r) => r.fn)),
+    ...new Set([...routes.map((r) => r.fn), ...jobs.map((j) => j.fn)]),
     authorizerFunction.fn,
     fallbackFunction.fn,
-    ...jobs.map((j) => j.fn),
     'publishEvents',
   ];
 
@@ -355,12 +355,18 @@ describe('functions', () => {
     expect(jobs.find((j) => j.name === 'lapse-scan')?.timeoutSeconds).toBe(300);
   });
 
-  it('gives a job run on demand and an import batch 29 s (API Gateway waits 30), and other routes 10 s', () => {
+  it('gives an import batch 29 s (API Gateway waits 30), a job its own (60 s unless it says), a ping 15 s, other routes 10 s', () => {
     for (const route of routes) {
       const f = resources[functionFor(route.fn)]!;
-      const long = route.path.startsWith('/v1/jobs/') || route.path.startsWith('/v1/imports/');
-      expect(f.Properties.Timeout, route.fn).toBe(long ? 29 : 10);
+      const job = jobs.find((j) => j.fn === route.fn);
+      const expected = job
+        ? (job.timeoutSeconds ?? 60)
+        : route.path.startsWith('/v1/imports/')
+          ? 29
+          : (route.timeoutSeconds ?? 10);
+      expect(f.Properties.Timeout, route.fn).toBe(expected);
     }
+    expect(resources[functionFor('testWebhookEndpoint')]!.Properties.Timeout).toBe(15);
   });
 });
 
@@ -465,6 +471,17 @@ describe('IAM', () => {
         expect(s.Resource).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
         continue;
       }
+      const kms = asList<string>(s.Action).filter((a) => a.startsWith('kms:'));
+      if (kms.length > 0) {
+        // The webhook secrets' key: Encrypt to seal a new one, Decrypt to sign; nothing else.
+        const use = [...routes, ...jobs].find((r) => r.fn === fn && r.webhookKey)?.webhookKey;
+        expect(use, fn).toBeDefined();
+        expect(asList<string>(s.Action)).toEqual([
+          use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt',
+        ]);
+        expect(s.Resource).toEqual({ 'Fn::GetAtt': [ofType('AWS::KMS::Key')[0]![0], 'Arn'] });
+        continue;
+      }
       const readsSecret = asList<string>(s.Action).every((a) => a.startsWith('secretsmanager:'));
       if (readsSecret) {
         expect(
@@ -491,12 +508,41 @@ describe('jobs', () => {
     expect(routed).toEqual([
       'activate-pending',
       'birthday-bonus',
+      'deliver-webhooks',
       'expire-points',
+      'expiry-reminders',
       'lapse-scan',
       'release-holds',
       'review-tiers',
       'roll-up-reports',
     ]);
+    // The same function serves both.
+    for (const job of jobs) {
+      expect(routes.find((r) => r.path === `/v1/jobs/${job.name}`)?.fn, job.name).toBe(job.fn);
+    }
+  });
+
+  it('keeps webhook secrets under a KMS key that rotates, used by exactly the functions that need it', () => {
+    const keys = ofType('AWS::KMS::Key');
+    expect(keys).toHaveLength(1);
+    const [keyId, key] = keys[0]!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    const users = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+      .filter(([, r]) => r.Properties.Environment?.Variables?.LOYALTY_WEBHOOK_KEY_ID)
+      .map(([id, r]) => {
+        expect(r.Properties.Environment.Variables.LOYALTY_WEBHOOK_KEY_ID).toEqual({
+          'Fn::GetAtt': [keyId, 'Arn'],
+        });
+        return id;
+      })
+      .sort();
+    const expected = [
+      ...new Set([...routes, ...jobs].filter((r) => r.webhookKey).map((r) => functionFor(r.fn))),
+    ].sort();
+    expect(users).toEqual(expected);
+    expect(expected).toHaveLength(4);
   });
 
   it.each(jobs)('$name runs on a schedule with retries and a dead-letter queue', (job) => {
@@ -511,7 +557,7 @@ describe('jobs', () => {
         ? `${minutes / 1440} day${minutes === 1440 ? '' : 's'}`
         : minutes % 60 === 0
           ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}`
-          : `${minutes} minutes`;
+          : `${minutes} minute${minutes === 1 ? '' : 's'}`;
     expect(schedule.Properties.ScheduleExpression).toBe(`rate(${rate})`);
     expect(schedule.Properties.Target.RetryPolicy.MaximumRetryAttempts).toBe(2);
     expect(schedule.Properties.Target.DeadLetterConfig.Arn).toBeDefined();
