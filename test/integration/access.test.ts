@@ -179,6 +179,15 @@ describe('the role matrix of the contract', () => {
       ['admin'],
     ],
     ['POST', () => '/v1/imports/purchases', { items: [{}] }, ['admin']],
+    ['POST', () => '/v1/jobs/expiry-reminders', {}, ['admin']],
+    ['POST', () => '/v1/jobs/deliver-webhooks', {}, ['admin']],
+    ['POST', () => '/v1/webhook-endpoints', {}, ['admin']],
+    ['GET', () => '/v1/webhook-endpoints', undefined, ['admin']],
+    ['GET', () => '/v1/webhook-endpoints/whe_x', undefined, ['admin']],
+    ['DELETE', () => '/v1/webhook-endpoints/whe_x', undefined, ['admin']],
+    ['POST', () => '/v1/webhook-endpoints/whe_x/rotate-secret', undefined, ['admin']],
+    ['POST', () => '/v1/webhook-endpoints/whe_x/test', undefined, ['admin']],
+    ['GET', () => '/v1/webhook-endpoints/whe_x/deliveries', undefined, ['admin']],
   ];
 
   it('covers every route of the route table', () => {
@@ -187,7 +196,7 @@ describe('the role matrix of the contract', () => {
         ([method, path]) =>
           `${method} ${path()
             .split('?')[0]
-            ?.replace(/(cus|red|ptn|pur|key|cmp)_[0-9A-Za-z]+/g, '{id}')}`,
+            ?.replace(/(cus|red|ptn|pur|key|cmp|whe)_[0-9A-Za-z]+/g, '{id}')}`,
       ),
     );
     const secured = routes.filter((r) => r.roles !== 'public').map((r) => routeKey(r));

@@ -434,6 +434,11 @@ describe('deliveries', () => {
 describe('points.expiring', () => {
   it('is sent once per lot 14 days before it expires, under overlapping job runs', async () => {
     const program = await t.call('GET', '/v1/program');
+    // Points that never expire: no reminder, whatever the lots' age (this file's lapsers
+    // have lots 20 days old and more).
+    expect(program.body.pointsExpireAfterDays).toBeNull();
+    const none = await t.call('POST', '/v1/jobs/expiry-reminders', { body: {} });
+    expect(none.body).toMatchObject({ customers: 0, reminders: 0, complete: true });
     const put = await t.call('PUT', '/v1/program', {
       body: { ...defaultProgram, ...program.body, pendingDays: 0, pointsExpireAfterDays: 30 },
     });
