@@ -981,7 +981,9 @@ export interface paths {
         };
         /**
          * An endpoint's delivery log, newest first
-         * @description Roles: admin.
+         * @description Pending deliveries, and those delivered or failed in the last 30 days (then they leave the log).
+         *
+         *     Roles: admin.
          */
         get: operations["listWebhookDeliveries"];
         put?: never;
@@ -6168,6 +6170,15 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `conflict`: The programme has 50 endpoints already (the most it may have) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -199,7 +199,7 @@ export class PointsChange {
 
   /**
    * `points.expiring` for each lot that expires within `days` of asOf (and has not yet),
-   * once per lot: the lots reminded are kept on the customer (those gone are dropped).
+   * once per lot: the lots reminded are kept on the customer until their expiry.
    * The number of reminders.
    */
   remindExpiring(days: number): number {
@@ -208,7 +208,11 @@ export class PointsChange {
     const c = this.#customer;
     const lots = c.lots ?? {};
     const before = c.remindedLots ?? [];
-    const reminded = before.filter((day) => lots[day] !== undefined);
+    // A lot reminded is remembered until it would have expired (a lot spent, then given
+    // back by a void or a refund, is not reminded twice).
+    const reminded = before.filter(
+      (day) => lotExpiresAt(day, expireAfter).getTime() > this.asOf.getTime(),
+    );
     const asOf = this.asOf.getTime();
     const horizon = asOf + days * 86_400_000;
     let sent = 0;

@@ -468,6 +468,7 @@ export const operations: Record<string, Operation> = {
     status: 201,
     response: 'NewWebhookEndpoint',
     responseDescription: 'The endpoint, with its secret (shown once)',
+    errors: [['conflict', 'The programme has 50 endpoints already (the most it may have)']],
   },
   listWebhookEndpoints: {
     tag: 'webhooks',
@@ -526,6 +527,9 @@ export const operations: Record<string, Operation> = {
   listWebhookDeliveries: {
     tag: 'webhooks',
     summary: "An endpoint's delivery log, newest first",
+    description:
+      'Pending deliveries, and those delivered or failed in the last 30 days (then they ' +
+      'leave the log).',
     query: pageQuerySchema,
     status: 200,
     response: 'WebhookDeliveryPage',

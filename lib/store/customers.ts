@@ -30,8 +30,15 @@ const DUE_ATTRIBUTES = [
   'sampleShard',
   'activateAt',
   'oldestLot',
+  'remindLot',
   'lapsedList',
 ] as const;
+
+/** The oldest lot whose `points.expiring` reminder is still to go (the RemindDue index). */
+export const remindLotOf = (customer: Pick<CustomerState, 'lots' | 'remindedLots'>) =>
+  Object.keys(customer.lots ?? {})
+    .sort()
+    .find((day) => !(customer.remindedLots ?? []).includes(day));
 
 /** The Lapsed index's one partition. */
 export const LAPSED_LIST = 'LAPSED';
@@ -43,6 +50,7 @@ export const LAPSED_LIST = 'LAPSED';
 export function customerItem(customer: CustomerState) {
   const pendingAt = Object.keys(customer.pendingLots ?? {}).sort()[0];
   const oldestLot = Object.keys(customer.lots ?? {}).sort()[0];
+  const remindLot = remindLotOf(customer);
   return {
     ...keys.customer(customer.id),
     ...customer,
@@ -50,6 +58,7 @@ export function customerItem(customer: CustomerState) {
     sampleShard: sampleShardOf(customer.id),
     ...(pendingAt !== undefined && { activateAt: pendingAt }),
     ...(oldestLot !== undefined && { oldestLot }),
+    ...(remindLot !== undefined && { remindLot }),
     ...(customer.status === 'lapsed' && { lapsedList: LAPSED_LIST }),
   };
 }

@@ -2,11 +2,18 @@ import { tableName } from './client.ts';
 import { DUE_SHARDS, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 
-export type DueIndex = 'ActivateDue' | 'ExpireDue' | 'ReviewDue' | 'LapseDue' | 'BirthdayDue';
+export type DueIndex =
+  | 'ActivateDue'
+  | 'ExpireDue'
+  | 'RemindDue'
+  | 'ReviewDue'
+  | 'LapseDue'
+  | 'BirthdayDue';
 
 const sortKeyOf: Record<DueIndex, string> = {
   ActivateDue: 'activateAt',
   ExpireDue: 'oldestLot',
+  RemindDue: 'remindLot',
   ReviewDue: 'reviewAt',
   LapseDue: 'lapseDueAt',
   BirthdayDue: 'birthdayAt',

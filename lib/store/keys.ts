@@ -78,6 +78,8 @@ export const keys = {
     PK: `WHD#${endpointId}`,
     SK: `DLV#${eventId}`,
   }),
+  /** How far giving customers stored before the RemindDue index their remindLot has got. */
+  remindIndexState: (): Key => ({ PK: 'JOBS', SK: 'REMIND_INDEX' }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,

@@ -41,6 +41,8 @@ export const tableDefinition = {
    * - ActivateDue: the earliest moment pending points become available.
    * - ExpireDue: the day of the oldest available points (the expiry job asks for the days
    *   that have expired, so it works for any `pointsExpireAfterDays`).
+   * - RemindDue: the day of the oldest lot not yet reminded of its expiry (a reminder
+   *   moves the customer on to its next lot, so reminded customers leave the range).
    * - ReviewDue: when the tier held must next be reviewed.
    * - LapseDue: when the lapse rule starts to hold for an active customer.
    * - BirthdayDue: when the next birthday to credit starts (customers with a birthDate).
@@ -58,6 +60,7 @@ export const tableDefinition = {
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', keysOnly: false },
     { indexName: 'ActivateDue', partitionKey: 'dueShard', sortKey: 'activateAt', keysOnly: true },
     { indexName: 'ExpireDue', partitionKey: 'dueShard', sortKey: 'oldestLot', keysOnly: true },
+    { indexName: 'RemindDue', partitionKey: 'dueShard', sortKey: 'remindLot', keysOnly: true },
     { indexName: 'ReviewDue', partitionKey: 'dueShard', sortKey: 'reviewAt', keysOnly: true },
     { indexName: 'LapseDue', partitionKey: 'dueShard', sortKey: 'lapseDueAt', keysOnly: true },
     { indexName: 'BirthdayDue', partitionKey: 'dueShard', sortKey: 'birthdayAt', keysOnly: true },

@@ -8,7 +8,8 @@
  *   sent (the same bytes at each attempt), its status and attempts. While an attempt is
  *   to come it carries `dueShard` + `deliverAt` and so sits in the WebhookDue index;
  *   a worker claims it by moving deliverAt on (a lease), so a worker that dies
- *   mid-delivery leaves it due again, and no two workers send it at once.
+ *   mid-delivery leaves it due again, and no two workers send it at once. Delivered or
+ *   failed, it stays in the log for 30 days (TTL `expiresAt`).
  */
 import {
   BatchGetCommand,
@@ -59,6 +60,8 @@ export interface Delivery {
   nextAttemptAt?: string;
   /** Set while an attempt is to come (or one is under way): the WebhookDue index's key. */
   deliverAt?: string;
+  /** When it leaves the log (epoch seconds, the table's TTL), once delivered or failed. */
+  expiresAt?: number;
 }
 
 const endpointOf = (item: Record<string, unknown>): WebhookEndpoint => ({
@@ -297,15 +300,23 @@ export async function listDeliveries(
     limit,
     cursor,
   );
-  return { items: page.items.map(deliveryOf), nextCursor: page.nextCursor };
+  // DynamoDB deletes expired items late (DynamoDB Local never): they are left out here.
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    items: page.items.map(deliveryOf).filter((d) => d.expiresAt === undefined || d.expiresAt > now),
+    nextCursor: page.nextCursor,
+  };
 }
 
 /** The keys of deliveries due by `bound` (deliverAt at most it), a page at a time. */
 export async function* dueDeliveries(
   bound: string,
   pageSize = 100,
+  /** The shard to start from (a run picks one at random, so none waits behind the others). */
+  firstShard = 0,
 ): AsyncGenerator<{ endpointId: string; eventId: string; deliverAt: string }[]> {
-  for (let shard = 0; shard < DUE_SHARDS; shard++) {
+  for (let k = 0; k < DUE_SHARDS; k++) {
+    const shard = (firstShard + k) % DUE_SHARDS;
     let start: Record<string, unknown> | undefined;
     do {
       const page = await db().send(
@@ -372,6 +383,8 @@ export async function recordAttempt(
     statusCode?: number;
     error?: string;
     nextAttemptAt?: string;
+    /** When it leaves the log (epoch seconds): set once it is delivered or failed. */
+    expiresAt?: number;
   },
 ): Promise<boolean> {
   const sets = ['#status = :status', 'attempts = attempts + :one', 'lastAttemptAt = :at'];
@@ -390,6 +403,10 @@ export async function recordAttempt(
     sets.push('lastError = :error');
     values[':error'] = outcome.error;
   } else removes.push('lastError');
+  if (outcome.expiresAt !== undefined) {
+    sets.push('expiresAt = :expires');
+    values[':expires'] = outcome.expiresAt;
+  }
   if (outcome.nextAttemptAt !== undefined) {
     sets.push('nextAttemptAt = :next', 'deliverAt = :next');
     values[':next'] = outcome.nextAttemptAt;

@@ -21,6 +21,7 @@ import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet, pick } from '../store/reads.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import { indexReminders } from './remindIndex.ts';
 
 /**
  * A customer as of now. Whatever fell due since the last change (pending points that
@@ -129,8 +130,10 @@ export async function runExpiryReminders(
   asOf: Date,
   options: { deadline?: number; dryRun?: boolean } = {},
 ): Promise<{ asOf: string; customers: number; reminders: number; complete: boolean }> {
+  // Once, after an upgrade: customers stored before the RemindDue index get their key.
+  const indexed = options.dryRun ? true : await indexReminders(options.deadline);
   const { customers, points, complete } = await runJob('expiry-reminders', asOf, options);
-  return { asOf: asOf.toISOString(), customers, reminders: points, complete };
+  return { asOf: asOf.toISOString(), customers, reminders: points, complete: complete && indexed };
 }
 
 const jobSpecs: Record<JobName, JobSpec> = {
@@ -147,11 +150,11 @@ const jobSpecs: Record<JobName, JobSpec> = {
         : lastExpiredDay(asOf, program.pointsExpireAfterDays),
     apply: (change) => change.expireDue(),
   },
-  // Customers whose oldest lot expires within EXPIRY_REMINDER_DAYS: a reminder per lot
-  // expiring by then. They stay in the index until the lot expires, so a run reads the
-  // customers of up to EXPIRY_REMINDER_DAYS days of expiries; only the new reminders write.
+  // Customers whose oldest lot not yet reminded expires within EXPIRY_REMINDER_DAYS: a
+  // reminder per lot expiring by then. A reminder moves the customer's remindLot on to
+  // its next lot, so a run reads only the customers with a reminder due.
   'expiry-reminders': {
-    index: 'ExpireDue',
+    index: 'RemindDue',
     bound: (asOf, program) =>
       program.pointsExpireAfterDays === null
         ? null

@@ -64,8 +64,18 @@ const LEASE_MS = 30_000;
  * before its transaction commits, so one may appear after a later id was fanned out.
  */
 const LOOKBACK_MS = 120_000;
-/** Deliveries sent at once by one run. */
+/** Deliveries sent at once by one run... */
 const PARALLEL = 16;
+/** ...and to one endpoint: a slow receiver holds at most this many of them. */
+const PER_ENDPOINT = 4;
+/** Timeouts in a row after which a run leaves an endpoint's deliveries for the next run. */
+const TIMEOUTS_TO_SKIP = 3;
+/** Endpoints a programme may have. */
+export const MAX_ENDPOINTS = 50;
+/** Secrets an endpoint keeps: the current one and those still signing after rotations. */
+const MAX_SECRETS = 5;
+/** A delivered or failed delivery stays in the log this long. */
+const LOG_DAYS = 30;
 
 /**
  * The URL rules: https, or http to a loopback address on the local runtime (DynamoDB
@@ -111,6 +121,14 @@ export async function createEndpoint(
   policy = urlPolicy(),
 ) {
   const url = await checkUrl(input.url, policy);
+  // Each run reads every endpoint and fans each event out to each: a bounded number.
+  // (Two creations at once may both pass at the limit: a soft cap.)
+  if ((await allEndpoints()).length >= MAX_ENDPOINTS) {
+    throw new DomainError(
+      'conflict',
+      `A programme has at most ${MAX_ENDPOINTS} webhook endpoints: delete one first`,
+    );
+  }
   const id = newId('whe', now.getTime());
   const secret = newWebhookSecret();
   const endpoint: WebhookEndpoint = {
@@ -147,22 +165,23 @@ export async function removeEndpoint(id: string): Promise<void> {
   }
 }
 
-/** The secrets that sign at `now`: the current one first, then one rotated out < 24 h ago. */
+/** The secrets that sign at `now`: the current one first, then those rotated out < 24 h ago. */
 const inForce = (secrets: SealedSecret[], now: number) =>
   secrets.filter((s) => s.until === undefined || Date.parse(s.until) > now);
 
-/** A new secret signs from now on; the one in use keeps signing for OLD_SECRET_MS. */
+/**
+ * A new secret signs from now on; the one in use keeps signing for OLD_SECRET_MS, and so do
+ * those rotated out before it, each until its own time (at most MAX_SECRETS in all).
+ */
 export async function rotateSecret(id: string, now = new Date()): Promise<{ secret: string }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const endpoint = await endpointOr404(id);
-    const current = endpoint.secrets.find((s) => s.until === undefined);
+    const until = new Date(now.getTime() + OLD_SECRET_MS).toISOString();
     const secret = newWebhookSecret();
     const secrets: SealedSecret[] = [
       { sealed: await sealSecret(secret, id), createdAt: now.toISOString() },
-      ...(current
-        ? [{ ...current, until: new Date(now.getTime() + OLD_SECRET_MS).toISOString() }]
-        : []),
-    ];
+      ...inForce(endpoint.secrets, now.getTime()).map((s) => ({ ...s, until: s.until ?? until })),
+    ].slice(0, MAX_SECRETS);
     if (await replaceSecrets(id, endpoint.secrets, secrets)) return { secret };
   }
   throw new DomainError('conflict', 'The endpoint changed while rotating: try again');
@@ -225,6 +244,7 @@ export async function pingEndpoint(id: string, now = new Date(), policy = urlPol
     attempts: 1,
     createdAt: now.toISOString(),
     lastAttemptAt: now.toISOString(),
+    expiresAt: expiresAfterLog(now.getTime()),
     ...(sent.statusCode !== undefined && { lastStatusCode: sent.statusCode }),
     ...(sent.error !== undefined && !delivered && { lastError: sent.error }),
   });
@@ -278,16 +298,20 @@ export interface WebhookRun {
 }
 
 /**
- * The delivery job as of `asOf` (its clock for what is due and for the retry schedule):
- * fans out the outbox events since the cursor, then sends every delivery due, claimed one
- * by one, so overlapping runs (or a run after one that died) send each attempt once.
+ * The delivery job: fans out the outbox events since the cursor, then sends every
+ * delivery due by `asOf`, claimed one by one, so overlapping runs (or a run after one
+ * that died) send each attempt once. Leases, attempt times and the retry schedule follow
+ * `clock` (the real one; tests move it on), never asOf, so a run as of another time cannot
+ * shorten a delivery's day of retries. Fan-out gets at most half of the run: deliveries
+ * and retries go on whatever the backlog of new events.
  */
 export async function runWebhooks(
   asOf: Date,
-  options: { deadline?: number; dryRun?: boolean; policy?: UrlPolicy } = {},
+  options: { deadline?: number; dryRun?: boolean; policy?: UrlPolicy; clock?: () => Date } = {},
 ): Promise<WebhookRun> {
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   const policy = options.policy ?? urlPolicy();
+  const clock = options.clock ?? (() => new Date());
   const run: WebhookRun = {
     asOf: asOf.toISOString(),
     fannedOut: 0,
@@ -297,15 +321,17 @@ export async function runWebhooks(
     complete: true,
   };
   const endpoints = await allEndpoints();
-  run.complete = await fanOut(endpoints, asOf, deadline, run, options.dryRun === true);
-  if (!run.complete || options.dryRun) return run;
-  run.complete = await deliverDue(endpoints, asOf, deadline, run, policy);
-  return run;
+  const halfway = Number.isFinite(deadline) ? Date.now() + (deadline - Date.now()) / 2 : deadline;
+  const fanned = await fanOut(endpoints, asOf, clock, halfway, run, options.dryRun === true);
+  if (options.dryRun) return { ...run, complete: fanned };
+  const delivered = await deliverDue(endpoints, asOf, clock, deadline, run, policy);
+  return { ...run, complete: fanned && delivered };
 }
 
 async function fanOut(
   endpoints: WebhookEndpoint[],
   asOf: Date,
+  clock: () => Date,
   deadline: number,
   run: WebhookRun,
   dryRun: boolean,
@@ -334,6 +360,10 @@ async function fanOut(
     const missing = pairs.filter((p) => !exists.has(deliveryKeyString(p.endpoint.id, p.event.id)));
     if (!dryRun) {
       await inParallel(missing, PARALLEL, async ({ endpoint, event }) => {
+        // Due at once (by asOf, if that is earlier: this run sends it); its day of
+        // retries counts from now.
+        const now = clock();
+        const due = new Date(Math.min(now.getTime(), asOf.getTime())).toISOString();
         const added = await insertDelivery({
           id: newId('dlv', Date.now()),
           endpointId: endpoint.id,
@@ -348,9 +378,9 @@ async function fanOut(
           }),
           status: 'pending',
           attempts: 0,
-          createdAt: asOf.toISOString(),
-          deliverAt: asOf.toISOString(),
-          nextAttemptAt: asOf.toISOString(),
+          createdAt: now.toISOString(),
+          deliverAt: due,
+          nextAttemptAt: due,
         });
         if (added) run.fannedOut += 1;
       });
@@ -379,62 +409,144 @@ function decodeUlidTime(ulid: string): number {
 async function deliverDue(
   endpoints: WebhookEndpoint[],
   asOf: Date,
+  clock: () => Date,
   deadline: number,
   run: WebhookRun,
   policy: UrlPolicy,
 ): Promise<boolean> {
   const byId = new Map(endpoints.map((e) => [e.id, e]));
-  const now = asOf.getTime();
-  for await (const due of dueDeliveries(asOf.toISOString())) {
+  // Per endpoint in this run: sends in flight, and timeouts in a row.
+  const inFlight = new Map<string, number>();
+  const timeouts = new Map<string, number>();
+  let complete = true;
+  const pages = dueDeliveries(asOf.toISOString(), 100, Math.floor(Math.random() * 4));
+  for (;;) {
     if (Date.now() > deadline) return false;
-    await inParallel(due, PARALLEL, async (d) => {
+    // Up to CHUNK due deliveries from across the shards, round robin over the endpoints,
+    // sent PARALLEL at a time: one endpoint's backlog or slowness does not hold up others.
+    const chunk: { endpointId: string; eventId: string; deliverAt: string }[] = [];
+    let ended = false;
+    while (chunk.length < CHUNK) {
+      const next = await pages.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      chunk.push(...next.value);
+    }
+    const order = roundRobin(chunk, (d) => d.endpointId);
+    await inParallel(order, PARALLEL, async (d) => {
       // An attempt may take DELIVERY_TIMEOUT_MS: none starts that can outlast the run.
-      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) return;
-      const lease = new Date(Math.max(now, Date.parse(d.deliverAt)) + LEASE_MS).toISOString();
-      const claimed = await claimDelivery(d.endpointId, d.eventId, d.deliverAt, lease);
-      if (!claimed) return;
-      const attempt = claimed.attempts + 1;
-      const endpoint = byId.get(d.endpointId) ?? (await getEndpoint(d.endpointId));
-      const at = new Date(now).toISOString();
-      if (!endpoint) {
-        await recordAttempt(claimed, lease, {
-          status: 'failed',
-          at,
-          error: 'the endpoint was deleted',
-        });
-        run.failed += 1;
+      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) {
+        complete = false;
         return;
       }
-      const sent = await sendWebhook(
-        endpoint.url,
-        await signedRequest(endpoint, claimed.eventId, claimed.body, now),
-        { ...policy, timeoutMs: DELIVERY_TIMEOUT_MS },
-      );
-      if (isOk(sent.statusCode)) {
-        if (
-          await recordAttempt(claimed, lease, {
-            status: 'delivered',
-            at,
-            statusCode: sent.statusCode as number,
-          })
-        ) {
-          run.delivered += 1;
-        }
+      // A receiver that keeps timing out, or already has PER_ENDPOINT sends in flight,
+      // waits for the next run: the others go on.
+      // After a timeout, one send at a time probes it, until TIMEOUTS_TO_SKIP.
+      const skip = () => (timeouts.get(d.endpointId) ?? 0) >= TIMEOUTS_TO_SKIP;
+      const limit = () => ((timeouts.get(d.endpointId) ?? 0) > 0 ? 1 : PER_ENDPOINT);
+      while (!skip() && (inFlight.get(d.endpointId) ?? 0) >= limit()) {
+        await new Promise((done) => setTimeout(done, 20));
+      }
+      if (skip()) return;
+      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) {
+        complete = false;
         return;
       }
-      const next = nextAttemptAfter(attempt, now, Date.parse(claimed.createdAt));
-      const recorded = await recordAttempt(claimed, lease, {
-        status: next === undefined ? 'failed' : 'pending',
-        at,
-        ...(sent.statusCode !== undefined && { statusCode: sent.statusCode }),
-        error: sent.error ?? `answered ${sent.statusCode}`,
-        ...(next !== undefined && { nextAttemptAt: new Date(next).toISOString() }),
-      });
-      if (recorded) {
-        if (next === undefined) run.failed += 1;
-        else run.retried += 1;
+      inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
+      try {
+        const outcome = await attempt(d, byId, clock, run, policy);
+        if (outcome === 'timeout')
+          timeouts.set(d.endpointId, (timeouts.get(d.endpointId) ?? 0) + 1);
+        else if (outcome !== 'skipped') timeouts.set(d.endpointId, 0);
+      } catch (error) {
+        // Its claim lapses and the next run tries again; this run goes on with the others.
+        console.error('loyalty: webhook delivery failed:', (error as Error).message);
+      } finally {
+        inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 1) - 1);
       }
     });
+    if (ended) return complete;
   }
-  return true;
 }
+
+/** Due deliveries taken at once, across shards and endpoints. */
+const CHUNK = 400;
+
+/** `items` interleaved by `key`: one of each, then the second of each... */
+function roundRobin<T>(items: T[], key: (item: T) => string): T[] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  const out: T[] = [];
+  for (let i = 0; out.length < items.length; i++) {
+    for (const group of groups.values()) if (i < group.length) out.push(group[i] as T);
+  }
+  return out;
+}
+
+/** One attempt at a due delivery: claimed, sent, its outcome recorded. */
+async function attempt(
+  d: { endpointId: string; eventId: string; deliverAt: string },
+  endpoints: Map<string, WebhookEndpoint>,
+  clock: () => Date,
+  run: WebhookRun,
+  policy: UrlPolicy,
+): Promise<'delivered' | 'failed' | 'timeout' | 'skipped'> {
+  const claimedAt = clock().getTime();
+  const lease = new Date(Math.max(claimedAt, Date.parse(d.deliverAt)) + LEASE_MS).toISOString();
+  const claimed = await claimDelivery(d.endpointId, d.eventId, d.deliverAt, lease);
+  if (!claimed) return 'skipped';
+  const endpoint = endpoints.get(d.endpointId) ?? (await getEndpoint(d.endpointId));
+  const at = new Date(claimedAt).toISOString();
+  const kept = expiresAfterLog(claimedAt);
+  if (!endpoint) {
+    await recordAttempt(claimed, lease, {
+      status: 'failed',
+      at,
+      error: 'the endpoint was deleted',
+      expiresAt: kept,
+    });
+    run.failed += 1;
+    return 'failed';
+  }
+  let sent: Awaited<ReturnType<typeof sendWebhook>>;
+  try {
+    sent = await sendWebhook(
+      endpoint.url,
+      await signedRequest(endpoint, claimed.eventId, claimed.body, claimedAt),
+      { ...policy, timeoutMs: DELIVERY_TIMEOUT_MS },
+    );
+  } catch (error) {
+    // Signing failed (the key unusable, a secret that does not open): an attempt that
+    // failed, on the same schedule, so it ends as `failed` rather than looping.
+    console.error('loyalty: webhook signing failed:', (error as Error).message);
+    sent = { error: 'the delivery could not be signed', durationMs: 0 };
+  }
+  if (isOk(sent.statusCode)) {
+    const recorded = await recordAttempt(claimed, lease, {
+      status: 'delivered',
+      at,
+      statusCode: sent.statusCode as number,
+      expiresAt: kept,
+    });
+    if (recorded) run.delivered += 1;
+    return 'delivered';
+  }
+  const next = nextAttemptAfter(claimed.attempts + 1, claimedAt, Date.parse(claimed.createdAt));
+  const recorded = await recordAttempt(claimed, lease, {
+    status: next === undefined ? 'failed' : 'pending',
+    at,
+    ...(sent.statusCode !== undefined && { statusCode: sent.statusCode }),
+    error: sent.error ?? `answered ${sent.statusCode}`,
+    ...(next !== undefined ? { nextAttemptAt: new Date(next).toISOString() } : { expiresAt: kept }),
+  });
+  if (recorded) {
+    if (next === undefined) run.failed += 1;
+    else run.retried += 1;
+  }
+  return sent.error === 'timeout' ? 'timeout' : 'failed';
+}
+
+/** When a finished delivery leaves the log (epoch seconds, the table's TTL attribute). */
+const expiresAfterLog = (at: number) => Math.floor(at / 1000) + LOG_DAYS * 86_400;

@@ -27,6 +27,9 @@ export type UrlCheck = { ok: true; url: URL } | { ok: false; message: string };
 
 export const MAX_URL_LENGTH = 2048;
 
+/** How long a URL's name may take to resolve. */
+const LOOKUP_TIMEOUT_MS = 3_000;
+
 const defaultLookup = (hostname: string) => dns.lookup(hostname, { all: true, order: 'verbatim' });
 
 /** AWS's instance metadata service over IPv6 (IPv4's 169.254.169.254 is link-local). */
@@ -148,10 +151,20 @@ type Resolved =
 /** Every address `hostname` resolves to, or why not: one refused address refuses them all. */
 async function resolveAllowed(hostname: string, policy: UrlPolicy): Promise<Resolved> {
   let found: { address: string; family: number }[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    found = await (policy.lookup ?? defaultLookup)(hostname);
+    // A name whose servers never answer is "does not resolve" within LOOKUP_TIMEOUT_MS,
+    // not a function timed out.
+    found = await Promise.race([
+      (policy.lookup ?? defaultLookup)(hostname),
+      new Promise<never>((_, fail) => {
+        timer = setTimeout(() => fail(new Error('lookup timed out')), LOOKUP_TIMEOUT_MS);
+      }),
+    ]);
   } catch {
     return { ok: false, reason: 'unresolved' };
+  } finally {
+    clearTimeout(timer);
   }
   if (!Array.isArray(found) || found.length === 0) return { ok: false, reason: 'unresolved' };
   const addresses: LookupAddress[] = [];

@@ -1,5 +1,5 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchWriteCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { newId } from '../../lib/ids.ts';
 import { db, tableName } from '../../lib/store/client.ts';
@@ -34,6 +34,21 @@ async function deliver(asOf?: number) {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
 }
+
+/** The whole outbox, oldest first. */
+async function allEvents(): Promise<any[]> {
+  const events = [];
+  for (let cursor = ''; ; ) {
+    const page = await t.call('GET', `/v1/events?limit=100${cursor}`);
+    events.push(...page.body.items);
+    if (!page.body.nextCursor) return events;
+    cursor = `&cursor=${page.body.nextCursor}`;
+  }
+}
+
+/** The delivery job as of `ms`, its clock there too (the retry schedule under test). */
+const runAt = (ms: number, options: Parameters<typeof runWebhooks>[1] = {}) =>
+  runWebhooks(new Date(ms), { ...options, clock: () => new Date(ms) });
 
 async function deliveries(endpointId: string): Promise<any[]> {
   const res = await t.call('GET', `/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`);
@@ -72,6 +87,11 @@ beforeAll(async () => {
   storeId = (await t.call('POST', '/v1/stores', { body: { name: 'Hooks' } })).body.id;
 }, 60_000);
 afterAll(() => t.api.stop());
+// Each test starts with no endpoint, whatever the one before left (a failure half-way).
+afterEach(async () => {
+  const { body } = await t.call('GET', '/v1/webhook-endpoints?limit=100');
+  for (const e of body.items) await t.call('DELETE', `/v1/webhook-endpoints/${e.id}`);
+});
 
 describe('webhook endpoints', () => {
   it('show the secret once, keep it encrypted, and list, read and delete', async () => {
@@ -104,6 +124,43 @@ describe('webhook endpoints', () => {
         expect(res.status, path).toBe(404);
         expect(res.body.code).toBe('not-found');
       }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('are at most 50, and a finished delivery leaves the log after 30 days', async () => {
+    const r = await receiver();
+    try {
+      const existing = (await t.call('GET', '/v1/webhook-endpoints?limit=100')).body.items.length;
+      const made: string[] = [];
+      for (let i = existing; i < 50; i++) made.push((await subscribe(r.url, ['tier.changed'])).id);
+      const over = await t.call('POST', '/v1/webhook-endpoints', {
+        body: { url: r.url, events: ['*'] },
+      });
+      expect(over.status).toBe(409);
+      expect(over.body.code).toBe('conflict');
+      for (const id of made.slice(1)) await t.call('DELETE', `/v1/webhook-endpoints/${id}`);
+
+      const id = made[0] as string;
+      expect((await t.call('POST', `/v1/webhook-endpoints/${id}/test`)).body.delivered).toBe(true);
+      const [ping] = await deliveries(id);
+      const item = (await tableItems(t.table)).find(
+        (i) => i.PK === `WHD#${id}` && i.eventId === ping.eventId,
+      );
+      const in30Days = Date.now() / 1000 + 30 * 86_400;
+      expect(Math.abs(item?.expiresAt - in30Days)).toBeLessThan(120);
+      // Past its time, it is not listed (DynamoDB deletes it late, DynamoDB Local never).
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: { PK: item?.PK, SK: item?.SK },
+          UpdateExpression: 'SET expiresAt = :past',
+          ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+        }),
+      );
+      expect(await deliveries(id)).toEqual([]);
+      await t.call('DELETE', `/v1/webhook-endpoints/${id}`);
     } finally {
       await r.close();
     }
@@ -183,6 +240,10 @@ describe('deliveries', () => {
           'loyalty-event-id': event.id,
         };
         expect(await post(headers, got.body)).toBe(200);
+        // Its line reaches this process's pipe a little after its answer.
+        for (let i = 0; i < 100 && !readme.output().includes(customerId); i++) {
+          await new Promise((done) => setTimeout(done, 20));
+        }
         expect(readme.output()).toContain(`customer.lapsed ${customerId}`);
         expect(await post(headers, got.body.replace('"customer.lapsed"', '"tier.changed"'))).toBe(
           400,
@@ -234,24 +295,24 @@ describe('deliveries', () => {
       const start = Date.now();
       await lapser();
       await lapseScan();
-      const first = await runWebhooks(new Date(start));
+      const first = await runAt(start);
       expect(first).toMatchObject({ fannedOut: 1, delivered: 0, retried: 1 });
       let [d] = await deliveries(endpoint.id);
       expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
       expect(Date.parse(d.nextAttemptAt) - Date.parse(d.lastAttemptAt)).toBe(MINUTE);
       // Not due before its time.
-      expect(await runWebhooks(new Date(start + 59_000))).toMatchObject({ retried: 0 });
+      expect(await runAt(start + 59_000)).toMatchObject({ retried: 0 });
       expect(r.got).toHaveLength(1);
       for (const [after, gap] of [
         [MINUTE, 2 * MINUTE],
         [3 * MINUTE, 4 * MINUTE],
       ] as const) {
-        await runWebhooks(new Date(start + after));
+        await runAt(start + after);
         [d] = await deliveries(endpoint.id);
         expect(d.status).toBe('pending');
         expect(Date.parse(d.nextAttemptAt) - Date.parse(d.lastAttemptAt)).toBe(gap);
       }
-      expect(await runWebhooks(new Date(start + 7 * MINUTE))).toMatchObject({ delivered: 1 });
+      expect(await runAt(start + 7 * MINUTE)).toMatchObject({ delivered: 1 });
       [d] = await deliveries(endpoint.id);
       expect(d).toMatchObject({ status: 'delivered', attempts: 4, lastStatusCode: 200 });
       expect(r.got).toHaveLength(4);
@@ -274,7 +335,7 @@ describe('deliveries', () => {
       let clock = start;
       const gaps: number[] = [];
       for (let i = 0; i < 40; i++) {
-        await runWebhooks(new Date(clock));
+        await runAt(clock);
         const [d] = await deliveries(endpoint.id);
         if (d.status !== 'pending') break;
         gaps.push(Date.parse(d.nextAttemptAt) - Date.parse(d.lastAttemptAt));
@@ -295,26 +356,75 @@ describe('deliveries', () => {
     }
   }, 60_000);
 
-  it('cuts a receiver that does not answer at 10 s, and tries again later', async () => {
+  it('cuts a receiver that does not answer at 10 s, and it holds up no other endpoint', async () => {
     const r = await receiver(() => 'hang');
+    const healthy = await receiver();
     try {
       const endpoint = await subscribe(r.url, ['customer.lapsed']);
-      await lapser();
+      const other = await subscribe(healthy.url, ['customer.lapsed']);
+      for (let i = 0; i < 6; i++) await lapser();
       await lapseScan();
       const started = Date.now();
       const run = await deliver();
       const took = Date.now() - started;
-      expect(run).toMatchObject({ retried: 1, delivered: 0 });
+      // The healthy endpoint gets its 6 at once; the other takes 4 at a time (PER_ENDPOINT),
+      // and after 3 timeouts in a row the run leaves the rest of its deliveries for later.
+      expect(healthy.got).toHaveLength(6);
+      for (const g of healthy.got) expect(g.at - started).toBeLessThan(5_000);
+      expect(run).toMatchObject({ delivered: 6, retried: 4 });
       expect(took).toBeGreaterThanOrEqual(9_900);
-      expect(took).toBeLessThan(14_000);
-      const [d] = await deliveries(endpoint.id);
-      expect(d).toMatchObject({ status: 'pending', attempts: 1, lastError: 'timeout' });
-      expect(d).not.toHaveProperty('lastStatusCode');
+      expect(took).toBeLessThan(15_000);
+      const log = await deliveries(endpoint.id);
+      expect(log).toHaveLength(6);
+      const tried = log.filter((d) => d.attempts === 1);
+      expect(tried).toHaveLength(4);
+      for (const d of tried) {
+        expect(d).toMatchObject({ status: 'pending', lastError: 'timeout' });
+        expect(d).not.toHaveProperty('lastStatusCode');
+      }
+      expect(log.filter((d) => d.attempts === 0 && d.status === 'pending')).toHaveLength(2);
+      await t.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`);
+      await t.call('DELETE', `/v1/webhook-endpoints/${other.id}`);
+    } finally {
+      await r.close();
+      await healthy.close();
+    }
+  }, 40_000);
+
+  it('keeps a day of retries when run as of the past, and records an unsignable delivery as an attempt', async () => {
+    const r = await receiver(() => 500);
+    try {
+      const endpoint = await subscribe(r.url, ['customer.lapsed']);
+      await lapser();
+      await lapseScan();
+      // As of two days ago: sent, and failing, but its day of retries starts now.
+      const past = await deliver(Date.now() - 2 * DAY);
+      expect(past).toMatchObject({ fannedOut: 1, delivered: 0, retried: 1, failed: 0 });
+      let [d] = await deliveries(endpoint.id);
+      expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500 });
+      expect(Date.now() - Date.parse(d.createdAt)).toBeLessThan(60_000);
+      expect(Date.parse(d.nextAttemptAt) - Date.parse(d.lastAttemptAt)).toBe(MINUTE);
+      expect(Math.abs(Date.parse(d.lastAttemptAt) - Date.now())).toBeLessThan(60_000);
+
+      // A secret that no longer opens (a key gone wrong): the attempt fails, on schedule.
+      await db().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: keys.webhookEndpoint(endpoint.id),
+          UpdateExpression: 'SET secrets[0].sealed = :bad',
+          ExpressionAttributeValues: { ':bad': 'aes:AAAA.AAAA.AAAA' },
+        }),
+      );
+      const next = Date.parse(d.nextAttemptAt);
+      expect(await runAt(next)).toMatchObject({ retried: 1, complete: true });
+      [d] = await deliveries(endpoint.id);
+      expect(d).toMatchObject({ attempts: 2, lastError: 'the delivery could not be signed' });
+      expect(r.got).toHaveLength(1);
       await t.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`);
     } finally {
       await r.close();
     }
-  }, 30_000);
+  });
 
   it('signs with both secrets for 24 hours after a rotation, then with the new one', async () => {
     const r = await receiver();
@@ -328,9 +438,22 @@ describe('deliveries', () => {
       const ping = await t.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`);
       expect(ping.status).toBe(200);
       expect(ping.body).toEqual({ delivered: true, statusCode: 200 });
-      const got = r.got.at(-1) as Received;
-      const header = got.headers['loyalty-signature'] as string;
+      let got = r.got.at(-1) as Received;
+      let header = got.headers['loyalty-signature'] as string;
       expect(header.match(/v1=/g)).toHaveLength(2);
+      // A second rotation within the day: the first secret still signs too.
+      const third = (await t.call('POST', `/v1/webhook-endpoints/${endpoint.id}/rotate-secret`))
+        .body.secret as string;
+      await t.call('POST', `/v1/webhook-endpoints/${endpoint.id}/test`);
+      const three = (r.got.at(-1) as Received).headers['loyalty-signature'] as string;
+      expect(three.match(/v1=/g)).toHaveLength(3);
+      for (const k of [third, secret, endpoint.secret]) {
+        expect(
+          verifySignature(three, (r.got.at(-1) as Received).body, k, Math.floor(Date.now() / 1000)),
+        ).toBe(true);
+      }
+      got = r.got.at(-2) as Received;
+      header = got.headers['loyalty-signature'] as string;
       const now = Math.floor(Date.now() / 1000);
       expect(verifySignature(header, got.body, secret, now)).toBe(true);
       expect(verifySignature(header, got.body, endpoint.secret, now)).toBe(true);
@@ -340,12 +463,13 @@ describe('deliveries', () => {
       const start = Date.now();
       await lapser();
       await lapseScan();
-      await runWebhooks(new Date(start + DAY + MINUTE));
+      await runAt(start + DAY + MINUTE);
       const later = r.got.at(-1) as Received;
       const one = later.headers['loyalty-signature'] as string;
       expect(JSON.parse(later.body).type).toBe('customer.lapsed');
       expect(one.match(/v1=/g)).toHaveLength(1);
-      expect(verifySignature(one, later.body, secret, now)).toBe(true);
+      expect(verifySignature(one, later.body, third, now)).toBe(true);
+      expect(verifySignature(one, later.body, secret, now)).toBe(false);
       expect(verifySignature(one, later.body, endpoint.secret, now)).toBe(false);
 
       const log = await deliveries(endpoint.id);
@@ -467,13 +591,7 @@ describe('points.expiring', () => {
       for (const run of runs) expect(run.status, JSON.stringify(run.body)).toBe(200);
       // (This file's lapsers have lots expiring soon too.) Every reminder the runs
       // counted is one event, and no lot has two.
-      const events = [];
-      for (let cursor = ''; ; ) {
-        const page = await t.call('GET', `/v1/events?limit=100${cursor}`);
-        events.push(...page.body.items.filter((e: any) => e.type === 'points.expiring'));
-        if (!page.body.nextCursor) break;
-        cursor = `&cursor=${page.body.nextCursor}`;
-      }
+      const events = (await allEvents()).filter((e) => e.type === 'points.expiring');
       expect(runs.reduce((s, run) => s + run.body.reminders, 0)).toBe(events.length);
       const lotsReminded = events.map((e: any) => `${e.customerId} ${e.data.expiresAt}`);
       expect(new Set(lotsReminded).size).toBe(events.length);
@@ -496,5 +614,46 @@ describe('points.expiring', () => {
     } finally {
       await r.close();
     }
+  });
+
+  it('reaches customers stored before the reminder index, after an upgrade', async () => {
+    const program = (await t.call('GET', '/v1/program')).body;
+    const put = await t.call('PUT', '/v1/program', {
+      body: { ...defaultProgram, ...program, pendingDays: 0, pointsExpireAfterDays: 30 },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const customer = await t.call('POST', '/v1/customers', { body: { externalId: `wh-${++n}` } });
+    const customerId = customer.body.id;
+    const bought = await t.call('POST', '/v1/purchases', {
+      body: {
+        customerId,
+        storeId,
+        total: { amount: 7_700, currency: 'USD' },
+        occurredAt: new Date(Date.now() - 19 * DAY).toISOString(),
+      },
+      headers: { 'idempotency-key': `wh-buy-${++n}` },
+    });
+    expect(bought.status).toBe(201);
+    // As a version before the index stored it: no remindLot, and no pass done yet.
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: keys.customer(customerId),
+        UpdateExpression: 'REMOVE remindLot',
+      }),
+    );
+    await db().send(new DeleteCommand({ TableName: tableName(), Key: keys.remindIndexState() }));
+    const run = await t.call('POST', '/v1/jobs/expiry-reminders', { body: {} });
+    expect(run.body).toMatchObject({ reminders: 1, complete: true });
+    const mine = (await allEvents()).filter((e) => e.customerId === customerId);
+    expect(mine).toMatchObject([{ type: 'points.expiring', data: { points: 77 } }]);
+    const item = (await tableItems(t.table)).find(
+      (i) => i.PK === `CUS#${customerId}` && i.SK === 'PROFILE',
+    );
+    // Reminded: its key moved past the lot (no other lot), and the pass is done.
+    expect(item, JSON.stringify(item)).toMatchObject({ remindedLots: [expect.any(String)] });
+    expect(item?.remindLot).toBeUndefined();
+    const state = (await tableItems(t.table)).find((i) => i.PK === 'JOBS');
+    expect(state).toMatchObject({ done: true });
   });
 });

@@ -93,6 +93,46 @@ describe('lots and expiry', () => {
   });
 });
 
+describe('expiry reminders', () => {
+  it('remind each lot once, 14 days ahead, even when it is spent and given back', () => {
+    const bought = at('2026-02-11T00:00:00Z');
+    const fresh = newCustomer('cus_2', {}, expiring, at('2026-01-01T00:00:00Z'));
+    let c = earn(fresh, expiring, '2026-02-01', 100, bought).customer;
+    c = earn(c, expiring, '2026-02-10', 50, bought).customer;
+    // 2026-02-01's lot expires at 2026-03-04T00:00Z: 14 days ahead is 2026-02-18.
+    const early = new PointsChange(c, expiring, at('2026-02-17T23:00:00Z'));
+    expect(early.remindExpiring(14)).toBe(0);
+    const due = new PointsChange(c, expiring, at('2026-02-18T00:00:00Z'));
+    expect(due.remindExpiring(14)).toBe(1);
+    expect(due.events).toMatchObject([
+      { type: 'points.expiring', data: { points: 100, expiresAt: '2026-03-04T00:00:00.000Z' } },
+    ]);
+    c = due.customer;
+    expect(c.remindedLots).toEqual(['20260201']);
+    expect(new PointsChange(c, expiring, at('2026-02-19T00:00:00Z')).remindExpiring(14)).toBe(0);
+    // Spent, then given back (a void): the same lot, not reminded again.
+    const spend = new PointsChange(c, expiring, at('2026-02-20T00:00:00Z'));
+    const taken = spend.hold(100, 'red_9', false);
+    c = spend.customer;
+    expect(c.lots).not.toHaveProperty('20260201');
+    const back = new PointsChange(c, expiring, at('2026-02-21T00:00:00Z'));
+    back.release(100, 'red_9', taken);
+    c = back.customer;
+    expect(c.lots).toHaveProperty('20260201', 100);
+    expect(new PointsChange(c, expiring, at('2026-02-22T00:00:00Z')).remindExpiring(14)).toBe(0);
+    // The next lot in its turn; after expiry the lot is forgotten.
+    const next = new PointsChange(c, expiring, at('2026-02-27T00:00:00Z'));
+    expect(next.remindExpiring(14)).toBe(1);
+    const later = new PointsChange(next.customer, expiring, at('2026-03-05T00:00:00Z'));
+    later.remindExpiring(14);
+    expect(later.customer.remindedLots).toEqual(['20260210']);
+    // No expiry, no reminder.
+    expect(
+      new PointsChange(fresh, defaultProgram, at('2026-02-18T00:00:00Z')).remindExpiring(14),
+    ).toBe(0);
+  });
+});
+
 describe('pending points', () => {
   const program: Program = { ...defaultProgram, pendingDays: 14 };
   const now = at('2026-03-01T12:00:00Z');
