@@ -212,19 +212,49 @@ export class LoyaltyMonitoring extends Construct {
         metricName,
         TABLE_OPERATIONS.map((op) => dynamo(metricName, { Operation: op })),
       );
-    const withIndexes = (metricName: string) =>
-      sumOf(metricName, [
+    // The table and its indexes, MAX_ALARM_METRICS to an alarm (the first has the table).
+    const withIndexes = (metricName: string) => {
+      const metrics = [
         dynamo(metricName, {}),
         ...props.indexNames.map((index) => dynamo(metricName, { GlobalSecondaryIndexName: index })),
-      ]);
+      ];
+      const chunks: MathExpression[] = [];
+      for (let i = 0; i < metrics.length; i += MAX_ALARM_METRICS) {
+        const part = i / MAX_ALARM_METRICS;
+        chunks.push(
+          sumOf(
+            part === 0 ? metricName : `${metricName} ${part + 1}`,
+            metrics.slice(i, i + MAX_ALARM_METRICS),
+          ),
+        );
+      }
+      return chunks;
+    };
     const throttledRequests = perOperation('ThrottledRequests');
     const readThrottles = withIndexes('ReadThrottleEvents');
     const writeThrottles = withIndexes('WriteThrottleEvents');
     const systemErrors = perOperation('SystemErrors');
+    const numbered = (
+      id: string,
+      name: string,
+      metrics: MathExpression[],
+      what: string,
+    ): [string, string, MathExpression, string][] =>
+      metrics.map((metric, i) => [
+        i === 0 ? id : `${id}${i + 1}`,
+        i === 0 ? name : `${name}-${i + 1}`,
+        metric,
+        what,
+      ]);
     for (const [alarmId, name, metric, what] of [
       ['TableThrottledRequests', 'dynamodb-throttled-requests', throttledRequests, 'requests'],
-      ['TableReadThrottles', 'dynamodb-read-throttle-events', readThrottles, 'reads'],
-      ['TableWriteThrottles', 'dynamodb-write-throttle-events', writeThrottles, 'writes'],
+      ...numbered('TableReadThrottles', 'dynamodb-read-throttle-events', readThrottles, 'reads'),
+      ...numbered(
+        'TableWriteThrottles',
+        'dynamodb-write-throttle-events',
+        writeThrottles,
+        'writes',
+      ),
     ] as const) {
       this.alarm(alarmId, name, metric, {
         threshold: 0,
@@ -354,7 +384,7 @@ export class LoyaltyMonitoring extends Construct {
       ),
       graph(
         'DynamoDB throttles and system errors',
-        [throttledRequests, readThrottles, writeThrottles, systemErrors],
+        [throttledRequests, ...readThrottles, ...writeThrottles, systemErrors],
         8,
       ),
       graph('Dead-letter queue depth', [...depths.values()], 8),

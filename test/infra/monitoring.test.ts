@@ -89,6 +89,8 @@ beforeAll(() => {
 
 describe('alarms', () => {
   const topicId = () => ofType('AWS::SNS::Topic')[0]![0];
+  const indexCount = () =>
+    ofType('AWS::DynamoDB::Table')[0]![1].Properties.GlobalSecondaryIndexes.length as number;
   const apiDimensions = () => ({
     ApiId: { Ref: ofType('AWS::ApiGatewayV2::Api')[0]![0] },
     Stage: '$default',
@@ -100,8 +102,9 @@ describe('alarms', () => {
     // API 5xx rate and p99 latency; errors + throttles per 5 functions; the table's
     // throttled requests, read and write throttle events and system errors; one per
     // dead-letter queue; one per scheduled job; webhook deliveries failed for good.
+    const tableAlarms = 2 + 2 * Math.ceil((1 + indexCount()) / 10);
     expect(alarms).toHaveLength(
-      2 + Math.ceil(allFunctions.length / 5) + 4 + queues + jobs.length + 1,
+      2 + Math.ceil(allFunctions.length / 5) + tableAlarms + queues + jobs.length + 1,
     );
   });
 
@@ -242,10 +245,13 @@ describe('alarms', () => {
     'DynamoDB %s on the table > 0',
     (metric) => {
       const found = alarmsOn('AWS/DynamoDB', metric);
-      expect(found).toHaveLength(1);
-      const [, alarm] = found[0]!;
+      // The table and its indexes, 10 metrics to an alarm (the most CloudWatch takes).
+      const perIndex = metric === 'ReadThrottleEvents' || metric === 'WriteThrottleEvents';
+      expect(found).toHaveLength(perIndex ? Math.ceil((1 + indexCount()) / 10) : 1);
+      for (const [, a] of found) expect(metricsOf(a).length).toBeLessThanOrEqual(10);
+      const alarm = found[0]![1];
       const tableId = ofType('AWS::DynamoDB::Table')[0]![0];
-      const metrics = metricsOf(alarm);
+      const metrics = found.flatMap(([, a]) => metricsOf(a));
       for (const m of metrics) {
         expect(m.dimensions.TableName).toEqual({ Ref: tableId });
         expect(m.stat).toBe('Sum');
