@@ -248,7 +248,8 @@ describe('deliveries', () => {
         expect(await post(headers, got.body.replace('"customer.lapsed"', '"tier.changed"'))).toBe(
           400,
         );
-        const old = Math.floor(Date.now() / 1000) - 301;
+        // Signed 15 minutes ago: a replay, outside its 5-minute window.
+        const old = Math.floor(Date.now() / 1000) - 900;
         const stale = signatureHeader([a.secret], got.body, old);
         expect(await post({ ...headers, 'loyalty-signature': stale }, got.body)).toBe(400);
         const fresh = signatureHeader(
