@@ -407,8 +407,13 @@ export const lapsedQuerySchema = z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
   sort: z
-    ._default(z.enum(['lapsedAt', 'valueAtRisk']), 'lapsedAt')
-    .check(z.describe('lapsedAt: most recently lapsed first; valueAtRisk: highest first')),
+    ._default(z.enum(['lapsedAt', 'valueAtRisk', 'churnRisk']), 'lapsedAt')
+    .check(
+      z.describe(
+        'lapsedAt: most recently lapsed first; valueAtRisk, churnRisk: highest first (a ' +
+          'customer with no churnRisk last)',
+      ),
+    ),
 });
 
 export const retentionQuerySchema = z.object({

@@ -1316,6 +1316,8 @@ export interface components {
                 pAlive: number | null;
                 /** @description BG/NBD expected purchase days in the next 90 days; null like pAlive */
                 expectedPurchases90d: number | null;
+                /** @description BG/NBD probability of no purchase in the next 90 days (1 - P(at least one)); unlike pAlive it also ranks one-time buyers. Null like pAlive, and while the model is not trusted: fitted on fewer than 500 customers with 2 or more purchase days, or on less than 180 days of history */
+                churnRisk: number | null;
             };
         };
         LedgerEntry: {
@@ -1730,6 +1732,10 @@ export interface components {
                 logLikelihood: number;
                 /** @description Customers with a purchase the model was fitted on */
                 customers: number;
+                /** @description Of them, those with 2 or more purchase days (500 are needed to trust it) */
+                repeatCustomers?: number;
+                /** @description Days from the earliest first purchase to the fit (180 are needed) */
+                historyDays?: number;
                 /**
                  * Format: date-time
                  * @description RFC 3339, UTC
@@ -1762,6 +1768,8 @@ export interface components {
             note?: string;
             pAlive?: number;
             expectedPurchases90d?: number;
+            /** @description As the customer's cadence.churnRisk (left out when that is null) */
+            churnRisk?: number;
         };
         LapsedCustomerPage: {
             items: components["schemas"]["LapsedCustomer"][];
@@ -4753,7 +4761,7 @@ export interface operations {
                 limit?: number;
                 /** @description The previous page's nextCursor */
                 cursor?: string;
-                sort?: "lapsedAt" | "valueAtRisk";
+                sort?: "lapsedAt" | "valueAtRisk" | "churnRisk";
             };
             header?: never;
             path?: never;

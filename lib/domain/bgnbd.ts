@@ -344,3 +344,16 @@ export function expectedPurchases(params: BgNbdParams, c: CustomerSummary, t: nu
   const discounted = Math.exp((r + x) * Math.log1p(-z)) * f;
   return ((a + b + x - 1) / (a - 1)) * (1 - discounted) * pAlive(params, c);
 }
+
+/**
+ * P(no purchase in (T, T+t] | x, tx, T): the customer has dropped out, or is alive and
+ * buys nothing in t. Alive customers drop out only right after a purchase, so "alive and
+ * no purchase" has the gamma-Poisson probability ((α+T)/(α+T+t))^(r+x).
+ * churnRisk = 1 - P(at least one purchase in t) = this.
+ */
+export function pNoPurchase(params: BgNbdParams, c: CustomerSummary, t: number): number {
+  const { r, alpha } = params;
+  const alive = pAlive(params, c);
+  const none = Math.exp((r + c.x) * Math.log((alpha + c.T) / (alpha + c.T + t)));
+  return 1 - alive * (1 - none);
+}

@@ -1,4 +1,4 @@
-import { type BgNbdParams, expectedPurchases, pAlive } from './bgnbd.ts';
+import { type BgNbdParams, expectedPurchases, pAlive, pNoPurchase } from './bgnbd.ts';
 import type { Cadence } from './cadence.ts';
 import { DAY_MS, dayStart } from './days.ts';
 
@@ -7,7 +7,21 @@ export interface ModelParams extends BgNbdParams {
   fittedAt: string;
   customers: number;
   logLikelihood: number;
+  /** Customers of the fit with 2 or more purchase days (absent: fitted before they were kept). */
+  repeatCustomers?: number;
+  /** Days from the fit's earliest first purchase to the fit. */
+  historyDays?: number;
 }
+
+/**
+ * Contract section 13: the model's forward-looking figures are trusted only when it was
+ * fitted on at least 500 customers with 2 or more purchase days and 180 days of history.
+ */
+export const MODEL_TRUST = { minRepeatCustomers: 500, minHistoryDays: 180 } as const;
+
+export const modelTrusted = (model: ModelParams) =>
+  (model.repeatCustomers ?? 0) >= MODEL_TRUST.minRepeatCustomers &&
+  (model.historyDays ?? 0) >= MODEL_TRUST.minHistoryDays;
 
 const WEEK_MS = 7 * DAY_MS;
 
@@ -26,17 +40,21 @@ export function summaryOf(cadence: Cadence | undefined, asOf: Date) {
   return { x: cadence.dayCount - 1, tx: (last - first) / WEEK_MS, T: days / 7 };
 }
 
-/** pAlive and expected purchases in the next 90 days; null without a model or a purchase. */
+/**
+ * pAlive, expected purchases in the next 90 days, and churnRisk (the probability of no
+ * purchase in the next 90 days); null without a model or a purchase.
+ */
 export function modelScores(
   customer: { cadence?: Cadence },
   model: ModelParams | undefined,
   asOf: Date,
-): { pAlive: number | null; expectedPurchases90d: number | null } {
+): { pAlive: number | null; expectedPurchases90d: number | null; churnRisk: number | null } {
   const summary = summaryOf(customer.cadence, asOf);
-  if (!model || !summary) return { pAlive: null, expectedPurchases90d: null };
+  if (!model || !summary) return { pAlive: null, expectedPurchases90d: null, churnRisk: null };
   return {
     pAlive: round(pAlive(model, summary), 4),
     expectedPurchases90d: round(expectedPurchases(model, summary, 90 / 7), 3),
+    churnRisk: modelTrusted(model) ? round(pNoPurchase(model, summary, 90 / 7), 4) : null,
   };
 }
 

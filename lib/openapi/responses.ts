@@ -127,6 +127,17 @@ export const customerSchema = z
           .min(0)
           .nullable()
           .describe('BG/NBD expected purchase days in the next 90 days; null like pAlive'),
+        churnRisk: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe(
+            'BG/NBD probability of no purchase in the next 90 days (1 - P(at least one)); ' +
+              'unlike pAlive it also ranks one-time buyers. Null like pAlive, and while the ' +
+              'model is not trusted: fitted on fewer than 500 customers with 2 or more ' +
+              'purchase days, or on less than 180 days of history',
+          ),
       })
       .describe('The purchase rhythm the lapse rule and the model use'),
   })
@@ -379,6 +390,14 @@ const modelSchema = z
     b: z.number(),
     logLikelihood: z.number(),
     customers: z.int().describe('Customers with a purchase the model was fitted on'),
+    repeatCustomers: z
+      .int()
+      .optional()
+      .describe('Of them, those with 2 or more purchase days (500 are needed to trust it)'),
+    historyDays: z
+      .int()
+      .optional()
+      .describe('Days from the earliest first purchase to the fit (180 are needed)'),
     fittedAt: timestamp,
   })
   .describe('BG/NBD parameters (time in weeks), fitted on up to 20,000 customers');
@@ -409,6 +428,10 @@ const lapsedCustomerSchema = z.object({
   note: z.string().optional(),
   pAlive: z.number().optional(),
   expectedPurchases90d: z.number().optional(),
+  churnRisk: z
+    .number()
+    .optional()
+    .describe("As the customer's cadence.churnRisk (left out when that is null)"),
 });
 
 const lapseReasonResultSchema = z.object({

@@ -73,6 +73,9 @@ export async function fitModel(asOf: Date): Promise<ModelParams | null> {
     ...fit.params,
     logLikelihood: fit.logLikelihood,
     customers: summaries.length,
+    // What the trust check reads (model.ts modelTrusted).
+    repeatCustomers: summaries.filter((c) => c.x >= 1).length,
+    historyDays: Math.round(Math.max(...summaries.map((c) => c.T)) * 7),
     fittedAt: asOf.toISOString(),
   };
   await putModel(model);
@@ -105,42 +108,50 @@ function lapsedView(
     ...(scores.expectedPurchases90d !== null && {
       expectedPurchases90d: scores.expectedPurchases90d,
     }),
+    ...(scores.churnRisk !== null && { churnRisk: scores.churnRisk }),
   };
 }
+
+/**
+ * What a sorted list orders by, highest first: value at risk (minor units), or churnRisk
+ * in millionths (integers, so the cursor holds it exactly; no score sorts last).
+ */
+const sortKeys = {
+  valueAtRisk: (v: LapsedView) => v.valueAtRisk.amount,
+  churnRisk: (v: LapsedView) => (v.churnRisk === undefined ? -1 : Math.round(v.churnRisk * 1e6)),
+};
 
 type LapsedView = ReturnType<typeof lapsedView>;
 
 /**
  * Lapsed customers, most recently lapsed first; with `sort=valueAtRisk`, by annual spend
- * x (1 - pAlive), highest first (ties by id). That order is computed over all lapsed
- * customers (the Lapsed index: lapsed ones only) as of the first page, which the cursor
- * carries, so later pages continue the same order.
+ * x (1 - pAlive), highest first (ties by id); with `sort=churnRisk`, by the probability of
+ * no purchase in the next 90 days. That order is computed over all lapsed customers (the
+ * Lapsed index: lapsed ones only) as of the first page, which the cursor carries with the
+ * sort, so later pages continue the same order.
  */
 export async function listLapsedCustomers(
-  query: { limit: number; cursor?: string; sort?: 'lapsedAt' | 'valueAtRisk' },
+  query: { limit: number; cursor?: string; sort?: 'lapsedAt' | 'valueAtRisk' | 'churnRisk' },
   now = new Date(),
 ): Promise<{ items: LapsedView[]; nextCursor: string | null }> {
   const [program, model] = await Promise.all([getProgram(), getModel()]);
-  if (query.sort !== 'valueAtRisk') {
+  if (query.sort === undefined || query.sort === 'lapsedAt') {
     const page = await lapsedPage(query.limit, query.cursor);
     return {
       items: page.items.map((c) => lapsedView(c, model, program.currency, now)),
       nextCursor: page.nextCursor,
     };
   }
-  const after = query.cursor ? decodeRiskCursor(query.cursor) : undefined;
+  const sort = query.sort;
+  const key = sortKeys[sort];
+  const after = query.cursor ? decodeRiskCursor(query.cursor, sort) : undefined;
   const asOf = after ? new Date(after.asOf) : now;
   const all = (await allLapsed())
     .map((c) => lapsedView(c, model, program.currency, asOf))
-    .sort(
-      (x, y) =>
-        y.valueAtRisk.amount - x.valueAtRisk.amount || x.customerId.localeCompare(y.customerId),
-    );
+    .sort((x, y) => key(y) - key(x) || x.customerId.localeCompare(y.customerId));
   const startAt = after
     ? all.findIndex(
-        (v) =>
-          v.valueAtRisk.amount < after.risk ||
-          (v.valueAtRisk.amount === after.risk && v.customerId > after.id),
+        (v) => key(v) < after.risk || (key(v) === after.risk && v.customerId > after.id),
       )
     : 0;
   const rest = startAt < 0 ? [] : all.slice(startAt);
@@ -152,17 +163,20 @@ export async function listLapsedCustomers(
       rest.length > query.limit && last
         ? encodeCursor({
             asOf: asOf.toISOString(),
-            risk: last.valueAtRisk.amount,
+            ...(sort === 'churnRisk' && { sort }),
+            risk: key(last),
             id: last.customerId,
           })
         : null,
   };
 }
 
-const decodeRiskCursor = (cursor: string) =>
-  decodeCursor<{ asOf: string; risk: number; id: string }>(
+/** A cursor of this sort (valueAtRisk's carry no `sort`, as before churnRisk existed). */
+const decodeRiskCursor = (cursor: string, sort: 'valueAtRisk' | 'churnRisk') =>
+  decodeCursor<{ asOf: string; risk: number; id: string; sort?: string }>(
     cursor,
     (v) =>
+      (v.sort ?? 'valueAtRisk') === sort &&
       typeof v.asOf === 'string' &&
       isKeepableInstant(Date.parse(v.asOf)) &&
       Number.isSafeInteger(v.risk) &&

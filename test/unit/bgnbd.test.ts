@@ -9,6 +9,7 @@ import {
   lnGamma,
   logLikelihood,
   pAlive,
+  pNoPurchase,
 } from '../../lib/domain/bgnbd.ts';
 
 /** CDNOW calibration summary, 39 weeks (see test/fixtures/README.md). */
@@ -178,5 +179,35 @@ describe('expectedPurchases', () => {
         expect(Math.abs(exact - numeric) / numeric).toBeLessThan(1e-6);
       }
     }
+  });
+});
+
+describe('pNoPurchase (churnRisk)', () => {
+  const params = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+  const someone = { x: 2, tx: 30.43, T: 38.86 };
+  it('is 1 over no time, falls with time, and tends to the chance the customer has gone', () => {
+    expect(pNoPurchase(params, someone, 0)).toBeCloseTo(1, 12);
+    let last = 1;
+    for (const t of [1, 4, 13, 52, 520]) {
+      const p = pNoPurchase(params, someone, t);
+      expect(p).toBeLessThan(last);
+      last = p;
+    }
+    expect(pNoPurchase(params, someone, 1e9)).toBeCloseTo(1 - pAlive(params, someone), 6);
+  });
+  it('for a customer alive for sure (no repeat yet), is the gamma-Poisson chance of no purchase', () => {
+    const once = { x: 0, tx: 0, T: 20 };
+    const t = 90 / 7;
+    expect(pNoPurchase(params, once, t)).toBeCloseTo(
+      ((params.alpha + once.T) / (params.alpha + once.T + t)) ** params.r,
+      12,
+    );
+  });
+  it('over a short time, 1 - it is about the expected purchases', () => {
+    const t = 0.01;
+    expect(1 - pNoPurchase(params, someone, t)).toBeCloseTo(
+      expectedPurchases(params, someone, t),
+      5,
+    );
   });
 });

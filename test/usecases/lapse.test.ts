@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_TRUST, type ModelParams } from '../../lib/domain/model.ts';
 import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
+import { putModel } from '../../lib/store/model.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { listEvents } from '../../lib/usecases/events.ts';
 import { listLapsedCustomers, recordLapseReason, runLapseScan } from '../../lib/usecases/lapse.ts';
@@ -52,7 +54,7 @@ const yesterday = () => Date.now() - 1.5 * DAY;
 /** Flags everyone already due by far ahead, so a test's counts are its own customers'. */
 const drain = () => runLapseScan(at(Date.now() + FAR));
 
-async function allLapsed(sort?: 'lapsedAt' | 'valueAtRisk', now?: Date) {
+async function allLapsed(sort?: 'lapsedAt' | 'valueAtRisk' | 'churnRisk', now?: Date) {
   const all: any[] = [];
   let cursor: string | undefined;
   do {
@@ -375,6 +377,29 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
       expect(c.pAlive).toBeLessThanOrEqual(1);
       expect(c.expectedPurchases90d).toBeGreaterThanOrEqual(0);
       expect(c.valueAtRisk.amount).toBe(Math.round(c.annualSpend.amount * (1 - c.pAlive)));
+      // Fitted on 30 customers: not trusted, so no churnRisk (section 13).
+      expect(c).not.toHaveProperty('churnRisk');
     }
+    expect(scan.model).toMatchObject({ repeatCustomers: expect.any(Number) });
+    expect(scan.model?.repeatCustomers).toBeLessThan(MODEL_TRUST.minRepeatCustomers);
+    expect(scan.model?.historyDays).toBeGreaterThanOrEqual(120);
+
+    // The same parameters, as if fitted on a programme large and old enough: churnRisk
+    // shows, and sorts the list (highest first, paged, its cursor for its own sort only).
+    await putModel({ ...(scan.model as ModelParams), repeatCustomers: 500, historyDays: 180 });
+    const byChurn = await allLapsed('churnRisk');
+    expect(byChurn).toHaveLength(listed.length);
+    const risks = byChurn.map((c) => c.churnRisk as number);
+    for (const r of risks) {
+      expect(r).toBeGreaterThan(0);
+      expect(r).toBeLessThanOrEqual(1);
+    }
+    expect([...risks].sort((x, y) => y - x)).toEqual(risks);
+    for (const c of byChurn) expect(c.churnRisk).toBeGreaterThanOrEqual(1 - c.pAlive);
+    const page = await listLapsedCustomers({ limit: 2, sort: 'valueAtRisk' });
+    expect(page.nextCursor).not.toBeNull();
+    await expect(
+      listLapsedCustomers({ limit: 2, sort: 'churnRisk', cursor: page.nextCursor as string }),
+    ).rejects.toMatchObject({ code: 'validation-failed' });
   });
 });
