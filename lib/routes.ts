@@ -332,6 +332,14 @@ export const routes: Route[] = [
   },
   {
     method: 'GET',
+    path: '/v1/reports/lapse-quality',
+    fn: 'lapseQualityReport',
+    roles: ['admin'],
+    // The stored backtest (or, before the first, the program for its thresholds).
+    table: ['GetItem'],
+  },
+  {
+    method: 'GET',
     path: '/v1/reports/daily',
     fn: 'dailyReport',
     roles: ['admin'],

@@ -656,6 +656,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/lapse-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How often the lapse flag is right, on your own customers
+         * @description The backtest the nightly lapse-scan job runs on its sample of customers (up to 20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, minDays) and the scores said, against who bought in the 90 days since. `flag.precision`: of the customers flagged then, the share who did not come back; `flag.recall`: of those who did not come back, the share flagged. `auc`: how well each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, silence / typical gap, and churnRisk under a BG/NBD model fitted on the history before that day only. The figures are null, and `insufficientData` says why, until the programme has at least 500 customers with 2 or more purchase days and 180 days of history before that day (or before the job first ran).
+         *
+         *     Roles: admin.
+         */
+        get: operations["lapseQualityReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/daily": {
         parameters: {
             query?: never;
@@ -1797,6 +1819,34 @@ export interface components {
              * @description When the reason was recorded
              */
             at: string;
+        };
+        LapseQuality: {
+            /** @description When the job measured it (null before its first run) */
+            asOf: string | null;
+            /** @description 90: the flag is read at asOf - 90 days, judged on the 90 since */
+            horizonDays: number;
+            /** @description Customers of the sample with a purchase before asOf - 90 days */
+            evaluated: number;
+            /** @description Of them, those who bought in the 90 days since */
+            cameBack: number;
+            flag: {
+                factor: number;
+                minDays: number;
+                /** @description Of those flagged, the share who did not come back */
+                precision: number | null;
+                /** @description Of those who did not come back, the share flagged */
+                recall: number | null;
+            };
+            auc: {
+                /** @description Days since the last purchase */
+                silence: number | null;
+                /** @description Silence / typical gap */
+                cadenceRatio: number | null;
+                /** @description BG/NBD P(no purchase in 90 days) */
+                churnRisk: number | null;
+            };
+            /** @description Why the figures are null: too few repeat customers or too little history */
+            insufficientData?: string;
         };
         RetentionReport: {
             /**
@@ -4978,6 +5028,68 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lapseQualityReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last backtest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LapseQuality"];
                 };
             };
             /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */

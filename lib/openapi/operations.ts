@@ -539,6 +539,24 @@ export const operations: Record<string, Operation> = {
       ['validation-failed', 'Bad limit, or a cursor not issued for this list'],
     ],
   },
+  lapseQualityReport: {
+    tag: 'lapse',
+    summary: 'How often the lapse flag is right, on your own customers',
+    description:
+      'The backtest the nightly lapse-scan job runs on its sample of customers (up to ' +
+      '20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, ' +
+      'minDays) and the scores said, against who bought in the 90 days since. ' +
+      '`flag.precision`: of the customers flagged then, the share who did not come back; ' +
+      '`flag.recall`: of those who did not come back, the share flagged. `auc`: how well ' +
+      'each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, ' +
+      'silence / typical gap, and churnRisk under a BG/NBD model fitted on the history ' +
+      'before that day only. The figures are null, and `insufficientData` says why, until ' +
+      'the programme has at least 500 customers with 2 or more purchase days and 180 days ' +
+      'of history before that day (or before the job first ran).',
+    status: 200,
+    response: 'LapseQuality',
+    responseDescription: 'The last backtest',
+  },
   runLapseScan: {
     tag: 'lapse',
     summary: 'Run the lapse-scan job now, as of asOf',

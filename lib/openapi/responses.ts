@@ -434,6 +434,30 @@ const lapsedCustomerSchema = z.object({
     .describe("As the customer's cadence.churnRisk (left out when that is null)"),
 });
 
+const shareOrNull = (what: string) => z.number().min(0).max(1).nullable().describe(what);
+
+const lapseQualitySchema = z.object({
+  asOf: timestamp.nullable().describe('When the job measured it (null before its first run)'),
+  horizonDays: z.int().describe('90: the flag is read at asOf - 90 days, judged on the 90 since'),
+  evaluated: z.int().describe('Customers of the sample with a purchase before asOf - 90 days'),
+  cameBack: z.int().describe('Of them, those who bought in the 90 days since'),
+  flag: z.object({
+    factor: z.number(),
+    minDays: z.int(),
+    precision: shareOrNull('Of those flagged, the share who did not come back'),
+    recall: shareOrNull('Of those who did not come back, the share flagged'),
+  }),
+  auc: z.object({
+    silence: shareOrNull('Days since the last purchase'),
+    cadenceRatio: shareOrNull('Silence / typical gap'),
+    churnRisk: shareOrNull('BG/NBD P(no purchase in 90 days)'),
+  }),
+  insufficientData: z
+    .string()
+    .optional()
+    .describe('Why the figures are null: too few repeat customers or too little history'),
+});
+
 const lapseReasonResultSchema = z.object({
   customerId: z.string(),
   lapsedAt: timestamp,
@@ -657,6 +681,7 @@ export const named: Record<string, z.core.$ZodType> = {
   LapsedCustomerPage: pageOf(lapsedCustomerSchema),
   LapseReason: lapseReasonSchema,
   LapseReasonResult: lapseReasonResultSchema,
+  LapseQuality: lapseQualitySchema,
   RetentionReport: retentionSchema,
   DailyReport: dailyReportSchema,
   DailyReportRow: dailyRowSchema,

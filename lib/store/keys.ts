@@ -16,6 +16,8 @@ export const keys = {
   program: (): Key => ({ PK: 'PROGRAM', SK: 'PROGRAM' }),
   /** The BG/NBD parameters last fitted (the lapse-scan job). */
   model: (): Key => ({ PK: 'PROGRAM', SK: 'MODEL' }),
+  /** The lapse-scan job's last backtest of the lapse flag (GET /v1/reports/lapse-quality). */
+  lapseQuality: (): Key => ({ PK: 'PROGRAM', SK: 'LAPSE_QUALITY' }),
   /** What the changes of a day added to the counts, one of DAY_SHARDS (see reports.ts). */
   dayStats: (shard: number, day: string): Key => ({ PK: `DAYS#${shard}`, SK: day }),
   /** A day rolled up: its counts and what a report shows of the totals at its end. */

@@ -19,3 +19,17 @@ export async function putModel(model: ModelParams): Promise<void> {
   await db().send(new PutCommand({ TableName: tableName(), Item: { ...keys.model(), model } }));
   cached = { model, until: Date.now() + config().programCacheMs };
 }
+
+/** The lapse flag's quality as the last lapse scan measured it (read rarely: not cached). */
+export async function getLapseQuality(): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.lapseQuality() }),
+  );
+  return Item?.report as Record<string, unknown> | undefined;
+}
+
+export async function putLapseQuality(report: Record<string, unknown>): Promise<void> {
+  await db().send(
+    new PutCommand({ TableName: tableName(), Item: { ...keys.lapseQuality(), report } }),
+  );
+}

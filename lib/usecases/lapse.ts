@@ -1,7 +1,8 @@
 import { fitBgNbd } from '../domain/bgnbd.ts';
-import { type LapseReason, typicalGapDays, valueAtRisk } from '../domain/cadence.ts';
+import { type Cadence, type LapseReason, typicalGapDays, valueAtRisk } from '../domain/cadence.ts';
 import type { CustomerState } from '../domain/customer.ts';
 import { DAY_MS, isKeepableInstant } from '../domain/days.ts';
+import { backtest, HORIZON_DAYS, summariesBefore, trustProblem } from '../domain/lapseQuality.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
@@ -11,7 +12,7 @@ import { ID_PATTERN } from '../ids.ts';
 import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
-import { getModel, putModel } from '../store/model.ts';
+import { getLapseQuality, getModel, putLapseQuality, putModel } from '../store/model.ts';
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
@@ -56,17 +57,26 @@ export async function runLapseScan(
   };
 }
 
-/** Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it. */
+/**
+ * Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it; then
+ * backtests the lapse flag on the same sample (measureLapseQuality).
+ */
 export async function fitModel(asOf: Date): Promise<ModelParams | null> {
   const ids = await sampleCustomerIds(MODEL_SAMPLE);
   const summaries = [];
+  const cadences: Cadence[] = [];
   for (let i = 0; i < ids.length; i += 100) {
     const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
     for (const item of items) {
-      const summary = summaryOf(customerFromItem(item)?.cadence, asOf);
-      if (summary) summaries.push(summary);
+      const cadence = customerFromItem(item)?.cadence;
+      const summary = summaryOf(cadence, asOf);
+      if (summary && cadence) {
+        summaries.push(summary);
+        cadences.push(cadence);
+      }
     }
   }
+  await measureLapseQuality(cadences, asOf);
   if (summaries.length < MODEL_MIN_CUSTOMERS) return (await getModel()) ?? null;
   const fit = fitBgNbd(summaries);
   const model: ModelParams = {
@@ -207,4 +217,61 @@ export async function recordLapseReason(
       });
     },
   });
+}
+
+/**
+ * The nightly backtest (contract section 13): what the lapse flag in force and the scores
+ * said at asOf - 90 days about the sample's customers, against who bought since; the model
+ * it scores churnRisk with is fitted on the history before that day only. Stored for GET
+ * /v1/reports/lapse-quality, with the reason when the figures are not to be trusted yet.
+ */
+export async function measureLapseQuality(cadences: Cadence[], asOf: Date): Promise<void> {
+  const program = await getProgram();
+  const cutoff = new Date(asOf.getTime() - HORIZON_DAYS * DAY_MS);
+  const customers = cadences.map((cadence) => ({ cadence }));
+  const before = summariesBefore(customers, cutoff);
+  const problem =
+    trustProblem({
+      repeatCustomers: before.filter((c) => c.x >= 1).length,
+      historyDays: before.length === 0 ? 0 : Math.max(...before.map((c) => c.T)) * 7,
+    }) ?? undefined;
+  const model = before.length >= MODEL_MIN_CUSTOMERS ? fitBgNbd(before).params : undefined;
+  const result = backtest(customers, asOf, {
+    rule: program.lapse,
+    ...(model && { model }),
+    grid: [],
+  });
+  const { factor, minDays, precision, recall } = result.flag;
+  await putLapseQuality({
+    asOf: result.asOf,
+    horizonDays: result.horizonDays,
+    evaluated: result.evaluated,
+    cameBack: result.cameBack,
+    flag: problem
+      ? { factor, minDays, precision: null, recall: null }
+      : { factor, minDays, precision, recall },
+    auc: problem ? { silence: null, cadenceRatio: null, churnRisk: null } : result.auc,
+    ...(problem && { insufficientData: problem }),
+  });
+}
+
+/** `GET /v1/reports/lapse-quality`: the last backtest, or why there is none yet. */
+export async function lapseQualityReport() {
+  const stored = await getLapseQuality();
+  if (stored) return stored;
+  const program = await getProgram();
+  return {
+    asOf: null,
+    horizonDays: HORIZON_DAYS,
+    evaluated: 0,
+    cameBack: 0,
+    flag: {
+      factor: program.lapse.factor,
+      minDays: program.lapse.minDays,
+      precision: null,
+      recall: null,
+    },
+    auc: { silence: null, cadenceRatio: null, churnRisk: null },
+    insufficientData: 'the lapse-scan job has not measured the flag yet (it runs nightly)',
+  };
 }

@@ -150,6 +150,7 @@ describe('the role matrix of the contract', () => {
     ['GET', () => '/v1/lapsed-customers', undefined, ['admin']],
     ['PUT', () => `/v1/customers/${customerId}/lapse-reason`, { reason: 'price' }, ['admin']],
     ['GET', () => '/v1/reports/retention', undefined, ['admin']],
+    ['GET', () => '/v1/reports/lapse-quality', undefined, ['admin']],
     ['GET', () => '/v1/reports/daily?from=2026-01-01&to=2026-01-31', undefined, ['admin']],
     ['POST', () => '/v1/jobs/roll-up-reports', {}, ['admin']],
     [

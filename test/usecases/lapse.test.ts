@@ -1,12 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { addPurchaseDay, type Cadence } from '../../lib/domain/cadence.ts';
 import { MODEL_TRUST, type ModelParams } from '../../lib/domain/model.ts';
 import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import { db, tableName } from '../../lib/store/client.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
+import { keys } from '../../lib/store/keys.ts';
 import { putModel } from '../../lib/store/model.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { listEvents } from '../../lib/usecases/events.ts';
-import { listLapsedCustomers, recordLapseReason, runLapseScan } from '../../lib/usecases/lapse.ts';
+import {
+  lapseQualityReport,
+  listLapsedCustomers,
+  measureLapseQuality,
+  recordLapseReason,
+  runLapseScan,
+} from '../../lib/usecases/lapse.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
 import { dailyReport, retentionReport } from '../../lib/usecases/reports.ts';
@@ -335,6 +345,57 @@ describe('retentionReport', () => {
       reactivatedLast12Months: 0,
       valueAtRisk: usd(0),
     });
+  });
+});
+
+describe('the lapse flag measured (GET /v1/reports/lapse-quality)', () => {
+  it('says there is nothing yet, then, on a small programme, why it cannot be trusted', async () => {
+    // As before the job's first run (earlier tests here ran it).
+    await db().send(new DeleteCommand({ TableName: tableName(), Key: keys.lapseQuality() }));
+    const before = await lapseQualityReport();
+    expect(before).toMatchObject({
+      asOf: null,
+      horizonDays: 90,
+      flag: { factor: 2, minDays: 14, precision: null, recall: null },
+      insufficientData: expect.stringContaining('has not measured'),
+    });
+    const asOf = at(yesterday());
+    await runLapseScan(asOf);
+    const small = await lapseQualityReport();
+    expect(small).toMatchObject({
+      asOf: asOf.toISOString(),
+      horizonDays: 90,
+      flag: { precision: null, recall: null },
+      auc: { silence: null, cadenceRatio: null, churnRisk: null },
+      insufficientData: expect.stringMatching(/with 2 or more purchase days \(500 needed\)/),
+    });
+  });
+
+  it('on enough customers and history: precision, recall and AUCs against who came back', async () => {
+    // 800 synthetic rhythms over 400 days: half keep buying every `gap` days, half stop
+    // well before the cut-off (asOf - 90 days), so the flag has something to be right about.
+    const asOf = at(Date.UTC(2026, 5, 1));
+    const day = (ms: number) => new Date(ms);
+    const cadences = Array.from({ length: 800 }, (_, i) => {
+      const gap = 7 + (i % 20);
+      const start = asOf.getTime() - 400 * DAY + (i % 30) * DAY;
+      const stopsAt = i % 2 === 0 ? asOf.getTime() : asOf.getTime() - (120 + (i % 60)) * DAY;
+      let cadence: Cadence | undefined;
+      for (let t = start; t < stopsAt; t += gap * DAY) cadence = addPurchaseDay(cadence, day(t));
+      return cadence as Cadence;
+    });
+    await measureLapseQuality(cadences, asOf);
+    const report = (await lapseQualityReport()) as any;
+    expect(report).not.toHaveProperty('insufficientData');
+    expect(report).toMatchObject({ asOf: asOf.toISOString(), horizonDays: 90, evaluated: 800 });
+    // The half that kept buying came back; the other half stopped 30-90 days before the cut-off.
+    expect(report.cameBack).toBe(400);
+    expect(report.flag.precision).toBeGreaterThan(0.9);
+    expect(report.flag.recall).toBeGreaterThan(0.5);
+    for (const score of ['silence', 'cadenceRatio', 'churnRisk']) {
+      expect(report.auc[score], score).toBeGreaterThan(0.8);
+      expect(report.auc[score], score).toBeLessThanOrEqual(1);
+    }
   });
 });
 
