@@ -441,9 +441,9 @@ async function deliverDue(
         complete = false;
         return;
       }
-      // A receiver that keeps timing out, or already has PER_ENDPOINT sends in flight,
-      // waits for the next run: the others go on.
-      // After a timeout, one send at a time probes it, until TIMEOUTS_TO_SKIP.
+      // At most PER_ENDPOINT sends to one endpoint at a time; after a timeout, one at a
+      // time probes it; after TIMEOUTS_TO_SKIP in a row its deliveries wait for the next
+      // run (still due). The other endpoints go on meanwhile.
       const skip = () => (timeouts.get(d.endpointId) ?? 0) >= TIMEOUTS_TO_SKIP;
       const limit = () => ((timeouts.get(d.endpointId) ?? 0) > 0 ? 1 : PER_ENDPOINT);
       while (!skip() && (inFlight.get(d.endpointId) ?? 0) >= limit()) {
