@@ -568,8 +568,10 @@ export const operations: Record<string, Operation> = {
       'customers due (the keys-only LapseDue index), never the table; a customer flagged ' +
       'leaves the index, so a rerun flags nobody twice and a run cut off is finished by the ' +
       'next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the ' +
-      'Customers index). A rule change (PUT /v1/program) applies to a customer from their ' +
-      'next purchase. ' +
+      'Customers index) and backtests the lapse flag on them (GET ' +
+      '/v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has ' +
+      'minutes; a run here after a long flagging leaves them to it). A rule change (PUT ' +
+      '/v1/program) applies to a customer from their next purchase. ' +
       JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,

@@ -47,8 +47,14 @@ export async function runLapseScan(
   } = {},
 ): Promise<LapseScanResult> {
   const flagged = await runJob('lapse-scan', asOf, options);
+  // The fit and the backtest take seconds to tens of seconds on a large sample: a run with
+  // less than FIT_BUDGET_MS left (the route's, after a long flagging) leaves them to the
+  // scheduled run, which has minutes.
+  const time = options.deadline === undefined || options.deadline - Date.now() > FIT_BUDGET_MS;
   const model =
-    flagged.complete && !options.dryRun ? await fitModel(asOf) : ((await getModel()) ?? null);
+    flagged.complete && !options.dryRun && time
+      ? await fitModel(asOf)
+      : ((await getModel()) ?? null);
   return {
     asOf: asOf.toISOString(),
     flagged: flagged.customers,
@@ -56,6 +62,9 @@ export async function runLapseScan(
     model,
   };
 }
+
+/** What a run must have left to fit the model and backtest the flag (see runLapseScan). */
+export const FIT_BUDGET_MS = 20_000;
 
 /**
  * Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it; then

@@ -11,6 +11,7 @@ import { putModel } from '../../lib/store/model.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { listEvents } from '../../lib/usecases/events.ts';
 import {
+  FIT_BUDGET_MS,
   lapseQualityReport,
   listLapsedCustomers,
   measureLapseQuality,
@@ -428,8 +429,13 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
       fittedAt: asOf.toISOString(),
     });
     expect(scan.model?.customers).toBeGreaterThanOrEqual(30);
-    // A dry run leaves the model as it is.
+    // A dry run leaves the model as it is, and so does a run with too little time left
+    // for the fit (the route's, after a long flagging): the scheduled run fits.
     expect((await runLapseScan(at(base + 200 * DAY), { dryRun: true })).model).toEqual(scan.model);
+    const hurried = await runLapseScan(at(base + 130 * DAY), {
+      deadline: Date.now() + FIT_BUDGET_MS - 1_000,
+    });
+    expect(hurried.model).toEqual(scan.model);
 
     const listed = await allLapsed('valueAtRisk');
     expect(listed.length).toBeGreaterThanOrEqual(20);
