@@ -47,3 +47,7 @@ export interface DomainEvent {
   customerId: string;
   data: Record<string, unknown>;
 }
+
+/** The event an outbox item holds: its own fields, in this order, without the table's keys. */
+export const eventOfItem = ({ id, type, at, customerId, data }: Record<string, unknown>) =>
+  ({ id, type, at, customerId, data }) as DomainEvent;

@@ -34,11 +34,13 @@ const DUE_ATTRIBUTES = [
   'lapsedList',
 ] as const;
 
+/** The first of the sorted lot days whose `points.expiring` reminder is still to go. */
+const firstUnreminded = (lotDays: string[], reminded: string[] | undefined) =>
+  lotDays.find((day) => !(reminded ?? []).includes(day));
+
 /** The oldest lot whose `points.expiring` reminder is still to go (the RemindDue index). */
 export const remindLotOf = (customer: Pick<CustomerState, 'lots' | 'remindedLots'>) =>
-  Object.keys(customer.lots ?? {})
-    .sort()
-    .find((day) => !(customer.remindedLots ?? []).includes(day));
+  firstUnreminded(Object.keys(customer.lots ?? {}).sort(), customer.remindedLots);
 
 /** The Lapsed index's one partition. */
 export const LAPSED_LIST = 'LAPSED';
@@ -49,8 +51,9 @@ export const LAPSED_LIST = 'LAPSED';
  */
 export function customerItem(customer: CustomerState) {
   const pendingAt = Object.keys(customer.pendingLots ?? {}).sort()[0];
-  const oldestLot = Object.keys(customer.lots ?? {}).sort()[0];
-  const remindLot = remindLotOf(customer);
+  const lotDays = Object.keys(customer.lots ?? {}).sort();
+  const oldestLot = lotDays[0];
+  const remindLot = firstUnreminded(lotDays, customer.remindedLots);
   return {
     ...keys.customer(customer.id),
     ...customer,

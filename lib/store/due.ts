@@ -8,7 +8,8 @@ export type DueIndex =
   | 'RemindDue'
   | 'ReviewDue'
   | 'LapseDue'
-  | 'BirthdayDue';
+  | 'BirthdayDue'
+  | 'WebhookDue';
 
 const sortKeyOf: Record<DueIndex, string> = {
   ActivateDue: 'activateAt',
@@ -17,20 +18,22 @@ const sortKeyOf: Record<DueIndex, string> = {
   ReviewDue: 'reviewAt',
   LapseDue: 'lapseDueAt',
   BirthdayDue: 'birthdayAt',
+  WebhookDue: 'deliverAt',
 };
 
 /**
- * The ids of customers due in one of the due indexes (sort key at most `bound`, or below
- * it when `strict`), a page at a time, shard by shard. A keys-only Query: it reads the
- * customers due, never the rest.
+ * The keys of the items due in one of the due indexes (sort key at most `bound`, or below
+ * it when `strict`), a page at a time, shard by shard from `firstShard`. A keys-only Query:
+ * it reads what is due, never the rest.
  */
-export async function* dueCustomerIds(
+export async function* dueItems(
   index: DueIndex,
   bound: string,
-  pageSize = 100,
-  strict = false,
-): AsyncGenerator<string[]> {
-  for (let shard = 0; shard < DUE_SHARDS; shard++) {
+  options: { pageSize?: number; strict?: boolean; firstShard?: number } = {},
+): AsyncGenerator<Record<string, unknown>[]> {
+  const { pageSize = 100, strict = false, firstShard = 0 } = options;
+  for (let k = 0; k < DUE_SHARDS; k++) {
+    const shard = (firstShard + k) % DUE_SHARDS;
     for await (const items of queryPages({
       TableName: tableName(),
       IndexName: index,
@@ -39,7 +42,19 @@ export async function* dueCustomerIds(
       ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
       Limit: pageSize,
     })) {
-      if (items.length > 0) yield items.map((item) => keys.customerIdOf(item.PK as string));
+      if (items.length > 0) yield items;
     }
+  }
+}
+
+/** The ids of customers due in one of the customer due indexes (see dueItems). */
+export async function* dueCustomerIds(
+  index: DueIndex,
+  bound: string,
+  pageSize = 100,
+  strict = false,
+): AsyncGenerator<string[]> {
+  for await (const items of dueItems(index, bound, { pageSize, strict })) {
+    yield items.map((item) => keys.customerIdOf(item.PK as string));
   }
 }

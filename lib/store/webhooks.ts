@@ -11,18 +11,13 @@
  *   mid-delivery leaves it due again, and no two workers send it at once. Delivered or
  *   failed, it stays in the log for 30 days (TTL `expiresAt`).
  */
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import type { DomainEvent } from '../domain/ledger.ts';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
 import { db, tableName } from './client.ts';
-import { DUE_SHARDS, EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
+import { dueItems } from './due.ts';
+import { dueShardOf, EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
 import { type Page, queryPage, queryPages } from './pagination.ts';
+import { batchGet, keyOf } from './reads.ts';
 
 export interface SealedSecret {
   /** The secret, encrypted (base64). */
@@ -197,20 +192,11 @@ export async function* outboxFrom(fromId: string): AsyncGenerator<DomainEvent[]>
     ExpressionAttributeValues: { ':pk': EVENTS_PARTITION, ':from': `${EVENT_PREFIX}${fromId}` },
     ConsistentRead: true,
   })) {
-    yield items.map(({ id, type, at, customerId, data }) => ({
-      id,
-      type,
-      at,
-      customerId,
-      data,
-    })) as DomainEvent[];
+    yield items.map(eventOfItem);
   }
 }
 
 // ---------------------------------------------------------------- deliveries
-
-const dueShardOf = (eventId: string) =>
-  String([...eventId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % DUE_SHARDS);
 
 /**
  * Adds a delivery, due at its `deliverAt`, unless this event's delivery to this endpoint
@@ -236,35 +222,16 @@ export async function insertDelivery(delivery: Delivery): Promise<boolean> {
   }
 }
 
-/** Which of these (endpoint, event) deliveries exist already (consistent reads). */
+/** Which of these (endpoint, event) deliveries exist already (consistent reads), by keyOf. */
 export async function existingDeliveries(
   pairs: { endpointId: string; eventId: string }[],
 ): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < pairs.length; i += 100) {
-    let request: Record<
-      string,
-      { Keys: object[]; ConsistentRead: boolean; ProjectionExpression: string }
-    > = {
-      [tableName()]: {
-        Keys: pairs.slice(i, i + 100).map((p) => keys.webhookDelivery(p.endpointId, p.eventId)),
-        ConsistentRead: true,
-        ProjectionExpression: 'PK, SK',
-      },
-    };
-    while (Object.keys(request).length > 0) {
-      const out = await db().send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of out.Responses?.[tableName()] ?? []) found.add(`${item.PK}|${item.SK}`);
-      request = (out.UnprocessedKeys ?? {}) as typeof request;
-    }
-  }
-  return found;
+  const found = await batchGet(pairs.map((p) => keys.webhookDelivery(p.endpointId, p.eventId)));
+  return new Set(found.map(keyOf));
 }
 
-export const deliveryKeyString = (endpointId: string, eventId: string) => {
-  const { PK, SK } = keys.webhookDelivery(endpointId, eventId);
-  return `${PK}|${SK}`;
-};
+export const deliveryKeyString = (endpointId: string, eventId: string) =>
+  keyOf(keys.webhookDelivery(endpointId, eventId));
 
 const deliveryOf = (item: Record<string, unknown>): Delivery => item as unknown as Delivery;
 
@@ -315,28 +282,12 @@ export async function* dueDeliveries(
   /** The shard to start from (a run picks one at random, so none waits behind the others). */
   firstShard = 0,
 ): AsyncGenerator<{ endpointId: string; eventId: string; deliverAt: string }[]> {
-  for (let k = 0; k < DUE_SHARDS; k++) {
-    const shard = (firstShard + k) % DUE_SHARDS;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await db().send(
-        new QueryCommand({
-          TableName: tableName(),
-          IndexName: 'WebhookDue',
-          KeyConditionExpression: 'dueShard = :shard AND deliverAt <= :bound',
-          ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
-          Limit: pageSize,
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      start = page.LastEvaluatedKey;
-      const due = (page.Items ?? []).map((item) => ({
-        endpointId: (item.PK as string).slice('WHD#'.length),
-        eventId: (item.SK as string).slice('DLV#'.length),
-        deliverAt: item.deliverAt as string,
-      }));
-      if (due.length > 0) yield due;
-    } while (start);
+  for await (const items of dueItems('WebhookDue', bound, { pageSize, firstShard })) {
+    yield items.map((item) => ({
+      endpointId: (item.PK as string).slice('WHD#'.length),
+      eventId: (item.SK as string).slice('DLV#'.length),
+      deliverAt: item.deliverAt as string,
+    }));
   }
 }
 

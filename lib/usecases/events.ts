@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../domain/ledger.ts';
+import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
 import { tableName } from '../store/client.ts';
 import { EVENT_PREFIX, EVENTS_PARTITION } from '../store/keys.ts';
 import { type Page, queryPage } from '../store/pagination.ts';
@@ -19,13 +19,7 @@ export async function listEvents(
     cursor,
   );
   return {
-    items: page.items.map(({ id, type, at, customerId, data }) => ({
-      id,
-      type,
-      at,
-      customerId,
-      data,
-    })) as DomainEvent[],
+    items: page.items.map(eventOfItem),
     nextCursor: page.nextCursor,
   };
 }

@@ -5,7 +5,7 @@
  * (every 2 s): fan the new outbox events out into deliveries (store/webhooks.ts), then send
  * what is due.
  */
-import { encodeTime } from 'ulid';
+import { decodeTime, encodeTime } from 'ulid';
 import { config } from '../config.ts';
 import type { DomainEvent } from '../domain/ledger.ts';
 import { DomainError } from '../errors.ts';
@@ -369,13 +369,8 @@ async function fanOut(
           endpointId: endpoint.id,
           eventId: event.id,
           eventType: event.type,
-          body: JSON.stringify({
-            id: event.id,
-            type: event.type,
-            at: event.at,
-            customerId: event.customerId,
-            data: event.data,
-          }),
+          // The outbox's event as it is (eventOfItem: its fields only, in order).
+          body: JSON.stringify(event),
           status: 'pending',
           attempts: 0,
           createdAt: now.toISOString(),
@@ -392,19 +387,9 @@ async function fanOut(
   return true;
 }
 
-/** Where a run re-reads from: LOOKBACK_MS before the cursor's event. */
-function lookbackFrom(cursor: string): string {
-  const ulid = cursor.slice('evt_'.length);
-  const time = decodeUlidTime(ulid);
-  return `evt_${encodeTime(Math.max(0, time - LOOKBACK_MS), 10)}`;
-}
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-function decodeUlidTime(ulid: string): number {
-  let time = 0;
-  for (const c of ulid.slice(0, 10).toUpperCase()) time = time * 32 + CROCKFORD.indexOf(c);
-  return time;
-}
+/** Where a run re-reads from: LOOKBACK_MS before the cursor's event (ids are ULIDs). */
+const lookbackFrom = (cursor: string) =>
+  `evt_${encodeTime(Math.max(0, decodeTime(cursor.slice('evt_'.length)) - LOOKBACK_MS), 10)}`;
 
 async function deliverDue(
   endpoints: WebhookEndpoint[],
