@@ -144,6 +144,26 @@ const programFields = z.strictObject({
     factor: z.number().check(z.minimum(1), z.maximum(100)),
     minPurchases: z.int().check(z.minimum(2), z.maximum(1000)),
     minDays: z.int().check(z.minimum(0), z.maximum(3650)),
+    mode: z
+      ._default(z.enum(['fixed', 'calibrated']), 'fixed')
+      .check(
+        z.describe(
+          'fixed (default): the lapse rule uses factor and minDays as given. calibrated: the ' +
+            "nightly lapse-scan job backtests the rule on this programme's own customers and " +
+            'puts in force the (factor, minDays) pair of a small grid with the highest recall ' +
+            'whose precision reaches targetPrecision; factor and minDays stay in force while ' +
+            'the data is insufficient or no pair reaches the target. The pair in force is in ' +
+            'GET /v1/reports/lapse-quality; each change is a program.lapse-calibrated event',
+        ),
+      ),
+    targetPrecision: z
+      ._default(z.number().check(z.minimum(0.1), z.maximum(0.99)), 0.7)
+      .check(
+        z.describe(
+          'calibrated mode: the share of flagged customers who should turn out not to come ' +
+            'back within 90 days (default 0.7)',
+        ),
+      ),
   }),
   excludedCategories: z
     ._default(z.array(line(64)).check(z.maxLength(100)), [])
@@ -645,6 +665,7 @@ export const webhookEventTypes = [
   'customer.lapsed',
   'customer.reactivated',
   'points.expiring',
+  'program.lapse-calibrated',
   '*',
 ] as const;
 

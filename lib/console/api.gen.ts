@@ -599,7 +599,7 @@ export interface paths {
         };
         /**
          * Lapsed customers: who, since when, what they were worth, why
-         * @description Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive), highest first (ties by customerId). That order is computed over all lapsed customers as of the first page, and the cursor keeps it for the next pages. A customer who buys again leaves the list.
+         * @description Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive) (annualSpend while the model is not trusted), highest first (ties by customerId). That order is computed over all lapsed customers as of the first page, and the cursor keeps it for the next pages. A customer who buys again leaves the list.
          *
          *     Roles: admin.
          */
@@ -665,7 +665,7 @@ export interface paths {
         };
         /**
          * How often the lapse flag is right, on your own customers
-         * @description The backtest the nightly lapse-scan job runs on its sample of customers (up to 20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, minDays) and the scores said, against who bought in the 90 days since. `flag.precision`: of the customers flagged then, the share who did not come back; `flag.recall`: of those who did not come back, the share flagged. `auc`: how well each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, silence / typical gap, and churnRisk under a BG/NBD model fitted on the history before that day only. The figures are null, and `insufficientData` says why, until the programme has at least 500 customers with 2 or more purchase days and 180 days of history before that day (or before the job first ran).
+         * @description The backtest the nightly lapse-scan job runs on its sample of customers (up to 20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, minDays) and the scores said, against who bought in the 90 days since. `flag.precision`: of the customers flagged then, the share who did not come back; `flag.recall`: of those who did not come back, the share flagged. `auc`: how well each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, silence / typical gap, and churnRisk under a BG/NBD model fitted on the history before that day only. The figures are null, and `insufficientData` says why, until the programme has at least 500 customers with 2 or more purchase days and 180 days of history before that day (or before the job first ran). The same backtest judges every pair of a small grid of thresholds; with `lapse.mode: "calibrated"` the pair with the highest recall whose precision reaches `lapse.targetPrecision` is in force (`calibration`), else the program's own.
          *
          *     Roles: admin.
          */
@@ -799,7 +799,7 @@ export interface paths {
         put?: never;
         /**
          * Run the lapse-scan job now, as of asOf
-         * @description Daily (hourly in the local server): flags the active customers with at least lapse.minPurchases purchases whose silence at asOf exceeds max(lapse.minDays, lapse.factor x typicalGapDays): status `lapsed`, lapsedAt = the moment the rule started to hold, and one `customer.lapsed` event, in one transaction. Reads only the customers due (the keys-only LapseDue index), never the table; a customer flagged leaves the index, so a rerun flags nobody twice and a run cut off is finished by the next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the Customers index) and backtests the lapse flag on them (GET /v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has minutes; a run here after a long flagging leaves them to it). A rule change (PUT /v1/program) applies to a customer from their next purchase. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
+         * @description Daily (hourly in the local server): flags the active customers with at least lapse.minPurchases purchases whose silence at asOf exceeds max(minDays, factor x typicalGapDays), with the factor and minDays in force (the program's, or calibration's: GET /v1/reports/lapse-quality): status `lapsed`, lapsedAt = the moment the rule started to hold, and one `customer.lapsed` event, in one transaction. Reads only the customers due, never the table: a keys-only index keeps active customers by band of typical gap and last purchase, so the thresholds are applied in the query and a change of factor or minDays (PUT /v1/program, or calibration) reaches every customer at the next run, with no write to any of them; a change of minPurchases reaches a customer at their next purchase. A customer flagged leaves the index, so a rerun flags nobody twice and a run cut off is finished by the next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the Customers index) and backtests the lapse flag on them (GET /v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has minutes; a run here after a long flagging leaves them to it); when that changes the calibrated thresholds, it flags again by the new ones and records a `program.lapse-calibrated` event. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
          *
          *     Roles: admin.
          */
@@ -1229,6 +1229,17 @@ export interface components {
                 factor: number;
                 minPurchases: number;
                 minDays: number;
+                /**
+                 * @description fixed (default): the lapse rule uses factor and minDays as given. calibrated: the nightly lapse-scan job backtests the rule on this programme's own customers and puts in force the (factor, minDays) pair of a small grid with the highest recall whose precision reaches targetPrecision; factor and minDays stay in force while the data is insufficient or no pair reaches the target. The pair in force is in GET /v1/reports/lapse-quality; each change is a program.lapse-calibrated event
+                 * @default fixed
+                 * @enum {string}
+                 */
+                mode: "fixed" | "calibrated";
+                /**
+                 * @description calibrated mode: the share of flagged customers who should turn out not to come back within 90 days (default 0.7)
+                 * @default 0.7
+                 */
+                targetPrecision: number;
             };
             /**
              * @description Line categories that earn nothing and do not count towards tiers (gift cards, deposits); default none
@@ -1334,11 +1345,11 @@ export interface components {
                 typicalGapDays: number | null;
                 /** @description lastPurchaseAt + typicalGapDays; null while typicalGapDays is */
                 expectedNextPurchaseBy: string | null;
-                /** @description BG/NBD probability the customer is still active, from the model the lapse-scan job fits daily on all customers; null before the first fit or purchase */
+                /** @description BG/NBD probability the customer is still active, from the model the lapse-scan job fits daily on all customers; null before the first fit or purchase, and while the model is not trusted: fitted on fewer than 500 customers with 2 or more purchase days, or on less than 180 days of history */
                 pAlive: number | null;
-                /** @description BG/NBD expected purchase days in the next 90 days; null like pAlive */
+                /** @description BG/NBD expected purchase days in the next 90 days; null like pAlive (before the first fit or purchase, and while the model is not trusted) */
                 expectedPurchases90d: number | null;
-                /** @description BG/NBD probability of no purchase in the next 90 days (1 - P(at least one)); unlike pAlive it also ranks one-time buyers. Null like pAlive, and while the model is not trusted: fitted on fewer than 500 customers with 2 or more purchase days, or on less than 180 days of history */
+                /** @description BG/NBD probability of no purchase in the next 90 days (1 - P(at least one)); unlike pAlive it also ranks one-time buyers. Null like pAlive (before the first fit or purchase, and while the model is not trusted) */
                 churnRisk: number | null;
             };
         };
@@ -1614,14 +1625,15 @@ export interface components {
             /** @description evt_ + ULID: unique, so a consumer can drop duplicates */
             id: string;
             /** @enum {string} */
-            type: "tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring";
+            type: "tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated";
             /**
              * Format: date-time
              * @description RFC 3339, UTC
              */
             at: string;
-            customerId: string;
-            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: `{points, expiresAt}` (a lot of points expires within 14 days; once per lot) */
+            /** @description null on program.lapse-calibrated */
+            customerId: string | null;
+            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: `{points, expiresAt}` (a lot of points expires within 14 days; once per lot); program.lapse-calibrated (the lapse thresholds in force changed with calibration): `{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: {precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}` */
             data: {
                 [key: string]: unknown;
             };
@@ -1631,7 +1643,7 @@ export interface components {
             id: string;
             url: string;
             /** @description The event types it receives, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
             description?: string;
             /** @enum {string} */
             status: "enabled";
@@ -1646,7 +1658,7 @@ export interface components {
             id: string;
             url: string;
             /** @description The event types it receives, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
             description?: string;
             /** @enum {string} */
             status: "enabled";
@@ -1764,6 +1776,13 @@ export interface components {
                  */
                 fittedAt: string;
             } | null;
+            /** @description The lapse thresholds in force at the end of the run: the program's, or those calibration chose (lapse.mode calibrated). A run whose backtest changed them flagged again by the new ones */
+            thresholds: {
+                factor: number;
+                minDays: number;
+                /** @enum {string} */
+                source: "fixed" | "calibrated";
+            };
             /**
              * @description Present on a dry run: the counts are what the job would do; nothing changed
              * @constant
@@ -1783,12 +1802,14 @@ export interface components {
             lapsedAt: string;
             /** @description Net spend in the current UTC month and the 11 before */
             annualSpend: components["schemas"]["Money"];
-            /** @description annualSpend x (1 - pAlive); annualSpend without a model */
+            /** @description annualSpend x (1 - pAlive); annualSpend without a trusted model */
             valueAtRisk: components["schemas"]["Money"];
             /** @enum {string} */
             reason?: "price" | "quality" | "service" | "competitor" | "complaint" | "moved" | "closed" | "other";
             note?: string;
+            /** @description As the customer's cadence.pAlive (left out when that is null: no purchase, no model, or a model not trusted) */
             pAlive?: number;
+            /** @description As the customer's cadence.expectedPurchases90d (left out when that is null) */
             expectedPurchases90d?: number;
             /** @description As the customer's cadence.churnRisk (left out when that is null) */
             churnRisk?: number;
@@ -1829,6 +1850,7 @@ export interface components {
             evaluated: number;
             /** @description Of them, those who bought in the 90 days since */
             cameBack: number;
+            /** @description The thresholds in force now (see calibration.source) and what the backtest measured for them (null when it could not: insufficient data, or a pair set since the run) */
             flag: {
                 factor: number;
                 minDays: number;
@@ -1847,6 +1869,32 @@ export interface components {
             };
             /** @description Why the figures are null: too few repeat customers or too little history */
             insufficientData?: string;
+            /** @description Calibration: a change of mode or targetPrecision applies at once with the figures of the last backtest; each change of the thresholds in force by calibration is a program.lapse-calibrated event */
+            calibration: {
+                /**
+                 * @description The program's lapse.mode
+                 * @enum {string}
+                 */
+                mode: "fixed" | "calibrated";
+                /** @description The program's lapse.targetPrecision */
+                targetPrecision: number;
+                /**
+                 * @description Where the thresholds in force come from: the program's factor and minDays, or the pair calibration chose: of the backtest grid (factor 1.5, 2, 2.5, 3, 4, 6 x minDays 14, 30, 45, 60, 90, 120, 180), the pair with the highest recall whose precision reaches targetPrecision on at least 30 flagged customers
+                 * @enum {string}
+                 */
+                source: "fixed" | "calibrated";
+                /** @description calibrated mode only: why the program's own pair is in force */
+                fallbackReason?: string;
+                /** @description The program's own factor and minDays and their figures, to compare */
+                fixed: {
+                    factor: number;
+                    minDays: number;
+                    /** @description As flag.precision */
+                    precision: number | null;
+                    /** @description As flag.recall */
+                    recall: number | null;
+                };
+            };
         };
         RetentionReport: {
             /**
@@ -2133,7 +2181,7 @@ export interface components {
             /** @description https; http only to a loopback address on the local runtime. Private, loopback, link-local and metadata addresses are refused, also when a name resolves to one. */
             url: string;
             /** @description The event types to receive, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
             description?: string;
         };
     };

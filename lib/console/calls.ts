@@ -7,11 +7,13 @@ import {
   type Api,
   type Customer,
   type LapsedCustomer,
+  type LapseQuality,
   ok,
   type RetentionReport,
 } from './client.ts';
 import { announce, failure, h, loading, replace } from './dom.ts';
 import {
+  flagQualitySentence,
   formatDays,
   formatMoney,
   formatPercent,
@@ -74,7 +76,15 @@ function contactCell(customer: Customer | undefined): HTMLElement {
   );
 }
 
+/** How often the flag behind this list has been right (GET /v1/reports/lapse-quality). */
+function flagQuality(report: LapseQuality, locale: string | undefined): HTMLElement | null {
+  const sentence = flagQualitySentence(report, locale);
+  return sentence ? h('p', { class: 'quality', 'data-figure': 'lapseQuality' }, sentence) : null;
+}
+
 export async function callList({ api, main, signal, locale }: ViewContext): Promise<void> {
+  // Empty until the report answers, and left empty if it does not: the list works without it.
+  const quality = h('div', {});
   const summary = h('div', {}, loading('the reasons'));
   const body = h('div', {}, loading('the lapsed customers'));
   replace(
@@ -83,8 +93,9 @@ export async function callList({ api, main, signal, locale }: ViewContext): Prom
     h(
       'p',
       { class: 'muted' },
-      'Lapsed customers, the most valuable to win back first: value at risk is their spend over the last 12 months times the chance they are gone for good (1 − P(alive)).',
+      'Lapsed customers, the most valuable to win back first: value at risk is their spend over the last 12 months times the chance they are gone for good (1 − P(alive)), or all of it until the programme has the history to estimate that chance.',
     ),
+    quality,
     summary,
     body,
   );
@@ -99,6 +110,15 @@ export async function callList({ api, main, signal, locale }: ViewContext): Prom
       if (!signal.aborted) replace(summary, reasonSummary(report, locale));
     } catch (error) {
       if (!signal.aborted) replace(summary, failure('the reasons', error));
+    }
+  };
+
+  const showQuality = async () => {
+    try {
+      const report = await ok(api.GET('/v1/reports/lapse-quality'));
+      if (!signal.aborted) replace(quality, flagQuality(report, locale));
+    } catch {
+      // Nothing rather than an error: the measure is a note beside the list, not the list.
     }
   };
 
@@ -282,5 +302,5 @@ export async function callList({ api, main, signal, locale }: ViewContext): Prom
     }
   };
 
-  await Promise.all([reload(), refreshSummary()]);
+  await Promise.all([reload(), refreshSummary(), showQuality()]);
 }

@@ -11,6 +11,7 @@ export type Customer = Schemas['Customer'];
 export type LedgerEntry = Schemas['LedgerEntry'];
 export type LapsedCustomer = Schemas['LapsedCustomer'];
 export type RetentionReport = Schemas['RetentionReport'];
+export type LapseQuality = Schemas['LapseQuality'];
 export type Campaign = Schemas['Campaign'];
 export type CreateCampaign = Schemas['CreateCampaign'];
 export type LapseReasonCode = Schemas['LapseReason']['reason'];

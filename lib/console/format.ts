@@ -127,3 +127,42 @@ export type LapseReason = keyof typeof REASON_LABELS;
 /** A reason key of the retention report's byReason (`unknown`: none recorded) as a label. */
 export const reasonLabel = (reason: string): string =>
   reason in REASON_LABELS ? REASON_LABELS[reason as LapseReason] : 'Not recorded';
+
+/** What the call list reads of GET /v1/reports/lapse-quality (the LapseQuality schema). */
+export interface FlagQuality {
+  asOf: string | null;
+  horizonDays: number;
+  evaluated: number;
+  flag: { precision: number | null; recall: number | null };
+  insufficientData?: string | undefined;
+}
+
+/**
+ * How often the lapse flag has been right on the programme's own customers, in one plain
+ * sentence (contract section 13): of the customers it would have flagged `horizonDays` ago,
+ * the share who did not come back (precision), and of all who did not, the share it found
+ * (recall), whole percents. When the report cannot say, why; undefined when it has nothing.
+ */
+export function flagQualitySentence(report: FlagQuality, locale?: string): string | undefined {
+  const ago = `${formatDays(report.horizonDays, locale)} ago`;
+  if (report.insufficientData !== undefined) {
+    const why = report.insufficientData.trim().replace(/\.$/, '');
+    return `The flag's accuracy can't be measured yet: ${why}.`;
+  }
+  const { precision, recall } = report.flag;
+  if (precision === null) {
+    // Enough data, but nobody was flagged at the cut-off: nothing to be right or wrong about.
+    return report.asOf === null
+      ? undefined
+      : `The flag would have called nobody ${ago}, so its accuracy can't be measured yet.`;
+  }
+  const found =
+    recall === null ? '' : ` (it finds ${formatPercent(recall, locale)} of those who left)`;
+  const on = `${formatPoints(report.evaluated, locale)} ${report.evaluated === 1 ? 'customer' : 'customers'}`;
+  const measured =
+    report.asOf === null ? `Measured on ${on}.` : `Measured ${utcDay(report.asOf)} on ${on}.`;
+  return (
+    `Of the customers this flag would have called ${ago}, ` +
+    `${formatPercent(precision, locale)} did not come back${found}. ${measured}`
+  );
+}

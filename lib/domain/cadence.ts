@@ -80,13 +80,19 @@ export function lapseDueAt(
   cadence: Cadence | undefined,
   program: Program,
 ): string | undefined {
-  const { factor, minPurchases, minDays } = program.lapse;
-  if (lastPurchaseAt === undefined || purchases < minPurchases) return undefined;
-  const gap = typicalGapDays(cadence) ?? 0;
-  // Rounded up to the millisecond: never flags earlier than the rule says.
-  const threshold = Math.ceil(Math.max(minDays, factor * gap) * DAY_MS);
+  if (lastPurchaseAt === undefined || purchases < program.lapse.minPurchases) return undefined;
+  const threshold = lapseThresholdMs(typicalGapDays(cadence) ?? 0, program.lapse);
   return new Date(Date.parse(lastPurchaseAt) + threshold).toISOString();
 }
+
+/**
+ * The silence after which the rule holds, in ms: max(minDays, factor x gap) days (gap 0
+ * with no gap yet), rounded up to the millisecond so it never flags earlier than the rule.
+ */
+export const lapseThresholdMs = (
+  gap: number,
+  { factor, minDays }: Pick<Program['lapse'], 'factor' | 'minDays'>,
+): number => Math.ceil(Math.max(minDays, factor * gap) * DAY_MS);
 
 /** Why a lapsed customer left, as the win-back call learned it. */
 export const lapseReasons = [

@@ -34,7 +34,16 @@ export interface CustomerState {
   lapseReason?: { reason: LapseReason; note?: string; at: string };
   /** Purchase days (see cadence.ts). */
   cadence?: Cadence;
-  /** When the lapse rule starts to hold for an active customer (the lapse-scan index). */
+  /**
+   * The LapseWatch index key of an active customer the lapse rule can apply to
+   * (lapseWatch.ts): their gap band, last purchase, gap and purchases.
+   */
+  lapseWatch?: string;
+  /**
+   * Legacy: when the rule started to hold under the thresholds of the customer's last
+   * write (the LapseDue index, before LapseWatch). Dropped by the next write, or by the
+   * lapse-scan job's one-off pass (lapseWatchIndex.ts).
+   */
   lapseDueAt?: string;
   /** Available points by the UTC day they became available ("YYYYMMDD"); they add up to max(available, 0). */
   lots?: Record<string, number>;

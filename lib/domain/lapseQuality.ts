@@ -93,8 +93,8 @@ export function flagQuality(
 
 // ---------------------------------------------------------------- calibration
 
-/** The lapse rule's thresholds (the program's `lapse`). */
-export type LapseRule = Program['lapse'];
+/** The lapse rule's thresholds (of the program's `lapse`). */
+export type LapseRule = Pick<Program['lapse'], 'factor' | 'minPurchases' | 'minDays'>;
 
 export interface ThresholdPair {
   factor: number;
@@ -340,7 +340,10 @@ export interface BacktestResult {
 export const SINGLE_DAY_GAP_DAYS = defaultProgram.lapse.minDays;
 
 /** The program `lapseDueAt` reads the thresholds from. */
-const withLapse = (lapse: LapseRule): Program => ({ ...defaultProgram, lapse });
+const withLapse = (lapse: LapseRule): Program => ({
+  ...defaultProgram,
+  lapse: { ...defaultProgram.lapse, ...lapse },
+});
 
 /**
  * Lapsed at `at` under the contract's rule (section 8): lapseDueAt is defined and strictly
@@ -415,7 +418,12 @@ export function backtest(
     evaluated: cameBack.length,
     cameBack: cameBack.filter(Boolean).length,
     unknownHistory,
-    flag: { ...rule, ...flagQuality(flags, cameBack) },
+    flag: {
+      factor: rule.factor,
+      minPurchases: rule.minPurchases,
+      minDays: rule.minDays,
+      ...flagQuality(flags, cameBack),
+    },
     auc: {
       silence: auc(silence, gone),
       cadenceRatio: auc(ratio, gone),

@@ -37,14 +37,17 @@ export type EventType =
   | 'tier.changed'
   | 'customer.lapsed'
   | 'customer.reactivated'
-  | 'points.expiring';
+  | 'points.expiring'
+  /** The lapse thresholds in force changed with calibration (no customer: customerId null). */
+  | 'program.lapse-calibrated';
 
 /** What the outbox records, in the same transaction as the change it reports. */
 export interface DomainEvent {
   id: string;
   type: EventType;
   at: string;
-  customerId: string;
+  /** Null on programme events (program.lapse-calibrated). */
+  customerId: string | null;
   data: Record<string, unknown>;
 }
 

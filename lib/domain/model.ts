@@ -42,7 +42,9 @@ export function summaryOf(cadence: Cadence | undefined, asOf: Date) {
 
 /**
  * pAlive, expected purchases in the next 90 days, and churnRisk (the probability of no
- * purchase in the next 90 days); null without a model or a purchase.
+ * purchase in the next 90 days); all null without a purchase, without a model, or while
+ * the model is not trusted (modelTrusted, contract section 13: its figures are shown only
+ * then). Without them a lapsed customer's value at risk is their whole annual spend.
  */
 export function modelScores(
   customer: { cadence?: Cadence },
@@ -50,11 +52,13 @@ export function modelScores(
   asOf: Date,
 ): { pAlive: number | null; expectedPurchases90d: number | null; churnRisk: number | null } {
   const summary = summaryOf(customer.cadence, asOf);
-  if (!model || !summary) return { pAlive: null, expectedPurchases90d: null, churnRisk: null };
+  if (!model || !summary || !modelTrusted(model)) {
+    return { pAlive: null, expectedPurchases90d: null, churnRisk: null };
+  }
   return {
     pAlive: round(pAlive(model, summary), 4),
     expectedPurchases90d: round(expectedPurchases(model, summary, 90 / 7), 3),
-    churnRisk: modelTrusted(model) ? round(pNoPurchase(model, summary, 90 / 7), 4) : null,
+    churnRisk: round(pNoPurchase(model, summary, 90 / 7), 4),
   };
 }
 

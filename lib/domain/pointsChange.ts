@@ -22,6 +22,7 @@ import {
 } from './dayStats.ts';
 import { DAY_MS, dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
+import { lapseWatchOf } from './lapseWatch.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';
 import { money } from './money.ts';
@@ -123,7 +124,13 @@ export class PointsChange {
   /** The customer after every change so far (version bumped once per ledger entry). */
   get customer(): CustomerState {
     const bump = Math.max(this.entries.length, this.#dirty ? 1 : 0);
-    const { reviewAt: _, lapseDueAt: __, birthdayAt: ___, ...rest } = this.#customer;
+    const {
+      reviewAt: _,
+      lapseDueAt: __,
+      lapseWatch: ____,
+      birthdayAt: ___,
+      ...rest
+    } = this.#customer;
     const c = this.#customer;
     return {
       ...rest,
@@ -135,10 +142,11 @@ export class PointsChange {
           ? undefined
           : nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt),
       ),
+      // The LapseWatch key (lapseWatch.ts); a legacy lapseDueAt is dropped by any write.
       ...optional(
-        'lapseDueAt',
+        'lapseWatch',
         c.status === 'active'
-          ? lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, this.program)
+          ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, this.program.lapse.minPurchases)
           : undefined,
       ),
     };

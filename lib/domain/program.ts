@@ -18,16 +18,32 @@ export interface Program {
   pointsExpireAfterDays: number | null;
   maxBackdateDays: number;
   holdMinutes: number;
-  lapse: { factor: number; minPurchases: number; minDays: number };
+  lapse: {
+    factor: number;
+    minPurchases: number;
+    minDays: number;
+    /** calibrated: the lapse-scan job chooses factor and minDays (lapseCalibration.ts). */
+    mode: 'fixed' | 'calibrated';
+    /** The precision calibration aims for. */
+    targetPrecision: number;
+  };
   /** Lines in these categories (gift cards, deposits) earn nothing and do not count towards tiers. */
   excludedCategories: string[];
 }
 
+/** What a program stored before calibration existed runs with. */
+const LAPSE_MODE_DEFAULTS: Pick<Program['lapse'], 'mode' | 'targetPrecision'> = {
+  mode: 'fixed',
+  targetPrecision: 0.7,
+};
+
 /** A program as stored by a version that had fewer fields, completed with the defaults. */
 export const withDefaults = (
-  p: Omit<Program, 'excludedCategories'> & Partial<Program>,
+  p: Omit<Program, 'excludedCategories' | 'lapse'> &
+    Partial<Program> & { lapse: Pick<Program['lapse'], 'factor' | 'minPurchases' | 'minDays'> },
 ): Program => ({
   ...p,
+  lapse: { ...LAPSE_MODE_DEFAULTS, ...p.lapse },
   excludedCategories: p.excludedCategories ?? [],
 });
 
@@ -47,6 +63,6 @@ export const defaultProgram: Program = {
   pointsExpireAfterDays: null,
   maxBackdateDays: 30,
   holdMinutes: 15,
-  lapse: { factor: 2, minPurchases: 3, minDays: 14 },
+  lapse: { factor: 2, minPurchases: 3, minDays: 14, mode: 'fixed', targetPrecision: 0.7 },
   excludedCategories: [],
 };

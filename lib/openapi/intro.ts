@@ -75,7 +75,8 @@ on 28 February in other years. An unknown \`referredBy\` at enrolment is 404 \`n
 compare case-insensitively (they are stored lowercased).
 - \`cadence.typicalGapDays\` is the median gap between the most recent 24 distinct purchase days; \
 \`pAlive\` and \`expectedPurchases90d\` come from the BG/NBD model the daily lapse scan fits (null before \
-its first fit). Points and tier are as of the request: pending points past \`availableAt\`, expired \
+its first fit, and while it is not trusted: fitted on fewer than 500 customers with 2 or more \
+purchase days or on less than 180 days of history). Points and tier are as of the request: pending points past \`availableAt\`, expired \
 points and a due tier review are written (with their ledger entries) before the answer.
 - The tier shown is the higher of the tier granted and the tier the current qualifying spend earns. \
 Tiers go down only at a review, when the oldest month of spend leaves the window.

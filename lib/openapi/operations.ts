@@ -552,7 +552,10 @@ export const operations: Record<string, Operation> = {
       'silence / typical gap, and churnRisk under a BG/NBD model fitted on the history ' +
       'before that day only. The figures are null, and `insufficientData` says why, until ' +
       'the programme has at least 500 customers with 2 or more purchase days and 180 days ' +
-      'of history before that day (or before the job first ran).',
+      'of history before that day (or before the job first ran). The same backtest judges ' +
+      'every pair of a small grid of thresholds; with `lapse.mode: "calibrated"` the pair ' +
+      'with the highest recall whose precision reaches `lapse.targetPrecision` is in force ' +
+      "(`calibration`), else the program's own.",
     status: 200,
     response: 'LapseQuality',
     responseDescription: 'The last backtest',
@@ -562,16 +565,22 @@ export const operations: Record<string, Operation> = {
     summary: 'Run the lapse-scan job now, as of asOf',
     description:
       'Daily (hourly in the local server): flags the active customers with at least ' +
-      'lapse.minPurchases purchases whose silence at asOf exceeds max(lapse.minDays, ' +
-      'lapse.factor x typicalGapDays): status `lapsed`, lapsedAt = the moment the rule ' +
-      'started to hold, and one `customer.lapsed` event, in one transaction. Reads only the ' +
-      'customers due (the keys-only LapseDue index), never the table; a customer flagged ' +
-      'leaves the index, so a rerun flags nobody twice and a run cut off is finished by the ' +
-      'next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the ' +
-      'Customers index) and backtests the lapse flag on them (GET ' +
+      'lapse.minPurchases purchases whose silence at asOf exceeds max(minDays, factor x ' +
+      "typicalGapDays), with the factor and minDays in force (the program's, or " +
+      "calibration's: GET /v1/reports/lapse-quality): status `lapsed`, lapsedAt = the " +
+      'moment the rule started to hold, and one `customer.lapsed` event, in one ' +
+      'transaction. Reads only the customers due, never the table: a keys-only index keeps ' +
+      'active customers by band of typical gap and last purchase, so the thresholds are ' +
+      'applied in the query and a change of factor or minDays (PUT /v1/program, or ' +
+      'calibration) reaches every customer at the next run, with no write to any of them; ' +
+      'a change of minPurchases reaches a customer at their next purchase. A customer ' +
+      'flagged leaves the index, so a rerun flags nobody twice and a run cut off is finished ' +
+      'by the next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of ' +
+      'the Customers index) and backtests the lapse flag on them (GET ' +
       '/v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has ' +
-      'minutes; a run here after a long flagging leaves them to it). A rule change (PUT ' +
-      '/v1/program) applies to a customer from their next purchase. ' +
+      'minutes; a run here after a long flagging leaves them to it); when that changes the ' +
+      'calibrated thresholds, it flags again by the new ones and records a ' +
+      '`program.lapse-calibrated` event. ' +
       JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,
@@ -583,7 +592,8 @@ export const operations: Record<string, Operation> = {
     tag: 'lapse',
     summary: 'Lapsed customers: who, since when, what they were worth, why',
     description:
-      'Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive), ' +
+      'Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive) ' +
+      '(annualSpend while the model is not trusted), ' +
       'highest first (ties by customerId). That order is computed over all lapsed customers ' +
       'as of the first page, and the cursor keeps it for the next pages. A customer who ' +
       'buys again leaves the list.',

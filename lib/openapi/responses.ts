@@ -120,13 +120,17 @@ export const customerSchema = z
           .nullable()
           .describe(
             'BG/NBD probability the customer is still active, from the model the lapse-scan ' +
-              'job fits daily on all customers; null before the first fit or purchase',
+              'job fits daily on all customers; null before the first fit or purchase, and while the model is not trusted: fitted on ' +
+              'fewer than 500 customers with 2 or more purchase days, or on less than 180 days of history',
           ),
         expectedPurchases90d: z
           .number()
           .min(0)
           .nullable()
-          .describe('BG/NBD expected purchase days in the next 90 days; null like pAlive'),
+          .describe(
+            'BG/NBD expected purchase days in the next 90 days; null like pAlive (before the ' +
+              'first fit or purchase, and while the model is not trusted)',
+          ),
         churnRisk: z
           .number()
           .min(0)
@@ -134,9 +138,8 @@ export const customerSchema = z
           .nullable()
           .describe(
             'BG/NBD probability of no purchase in the next 90 days (1 - P(at least one)); ' +
-              'unlike pAlive it also ranks one-time buyers. Null like pAlive, and while the ' +
-              'model is not trusted: fitted on fewer than 500 customers with 2 or more ' +
-              'purchase days, or on less than 180 days of history',
+              'unlike pAlive it also ranks one-time buyers. Null like pAlive (before the first ' +
+              'fit or purchase, and while the model is not trusted)',
           ),
       })
       .describe('The purchase rhythm the lapse rule and the model use'),
@@ -308,15 +311,24 @@ const jobResultSchema = z.object({
 
 const eventSchema = z.object({
   id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
-  type: z.enum(['tier.changed', 'customer.lapsed', 'customer.reactivated', 'points.expiring']),
+  type: z.enum([
+    'tier.changed',
+    'customer.lapsed',
+    'customer.reactivated',
+    'points.expiring',
+    'program.lapse-calibrated',
+  ]),
   at: timestamp,
-  customerId: z.string(),
+  customerId: z.string().nullable().describe('null on program.lapse-calibrated'),
   data: z
     .record(z.string(), z.unknown())
     .describe(
       'tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: ' +
         '"purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: ' +
-        '`{points, expiresAt}` (a lot of points expires within 14 days; once per lot)',
+        '`{points, expiresAt}` (a lot of points expires within 14 days; once per lot); ' +
+        'program.lapse-calibrated (the lapse thresholds in force changed with calibration): ' +
+        '`{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: ' +
+        '{precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}`',
     ),
 });
 
@@ -413,6 +425,17 @@ const lapseScanResultSchema = z.object({
     .describe(
       'The model after this run (a dry run leaves it as it was); null until 30 customers have bought',
     ),
+  thresholds: z
+    .object({
+      factor: z.number(),
+      minDays: z.int(),
+      source: z.enum(['fixed', 'calibrated']),
+    })
+    .describe(
+      "The lapse thresholds in force at the end of the run: the program's, or those " +
+        'calibration chose (lapse.mode calibrated). A run whose backtest changed them ' +
+        'flagged again by the new ones',
+    ),
   dryRun: dryRunField,
 });
 
@@ -423,11 +446,20 @@ const lapsedCustomerSchema = z.object({
   daysSinceLastPurchase: z.int().nullable().describe('Whole days, as of the request'),
   lapsedAt: timestamp.describe('When the lapse rule started to hold'),
   annualSpend: describedMoney('Net spend in the current UTC month and the 11 before'),
-  valueAtRisk: describedMoney('annualSpend x (1 - pAlive); annualSpend without a model'),
+  valueAtRisk: describedMoney('annualSpend x (1 - pAlive); annualSpend without a trusted model'),
   reason: z.enum(lapseReasons).optional(),
   note: z.string().optional(),
-  pAlive: z.number().optional(),
-  expectedPurchases90d: z.number().optional(),
+  pAlive: z
+    .number()
+    .optional()
+    .describe(
+      "As the customer's cadence.pAlive (left out when that is null: no purchase, no model, " +
+        'or a model not trusted)',
+    ),
+  expectedPurchases90d: z
+    .number()
+    .optional()
+    .describe("As the customer's cadence.expectedPurchases90d (left out when that is null)"),
   churnRisk: z
     .number()
     .optional()
@@ -441,12 +473,17 @@ const lapseQualitySchema = z.object({
   horizonDays: z.int().describe('90: the flag is read at asOf - 90 days, judged on the 90 since'),
   evaluated: z.int().describe('Customers of the sample with a purchase before asOf - 90 days'),
   cameBack: z.int().describe('Of them, those who bought in the 90 days since'),
-  flag: z.object({
-    factor: z.number(),
-    minDays: z.int(),
-    precision: shareOrNull('Of those flagged, the share who did not come back'),
-    recall: shareOrNull('Of those who did not come back, the share flagged'),
-  }),
+  flag: z
+    .object({
+      factor: z.number(),
+      minDays: z.int(),
+      precision: shareOrNull('Of those flagged, the share who did not come back'),
+      recall: shareOrNull('Of those who did not come back, the share flagged'),
+    })
+    .describe(
+      'The thresholds in force now (see calibration.source) and what the backtest measured ' +
+        'for them (null when it could not: insufficient data, or a pair set since the run)',
+    ),
   auc: z.object({
     silence: shareOrNull('Days since the last purchase'),
     cadenceRatio: shareOrNull('Silence / typical gap'),
@@ -456,6 +493,36 @@ const lapseQualitySchema = z.object({
     .string()
     .optional()
     .describe('Why the figures are null: too few repeat customers or too little history'),
+  calibration: z
+    .object({
+      mode: z.enum(['fixed', 'calibrated']).describe("The program's lapse.mode"),
+      targetPrecision: z.number().describe("The program's lapse.targetPrecision"),
+      source: z
+        .enum(['fixed', 'calibrated'])
+        .describe(
+          "Where the thresholds in force come from: the program's factor and minDays, or " +
+            'the pair calibration chose: of the backtest grid (factor 1.5, 2, 2.5, 3, 4, 6 x ' +
+            'minDays 14, 30, 45, 60, 90, 120, 180), the pair with the highest recall whose ' +
+            'precision reaches targetPrecision on at least 30 flagged customers',
+        ),
+      fallbackReason: z
+        .string()
+        .optional()
+        .describe("calibrated mode only: why the program's own pair is in force"),
+      fixed: z
+        .object({
+          factor: z.number(),
+          minDays: z.int(),
+          precision: shareOrNull('As flag.precision'),
+          recall: shareOrNull('As flag.recall'),
+        })
+        .describe("The program's own factor and minDays and their figures, to compare"),
+    })
+    .describe(
+      'Calibration: a change of mode or targetPrecision applies at once with the figures ' +
+        'of the last backtest; each change of the thresholds in force by calibration is a ' +
+        'program.lapse-calibrated event',
+    ),
 });
 
 const lapseReasonResultSchema = z.object({

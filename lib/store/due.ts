@@ -1,4 +1,7 @@
-import { tableName } from './client.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BAND_FLOORS, bandRange, parseLapseWatch, watchedLapsed } from '../domain/lapseWatch.ts';
+import type { Program } from '../domain/program.ts';
+import { db, tableName } from './client.ts';
 import { DUE_SHARDS, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 
@@ -8,6 +11,7 @@ export type DueIndex =
   | 'RemindDue'
   | 'ReviewDue'
   | 'LapseDue'
+  | 'LapseWatch'
   | 'BirthdayDue'
   | 'WebhookDue';
 
@@ -17,6 +21,7 @@ const sortKeyOf: Record<DueIndex, string> = {
   RemindDue: 'remindLot',
   ReviewDue: 'reviewAt',
   LapseDue: 'lapseDueAt',
+  LapseWatch: 'lapseWatch',
   BirthdayDue: 'birthdayAt',
   WebhookDue: 'deliverAt',
 };
@@ -56,5 +61,65 @@ export async function* dueCustomerIds(
 ): AsyncGenerator<string[]> {
   for await (const items of dueItems(index, bound, { pageSize, strict })) {
     yield items.map((item) => keys.customerIdOf(item.PK as string));
+  }
+}
+
+/**
+ * The customers lapsed at `asOf` under `rule`, from the LapseWatch index (lapseWatch.ts):
+ * one keys-only Query per gap band and shard, bounded by the band's smallest threshold;
+ * the entries of customers not due yet (a larger gap within the band) are dropped by their
+ * key. An entry below `rule.minPurchases` (raised since it was written) would come back
+ * on every run: it is dropped from the index (unless `dropStale` is false: a dry run).
+ */
+export async function* lapsedCustomerIds(
+  asOf: Date,
+  rule: Program['lapse'],
+  options: { pageSize?: number; dropStale?: boolean } = {},
+): AsyncGenerator<string[]> {
+  const { pageSize = 100, dropStale = true } = options;
+  for (let band = 0; band < BAND_FLOORS.length; band++) {
+    const range = bandRange(band, asOf, rule);
+    if (range === null) continue;
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      for await (const items of queryPages({
+        TableName: tableName(),
+        IndexName: 'LapseWatch',
+        KeyConditionExpression: 'dueShard = :shard AND lapseWatch BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':shard': String(shard),
+          ':from': range.from,
+          ':to': range.to,
+        },
+        Limit: pageSize,
+      })) {
+        const due: string[] = [];
+        for (const item of items) {
+          const watched = parseLapseWatch(item.lapseWatch as string);
+          if (watched && watched.purchases < rule.minPurchases) {
+            if (dropStale) await dropFromLapseWatch(item);
+          } else if (watched && watchedLapsed(watched, asOf, rule)) {
+            due.push(keys.customerIdOf(item.PK as string));
+          }
+        }
+        if (due.length > 0) yield due;
+      }
+    }
+  }
+}
+
+/** Takes a customer out of LapseWatch, unless their entry changed since it was read. */
+async function dropFromLapseWatch(item: Record<string, unknown>): Promise<void> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { PK: item.PK, SK: item.SK },
+        UpdateExpression: 'REMOVE lapseWatch',
+        ConditionExpression: 'lapseWatch = :key',
+        ExpressionAttributeValues: { ':key': item.lapseWatch },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
   }
 }

@@ -1,5 +1,6 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
+import type { DomainEvent, EventType } from '../domain/ledger.ts';
 import type { ModelParams } from '../domain/model.ts';
 import { db, tableName } from './client.ts';
 import { keys } from './keys.ts';
@@ -28,8 +29,31 @@ export async function getLapseQuality(): Promise<Record<string, unknown> | undef
   return Item?.report as Record<string, unknown> | undefined;
 }
 
-export async function putLapseQuality(report: Record<string, unknown>): Promise<void> {
+/**
+ * Stores the lapse flag's quality; with `event` (program.lapse-calibrated), the event goes
+ * to the outbox in the same transaction.
+ */
+export async function putLapseQuality(
+  report: Record<string, unknown>,
+  event?: Omit<DomainEvent, 'type'> & { type: EventType },
+): Promise<void> {
+  const put = { TableName: tableName(), Item: { ...keys.lapseQuality(), report } };
+  if (!event) {
+    await db().send(new PutCommand(put));
+    return;
+  }
   await db().send(
-    new PutCommand({ TableName: tableName(), Item: { ...keys.lapseQuality(), report } }),
+    new TransactWriteCommand({
+      TransactItems: [
+        { Put: put },
+        {
+          Put: {
+            TableName: tableName(),
+            Item: { ...keys.event(event.id), ...event },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+      ],
+    }),
   );
 }

@@ -392,7 +392,7 @@ export async function addReactivations(
     ConsistentRead: true,
   })) {
     for (const item of items) {
-      const event = item as unknown as DomainEvent;
+      const event = item as unknown as DomainEvent & { customerId: string };
       if (seen.has(event.id)) continue;
       const list = into.get(event.customerId) ?? [];
       list.push(event);

@@ -44,7 +44,13 @@ export const tableDefinition = {
    * - RemindDue: the day of the oldest lot not yet reminded of its expiry (a reminder
    *   moves the customer on to its next lot, so reminded customers leave the range).
    * - ReviewDue: when the tier held must next be reviewed.
-   * - LapseDue: when the lapse rule starts to hold for an active customer.
+   * - LapseWatch: active customers the lapse rule can apply to, by band of typical gap and
+   *   last purchase (domain/lapseWatch.ts): the thresholds are not in the key, so a change
+   *   of them reaches every customer at once.
+   * - LapseDue (legacy): when the rule started to hold, under the thresholds of the
+   *   customer's last write. Nothing new enters it; the lapse-scan job moves what is left
+   *   to LapseWatch (usecases/lapseWatchIndex.ts). A later release removes it (CloudFormation
+   *   adds or removes one index per update).
    * - BirthdayDue: when the next birthday to credit starts (customers with a birthDate).
    *
    * Customers lists every customer, keys only, spread over `sampleShard` (0-63): the
@@ -63,6 +69,7 @@ export const tableDefinition = {
     { indexName: 'RemindDue', partitionKey: 'dueShard', sortKey: 'remindLot', keysOnly: true },
     { indexName: 'ReviewDue', partitionKey: 'dueShard', sortKey: 'reviewAt', keysOnly: true },
     { indexName: 'LapseDue', partitionKey: 'dueShard', sortKey: 'lapseDueAt', keysOnly: true },
+    { indexName: 'LapseWatch', partitionKey: 'dueShard', sortKey: 'lapseWatch', keysOnly: true },
     { indexName: 'BirthdayDue', partitionKey: 'dueShard', sortKey: 'birthdayAt', keysOnly: true },
     { indexName: 'Customers', partitionKey: 'sampleShard', sortKey: 'createdAt', keysOnly: true },
     { indexName: 'WebhookDue', partitionKey: 'dueShard', sortKey: 'deliverAt', keysOnly: true },

@@ -2,13 +2,23 @@ import { fitBgNbd } from '../domain/bgnbd.ts';
 import { type Cadence, type LapseReason, typicalGapDays, valueAtRisk } from '../domain/cadence.ts';
 import type { CustomerState } from '../domain/customer.ts';
 import { DAY_MS, isKeepableInstant } from '../domain/days.ts';
+import {
+  calibrationChanged,
+  type InForce,
+  lapseInForce,
+  type Measurement,
+  programInForce,
+  samePair,
+  type Thresholds,
+} from '../domain/lapseCalibration.ts';
 import { backtest, HORIZON_DAYS, summariesBefore, trustProblem } from '../domain/lapseQuality.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
+import type { Program } from '../domain/program.ts';
 import { annualSpend } from '../domain/tiers.ts';
 import { DomainError, notFound } from '../errors.ts';
-import { ID_PATTERN } from '../ids.ts';
+import { ID_PATTERN, newId } from '../ids.ts';
 import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
@@ -17,6 +27,7 @@ import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
 import { changeCustomers, write } from './change.ts';
+import { indexLapseWatch } from './lapseWatchIndex.ts';
 import { runJob } from './lifecycle.ts';
 
 /** The model is fitted on at most this many customers (whole shards of the Customers index). */
@@ -29,12 +40,17 @@ export interface LapseScanResult {
   flagged: number;
   complete: boolean;
   model: (Omit<ModelParams, 'fittedAt'> & { fittedAt: string }) | null;
+  /** The thresholds the run flagged by at its end (lapseCalibration.ts). */
+  thresholds: { factor: number; minDays: number; source: 'fixed' | 'calibrated' };
 }
 
 /**
- * The daily lapse scan: flags the customers the lapse rule says have lapsed by `asOf`
- * (read from the LapseDue index: only those due), then refits the BG/NBD model on a
- * sample of up to MODEL_SAMPLE customers.
+ * The daily lapse scan: moves customers stored before the LapseWatch index into it (once),
+ * flags the customers the lapse rule says have lapsed by `asOf` under the thresholds in
+ * force (read from the LapseWatch index: only those due), then refits the BG/NBD model on
+ * a sample of up to MODEL_SAMPLE customers and backtests the flag on it. When the backtest
+ * changes the thresholds in force (calibrated mode), it flags again by the new ones, so
+ * the change reaches every customer in this run.
  */
 export async function runLapseScan(
   asOf: Date,
@@ -44,22 +60,44 @@ export async function runLapseScan(
     dryRun?: boolean;
     shouldStop?: () => boolean;
     pageSize?: number;
+    /** The clock events and ledger entries are written at (tests). */
+    clock?: () => Date;
   } = {},
 ): Promise<LapseScanResult> {
-  const flagged = await runJob('lapse-scan', asOf, options);
+  const [program, measurement] = await Promise.all([getProgram(), getLapseQuality()]);
+  const indexed =
+    options.dryRun || (await indexLapseWatch(program.lapse.minPurchases, options.deadline));
+  let thresholds = lapseInForce(program, measurement as Measurement | undefined);
+  const flag = async () =>
+    runJob('lapse-scan', asOf, { ...options, program: programInForce(program, thresholds) });
+  const flagged = await flag();
+  let { customers, complete } = flagged;
+  complete &&= indexed;
   // The fit and the backtest take seconds to tens of seconds on a large sample: a run with
   // less than FIT_BUDGET_MS left (the route's, after a long flagging) leaves them to the
   // scheduled run, which has minutes.
   const time = options.deadline === undefined || options.deadline - Date.now() > FIT_BUDGET_MS;
-  const model =
-    flagged.complete && !options.dryRun && time
-      ? await fitModel(asOf)
-      : ((await getModel()) ?? null);
+  let model: ModelParams | null;
+  if (complete && !options.dryRun && time) {
+    const fitted = await fitModel(asOf, options.clock?.());
+    model = fitted.model;
+    if (!samePair(fitted.thresholds, thresholds)) {
+      thresholds = fitted.thresholds;
+      const again = await flag();
+      customers += again.customers;
+      complete = again.complete;
+    } else thresholds = fitted.thresholds;
+  } else model = (await getModel()) ?? null;
   return {
     asOf: asOf.toISOString(),
-    flagged: flagged.customers,
-    complete: flagged.complete,
+    flagged: customers,
+    complete,
     model,
+    thresholds: {
+      factor: thresholds.factor,
+      minDays: thresholds.minDays,
+      source: thresholds.source,
+    },
   };
 }
 
@@ -68,9 +106,13 @@ export const FIT_BUDGET_MS = 20_000;
 
 /**
  * Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it; then
- * backtests the lapse flag on the same sample (measureLapseQuality).
+ * backtests the lapse flag on the same sample (measureLapseQuality). Returns the model and
+ * the thresholds in force after the backtest.
  */
-export async function fitModel(asOf: Date): Promise<ModelParams | null> {
+export async function fitModel(
+  asOf: Date,
+  now = new Date(),
+): Promise<{ model: ModelParams | null; thresholds: Thresholds }> {
   const ids = await sampleCustomerIds(MODEL_SAMPLE);
   const summaries = [];
   const cadences: Cadence[] = [];
@@ -85,8 +127,10 @@ export async function fitModel(asOf: Date): Promise<ModelParams | null> {
       }
     }
   }
-  await measureLapseQuality(cadences, asOf);
-  if (summaries.length < MODEL_MIN_CUSTOMERS) return (await getModel()) ?? null;
+  const { after: thresholds } = await measureLapseQuality(cadences, asOf, now);
+  if (summaries.length < MODEL_MIN_CUSTOMERS) {
+    return { model: (await getModel()) ?? null, thresholds };
+  }
   const fit = fitBgNbd(summaries);
   const model: ModelParams = {
     ...fit.params,
@@ -98,7 +142,7 @@ export async function fitModel(asOf: Date): Promise<ModelParams | null> {
     fittedAt: asOf.toISOString(),
   };
   await putModel(model);
-  return model;
+  return { model, thresholds };
 }
 
 /** A lapsed customer as the list shows it. */
@@ -229,58 +273,121 @@ export async function recordLapseReason(
 }
 
 /**
- * The nightly backtest (contract section 13): what the lapse flag in force and the scores
- * said at asOf - 90 days about the sample's customers, against who bought since; the model
- * it scores churnRisk with is fitted on the history before that day only. Stored for GET
- * /v1/reports/lapse-quality, with the reason when the figures are not to be trusted yet.
+ * The nightly backtest (contract section 13): what the lapse flag and the scores said at
+ * asOf - 90 days about the sample's customers, against who bought since; the model it
+ * scores churnRisk with is fitted on the history before that day only. It judges the
+ * program's own thresholds and every pair of the calibration grid, so calibrated mode can
+ * choose (lapseCalibration.ts). Stored for GET /v1/reports/lapse-quality with the reason
+ * when the figures are not to be trusted yet; when the thresholds in force change with
+ * calibration, a `program.lapse-calibrated` event is written in the same transaction.
+ * Returns the thresholds in force before and after.
  */
-export async function measureLapseQuality(cadences: Cadence[], asOf: Date): Promise<void> {
-  const program = await getProgram();
+export async function measureLapseQuality(
+  cadences: Cadence[],
+  asOf: Date,
+  now = new Date(),
+): Promise<{ before: Thresholds; after: Thresholds }> {
+  const [program, previous] = await Promise.all([getProgram(), getLapseQuality()]);
+  const before = lapseInForce(program, previous as Measurement | undefined);
   const cutoff = new Date(asOf.getTime() - HORIZON_DAYS * DAY_MS);
   const customers = cadences.map((cadence) => ({ cadence }));
-  const before = summariesBefore(customers, cutoff);
+  const summaries = summariesBefore(customers, cutoff);
   const problem =
     trustProblem({
-      repeatCustomers: before.filter((c) => c.x >= 1).length,
-      historyDays: before.length === 0 ? 0 : Math.max(...before.map((c) => c.T)) * 7,
+      repeatCustomers: summaries.filter((c) => c.x >= 1).length,
+      historyDays: summaries.length === 0 ? 0 : Math.max(...summaries.map((c) => c.T)) * 7,
     }) ?? undefined;
-  const model = before.length >= MODEL_MIN_CUSTOMERS ? fitBgNbd(before).params : undefined;
-  const result = backtest(customers, asOf, {
-    rule: program.lapse,
-    ...(model && { model }),
-    grid: [],
-  });
-  const { factor, minDays, precision, recall } = result.flag;
-  await putLapseQuality({
+  const model = summaries.length >= MODEL_MIN_CUSTOMERS ? fitBgNbd(summaries).params : undefined;
+  const result = backtest(customers, asOf, { rule: program.lapse, ...(model && { model }) });
+  const { factor, minDays, precision, recall, flagged } = result.flag;
+  const measurement = {
     asOf: result.asOf,
     horizonDays: result.horizonDays,
     evaluated: result.evaluated,
     cameBack: result.cameBack,
     flag: problem
       ? { factor, minDays, precision: null, recall: null }
-      : { factor, minDays, precision, recall },
+      : { factor, minDays, precision, recall, flagged },
     auc: problem ? { silence: null, cadenceRatio: null, churnRisk: null } : result.auc,
-    ...(problem && { insufficientData: problem }),
-  });
+    ...(problem ? { insufficientData: problem } : { grid: result.grid }),
+  };
+  const after = lapseInForce(program, measurement as Measurement);
+  // What the last run left in force (a merchant's own change since shows as the previous).
+  const last = (previous as Measurement | undefined)?.inForce;
+  const inForce: InForce = { factor: after.factor, minDays: after.minDays, source: after.source };
+  const changed = calibrationChanged(last, after);
+  await putLapseQuality(
+    { ...measurement, inForce },
+    changed
+      ? calibratedEvent(now, program, last ?? { ...inForce, source: 'fixed' }, after)
+      : undefined,
+  );
+  return { before, after };
 }
 
-/** `GET /v1/reports/lapse-quality`: the last backtest, or why there is none yet. */
+/** The `program.lapse-calibrated` event: the pair now in force and the one before. */
+function calibratedEvent(now: Date, program: Program, previous: InForce, after: Thresholds) {
+  return {
+    id: newId('evt', now.getTime()),
+    type: 'program.lapse-calibrated' as const,
+    at: now.toISOString(),
+    customerId: null,
+    data: {
+      factor: after.factor,
+      minDays: after.minDays,
+      source: after.source,
+      targetPrecision: program.lapse.targetPrecision,
+      backtest: after.measured
+        ? { precision: after.measured.precision, recall: after.measured.recall }
+        : null,
+      ...(after.fallbackReason !== undefined && { fallbackReason: after.fallbackReason }),
+      previous: { factor: previous.factor, minDays: previous.minDays, source: previous.source },
+    },
+  };
+}
+
+/**
+ * `GET /v1/reports/lapse-quality`: the last backtest, with the thresholds in force now
+ * (the program's, or calibration's) and their figures; or why there is none yet.
+ */
 export async function lapseQualityReport() {
-  const stored = await getLapseQuality();
-  if (stored) return stored;
-  const program = await getProgram();
+  const [stored, program] = await Promise.all([getLapseQuality(), getProgram()]);
+  const measurement = stored as (Measurement & Record<string, unknown>) | undefined;
+  const thresholds = lapseInForce(program, measurement);
+  const { grid: _, inForce: __, flag: fixedFlag, ...rest } = measurement ?? {};
+  const fixed = lapseInForce(
+    { ...program, lapse: { ...program.lapse, mode: 'fixed' } },
+    measurement,
+  );
+  const calibration = {
+    mode: program.lapse.mode,
+    targetPrecision: program.lapse.targetPrecision,
+    source: thresholds.source,
+    ...(thresholds.fallbackReason !== undefined && {
+      fallbackReason: thresholds.fallbackReason,
+    }),
+    fixed: {
+      factor: fixed.factor,
+      minDays: fixed.minDays,
+      precision: fixed.measured?.precision ?? null,
+      recall: fixed.measured?.recall ?? null,
+    },
+  };
+  const flag = {
+    factor: thresholds.factor,
+    minDays: thresholds.minDays,
+    precision: thresholds.measured?.precision ?? null,
+    recall: thresholds.measured?.recall ?? null,
+  };
+  if (measurement && fixedFlag) return { ...rest, flag, calibration };
   return {
     asOf: null,
     horizonDays: HORIZON_DAYS,
     evaluated: 0,
     cameBack: 0,
-    flag: {
-      factor: program.lapse.factor,
-      minDays: program.lapse.minDays,
-      precision: null,
-      recall: null,
-    },
+    flag,
     auc: { silence: null, cadenceRatio: null, churnRisk: null },
     insufficientData: 'the lapse-scan job has not measured the flag yet (it runs nightly)',
+    calibration,
   };
 }

@@ -14,7 +14,7 @@ import {
   getCustomer,
   getCustomerConsistent,
 } from '../store/customers.ts';
-import { type DueIndex, dueCustomerIds } from '../store/due.ts';
+import { type DueIndex, dueCustomerIds, lapsedCustomerIds } from '../store/due.ts';
 import { idempotencyKey, replayFrom } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
 import { getModel } from '../store/model.ts';
@@ -112,15 +112,26 @@ export interface JobResult {
   complete: boolean;
 }
 
-interface JobSpec {
-  index: DueIndex;
-  /** Due strictly before the bound (the lapse rule's "more than"). */
-  strict?: true;
-  /** The index bound: everything at or before it is due at asOf; null when nothing can be. */
-  bound: (asOf: Date, program: Program) => string | null;
+type JobSpec = {
   /** The one step this job applies; returns the points it moved. */
   apply: (change: PointsChange, campaigns: readonly Campaign[]) => number;
-}
+} & (
+  | {
+      index: DueIndex;
+      /** Due strictly before the bound (the lapse rule's "more than"). */
+      strict?: true;
+      /** The index bound: all at or before it is due at asOf; null when nothing can be. */
+      bound: (asOf: Date, program: Program) => string | null;
+    }
+  | {
+      /** The ids of the customers due, a page at a time (when a bound can't say it). */
+      due: (
+        asOf: Date,
+        program: Program,
+        options: { pageSize?: number; dropStale: boolean },
+      ) => AsyncGenerator<string[]>;
+    }
+);
 
 /** `points.expiring` goes out this many days before a lot of points expires. */
 export const EXPIRY_REMINDER_DAYS = 14;
@@ -164,10 +175,10 @@ const jobSpecs: Record<JobName, JobSpec> = {
           ),
     apply: (change) => change.remindExpiring(EXPIRY_REMINDER_DAYS),
   },
+  // The thresholds are applied in the LapseWatch queries, not written into the index
+  // (domain/lapseWatch.ts); `program` is the one whose thresholds are in force (lapse.ts).
   'lapse-scan': {
-    index: 'LapseDue',
-    strict: true,
-    bound: (asOf) => asOf.toISOString(),
+    due: (asOf, program, options) => lapsedCustomerIds(asOf, program.lapse, options),
     apply: (change) => (change.flagLapse() ? 1 : 0),
   },
   'birthday-bonus': {
@@ -227,12 +238,14 @@ export async function runJob(
     clock?: () => Date;
     /** Count what would change, and write nothing. */
     dryRun?: boolean;
+    /** The rules to apply instead of the stored program's (the lapse thresholds in force). */
+    program?: Program;
   } = {},
 ): Promise<JobResult> {
   const { deadline = Number.POSITIVE_INFINITY, clock = () => new Date() } = options;
   const shouldStop = options.shouldStop ?? (() => Date.now() > deadline);
   const spec = jobSpecs[name];
-  const program = await getProgram();
+  const program = options.program ?? (await getProgram());
   const result: JobResult = {
     asOf: asOf.toISOString(),
     customers: 0,
@@ -240,10 +253,19 @@ export async function runJob(
     tiersChanged: 0,
     complete: true,
   };
-  const bound = spec.bound(asOf, program);
-  if (bound === null) return result;
+  let due: AsyncGenerator<string[]>;
+  if ('due' in spec) {
+    due = spec.due(asOf, program, {
+      ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
+      dropStale: !options.dryRun,
+    });
+  } else {
+    const bound = spec.bound(asOf, program);
+    if (bound === null) return result;
+    due = dueCustomerIds(spec.index, bound, options.pageSize, spec.strict);
+  }
   const campaigns = await liveCampaigns();
-  for await (const ids of dueCustomerIds(spec.index, bound, options.pageSize, spec.strict)) {
+  for await (const ids of due) {
     if (shouldStop()) {
       result.complete = false;
       break;

@@ -6,13 +6,13 @@
  * table. Over an in-memory DynamoDB Local it loads N customers (default 100,000) straight
  * into the table with BatchWriteItem, each a realistic state built by the domain code
  * (newCustomer + 3-6 purchases at a regular gap through PointsChange, so it has cadence,
- * lots, spend and lapseDueAt; stored with customerItem), about 1% of them lapse-due at a
+ * lots, spend and its LapseWatch key; stored with customerItem), about 1% of them lapse-due at a
  * fixed asOf, plus (unless --no-ledger) one ledger item per purchase. Then it measures:
  * - a full-table Scan, the naive alternative, finding the due customers itself. It is a
  *   parallel Scan (--scan-segments, default 64): the same read units as one segment, but
  *   DynamoDB Local pages a single segment in time quadratic in its size (a 1-segment Scan of
  *   the 100,000-customer table took 24 minutes; 64 segments, 19 s);
- * - runJob('lapse-scan', asOf): the LapseDue index queries, the consistent BatchGetItem of
+ * - runJob('lapse-scan', asOf): the LapseWatch index queries (one per gap band and shard), the consistent BatchGetItem of
  *   the customers due and one TransactWriteItems per customer flagged;
  * - a second runJob (must flag 0);
  * - fitModel(asOf), the rest of the daily lapse scan, bounded by its sample size.
@@ -23,6 +23,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BatchWriteCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { lapseDueAt } from '../../lib/domain/cadence.ts';
 import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
@@ -150,9 +151,10 @@ function buildCustomer(i: number, due: boolean, program: Program, random: () => 
     }
     state = change.customer;
   }
-  const isDue = state.lapseDueAt !== undefined && state.lapseDueAt < ASOF.toISOString();
-  if (isDue !== due || state.lapseDueAt === undefined) {
-    throw new Error(`customer ${i}: lapseDueAt ${state.lapseDueAt} but meant to be due=${due}`);
+  const dueAt = lapseDueAt(state.purchases, state.lastPurchaseAt, state.cadence, program);
+  const isDue = dueAt !== undefined && dueAt < ASOF.toISOString();
+  if (isDue !== due || state.lapseWatch === undefined) {
+    throw new Error(`customer ${i}: lapseDueAt ${dueAt} but meant to be due=${due}`);
   }
   return { item: customerItem(state), ledger, due };
 }
@@ -452,13 +454,10 @@ async function fullScan(segments: number) {
       pages++;
       for (const item of page.Items ?? []) {
         items++;
-        if (
-          item.SK === 'PROFILE' &&
-          item.status === 'active' &&
-          typeof item.lapseDueAt === 'string' &&
-          item.lapseDueAt < asOf
-        )
-          due++;
+        if (item.SK !== 'PROFILE' || item.status !== 'active') continue;
+        const c = item as unknown as CustomerState;
+        const dueAt = lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, defaultProgram);
+        if (dueAt !== undefined && dueAt < asOf) due++;
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -603,7 +602,7 @@ async function main(): Promise<number> {
     // ------------------------------------------------ the model fit
     phase = 'fit';
     t = performance.now();
-    const model = await fitModel(ASOF);
+    const { model } = await fitModel(ASOF);
     const fitSeconds = seconds(t);
     const f = usage.fit;
     const fitRead = f.readUnits;

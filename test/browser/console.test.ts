@@ -10,13 +10,17 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  flagQualitySentence,
   formatDays,
   formatMoney,
   formatPercent,
   formatPoints,
   formatSignedPoints,
   reasonLabel,
+  utcDay,
 } from '../../lib/console/format.ts';
+import { trustProblem } from '../../lib/domain/lapseQuality.ts';
+import { putLapseQuality } from '../../lib/store/model.ts';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
 import { launchChromium } from './chromium.ts';
 
@@ -196,6 +200,34 @@ function cellsOf(page: Page, rows: string, key: string) {
       ),
     key,
   );
+}
+
+/**
+ * A lapse-quality report as the nightly lapse-scan job stores it (lapse.ts
+ * measureLapseQuality), measured at 23:30 UTC yesterday: already today in Auckland, where
+ * the browser runs, so the day shown must be the API's UTC day.
+ */
+function storeQuality(flag: { precision: number | null; recall: number | null }, why?: string) {
+  const yesterday = new Date(Date.now() - DAY).toISOString().slice(0, 10);
+  const report = {
+    asOf: `${yesterday}T23:30:00.000Z`,
+    horizonDays: 90,
+    evaluated: 1234,
+    cameBack: 771,
+    flag: { factor: 2, minDays: 14, ...flag },
+    auc: why
+      ? { silence: null, cadenceRatio: null, churnRisk: null }
+      : { silence: 0.71, cadenceRatio: 0.74, churnRisk: 0.78 },
+    ...(why && { insufficientData: why }),
+  };
+  return putLapseQuality(report).then(() => report);
+}
+
+/** The call list, drawn, with the page's note on the flag's accuracy (if any) settled. */
+async function callListOf(page: Page) {
+  await page.getByRole('link', { name: 'Call list' }).click();
+  await page.locator('tr[data-customer]').first().waitFor();
+  await page.locator('[data-figure="byReason"]').waitFor();
 }
 
 const screenshot = (page: Page, name: string) =>
@@ -383,6 +415,83 @@ describe('the call list', () => {
       await page.locator(`tr[data-customer="${ids.alan}"] a[href^="tel:"]`).getAttribute('href'),
     ).toBe('tel:+442079460103');
     await context.close();
+  });
+
+  it("says why the flag's accuracy can't be measured yet, in the report's words", async () => {
+    const why = trustProblem({ repeatCustomers: 312, historyDays: 400 }) as string;
+    await storeQuality({ precision: null, recall: null }, why);
+    const report = (await t.call('GET', '/v1/reports/lapse-quality')).body;
+    expect(report.insufficientData).toBe(why);
+
+    const { context, page, errors } = await signedIn();
+    await callListOf(page);
+    const note = '[data-figure="lapseQuality"]';
+    await expect
+      .poll(() => text(page, note))
+      .toBe(
+        "The flag's accuracy can't be measured yet: only 312 customers with 2 or more " +
+          'purchase days (500 needed).',
+      );
+    expect(await text(page, note)).toBe(flagQualitySentence(report, LOCALE));
+    expect(await text(page, note)).not.toMatch(/%/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows nothing about the flag when its report cannot be had, and the list still works', async () => {
+    const { context, page, errors } = await signedIn();
+    let asked = 0;
+    await page.route('**/v1/reports/lapse-quality', (route) => {
+      asked++;
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'Unavailable', status: 503, code: 'unavailable' }),
+      });
+    });
+    await callListOf(page);
+    expect(asked).toBe(1);
+    expect(await page.locator('[data-figure="lapseQuality"]').count()).toBe(0);
+    expect(await page.locator('main [role=alert]').count()).toBe(0);
+    const lapsed = (await t.call('GET', '/v1/lapsed-customers?sort=valueAtRisk')).body.items;
+    expect(await page.locator('tr[data-customer]').count()).toBe(lapsed.length);
+    // The refused request itself is the only thing the browser logs; no page error.
+    expect(errors.filter((e) => !/status of 503/.test(e))).toEqual([]);
+    await context.close();
+  });
+
+  it('says, next to the list, how often the flag was right 90 days ago', async () => {
+    // Stored last here, so the screenshots below show it.
+    const stored = await storeQuality({ precision: 0.6371, recall: 0.3712 });
+    const report = (await t.call('GET', '/v1/reports/lapse-quality')).body;
+    expect(report).toMatchObject(stored);
+    const expected =
+      'Of the customers this flag would have called 90 days ago, 64% did not come back ' +
+      `(it finds 37% of those who left). Measured ${utcDay(stored.asOf)} on 1,234 customers.`;
+    expect(flagQualitySentence(report, LOCALE)).toBe(expected);
+
+    for (const viewport of [DESKTOP, PHONE]) {
+      const { context, page, errors } = await signedIn(viewport);
+      await callListOf(page);
+      const note = page.locator('[data-figure="lapseQuality"]');
+      await expect.poll(() => text(page, '[data-figure="lapseQuality"]')).toBe(expected);
+      expect(await note.isVisible()).toBe(true);
+      // Under the page's heading, above the list, and within the screen's width.
+      const [heading, box, table] = await Promise.all([
+        page.getByRole('heading', { level: 1, name: 'Call list' }).boundingBox(),
+        note.boundingBox(),
+        page.locator('table.calls').boundingBox(),
+      ]);
+      if (!heading || !box || !table) throw new Error('not drawn');
+      expect(box.y).toBeGreaterThan(heading.y);
+      expect(box.y + box.height).toBeLessThanOrEqual(table.y);
+      expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+      expect(
+        await page.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth),
+      ).toBeLessThanOrEqual(0);
+      expect(errors).toEqual([]);
+      await context.close();
+    }
   });
 
   it('records why a customer left, and the count by reason changes', async () => {

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelParams } from '../../lib/domain/model.ts';
+import { putModel } from '../../lib/store/model.ts';
 import { runLapseScan } from '../../lib/usecases/lapse.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
@@ -12,6 +14,9 @@ let n = 0;
 const DAY = 86_400_000;
 const usd = (amount: number) => ({ amount, currency: 'USD' });
 let made: string[] = [];
+/** The model the scan fitted, and the customers fitted on, for the trust tests. */
+let fitted: ModelParams;
+let lapsedIds: string[] = [];
 
 async function enrol(): Promise<string> {
   const id = (await t.call('POST', '/v1/customers', { body: { externalId: `lp-${++n}` } })).body.id;
@@ -204,7 +209,7 @@ describe('the scan job', () => {
     }
   });
 
-  it('fits BG/NBD, shows pAlive on customers and the list, and sorts by value at risk', async () => {
+  it('fits BG/NBD, shows pAlive on customers and the list once trusted, and sorts by value at risk', async () => {
     const base = yesterday();
     // 40 customers with different rhythms and spends, so the model has something to fit.
     const ids: string[] = [];
@@ -223,31 +228,87 @@ describe('the scan job', () => {
     const res = await scan(new Date(base + 120 * DAY));
     expect(res.body.model).toMatchObject({ r: expect.any(Number), alpha: expect.any(Number) });
     expect(res.body.model.customers).toBeGreaterThanOrEqual(40);
+    fitted = res.body.model;
+    lapsedIds = ids;
+    // Fitted on 40 customers: not trusted (section 13), so none of its figures show.
+    expect(fitted.repeatCustomers).toBeLessThan(500);
+    await expectNoModelFigures(ids);
+
+    // The same parameters, as if fitted on a programme large and old enough.
+    await putModel({ ...fitted, repeatCustomers: 500, historyDays: 180 });
     const c = await customer(ids[0] as string);
     expect(c.cadence.pAlive).toBeGreaterThan(0);
     expect(c.cadence.pAlive).toBeLessThanOrEqual(1);
     expect(c.cadence.expectedPurchases90d).toBeGreaterThanOrEqual(0);
+    expect(c.cadence.churnRisk).toBeGreaterThan(0);
 
-    const pages: any[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: any = await t.call(
-        'GET',
-        `/v1/lapsed-customers?sort=valueAtRisk&limit=7${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      expect(page.status).toBe(200);
-      pages.push(...page.body.items);
-      cursor = page.body.nextCursor;
-    } while (cursor);
-    expect(new Set(pages.map((p) => p.customerId)).size).toBe(pages.length);
+    const pages = await lapsedList();
     expect(pages.length).toBeGreaterThanOrEqual(40);
     const risks = pages.map((p) => p.valueAtRisk.amount);
     expect(risks).toEqual([...risks].sort((a, b) => b - a));
     for (const p of pages) {
+      expect(p.pAlive).toBeGreaterThanOrEqual(0);
       expect(p.valueAtRisk.amount).toBe(Math.round(p.annualSpend.amount * (1 - p.pAlive)));
     }
   });
+
+  it('shows no pAlive, expectedPurchases90d or churnRisk while the model is not trusted', async () => {
+    const { repeatCustomers: _r, historyDays: _h, ...unknown } = fitted;
+    for (const model of [
+      { ...fitted, repeatCustomers: 499, historyDays: 180 },
+      { ...fitted, repeatCustomers: 500, historyDays: 179 },
+      // Fitted before the fit kept its repeat customers and history.
+      unknown,
+    ]) {
+      await putModel(model);
+      await expectNoModelFigures(lapsedIds);
+    }
+  });
 });
+
+/** Every lapsed customer, by value at risk, page by page (each id once). */
+async function lapsedList(): Promise<any[]> {
+  const pages: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: any = await t.call(
+      'GET',
+      `/v1/lapsed-customers?sort=valueAtRisk&limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    expect(page.status).toBe(200);
+    pages.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  expect(new Set(pages.map((p) => p.customerId)).size).toBe(pages.length);
+  return pages;
+}
+
+/**
+ * The model's figures null on each of `ids` (GET /v1/customers/{id}) and left out of the
+ * lapsed list, whose value at risk is then the whole annual spend.
+ */
+async function expectNoModelFigures(ids: string[]): Promise<void> {
+  for (const id of ids) {
+    expect((await customer(id)).cadence).toMatchObject({
+      pAlive: null,
+      expectedPurchases90d: null,
+      churnRisk: null,
+    });
+  }
+  const list = await lapsedList();
+  expect(list.length).toBeGreaterThanOrEqual(ids.length);
+  for (const p of list) {
+    expect(p).not.toHaveProperty('pAlive');
+    expect(p).not.toHaveProperty('expectedPurchases90d');
+    expect(p).not.toHaveProperty('churnRisk');
+    expect(p.valueAtRisk).toEqual(p.annualSpend);
+  }
+  for (const sort of ['churnRisk', 'lapsedAt']) {
+    const page = await t.call('GET', `/v1/lapsed-customers?sort=${sort}&limit=100`);
+    expect(page.status).toBe(200);
+    for (const p of page.body.items) expect(p).not.toHaveProperty('pAlive');
+  }
+}
 
 describe('the retention report', () => {
   it('counts customers, lapses and reactivations, and the value at risk by reason', async () => {

@@ -16,7 +16,10 @@ import { defaultProgram, type Program } from '../../lib/domain/program.ts';
  * what the customer is.
  */
 const at = (iso: string) => new Date(iso);
-const program: Program = { ...defaultProgram, lapse: { factor: 2, minPurchases: 2, minDays: 10 } };
+const program: Program = {
+  ...defaultProgram,
+  lapse: { ...defaultProgram.lapse, factor: 2, minPurchases: 2, minDays: 10 },
+};
 const statsOf = (...changes: PointsChange[]) =>
   changes.reduce((all, c) => mergeStats(all, c.stats), new Map() as DayStats);
 

@@ -109,6 +109,7 @@ describe('runLapseScan', () => {
       complete: true,
       // Fewer than 30 customers with a purchase: no model yet.
       model: null,
+      thresholds: { factor: 2, minDays: 14, source: 'fixed' },
     });
     expect((await getCustomerConsistent(id))?.status).toBe('active');
 
@@ -118,7 +119,7 @@ describe('runLapseScan', () => {
     expect(await runLapseScan(at(due + 1))).toMatchObject({ flagged: 1, complete: true });
     const lapsed = await getCustomerConsistent(id);
     expect(lapsed).toMatchObject({ status: 'lapsed', lapsedAt: at(due).toISOString() });
-    expect(lapsed?.lapseDueAt).toBeUndefined();
+    expect(lapsed?.lapseWatch).toBeUndefined();
 
     expect((await runLapseScan(at(due + 5 * DAY))).flagged).toBe(0);
     expect(await eventsOf(id)).toMatchObject([
@@ -400,9 +401,9 @@ describe('the lapse flag measured (GET /v1/reports/lapse-quality)', () => {
   });
 });
 
-// Last: once fitted, the model is in every later view (pAlive), so earlier tests see none.
+// Last: a model trusted here scores every later view (pAlive), so earlier tests see none.
 describe('runLapseScan with 30 customers or more with a purchase', () => {
-  it('fits BG/NBD as of asOf, and the lapsed list scores with it', async () => {
+  it('fits BG/NBD as of asOf; the lapsed list scores with it only once it is trusted', async () => {
     const base = yesterday();
     // 30 more customers with different rhythms and spends, so the model has something to fit.
     await Promise.all(
@@ -437,23 +438,33 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
     });
     expect(hurried.model).toEqual(scan.model);
 
+    // Fitted on 30 customers: not trusted (section 13), so none of the model's figures
+    // show, and the value at risk is the whole annual spend.
+    expect(scan.model).toMatchObject({ repeatCustomers: expect.any(Number) });
+    expect(scan.model?.repeatCustomers).toBeLessThan(MODEL_TRUST.minRepeatCustomers);
+    expect(scan.model?.historyDays).toBeGreaterThanOrEqual(120);
     const listed = await allLapsed('valueAtRisk');
     expect(listed.length).toBeGreaterThanOrEqual(20);
     for (const c of listed) {
+      expect(c).not.toHaveProperty('pAlive');
+      expect(c).not.toHaveProperty('expectedPurchases90d');
+      expect(c).not.toHaveProperty('churnRisk');
+      expect(c.valueAtRisk).toEqual(c.annualSpend);
+    }
+
+    // The same parameters, as if fitted on a programme large and old enough: pAlive,
+    // expectedPurchases90d and churnRisk show, and churnRisk sorts the list (highest first,
+    // paged, its cursor for its own sort only).
+    await putModel({ ...(scan.model as ModelParams), repeatCustomers: 500, historyDays: 180 });
+    const trusted = await allLapsed('valueAtRisk');
+    expect(trusted).toHaveLength(listed.length);
+    for (const c of trusted) {
       expect(c.pAlive).toBeGreaterThanOrEqual(0);
       expect(c.pAlive).toBeLessThanOrEqual(1);
       expect(c.expectedPurchases90d).toBeGreaterThanOrEqual(0);
       expect(c.valueAtRisk.amount).toBe(Math.round(c.annualSpend.amount * (1 - c.pAlive)));
-      // Fitted on 30 customers: not trusted, so no churnRisk (section 13).
-      expect(c).not.toHaveProperty('churnRisk');
     }
-    expect(scan.model).toMatchObject({ repeatCustomers: expect.any(Number) });
-    expect(scan.model?.repeatCustomers).toBeLessThan(MODEL_TRUST.minRepeatCustomers);
-    expect(scan.model?.historyDays).toBeGreaterThanOrEqual(120);
-
-    // The same parameters, as if fitted on a programme large and old enough: churnRisk
-    // shows, and sorts the list (highest first, paged, its cursor for its own sort only).
-    await putModel({ ...(scan.model as ModelParams), repeatCustomers: 500, historyDays: 180 });
+    expect(trusted.some((c) => c.valueAtRisk.amount < c.annualSpend.amount)).toBe(true);
     const byChurn = await allLapsed('churnRisk');
     expect(byChurn).toHaveLength(listed.length);
     const risks = byChurn.map((c) => c.churnRisk as number);
@@ -468,5 +479,27 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
     await expect(
       listLapsedCustomers({ limit: 2, sort: 'churnRisk', cursor: page.nextCursor as string }),
     ).rejects.toMatchObject({ code: 'validation-failed' });
+
+    // One short of either threshold, or fitted before the fit kept them: none of the
+    // model's figures again, and churnRisk sorts nobody ahead of anybody.
+    const fitted = scan.model as ModelParams;
+    const { repeatCustomers: _r, historyDays: _h, ...unknown } = fitted;
+    for (const model of [
+      { ...fitted, repeatCustomers: 499, historyDays: 180 },
+      { ...fitted, repeatCustomers: 500, historyDays: 179 },
+      unknown,
+    ]) {
+      await putModel(model);
+      for (const sort of ['valueAtRisk', 'churnRisk'] as const) {
+        const all = await allLapsed(sort);
+        expect(all).toHaveLength(listed.length);
+        for (const c of all) {
+          expect(c).not.toHaveProperty('pAlive');
+          expect(c).not.toHaveProperty('expectedPurchases90d');
+          expect(c).not.toHaveProperty('churnRisk');
+          expect(c.valueAtRisk).toEqual(c.annualSpend);
+        }
+      }
+    }
   });
 });

@@ -470,7 +470,9 @@ describe('runJob', () => {
     for (const d of [20, 10, 0]) await buy(id, 1_000, at(base - d * DAY), at(now));
     // Gaps 10 and 10: lapsed more than 2 x 10 days after the last purchase.
     const due = base + 20 * DAY;
-    expect((await getCustomerConsistent(id))?.lapseDueAt).toBe(at(due).toISOString());
+    // In the LapseWatch index under its gap band (10 days: band 14, from 2^(13/4) = 9.51
+    // days), its last purchase, gap x 2 and purchases; the thresholds are not in the key.
+    expect((await getCustomerConsistent(id))?.lapseWatch).toBe(`14#${at(base).toISOString()}#20#3`);
 
     expect(await runJob('lapse-scan', at(due))).toMatchObject({ customers: 0, points: 0 });
     expect(await runJob('lapse-scan', at(due + 1))).toEqual({
@@ -482,7 +484,7 @@ describe('runJob', () => {
     });
     const lapsed = await getCustomerConsistent(id);
     expect(lapsed).toMatchObject({ status: 'lapsed', lapsedAt: at(due).toISOString() });
-    expect(lapsed?.lapseDueAt).toBeUndefined();
+    expect(lapsed?.lapseWatch).toBeUndefined();
     expect(await runJob('lapse-scan', at(now + FAR))).toMatchObject({ customers: 0 });
   });
 });

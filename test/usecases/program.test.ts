@@ -65,7 +65,7 @@ describe('readProgram / replaceProgram', () => {
       ],
       pendingDays: 3,
       pointsExpireAfterDays: 365,
-      lapse: { factor: 3, minPurchases: 2, minDays: 30 },
+      lapse: { factor: 3, minPurchases: 2, minDays: 30, mode: 'calibrated', targetPrecision: 0.8 },
     };
     expect(await replaceProgram(changed)).toEqual(changed);
     // At once in this process (its cache), and from the table once the cache is gone.
