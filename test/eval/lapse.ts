@@ -38,13 +38,13 @@ import {
   lapseDueAt,
   typicalGapDays,
 } from '../../lib/domain/cadence.ts';
+import { lapseInForce } from '../../lib/domain/lapseCalibration.ts';
 import {
   auc as aucOrNull,
   type BacktestCustomer,
   type BacktestResult,
   backtest,
   CALIBRATION_GRID,
-  chooseThresholds,
   type FlagQuality,
   flagQuality,
   HORIZON_DAYS,
@@ -302,16 +302,23 @@ const bt = backtest(jobInputs, jobAsOf, {
   grid: CALIBRATION_GRID,
 });
 const backtestSeconds = (performance.now() - t1) / 1000;
-const chosen = trust === undefined ? chooseThresholds(bt.grid, TARGET_PRECISION) : undefined;
-const calibratedRule: LapseRule = chosen
-  ? { ...defaultProgram.lapse, factor: chosen.factor, minDays: chosen.minDays }
-  : defaultProgram.lapse;
-const fallback =
-  trust ??
-  (chosen
-    ? undefined
-    : `no pair reached precision ${TARGET_PRECISION} in the backtest: fixed values kept`);
-const backtestFlag: FlagQuality = chosen ?? bt.flag;
+// The pair in force, by the job's own function (lapseInForce: chooseThresholds on the grid
+// for targetPrecision, or the fixed pair and why).
+const inForce = lapseInForce(
+  {
+    ...defaultProgram,
+    lapse: { ...defaultProgram.lapse, mode: 'calibrated', targetPrecision: TARGET_PRECISION },
+  },
+  { flag: bt.flag, grid: bt.grid, ...(trust !== undefined && { insufficientData: trust }) },
+);
+const chosen = inForce.source === 'calibrated' ? inForce : undefined;
+const calibratedRule: LapseRule = {
+  ...defaultProgram.lapse,
+  factor: inForce.factor,
+  minDays: inForce.minDays,
+};
+const fallback = inForce.fallbackReason;
+const backtestFlag: FlagQuality = chosen?.measured ?? bt.flag;
 
 // The chosen pair applied at week 39, scored on a purchase in the next 90 days; the contract
 // default and "no purchase in 90 days" on the same horizon; churnRisk from the week-39 model.
@@ -462,8 +469,8 @@ console.log(
   chosen
     ? `    chosen (highest recall with precision >= ${TARGET_PRECISION},` +
         ` >= ${MIN_FLAGGED} flagged):` +
-        ` factor ${chosen.factor}, minDays ${chosen.minDays}: flagged ${chosen.flagged},` +
-        ` precision ${fq(chosen.precision)}, recall ${fq(chosen.recall)}`
+        ` factor ${chosen.factor}, minDays ${chosen.minDays}: flagged ${backtestFlag.flagged},` +
+        ` precision ${fq(backtestFlag.precision)}, recall ${fq(backtestFlag.recall)}`
     : `    ${fallback}`,
 );
 console.log(

@@ -347,3 +347,56 @@ describe('the retention report', () => {
 async function newlyLapsedOthers(before: any, after: any): Promise<number> {
   return after.lapsedLast12Months - before.lapsedLast12Months - 2;
 }
+
+describe('calibration over HTTP', () => {
+  it('takes lapse.mode and targetPrecision, refuses bad ones, and reports what is in force', async () => {
+    const program = (await t.call('GET', '/v1/program')).body;
+    expect(program.lapse).toMatchObject({ mode: 'fixed', targetPrecision: 0.7 });
+    const lapse = { ...program.lapse, mode: 'calibrated', targetPrecision: 0.8 };
+    const put = await t.call('PUT', '/v1/program', { body: { ...program, lapse } });
+    expect(put.status).toBe(200);
+    expect(put.body.lapse).toEqual(lapse);
+    // Left out: the defaults.
+    const { mode: _, targetPrecision: __, ...bare } = program.lapse;
+    try {
+      for (const bad of [
+        { ...lapse, targetPrecision: 1.2 },
+        { ...lapse, targetPrecision: 0.05 },
+        { ...lapse, targetPrecision: '0.8' },
+        { ...lapse, mode: 'auto' },
+      ]) {
+        const res = await t.call('PUT', '/v1/program', { body: { ...program, lapse: bad } });
+        expect(res.status, JSON.stringify(bad)).toBe(400);
+        expect(res.body.code).toBe('validation-failed');
+      }
+      expect((await t.call('GET', '/v1/program')).body.lapse).toEqual(lapse);
+
+      const report = await t.call('GET', '/v1/reports/lapse-quality');
+      expect(report.status).toBe(200);
+      expect(report.body.calibration).toMatchObject({
+        mode: 'calibrated',
+        targetPrecision: 0.8,
+        source: 'fixed',
+        fixed: { factor: program.lapse.factor, minDays: program.lapse.minDays },
+      });
+      expect(report.body.calibration.fallbackReason).toEqual(expect.any(String));
+      expect(report.body.flag).toMatchObject({
+        factor: program.lapse.factor,
+        minDays: program.lapse.minDays,
+      });
+
+      // A webhook endpoint may subscribe to the calibration's event.
+      const endpoint = await t.call('POST', '/v1/webhook-endpoints', {
+        body: { url: 'http://127.0.0.1:9/hooks', events: ['program.lapse-calibrated'] },
+      });
+      expect(endpoint.status).toBe(201);
+      expect(endpoint.body.events).toEqual(['program.lapse-calibrated']);
+      expect((await t.call('DELETE', `/v1/webhook-endpoints/${endpoint.body.id}`)).status).toBe(
+        204,
+      );
+    } finally {
+      const back = await t.call('PUT', '/v1/program', { body: { ...program, lapse: bare } });
+      expect(back.body.lapse).toEqual({ ...bare, mode: 'fixed', targetPrecision: 0.7 });
+    }
+  });
+});

@@ -69,7 +69,10 @@ describe('the lapse rule', () => {
       buy.purchase({ amount: 1000, occurredAt: when, availableAt: when, purchaseId: 'p' });
       c = buy.customer;
     }
-    expect(c.lapseDueAt).toBe('2026-02-10T12:00:00.000Z');
+    expect(lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, defaultProgram)).toBe(
+      '2026-02-10T12:00:00.000Z',
+    );
+    expect(c.lapseWatch).toBe('14#2026-01-21T12:00:00.000Z#20#3');
     const atDue = new PointsChange(c, defaultProgram, at('2026-02-10T12:00:00.000Z'));
     expect(atDue.flagLapse()).toBe(false);
     const after = new PointsChange(c, defaultProgram, at('2026-02-10T12:00:00.001Z'));
@@ -78,7 +81,7 @@ describe('the lapse rule', () => {
       status: 'lapsed',
       lapsedAt: '2026-02-10T12:00:00.000Z',
     });
-    expect(after.customer.lapseDueAt).toBeUndefined();
+    expect(after.customer.lapseWatch).toBeUndefined();
     expect(after.events).toMatchObject([{ type: 'customer.lapsed' }]);
     const again = new PointsChange(after.customer, defaultProgram, at('2026-03-01T00:00:00Z'));
     expect(again.flagLapse()).toBe(false);
@@ -87,6 +90,7 @@ describe('the lapse rule', () => {
     const when = at('2026-03-01T00:00:00Z');
     back.purchase({ amount: 1000, occurredAt: when, availableAt: when, purchaseId: 'p' });
     expect(back.customer).toMatchObject({ status: 'active' });
+    expect(back.customer.lapseWatch).toBe('14#2026-03-01T00:00:00.000Z#20#4');
     expect(back.customer.lapsedAt).toBeUndefined();
     expect(back.events.map((e) => e.type)).toEqual(['customer.reactivated']);
   });
