@@ -53,7 +53,10 @@ export function lapseInForce(program: Program, measurement: Measurement | undefi
   if (measurement.insufficientData) {
     return fixed(`not enough data to calibrate: ${measurement.insufficientData}`);
   }
-  const chosen = chooseThresholds(measurement.grid ?? [], targetPrecision);
+  if (!measurement.grid) {
+    return fixed('the last backtest predates calibration: the next lapse scan measures the pairs');
+  }
+  const chosen = chooseThresholds(measurement.grid, targetPrecision);
   if (!chosen) {
     return fixed(
       `no pair of the calibration grid reached precision ${targetPrecision} in the backtest`,

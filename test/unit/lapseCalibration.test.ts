@@ -84,7 +84,10 @@ describe('lapseInForce', () => {
     });
     // Measured before calibration existed (no grid): nothing to choose from.
     const { grid: _, ...old } = grid;
-    expect(lapseInForce(program({ mode: 'calibrated' }), old).source).toBe('fixed');
+    expect(lapseInForce(program({ mode: 'calibrated' }), old)).toMatchObject({
+      source: 'fixed',
+      fallbackReason: expect.stringMatching(/^the last backtest predates calibration/),
+    });
   });
 
   it('a pair needs 30 flagged customers to be chosen', () => {

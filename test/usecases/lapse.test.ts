@@ -9,7 +9,6 @@ import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { putModel } from '../../lib/store/model.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
-import { listEvents } from '../../lib/usecases/events.ts';
 import {
   FIT_BUDGET_MS,
   lapseQualityReport,
@@ -21,6 +20,7 @@ import {
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
 import { dailyReport, retentionReport } from '../../lib/usecases/reports.ts';
+import { allEvents } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -80,16 +80,8 @@ async function allLapsed(sort?: 'lapsedAt' | 'valueAtRisk' | 'churnRisk', now?: 
   return all;
 }
 
-async function eventsOf(customerId: string) {
-  const all: any[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listEvents(100, cursor);
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all.filter((e) => e.customerId === customerId);
-}
+const eventsOf = async (customerId: string) =>
+  (await allEvents()).filter((e) => e.customerId === customerId);
 
 beforeAll(async () => {
   await startTestTable();

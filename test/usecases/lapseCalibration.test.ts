@@ -1,94 +1,18 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
-import { PointsChange } from '../../lib/domain/pointsChange.ts';
-import { defaultProgram, type Program } from '../../lib/domain/program.ts';
-import { newId } from '../../lib/ids.ts';
-import { db, tableName } from '../../lib/store/client.ts';
-import { customerItem, getCustomerConsistent } from '../../lib/store/customers.ts';
-import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
-import { listEvents } from '../../lib/usecases/events.ts';
+import type { CustomerState } from '../../lib/domain/customer.ts';
 import { lapseQualityReport, runLapseScan } from '../../lib/usecases/lapse.ts';
+import { allEvents, seedCustomers, setLapse, statesOf } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
  * Contract section 13 on DynamoDB Local: calibrated mode chooses its pair by the nightly
  * backtest, flags by it at once and records `program.lapse-calibrated`; the table is this
- * file's alone, since the backtest's sample is every customer in it. Customers are built by the domain code (newCustomer
- * and PointsChange purchases, as the purchase route builds them) and stored with the
- * store's own customerItem, so hundreds of histories load in a second.
+ * file's alone, since the backtest's sample is every customer in it. Customers are built
+ * by the domain code and stored with the store's own customerItem (support/seedCustomers.ts).
  */
-const DAY = 86_400_000;
+
 /** The runs' asOf: now, so the purchase days below are whole days in the past. */
 const A = Date.now();
-
-type Spec = { days: number[]; hour?: number };
-
-let n = 0;
-/** A customer who bought `days` days before A (at `hour` o'clock UTC of that day's A). */
-function build(spec: Spec, program: Program): CustomerState {
-  const id = newId('cus', A - 3000 * DAY);
-  const instants = [...spec.days].sort((a, b) => b - a).map((d) => A - d * DAY);
-  let state = newCustomer(
-    id,
-    { externalId: `cal-${++n}` },
-    program,
-    new Date((instants[0] as number) - DAY),
-  );
-  for (const t of instants) {
-    const occurredAt = new Date(t);
-    const change = new PointsChange(state, program, occurredAt).settle();
-    change.purchase({
-      amount: 2_000,
-      occurredAt,
-      availableAt: occurredAt,
-      purchaseId: newId('pur', t),
-    });
-    state = change.customer;
-  }
-  return state;
-}
-
-async function store(items: Record<string, unknown>[]) {
-  for (let i = 0; i < items.length; i += 25) {
-    const { UnprocessedItems } = await db().send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
-        },
-      }),
-    );
-    expect(Object.keys(UnprocessedItems ?? {})).toHaveLength(0);
-  }
-}
-
-async function seed(specs: Spec[], program: Program): Promise<CustomerState[]> {
-  const built = specs.map((s) => build(s, program));
-  await store(built.map(customerItem));
-  return built;
-}
-
-async function setLapse(lapse: Partial<Program['lapse']>) {
-  await putProgram({ ...defaultProgram, lapse: { ...defaultProgram.lapse, ...lapse } });
-  forgetCachedProgram();
-}
-
-async function statesOf(customers: CustomerState[]) {
-  return Promise.all(
-    customers.map(async (c) => (await getCustomerConsistent(c.id)) as CustomerState),
-  );
-}
-
-async function allEvents() {
-  const all: any[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listEvents(100, cursor);
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
-}
 
 beforeAll(async () => {
   await startTestTable();
@@ -124,21 +48,21 @@ describe('calibrated mode', () => {
     const cut = 90;
     const every10 = (from: number, to: number) =>
       Array.from({ length: Math.floor((from - to) / 10) + 1 }, (_, k) => from - 10 * k);
-    const gone = await seed(
+    const gone = await seedCustomers(
       Array.from({ length: 260 }, () => ({ days: every10(cut + 260, cut + 60) })),
-      defaultProgram,
+      A,
     );
-    const pausers = await seed(
+    const pausers = await seedCustomers(
       Array.from({ length: 260 }, () => ({ days: [...every10(cut + 225, cut + 25), cut - 10] })),
-      defaultProgram,
+      A,
     );
-    const regulars = await seed(
+    const regulars = await seedCustomers(
       Array.from({ length: 100 }, () => ({ days: every10(cut + 205, 5) })),
-      defaultProgram,
+      A,
     );
-    const newcomers = await seed(
+    const newcomers = await seedCustomers(
       Array.from({ length: 4 }, () => ({ days: [70, 60, 50] })),
-      defaultProgram,
+      A,
     );
     const statuses = async (group: CustomerState[]) => [
       ...new Set((await statesOf(group)).map((c) => c.status)),

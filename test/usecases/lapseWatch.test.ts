@@ -1,15 +1,21 @@
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lapseDueAt } from '../../lib/domain/cadence.ts';
-import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
-import { PointsChange } from '../../lib/domain/pointsChange.ts';
+import type { CustomerState } from '../../lib/domain/customer.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
-import { newId } from '../../lib/ids.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { customerItem, getCustomerConsistent } from '../../lib/store/customers.ts';
-import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
 import { runLapseScan } from '../../lib/usecases/lapse.ts';
 import { runJob } from '../../lib/usecases/lifecycle.ts';
+import {
+  buildCustomer,
+  DAY,
+  type History,
+  seedCustomers,
+  setLapse,
+  statesOf,
+  storeItems,
+} from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -19,62 +25,11 @@ import { startTestTable } from '../support/table.ts';
  * into it. (Calibration itself: lapseCalibration.test.ts, on a table of its own, since the
  * backtest's sample is the whole table.) Customers are built by the domain code (newCustomer
  * and PointsChange purchases, as the purchase route builds them) and stored with the
- * store's own customerItem, so hundreds of histories load in a second.
+ * store's own customerItem (support/seedCustomers.ts).
  */
-const DAY = 86_400_000;
+
 /** The runs' asOf: now, so the purchase days below are whole days in the past. */
 const A = Date.now();
-
-type Spec = { days: number[]; hour?: number };
-
-let n = 0;
-/** A customer who bought `days` days before A (at `hour` o'clock UTC of that day's A). */
-function build(spec: Spec, program: Program): CustomerState {
-  const id = newId('cus', A - 3000 * DAY);
-  const instants = [...spec.days].sort((a, b) => b - a).map((d) => A - d * DAY);
-  let state = newCustomer(
-    id,
-    { externalId: `cal-${++n}` },
-    program,
-    new Date((instants[0] as number) - DAY),
-  );
-  for (const t of instants) {
-    const occurredAt = new Date(t);
-    const change = new PointsChange(state, program, occurredAt).settle();
-    change.purchase({
-      amount: 2_000,
-      occurredAt,
-      availableAt: occurredAt,
-      purchaseId: newId('pur', t),
-    });
-    state = change.customer;
-  }
-  return state;
-}
-
-async function store(items: Record<string, unknown>[]) {
-  for (let i = 0; i < items.length; i += 25) {
-    const { UnprocessedItems } = await db().send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
-        },
-      }),
-    );
-    expect(Object.keys(UnprocessedItems ?? {})).toHaveLength(0);
-  }
-}
-
-async function seed(specs: Spec[], program: Program): Promise<CustomerState[]> {
-  const built = specs.map((s) => build(s, program));
-  await store(built.map(customerItem));
-  return built;
-}
-
-async function setLapse(lapse: Partial<Program['lapse']>) {
-  await putProgram({ ...defaultProgram, lapse: { ...defaultProgram.lapse, ...lapse } });
-  forgetCachedProgram();
-}
 
 /** Whom the rule flags at `asOf` among `customers` still active (the brute-force answer). */
 async function dueUnder(
@@ -93,12 +48,7 @@ async function dueUnder(
   return due.sort();
 }
 
-async function statesOf(customers: CustomerState[]) {
-  return Promise.all(
-    customers.map(async (c) => (await getCustomerConsistent(c.id)) as CustomerState),
-  );
-}
-
+/** The customers active in `before` and lapsed in `after`. */
 const flaggedIds = (before: CustomerState[], after: CustomerState[]) =>
   after
     .filter((c, i) => c.status === 'lapsed' && before[i]?.status === 'active')
@@ -112,14 +62,14 @@ beforeAll(async () => {
 describe('a change of thresholds reaches customers without rewriting them', () => {
   it('flags exactly whom each new rule says, writing only the customers it flags', async () => {
     // 240 customers: gaps of 3 to 60 days, silences of 5 to 200 days.
-    const specs: Spec[] = [];
+    const specs: History[] = [];
     for (let i = 0; i < 240; i++) {
       const gap = [3, 7, 10, 14, 21, 30, 45, 60][i % 8] as number;
       const silence = 5 + ((i * 37) % 196);
       specs.push({ days: [silence + 2 * gap, silence + gap, silence] });
     }
     await setLapse({ factor: 2, minDays: 14 });
-    const customers = await seed(specs, defaultProgram);
+    const customers = await seedCustomers(specs, A);
 
     const rules = [
       { factor: 3, minDays: 60 }, // looser: fewer flagged
@@ -149,8 +99,9 @@ describe('a change of thresholds reaches customers without rewriting them', () =
 
   it('a raised minPurchases drops those below it from the index, flagging none', async () => {
     await setLapse({ minPurchases: 2, factor: 2, minDays: 14 });
-    const two = await seed(
+    const two = await seedCustomers(
       Array.from({ length: 5 }, () => ({ days: [400, 390] })),
+      A,
       { ...defaultProgram, lapse: { ...defaultProgram.lapse, minPurchases: 2 } },
     );
     expect(two.every((c) => c.lapseWatch !== undefined)).toBe(true);
@@ -169,8 +120,8 @@ describe('a change of thresholds reaches customers without rewriting them', () =
       { days: [25, 15, 5] }, // due in 15 days
       { days: [300, 200, 100] }, // due in 100 days
     ];
-    const legacy = specs.map((s) => build(s, defaultProgram));
-    await store(
+    const legacy = specs.map((s) => buildCustomer(s, A, defaultProgram));
+    await storeItems(
       legacy.map((c) => {
         const { lapseWatch: _, ...item } = customerItem(c) as Record<string, unknown>;
         return {

@@ -8,6 +8,7 @@ import { listEvents } from '../../lib/usecases/events.ts';
 import { createPlace, listPlaces } from '../../lib/usecases/places.ts';
 import { readProgram, replaceProgram } from '../../lib/usecases/program.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
+import { allEvents } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -23,19 +24,6 @@ let storeId: string;
 let pos: Principal;
 let n = 0;
 const enrol = async () => (await enrolCustomer({ externalId: `uc-pr-${++n}` })).id;
-
-/** Every event in the outbox, oldest first, `limit` a page. */
-async function allEvents(limit = 100) {
-  const all: any[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listEvents(limit, cursor);
-    expect(page.items.length).toBeLessThanOrEqual(limit);
-    all.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return all;
-}
 
 beforeAll(async () => {
   await startTestTable();
