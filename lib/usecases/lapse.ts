@@ -346,15 +346,27 @@ function calibratedEvent(now: Date, program: Program, previous: InForce, after: 
   };
 }
 
+/** What measureLapseQuality stores besides what calibration reads (Measurement). */
+interface StoredQuality {
+  asOf: string;
+  horizonDays: number;
+  evaluated: number;
+  cameBack: number;
+  auc: { silence: number | null; cadenceRatio: number | null; churnRisk: number | null };
+}
+
+/** A share as the report shows it: 4 decimal places, null when unmeasured. */
+const share = (x: number | null | undefined) =>
+  x === null || x === undefined ? null : Math.round(x * 10_000) / 10_000;
+
 /**
  * `GET /v1/reports/lapse-quality`: the last backtest, with the thresholds in force now
  * (the program's, or calibration's) and their figures; or why there is none yet.
  */
 export async function lapseQualityReport() {
   const [stored, program] = await Promise.all([getLapseQuality(), getProgram()]);
-  const measurement = stored as (Measurement & Record<string, unknown>) | undefined;
+  const measurement = stored as (Measurement & StoredQuality) | undefined;
   const thresholds = lapseInForce(program, measurement);
-  const { grid: _, inForce: __, flag: fixedFlag, ...rest } = measurement ?? {};
   const fixed = lapseInForce(
     { ...program, lapse: { ...program.lapse, mode: 'fixed' } },
     measurement,
@@ -369,17 +381,33 @@ export async function lapseQualityReport() {
     fixed: {
       factor: fixed.factor,
       minDays: fixed.minDays,
-      precision: fixed.measured?.precision ?? null,
-      recall: fixed.measured?.recall ?? null,
+      precision: share(fixed.measured?.precision),
+      recall: share(fixed.measured?.recall),
     },
   };
   const flag = {
     factor: thresholds.factor,
     minDays: thresholds.minDays,
-    precision: thresholds.measured?.precision ?? null,
-    recall: thresholds.measured?.recall ?? null,
+    precision: share(thresholds.measured?.precision),
+    recall: share(thresholds.measured?.recall),
   };
-  if (measurement && fixedFlag) return { ...rest, flag, calibration };
+  if (measurement) {
+    const { asOf, horizonDays, evaluated, cameBack, auc, insufficientData } = measurement;
+    return {
+      asOf,
+      horizonDays,
+      evaluated,
+      cameBack,
+      flag,
+      auc: {
+        silence: share(auc.silence),
+        cadenceRatio: share(auc.cadenceRatio),
+        churnRisk: share(auc.churnRisk),
+      },
+      ...(insufficientData !== undefined && { insufficientData }),
+      calibration,
+    };
+  }
   return {
     asOf: null,
     horizonDays: HORIZON_DAYS,

@@ -164,6 +164,7 @@ describe('the README import section', () => {
       expect(calls).toEqual([
         '201 POST /v1/stores',
         '200 POST /v1/jobs/lapse-scan',
+        '200 GET /v1/reports/lapse-quality',
         '200 GET /v1/customers',
         '200 GET /v1/lapsed-customers',
         '200 GET /v1/reports/retention',
@@ -176,6 +177,10 @@ describe('the README import section', () => {
       const flagged = Number(/"flagged":(\d+)/.exec(run.stdout)?.[1]);
       expect(flagged).toBeGreaterThan(0);
       expect(run.stdout).toMatch(/"items":\[\{"customerId":"cus_/);
+      // 286 customers: the quality report answers, and says why it has no figures yet.
+      expect(run.stdout).toMatch(
+        /"insufficientData":"only \d+ customers with 2 or more purchase days \(500 needed\)/,
+      );
       // The year day by day: 366 rows, the history's purchases on their own days (the
       // fixture's 18 months end yesterday, so the year holds most of them but not all).
       const daily = JSON.parse(run.stdout.slice(run.stdout.lastIndexOf('{"items":[{"date"')));
