@@ -23,37 +23,66 @@ export async function putModel(model: ModelParams): Promise<void> {
 
 /** The lapse flag's quality as the last lapse scan measured it (read rarely: not cached). */
 export async function getLapseQuality(): Promise<Record<string, unknown> | undefined> {
+  return (await getLapseQualityItem()).report;
+}
+
+/** The stored quality and how many runs have stored one (what the next run must find). */
+export async function getLapseQualityItem(): Promise<{
+  report: Record<string, unknown> | undefined;
+  runs: number;
+}> {
   const { Item } = await db().send(
-    new GetCommand({ TableName: tableName(), Key: keys.lapseQuality() }),
+    new GetCommand({ TableName: tableName(), Key: keys.lapseQuality(), ConsistentRead: true }),
   );
-  return Item?.report as Record<string, unknown> | undefined;
+  return {
+    report: Item?.report as Record<string, unknown> | undefined,
+    runs: (Item?.runs as number | undefined) ?? 0,
+  };
 }
 
 /**
  * Stores the lapse flag's quality; with `event` (program.lapse-calibrated), the event goes
- * to the outbox in the same transaction.
+ * to the outbox in the same transaction. With `afterRuns` (what getLapseQualityItem
+ * said), only if no other run stored one since: of two overlapping runs, one records the
+ * change, never both. False when another run was first.
  */
 export async function putLapseQuality(
   report: Record<string, unknown>,
   event?: Omit<DomainEvent, 'type'> & { type: EventType },
-): Promise<void> {
-  const put = { TableName: tableName(), Item: { ...keys.lapseQuality(), report } };
-  if (!event) {
-    await db().send(new PutCommand(put));
-    return;
-  }
-  await db().send(
-    new TransactWriteCommand({
-      TransactItems: [
-        { Put: put },
-        {
-          Put: {
-            TableName: tableName(),
-            Item: { ...keys.event(event.id), ...event },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          },
-        },
-      ],
+  afterRuns?: number,
+): Promise<boolean> {
+  const put = {
+    TableName: tableName(),
+    Item: { ...keys.lapseQuality(), report, runs: (afterRuns ?? 0) + 1 },
+    ...(afterRuns !== undefined && {
+      ConditionExpression: afterRuns === 0 ? 'attribute_not_exists(runs)' : 'runs = :runs',
+      ...(afterRuns !== 0 && { ExpressionAttributeValues: { ':runs': afterRuns } }),
     }),
-  );
+  };
+  try {
+    if (!event) await db().send(new PutCommand(put));
+    else {
+      await db().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: put },
+            {
+              Put: {
+                TableName: tableName(),
+                Item: { ...keys.event(event.id), ...event },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      );
+    }
+    return true;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') {
+      return false;
+    }
+    throw error;
+  }
 }

@@ -22,7 +22,13 @@ import { ID_PATTERN, newId } from '../ids.ts';
 import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
 import { keys } from '../store/keys.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
-import { getLapseQuality, getModel, putLapseQuality, putModel } from '../store/model.ts';
+import {
+  getLapseQuality,
+  getLapseQualityItem,
+  getModel,
+  putLapseQuality,
+  putModel,
+} from '../store/model.ts';
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { batchGet } from '../store/reads.ts';
@@ -287,7 +293,10 @@ export async function measureLapseQuality(
   asOf: Date,
   now = new Date(),
 ): Promise<{ before: Thresholds; after: Thresholds }> {
-  const [program, previous] = await Promise.all([getProgram(), getLapseQuality()]);
+  const [program, { report: previous, runs }] = await Promise.all([
+    getProgram(),
+    getLapseQualityItem(),
+  ]);
   const before = lapseInForce(program, previous as Measurement | undefined);
   const cutoff = new Date(asOf.getTime() - HORIZON_DAYS * DAY_MS);
   const customers = cadences.map((cadence) => ({ cadence }));
@@ -316,11 +325,13 @@ export async function measureLapseQuality(
   const last = (previous as Measurement | undefined)?.inForce;
   const inForce: InForce = { factor: after.factor, minDays: after.minDays, source: after.source };
   const changed = calibrationChanged(last, after);
+  // Of two overlapping runs, the first to store records the change; the other stores nothing.
   await putLapseQuality(
     { ...measurement, inForce },
     changed
       ? calibratedEvent(now, program, last ?? { ...inForce, source: 'fixed' }, after)
       : undefined,
+    runs,
   );
   return { before, after };
 }

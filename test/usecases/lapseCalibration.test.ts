@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerState } from '../../lib/domain/customer.ts';
+import { newId } from '../../lib/ids.ts';
+import { getLapseQualityItem, putLapseQuality } from '../../lib/store/model.ts';
 import { lapseQualityReport, runLapseScan } from '../../lib/usecases/lapse.ts';
 import { allEvents, seedCustomers, setLapse, statesOf } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
@@ -140,5 +142,27 @@ describe('calibrated mode', () => {
       source: 'fixed',
       previous: { factor: 3, minDays: 14, source: 'calibrated' },
     });
+  });
+
+  it('of two overlapping runs, one stores its measurement and records the change', async () => {
+    const { report, runs } = await getLapseQualityItem();
+    expect(runs).toBeGreaterThan(0);
+    const event = (id: string) => ({
+      id,
+      type: 'program.lapse-calibrated' as const,
+      at: new Date(A).toISOString(),
+      customerId: null,
+      data: {},
+    });
+    const ids = [newId('evt'), newId('evt')];
+    const stored = await Promise.all(
+      ids.map((id) => putLapseQuality({ ...report }, event(id), runs)),
+    );
+    expect(stored.filter(Boolean)).toHaveLength(1);
+    const recorded = (await allEvents()).filter((e) => ids.includes(e.id));
+    expect(recorded).toHaveLength(1);
+    expect((await getLapseQualityItem()).runs).toBe(runs + 1);
+    // A run that read before both: refused too.
+    expect(await putLapseQuality({ ...report }, undefined, runs)).toBe(false);
   });
 });
