@@ -1869,7 +1869,7 @@ export interface components {
             };
             /** @description Why the figures are null: too few repeat customers or too little history */
             insufficientData?: string;
-            /** @description Calibration: a change of mode or targetPrecision applies at once with the figures of the last backtest; each change of the thresholds in force by calibration is a program.lapse-calibrated event */
+            /** @description Calibration: a change of mode or targetPrecision shows here at once and applies from the next lapse scan, with the figures of the last backtest; the run that backtests after a change of the pair in force by calibration (chosen, or given up) records it as a program.lapse-calibrated event */
             calibration: {
                 /**
                  * @description The program's lapse.mode

@@ -151,10 +151,12 @@ export function flagQualitySentence(report: FlagQuality, locale?: string): strin
   }
   const { precision, recall } = report.flag;
   if (precision === null) {
-    // Enough data, but nobody was flagged at the cut-off: nothing to be right or wrong about.
-    return report.asOf === null
-      ? undefined
-      : `The flag would have called nobody ${ago}, so its accuracy can't be measured yet.`;
+    if (report.asOf === null) return undefined;
+    // Nobody flagged at the cut-off (recall 0: some left, none were called): nothing to be
+    // right or wrong about. Both null: thresholds set since the last run, not measured yet.
+    return recall === 0
+      ? `The flag would have called nobody ${ago}, so its accuracy can't be measured yet.`
+      : "The flag's current thresholds have not been measured yet: the nightly lapse scan measures them.";
   }
   const found =
     recall === null ? '' : ` (it finds ${formatPercent(recall, locale)} of those who left)`;

@@ -96,8 +96,7 @@ function figuresOf(
  * force differs from the one the last run left, and calibration is involved (it chose the
  * pair, or it had chosen the last one). A merchant's own change in fixed mode is not one.
  */
-export function calibrationChanged(lastRun: InForce | undefined, now: Thresholds): boolean {
-  const last = lastRun ?? { factor: now.factor, minDays: now.minDays, source: 'fixed' };
+export function calibrationChanged(last: InForce, now: Thresholds): boolean {
   if (last.source === 'fixed' && now.source === 'fixed') return false;
   return !samePair(last, now) || last.source !== now.source;
 }

@@ -519,9 +519,10 @@ const lapseQualitySchema = z.object({
         .describe("The program's own factor and minDays and their figures, to compare"),
     })
     .describe(
-      'Calibration: a change of mode or targetPrecision applies at once with the figures ' +
-        'of the last backtest; each change of the thresholds in force by calibration is a ' +
-        'program.lapse-calibrated event',
+      'Calibration: a change of mode or targetPrecision shows here at once and applies ' +
+        'from the next lapse scan, with the figures of the last backtest; the run that ' +
+        'backtests after a change of the pair in force by calibration (chosen, or given up) ' +
+        'records it as a program.lapse-calibrated event',
     ),
 });
 

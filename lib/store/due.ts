@@ -101,7 +101,8 @@ export async function* lapsedCustomerIds(
             due.push(keys.customerIdOf(item.PK as string));
           }
         }
-        if (due.length > 0) yield due;
+        // Every page, due or not: the caller checks its deadline between pages.
+        yield due;
       }
     }
   }

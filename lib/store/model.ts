@@ -79,8 +79,15 @@ export async function putLapseQuality(
     }
     return true;
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') {
+    // Only the counter's condition means another run was first; any other failure is one.
+    const { name, CancellationReasons } = error as Error & {
+      CancellationReasons?: { Code?: string }[];
+    };
+    if (name === 'ConditionalCheckFailedException') return false;
+    if (
+      name === 'TransactionCanceledException' &&
+      CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+    ) {
       return false;
     }
     throw error;

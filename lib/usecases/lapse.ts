@@ -321,18 +321,26 @@ export async function measureLapseQuality(
     ...(problem ? { insufficientData: problem } : { grid: result.grid }),
   };
   const after = lapseInForce(program, measurement as Measurement);
-  // What the last run left in force (a merchant's own change since shows as the previous).
-  const last = (previous as Measurement | undefined)?.inForce;
+  // What the last run left in force (a merchant's own change since shows as the previous);
+  // before any run stored one, the program's own pair.
+  const last: InForce = (previous as Measurement | undefined)?.inForce ?? {
+    factor: program.lapse.factor,
+    minDays: program.lapse.minDays,
+    source: 'fixed',
+  };
   const inForce: InForce = { factor: after.factor, minDays: after.minDays, source: after.source };
   const changed = calibrationChanged(last, after);
-  // Of two overlapping runs, the first to store records the change; the other stores nothing.
-  await putLapseQuality(
+  // Of two overlapping runs, the first to store records the change; the other stores
+  // nothing and goes on with what the first stored.
+  const stored = await putLapseQuality(
     { ...measurement, inForce },
-    changed
-      ? calibratedEvent(now, program, last ?? { ...inForce, source: 'fixed' }, after)
-      : undefined,
+    changed ? calibratedEvent(now, program, last, after) : undefined,
     runs,
   );
+  if (!stored) {
+    const { report } = await getLapseQualityItem();
+    return { before, after: lapseInForce(program, report as Measurement | undefined) };
+  }
   return { before, after };
 }
 

@@ -270,6 +270,7 @@ export async function runJob(
       result.complete = false;
       break;
     }
+    if (ids.length === 0) continue;
     const found = await batchGet(ids.map((id) => keys.customer(id)));
     for (const id of ids) {
       const applied = await changeCustomers<{ points: number; tiersChanged: number } | null>({

@@ -115,9 +115,15 @@ describe("the lapse flag's measured accuracy on the call list", () => {
   });
 
   it('says when the flag had nobody to call, and nothing when there is no measure at all', () => {
-    const nobody = { ...measured, flag: { precision: null, recall: null } };
+    const nobody = { ...measured, flag: { precision: null, recall: 0 } };
     expect(flagQualitySentence(nobody, 'en-US')).toBe(
       "The flag would have called nobody 90 days ago, so its accuracy can't be measured yet.",
+    );
+    // Thresholds set since the last backtest (neither figure): not "nobody", not measured.
+    expect(
+      flagQualitySentence({ ...measured, flag: { precision: null, recall: null } }, 'en-US'),
+    ).toBe(
+      "The flag's current thresholds have not been measured yet: the nightly lapse scan measures them.",
     );
     expect(flagQualitySentence({ ...nobody, asOf: null }, 'en-US')).toBeUndefined();
   });

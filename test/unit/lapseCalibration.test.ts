@@ -118,13 +118,11 @@ describe('calibrationChanged', () => {
   const chosen = { factor: 3, minDays: 30, source: 'calibrated' as const };
   it('announces a pair calibration chose, gave up, or changed; not a fixed pair edited', () => {
     expect(calibrationChanged(fixed, chosen)).toBe(true);
-    expect(calibrationChanged(undefined, chosen)).toBe(true);
     expect(calibrationChanged(chosen, chosen)).toBe(false);
     expect(calibrationChanged(chosen, { ...chosen, minDays: 45 })).toBe(true);
     expect(calibrationChanged(chosen, fixed)).toBe(true);
     // The calibrated pair equal to the fixed one: the source changed, still announced.
     expect(calibrationChanged(fixed, { ...fixed, source: 'calibrated' })).toBe(true);
     expect(calibrationChanged(fixed, { ...fixed, factor: 4 })).toBe(false);
-    expect(calibrationChanged(undefined, fixed)).toBe(false);
   });
 });

@@ -142,7 +142,7 @@ describe('calibrated mode', () => {
       source: 'fixed',
       previous: { factor: 3, minDays: 14, source: 'calibrated' },
     });
-  });
+  }, 120_000);
 
   it('of two overlapping runs, one stores its measurement and records the change', async () => {
     const { report, runs } = await getLapseQualityItem();

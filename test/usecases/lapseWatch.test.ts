@@ -95,7 +95,7 @@ describe('a change of thresholds reaches customers without rewriting them', () =
     // Each rule flagged someone, and the last (tightest) caught those the others left.
     expect(total).toBeGreaterThan(100);
     expect(total).toBeLessThan(240);
-  });
+  }, 120_000);
 
   it('a raised minPurchases drops those below it from the index, flagging none', async () => {
     await setLapse({ minPurchases: 2, factor: 2, minDays: 14 });
