@@ -42,7 +42,7 @@ describe('calibrated mode', () => {
     // The merchant's fixed pair is 2 / 90: for customers who buy every 10 days it waits
     // 90 days. At the backtest's cut-off (A - 90 days), everyone has bought every 10 days
     // for 200 days. "Gone" stopped 60 days before the cut-off and never came back;
-    // "pausers" stopped 25 days before it and came back 10 days after it; "regulars"
+    // "pausers" stopped 27 days before it and came back 10 days after it; "regulars"
     // bought 5 days before it and since. "Newcomers" bought every 10 days from 70 to 50
     // days before A (after the cut-off: not in the backtest).
     const fixedPair = { factor: 2, minDays: 90 };
@@ -55,7 +55,7 @@ describe('calibrated mode', () => {
       A,
     );
     const pausers = await seedCustomers(
-      Array.from({ length: 260 }, () => ({ days: [...every10(cut + 225, cut + 25), cut - 10] })),
+      Array.from({ length: 260 }, () => ({ days: [...every10(cut + 227, cut + 27), cut - 10] })),
       A,
     );
     const regulars = await seedCustomers(
