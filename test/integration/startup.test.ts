@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,38 @@ describe('npm start', () => {
     expect(await second.exited).toBe(0);
     expect(javaProcessesFor(dataDir)).toBe('');
   }, 180_000);
+
+  it('stops it all when SIGTERM reaches npm alone (`npm start &` then `kill %1`)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loyalty-npm-'));
+    try {
+      const port = await freePort();
+      const npm = spawn('npm', ['start'], {
+        env: { ...process.env, PORT: String(port), LOYALTY_DATA_DIR: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      npm.stdout?.on('data', (c) => (output += c));
+      npm.stderr?.on('data', (c) => (output += c));
+      const exited = new Promise((done) => npm.once('exit', done));
+      await waitFor(() => output, `listening on http://127.0.0.1:${port}`);
+      expect(javaProcessesFor(dir)).not.toBe('');
+      // npm runs the script through sh, which would pass the signal on to nobody: the
+      // script execs the server, so npm's forwarded SIGTERM reaches it.
+      npm.kill('SIGTERM');
+      await exited;
+      await waitFor(() => output, 'SIGTERM, stopping', 10_000);
+      const deadline = Date.now() + 15_000;
+      while (javaProcessesFor(dir) !== '' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(javaProcessesFor(dir)).toBe('');
+      await expect(fetch(`http://127.0.0.1:${port}/v1/health`)).rejects.toThrow();
+    } finally {
+      // Whatever a failure left running (the server and its Java both name the directory).
+      spawnSync('pkill', ['-f', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('prints a generated admin key once when none is given, in memory', async () => {
     const port = await freePort();
