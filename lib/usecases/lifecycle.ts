@@ -232,7 +232,10 @@ export async function runJob(
   options: {
     /** Epoch ms after which no new page is started. */
     deadline?: number;
-    /** Asked before each page; true stops the run there (the deadline check, or a test's). */
+    /**
+     * Asked before each page of customers due; true stops the run there (the deadline
+     * check, or a test's).
+     */
     shouldStop?: () => boolean;
     pageSize?: number;
     clock?: () => Date;
@@ -266,7 +269,9 @@ export async function runJob(
   }
   const campaigns = await liveCampaigns();
   for await (const ids of due) {
-    if (shouldStop()) {
+    // Before each page of customers due; between index pages with nobody due (LapseWatch),
+    // the deadline alone, so a long run of those cannot hold the run past it.
+    if (ids.length === 0 ? Date.now() > deadline : shouldStop()) {
       result.complete = false;
       break;
     }
