@@ -1,5 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  type DeleteCommand,
+  DynamoDBDocumentClient,
+  type PutCommand,
+  type UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 
 /** Called once per DynamoDB request, failed or not (benchmarks count calls with it); output is undefined for a failure. */
@@ -47,3 +52,20 @@ export function db(): DynamoDBDocumentClient {
 }
 
 export const tableName = () => config().tableName;
+
+/**
+ * Sends a conditional write: true if it was applied, false if its condition did not hold
+ * (another writer was first, or what it expected has moved on). Any other failure throws.
+ */
+export async function writeIf(
+  command: PutCommand | UpdateCommand | DeleteCommand,
+): Promise<boolean> {
+  try {
+    // send is typed per command; a union of three is none of its overloads.
+    await db().send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BAND_FLOORS, bandRange, parseLapseWatch, watchedLapsed } from '../domain/lapseWatch.ts';
 import type { Program } from '../domain/program.ts';
-import { db, tableName } from './client.ts';
+import { tableName, writeIf } from './client.ts';
 import { DUE_SHARDS, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 
@@ -27,24 +27,28 @@ const sortKeyOf: Record<DueIndex, string> = {
 };
 
 /**
- * The keys of the items due in one of the due indexes (sort key at most `bound`, or below
- * it when `strict`), a page at a time, shard by shard from `firstShard`. A keys-only Query:
- * it reads what is due, never the rest.
+ * The keys of the items due in one of the due indexes (sort key at most `bound`, and at
+ * least `from` when given), a page at a time, shard by shard from `firstShard`. A keys-only
+ * Query: it reads what is due, never the rest.
  */
 export async function* dueItems(
   index: DueIndex,
   bound: string,
-  options: { pageSize?: number; strict?: boolean; firstShard?: number } = {},
+  options: { pageSize?: number; from?: string; firstShard?: number } = {},
 ): AsyncGenerator<Record<string, unknown>[]> {
-  const { pageSize = 100, strict = false, firstShard = 0 } = options;
+  const { pageSize = 100, from, firstShard = 0 } = options;
   for (let k = 0; k < DUE_SHARDS; k++) {
     const shard = (firstShard + k) % DUE_SHARDS;
     for await (const items of queryPages({
       TableName: tableName(),
       IndexName: index,
-      KeyConditionExpression: `dueShard = :shard AND #due ${strict ? '<' : '<='} :bound`,
+      KeyConditionExpression: `dueShard = :shard AND #due ${from === undefined ? '<= :bound' : 'BETWEEN :from AND :bound'}`,
       ExpressionAttributeNames: { '#due': sortKeyOf[index] },
-      ExpressionAttributeValues: { ':shard': String(shard), ':bound': bound },
+      ExpressionAttributeValues: {
+        ':shard': String(shard),
+        ':bound': bound,
+        ...(from !== undefined && { ':from': from }),
+      },
       Limit: pageSize,
     })) {
       if (items.length > 0) yield items;
@@ -57,9 +61,8 @@ export async function* dueCustomerIds(
   index: DueIndex,
   bound: string,
   pageSize = 100,
-  strict = false,
 ): AsyncGenerator<string[]> {
-  for await (const items of dueItems(index, bound, { pageSize, strict })) {
+  for await (const items of dueItems(index, bound, { pageSize })) {
     yield items.map((item) => keys.customerIdOf(item.PK as string));
   }
 }
@@ -80,47 +83,31 @@ export async function* lapsedCustomerIds(
   for (let band = 0; band < BAND_FLOORS.length; band++) {
     const range = bandRange(band, asOf, rule);
     if (range === null) continue;
-    for (let shard = 0; shard < DUE_SHARDS; shard++) {
-      for await (const items of queryPages({
-        TableName: tableName(),
-        IndexName: 'LapseWatch',
-        KeyConditionExpression: 'dueShard = :shard AND lapseWatch BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':shard': String(shard),
-          ':from': range.from,
-          ':to': range.to,
-        },
-        Limit: pageSize,
-      })) {
-        const due: string[] = [];
-        for (const item of items) {
-          const watched = parseLapseWatch(item.lapseWatch as string);
-          if (watched && watched.purchases < rule.minPurchases) {
-            if (dropStale) await dropFromLapseWatch(item);
-          } else if (watched && watchedLapsed(watched, asOf, rule)) {
-            due.push(keys.customerIdOf(item.PK as string));
-          }
+    for await (const items of dueItems('LapseWatch', range.to, { pageSize, from: range.from })) {
+      const due: string[] = [];
+      for (const item of items) {
+        const watched = parseLapseWatch(item.lapseWatch as string);
+        if (watched && watched.purchases < rule.minPurchases) {
+          if (dropStale) await dropFromLapseWatch(item);
+        } else if (watched && watchedLapsed(watched, asOf, rule)) {
+          due.push(keys.customerIdOf(item.PK as string));
         }
-        // Every page, due or not: the caller checks its deadline between pages.
-        yield due;
       }
+      // Every page, due or not: the caller checks its deadline between pages.
+      yield due;
     }
   }
 }
 
 /** Takes a customer out of LapseWatch, unless their entry changed since it was read. */
 async function dropFromLapseWatch(item: Record<string, unknown>): Promise<void> {
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { PK: item.PK, SK: item.SK },
-        UpdateExpression: 'REMOVE lapseWatch',
-        ConditionExpression: 'lapseWatch = :key',
-        ExpressionAttributeValues: { ':key': item.lapseWatch },
-      }),
-    );
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: { PK: item.PK, SK: item.SK },
+      UpdateExpression: 'REMOVE lapseWatch',
+      ConditionExpression: 'lapseWatch = :key',
+      ExpressionAttributeValues: { ':key': item.lapseWatch },
+    }),
+  );
 }

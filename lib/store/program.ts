@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 import { defaultProgram, type Program, withDefaults } from '../domain/program.ts';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -30,17 +30,13 @@ export async function putProgram(program: Program, now = new Date()): Promise<vo
 
 /** Writes the default program unless one exists (local start-up and first deploys). */
 export async function ensureProgram(now = new Date()): Promise<void> {
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...keys.program(), program: defaultProgram, updatedAt: now.toISOString() },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...keys.program(), program: defaultProgram, updatedAt: now.toISOString() },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 export function forgetCachedProgram(): void {

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -17,20 +17,14 @@ export interface RedemptionCode {
 
 /** Stores a fresh code; false if that code is held by an unexpired one (then draw again). */
 export async function insertRedemptionCode(code: RedemptionCode, now: Date): Promise<boolean> {
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...keys.redemptionCode(code.code), ...code },
-        ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
-        ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...keys.redemptionCode(code.code), ...code },
+      ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
+      ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+    }),
+  );
 }
 
 /** The code if it exists, is unused and has not expired at `now`. */

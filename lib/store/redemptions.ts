@@ -1,7 +1,7 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../domain/money.ts';
 import type { IdempotencyContext } from '../http/context.ts';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { indexKeys, type Key, keys } from './keys.ts';
@@ -74,22 +74,16 @@ export async function countCodeFailure(
   expiresAt: number,
   max: number,
 ): Promise<boolean> {
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: failures,
-        UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
-        ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt, ':max': max },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: failures,
+      UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt, ':max': max },
+    }),
+  );
 }
 
 /** Failed code attempts counted so far (a consistent read). */

@@ -29,7 +29,7 @@ import {
 import { encodeTime } from 'ulid';
 import { addDays, type Counts, type DayStats, type Summary, utcDay } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import { EVENT_PREFIX, EVENTS_PARTITION, keys, LEDGER_PREFIX } from './keys.ts';
 import { queryPages } from './pagination.ts';
 
@@ -293,37 +293,27 @@ const BACKFILL_KEY = keys.reportsBackfill();
  * `REPORTS` / `LEASE` until `ms` from now; false if another run holds one.
  */
 export async function takeRollUpLease(token: string, now: number, ms: number): Promise<boolean> {
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: { ...keys.rollUpLease(), token, until: now + ms },
-        ConditionExpression: 'attribute_not_exists(PK) OR #until < :now',
-        ExpressionAttributeNames: { '#until': 'until' },
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...keys.rollUpLease(), token, until: now + ms },
+      ConditionExpression: 'attribute_not_exists(PK) OR #until < :now',
+      ExpressionAttributeNames: { '#until': 'until' },
+      ExpressionAttributeValues: { ':now': now },
+    }),
+  );
 }
 
 export async function releaseRollUpLease(token: string): Promise<void> {
-  try {
-    await db().send(
-      new DeleteCommand({
-        TableName: tableName(),
-        Key: keys.rollUpLease(),
-        ConditionExpression: '#token = :token',
-        ExpressionAttributeNames: { '#token': 'token' },
-        ExpressionAttributeValues: { ':token': token },
-      }),
-    );
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await writeIf(
+    new DeleteCommand({
+      TableName: tableName(),
+      Key: keys.rollUpLease(),
+      ConditionExpression: '#token = :token',
+      ExpressionAttributeNames: { '#token': 'token' },
+      ExpressionAttributeValues: { ':token': token },
+    }),
+  );
 }
 
 /** How far the counting of customers stored before the counts existed has got. */

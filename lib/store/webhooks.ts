@@ -13,7 +13,7 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import { dueItems } from './due.ts';
 import { dueShardOf, EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
 import { type Page, queryPage, queryPages } from './pagination.ts';
@@ -140,21 +140,15 @@ export async function replaceSecrets(
   read: SealedSecret[],
   secrets: SealedSecret[],
 ): Promise<boolean> {
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: keys.webhookEndpoint(id),
-        UpdateExpression: 'SET secrets = :secrets',
-        ConditionExpression: 'attribute_exists(PK) AND secrets = :read',
-        ExpressionAttributeValues: { ':secrets': secrets, ':read': read },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.webhookEndpoint(id),
+      UpdateExpression: 'SET secrets = :secrets',
+      ConditionExpression: 'attribute_exists(PK) AND secrets = :read',
+      ExpressionAttributeValues: { ':secrets': secrets, ':read': read },
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- the outbox's cursor
@@ -168,20 +162,16 @@ export async function readCursor(): Promise<string | undefined> {
 }
 
 export async function saveCursor(through: string): Promise<void> {
-  await db()
-    .send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: keys.webhookCursor(),
-        UpdateExpression: 'SET through = :through',
-        // Never back: two runs at once keep the further one.
-        ConditionExpression: 'attribute_not_exists(through) OR through < :through',
-        ExpressionAttributeValues: { ':through': through },
-      }),
-    )
-    .catch((error: Error) => {
-      if (error.name !== 'ConditionalCheckFailedException') throw error;
-    });
+  await writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.webhookCursor(),
+      UpdateExpression: 'SET through = :through',
+      // Never back: two runs at once keep the further one.
+      ConditionExpression: 'attribute_not_exists(through) OR through < :through',
+      ExpressionAttributeValues: { ':through': through },
+    }),
+  );
 }
 
 /** Outbox events with ids from `fromId` (included) on, oldest first, a page at a time. */
@@ -203,23 +193,17 @@ export async function* outboxFrom(fromId: string): AsyncGenerator<DomainEvent[]>
  * exists already (a fan-out run again): true if added.
  */
 export async function insertDelivery(delivery: Delivery): Promise<boolean> {
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: {
-          ...keys.webhookDelivery(delivery.endpointId, delivery.eventId),
-          ...delivery,
-          ...(delivery.deliverAt !== undefined && { dueShard: dueShardOf(delivery.eventId) }),
-        },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new PutCommand({
+      TableName: tableName(),
+      Item: {
+        ...keys.webhookDelivery(delivery.endpointId, delivery.eventId),
+        ...delivery,
+        ...(delivery.deliverAt !== undefined && { dueShard: dueShardOf(delivery.eventId) }),
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
 }
 
 /** Which of these (endpoint, event) deliveries exist already (consistent reads), by keyOf. */
@@ -362,20 +346,14 @@ export async function recordAttempt(
     sets.push('nextAttemptAt = :next', 'deliverAt = :next');
     values[':next'] = outcome.nextAttemptAt;
   } else removes.push('nextAttemptAt', 'deliverAt', 'dueShard');
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: keys.webhookDelivery(delivery.endpointId, delivery.eventId),
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: 'deliverAt = :lease',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.webhookDelivery(delivery.endpointId, delivery.eventId),
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      ConditionExpression: 'deliverAt = :lease',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    }),
+  );
 }

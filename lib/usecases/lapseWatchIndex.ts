@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import { lapseWatchOf } from '../domain/lapseWatch.ts';
-import { db, tableName } from '../store/client.ts';
+import { tableName, writeIf } from '../store/client.ts';
 import { dueItems } from '../store/due.ts';
 import { keys } from '../store/keys.ts';
 import { batchGet } from '../store/reads.ts';
@@ -33,26 +33,20 @@ export async function indexLapseWatch(
         c.status === 'active'
           ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, minPurchases)
           : undefined;
-      try {
-        await db().send(
-          new UpdateCommand({
-            TableName: tableName(),
-            Key: { PK: c.PK, SK: c.SK },
-            UpdateExpression:
-              watch === undefined
-                ? 'REMOVE lapseDueAt'
-                : 'SET lapseWatch = :watch REMOVE lapseDueAt',
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: {
-              ':version': c.version,
-              ...(watch !== undefined && { ':watch': watch }),
-            },
-          }),
-        );
-      } catch (error) {
-        // Changed meanwhile: that write set lapseWatch and dropped lapseDueAt.
-        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-      }
+      // Refused when changed meanwhile: that write set lapseWatch and dropped lapseDueAt.
+      await writeIf(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: { PK: c.PK, SK: c.SK },
+          UpdateExpression:
+            watch === undefined ? 'REMOVE lapseDueAt' : 'SET lapseWatch = :watch REMOVE lapseDueAt',
+          ConditionExpression: 'version = :version',
+          ExpressionAttributeValues: {
+            ':version': c.version,
+            ...(watch !== undefined && { ':watch': watch }),
+          },
+        }),
+      );
     });
   }
   return true;

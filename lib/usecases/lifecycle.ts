@@ -118,8 +118,6 @@ type JobSpec = {
 } & (
   | {
       index: DueIndex;
-      /** Due strictly before the bound (the lapse rule's "more than"). */
-      strict?: true;
       /** The index bound: all at or before it is due at asOf; null when nothing can be. */
       bound: (asOf: Date, program: Program) => string | null;
     }
@@ -265,7 +263,7 @@ export async function runJob(
   } else {
     const bound = spec.bound(asOf, program);
     if (bound === null) return result;
-    due = dueCustomerIds(spec.index, bound, options.pageSize, spec.strict);
+    due = dueCustomerIds(spec.index, bound, options.pageSize);
   }
   const campaigns = await liveCampaigns();
   for await (const ids of due) {

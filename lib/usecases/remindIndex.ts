@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, tableName } from '../store/client.ts';
+import { db, tableName, writeIf } from '../store/client.ts';
 import { remindLotOf } from '../store/customers.ts';
 import { DUE_SHARDS, keys } from '../store/keys.ts';
 import { queryPages } from '../store/pagination.ts';
@@ -42,20 +42,16 @@ export async function indexReminders(deadline = Number.POSITIVE_INFINITY): Promi
       await inParallel(missing, 4, async (c) => {
         const remindLot = remindLotOf(c as Parameters<typeof remindLotOf>[0]);
         if (remindLot === undefined) return;
-        try {
-          await db().send(
-            new UpdateCommand({
-              TableName: tableName(),
-              Key: { PK: c.PK, SK: c.SK },
-              UpdateExpression: 'SET remindLot = :lot',
-              ConditionExpression: 'version = :version AND attribute_not_exists(remindLot)',
-              ExpressionAttributeValues: { ':lot': remindLot, ':version': c.version },
-            }),
-          );
-        } catch (error) {
-          // Changed meanwhile: that write gave it its remindLot.
-          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-        }
+        // Refused when changed meanwhile: that write gave it its remindLot.
+        await writeIf(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: { PK: c.PK, SK: c.SK },
+            UpdateExpression: 'SET remindLot = :lot',
+            ConditionExpression: 'version = :version AND attribute_not_exists(remindLot)',
+            ExpressionAttributeValues: { ':lot': remindLot, ':version': c.version },
+          }),
+        );
       });
     }
   }
