@@ -387,9 +387,12 @@ async function fanOut(
   return true;
 }
 
-/** Where a run re-reads from: LOOKBACK_MS before the cursor's event (ids are ULIDs). */
+/**
+ * Where a run re-reads from: LOOKBACK_MS before the cursor's time. The cursor is an event's
+ * id (a ULID), or the bare time prefix a run with no endpoint saves: only its time is read.
+ */
 const lookbackFrom = (cursor: string) =>
-  `evt_${encodeTime(Math.max(0, decodeTime(cursor.slice('evt_'.length)) - LOOKBACK_MS), 10)}`;
+  `evt_${encodeTime(Math.max(0, decodeTime(ulidTime(cursor).padEnd(26, '0')) - LOOKBACK_MS), 10)}`;
 
 async function deliverDue(
   endpoints: WebhookEndpoint[],

@@ -93,6 +93,30 @@ afterEach(async () => {
   for (const e of body.items) await t.call('DELETE', `/v1/webhook-endpoints/${e.id}`);
 });
 
+// First in the file: the job's first run is on a table with no endpoint, as in a deployment.
+describe('a programme that subscribes after the delivery job first ran', () => {
+  it('delivers the events that happen after it subscribes', async () => {
+    const r = await receiver();
+    try {
+      // Started: the scheduled job runs with nobody subscribed (it saves its cursor).
+      expect(await deliver()).toMatchObject({ fannedOut: 0, delivered: 0 });
+      expect(await deliver()).toMatchObject({ fannedOut: 0 });
+      const endpoint = await subscribe(r.url, ['customer.lapsed']);
+      const customerId = await lapser();
+      await lapseScan();
+      expect(await deliver()).toMatchObject({ fannedOut: 1, delivered: 1, failed: 0 });
+      expect(r.got.map((g) => JSON.parse(g.body))).toMatchObject([
+        { type: 'customer.lapsed', customerId },
+      ]);
+      expect(await deliveries(endpoint.id)).toMatchObject([
+        { eventType: 'customer.lapsed', status: 'delivered' },
+      ]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('webhook endpoints', () => {
   it('show the secret once, keep it encrypted, and list, read and delete', async () => {
     const r = await receiver();
