@@ -1027,7 +1027,7 @@ export interface paths {
         put?: never;
         /**
          * Bring members from another system, up to 500 at a time
-         * @description Each item is checked on its own: a bad one is reported in `errors` with its index and the problem code POST /v1/customers would give, and the rest are created. An item whose externalId, email or phone already belongs to a customer (in the table, or to an earlier item of the batch) is `existing`: that customer is left as it is, so running an import again creates nothing twice and credits no opening balance twice. `openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported members are members already: enrolment campaigns do not credit them.
+         * @description Each item is checked on its own: a bad one is reported in `errors` with its index and the problem code POST /v1/customers would give, and the rest are created. An item whose externalId, email or phone already belongs to a customer (in the table, or to an earlier item of the batch) is `existing`: that customer is left as it is, so running an import again creates nothing twice and credits no opening balance twice, and finds each item by its externalId when it has one. An item whose identifiers belong to two different customers is a `conflict` error, naming whose each one is. `openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported members are members already: enrolment campaigns do not credit them.
          *
          *     A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 `idempotency-key-in-use` (with Retry-After); afterwards the same request replays the answer. A batch cut short by a failure may have created some of its members; sending it again finds those `existing`.
          *
@@ -2112,7 +2112,7 @@ export interface components {
                 index: number;
                 customerId: string;
                 /**
-                 * @description The identifier it was found by: the item's other identifiers are not added to that customer (an externalId belongs to it only when matchedBy is externalId)
+                 * @description The identifier it was found by: the item's externalId when that customer has it, else its email or phone. The item's other identifiers are not added to that customer (an externalId belongs to it only when matchedBy is externalId)
                  * @enum {string}
                  */
                 matchedBy: "externalId" | "email" | "phone";

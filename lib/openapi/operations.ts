@@ -790,7 +790,9 @@ export const operations: Record<string, Operation> = {
       'the problem code POST /v1/customers would give, and the rest are created. An item ' +
       'whose externalId, email or phone already belongs to a customer (in the table, or to an ' +
       'earlier item of the batch) is `existing`: that customer is left as it is, so running ' +
-      'an import again creates nothing twice and credits no opening balance twice. ' +
+      'an import again creates nothing twice and credits no opening balance twice, and finds ' +
+      'each item by its externalId when it has one. An item whose identifiers belong to two ' +
+      'different customers is a `conflict` error, naming whose each one is. ' +
       '`openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported ' +
       'members are members already: enrolment campaigns do not credit them.\n\n' +
       'A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 ' +

@@ -678,7 +678,8 @@ export const customerImportSchema = z
           matchedBy: z
             .enum(['externalId', 'email', 'phone'])
             .describe(
-              "The identifier it was found by: the item's other identifiers are not added to " +
+              "The identifier it was found by: the item's externalId when that customer has " +
+                "it, else its email or phone. The item's other identifiers are not added to " +
                 'that customer (an externalId belongs to it only when matchedBy is externalId)',
             ),
         }),

@@ -65,8 +65,9 @@ export interface CustomerImport {
   createdCustomers: { index: number; customerId: string }[];
   /**
    * Items whose identifier already belongs to a customer: that customer, not re-created,
-   * and the identifier it was found by (a row's externalId belongs to that customer only
-   * when `matchedBy` is `externalId`).
+   * and the identifier it was found by: its externalId when that customer has it, else
+   * its email or phone (a row's externalId belongs to that customer only when `matchedBy`
+   * is `externalId`). Identifiers of two different customers are a `conflict` error.
    */
   existing: { index: number; customerId: string; matchedBy: IdentifierKind }[];
   errors: ItemError[];
@@ -143,6 +144,37 @@ const identifierKeys = (identifiers: Identifiers) =>
     return { kind: kind as IdentifierKind, item, key: keyOf(item) };
   });
 
+/**
+ * Whom an item's identifiers already belong to, given each identifier's owner (if any):
+ * nobody; one owner, found by the item's externalId when that is one of its identifiers
+ * (so a file run again matches its rows by externalId, whatever else they carry), else by
+ * the first of email and phone; or two owners or more, which is a conflict: `conflictOf`
+ * says whose each identifier is.
+ */
+function ownerOf<Owner>(
+  taken: ReturnType<typeof identifierKeys>,
+  ownerOfKey: (key: string) => Owner | undefined,
+): { owner: Owner; matchedBy: IdentifierKind } | { owners: [IdentifierKind, Owner][] } | undefined {
+  const owned = taken.flatMap((t) => {
+    const owner = ownerOfKey(t.key);
+    return owner === undefined ? [] : [[t.kind, owner] as [IdentifierKind, Owner]];
+  });
+  const first = owned[0];
+  if (first === undefined) return undefined;
+  if (owned.some(([, owner]) => owner !== first[1])) return { owners: owned };
+  const byExternalId = owned.find(([kind]) => kind === 'externalId');
+  return { owner: first[1], matchedBy: (byExternalId ?? first)[0] };
+}
+
+/** The item's identifiers belong to different customers: a conflict, telling whose each is. */
+const conflictOf = (index: number, owners: [IdentifierKind, string][]): ItemError => ({
+  index,
+  code: 'conflict',
+  detail: `Its identifiers belong to different customers: ${owners
+    .map(([kind, owner]) => `its ${kind} to ${owner}`)
+    .join(', ')}`,
+});
+
 /** Consecutive groups whose items add up to at most `room` (an item bigger alone is a group). */
 function packed<T>(list: readonly T[], size: (t: T) => number, room: number): T[][] {
   const groups: T[][] = [];
@@ -192,22 +224,21 @@ export async function importCustomers(
     const members: NewMember[] = [];
     for (const { index, input, identifiers } of parsed) {
       const taken = identifierKeys(identifiers);
-      const owned = taken.find((t) => owners.has(t.key));
-      if (owned) {
-        existing.push({
-          index,
-          customerId: owners.get(owned.key) as string,
-          matchedBy: owned.kind,
-        });
+      // An identifier of a customer in the table and one of an earlier item's new member
+      // belong to two customers; so do identifiers of two earlier items' new members.
+      const claimed = (key: string) => claimedBy.get(key);
+      const owner = ownerOf(taken, (key) => owners.get(key) ?? claimed(key)?.change.customer.id);
+      if (owner && 'owners' in owner) {
+        errors.push(conflictOf(index, owner.owners));
         continue;
       }
-      const shared = taken.find((t) => claimedBy.has(t.key));
-      if (shared) {
-        followers.push({
-          index,
-          of: claimedBy.get(shared.key) as NewMember,
-          matchedBy: shared.kind,
-        });
+      if (owner && owners.has(taken.find((t) => t.kind === owner.matchedBy)?.key ?? '')) {
+        existing.push({ index, customerId: owner.owner, matchedBy: owner.matchedBy });
+        continue;
+      }
+      if (owner) {
+        const of = claimed(taken.find((t) => t.kind === owner.matchedBy)?.key ?? '') as NewMember;
+        followers.push({ index, of, matchedBy: owner.matchedBy });
         continue;
       }
       const customer = newCustomer(
@@ -244,7 +275,10 @@ export async function importCustomers(
           const result = await insertCustomer(m.change, m.identifiers);
           if (result.ok) m.outcome = { created: true };
           else if ('takenBy' in result && result.takenBy.customerId !== undefined) {
-            m.outcome = { existingId: result.takenBy.customerId, matchedBy: result.takenBy.kind };
+            m.outcome = await takenMeanwhile(m, {
+              existingId: result.takenBy.customerId,
+              matchedBy: result.takenBy.kind,
+            });
           } else {
             m.outcome = { index: m.index, code: 'conflict', detail: 'An identifier is taken' };
           }
@@ -284,6 +318,25 @@ export async function importCustomers(
       errors: errors.sort(byIndex),
     };
   });
+}
+
+/**
+ * A member whose identifier another enrolment took meanwhile: whom its identifiers belong
+ * to now (read again, all of them), as an item found so in the first place would be told.
+ */
+async function takenMeanwhile(
+  m: NewMember,
+  takenBy: { existingId: string; matchedBy: IdentifierKind },
+): Promise<NonNullable<NewMember['outcome']>> {
+  const taken = identifierKeys(m.identifiers);
+  const now = new Map<string, string>();
+  for (const item of await batchGet(taken.map((t) => t.item))) {
+    now.set(keyOf(item), item.customerId as string);
+  }
+  const owner = ownerOf(taken, (key) => now.get(key));
+  if (owner === undefined) return takenBy;
+  if ('owners' in owner) return conflictOf(m.index, owner.owners);
+  return { existingId: owner.owner, matchedBy: owner.matchedBy };
 }
 
 // ---------------------------------------------------------------- purchases
