@@ -2232,6 +2232,24 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -2260,6 +2278,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             429: components["responses"]["Throttled"];
@@ -2292,6 +2328,24 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -2322,6 +2376,24 @@ export interface operations {
                     "text/javascript": string;
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -2350,6 +2422,24 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             429: components["responses"]["Throttled"];
@@ -2397,6 +2487,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2581,6 +2689,24 @@ export interface operations {
             };
             /** @description - `not-found`: No customer has this identifier */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2779,6 +2905,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -2862,6 +3006,24 @@ export interface operations {
              *     - `not-found`: No such customer
              */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3034,6 +3196,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -3103,6 +3283,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3533,6 +3731,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -3727,6 +3943,24 @@ export interface operations {
              *     - `not-found`: No such campaign
              */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4061,6 +4295,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -4271,6 +4523,24 @@ export interface operations {
              *     - `not-found`: No such redemption, or not yours
              */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4624,6 +4894,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -4830,6 +5118,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -4900,6 +5206,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5100,6 +5424,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -5155,6 +5497,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5229,6 +5589,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6266,6 +6644,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -6441,6 +6837,24 @@ export interface operations {
              *     - `not-found`: No such endpoint
              */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6854,6 +7268,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -7174,6 +7606,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["Throttled"];
             /** @description - `internal-error`: An unexpected error */
             500: {
@@ -7340,6 +7790,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -164,6 +164,11 @@ export class HttpRequest {
     else this.bodyBytes();
   }
 
+  /** The body's size and media type only (413, 415): for a route that reads none (a GET). */
+  checkBodyType(): void {
+    this.bodyBytes();
+  }
+
   /** Whether a body was sent (capture and void are POSTs without one). */
   hasBody(): boolean {
     return (this.event.body ?? '').trim() !== '';
@@ -279,9 +284,13 @@ export function httpHandler(key: string, serve: (req: HttpRequest) => Promise<Re
       const principal = principalOf(event);
       checkAccess(route, principal);
       const request = new HttpRequest(event, principal, bodyLimitOf(route));
-      // A body sent to any POST, PUT or DELETE is JSON of bounded size and depth, whether or
-      // not the route reads it: the same 413/415/400 on each (a GET's body is ignored).
-      if (route.method !== 'GET' && (event.body ?? '') !== '') request.checkBody();
+      // A body sent to any route is of bounded size and in JSON (413, 415), whether or not
+      // the route reads it; one sent to a POST, PUT or DELETE must parse too (400), while a
+      // GET's is otherwise ignored.
+      if ((event.body ?? '') !== '') {
+        if (route.method === 'GET') request.checkBodyType();
+        else request.checkBody();
+      }
       return reply(await serve(request));
     });
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Context } from 'aws-lambda';
 import { bundleConsole } from '../console/bundle.ts';
 import { DomainError, payloadTooLarge } from '../errors.ts';
@@ -91,16 +92,49 @@ function match(
   return undefined;
 }
 
-/** The body, refused (413) as soon as it is past `limit`, before it is read in full. */
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw payloadTooLarge(limit);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The body, refused (413) as soon as it is past `limit`, before it is read in full: what
+ * the client still sends is read and dropped, not kept, and the connection is left open
+ * for the answer (breaking off the read would tear it down under the client).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        chunks.length = 0;
+        reject(payloadTooLarge(limit));
+      }
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
+/** How long a connection answered before its request was read in full waits for the client to close it. */
+const LINGER_MS = 5_000;
+
+/**
+ * A connection whose request is answered before its body was read in full (413) closes
+ * cleanly: the answer carries `connection: close`, so a keep-alive client opens a new
+ * connection for its next request, and it is not torn down as soon as the answer is out.
+ * Node would destroy the socket then (destroySoon); with the body still arriving, the
+ * kernel answers those bytes with a reset, which can reach the client before it has read
+ * the answer. Instead our side is ended and what still comes is read and dropped until the
+ * client closes its side, for at most LINGER_MS.
+ */
+function closeWhenAnswered(socket: Socket): void {
+  (socket as Socket & { destroySoon(): void }).destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', () => socket.destroy());
+  };
 }
 
 function headersOf(req: IncomingMessage): Record<string, string> {
@@ -211,6 +245,10 @@ async function authorize(event: HttpEvent, identity: string): Promise<Authorizer
 
 function send(res: ServerResponse, result: HttpResult): void {
   const headers = { ...(result.headers as Record<string, string> | undefined) };
+  if (!res.req.complete) {
+    headers.connection = 'close';
+    closeWhenAnswered(res.req.socket);
+  }
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(result.body ?? '');
 }

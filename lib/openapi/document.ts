@@ -150,13 +150,13 @@ function problemResponses(route: Route, op: Operation): Record<string, Json> {
     );
   }
   for (const [code, when] of op.errors ?? []) add(code, when);
-  if (takesBody) add('payload-too-large', `The body is over ${bodyLimitOf(route)} bytes`);
-  if (takesBody) {
-    add(
-      'unsupported-media-type',
-      'A body was sent with a content type other than application/json or */*+json',
-    );
-  }
+  // A body's size and media type are checked on every route, a GET's too (which is not read).
+  const unread = takesBody ? '' : ' (this route reads none)';
+  add('payload-too-large', `The body${unread} is over ${bodyLimitOf(route)} bytes`);
+  add(
+    'unsupported-media-type',
+    `A body${unread} was sent with a content type other than application/json or */*+json`,
+  );
   if (op.idempotent) add('idempotency-key-reused', 'The key was used for a different request');
   add('internal-error', 'An unexpected error');
   if (route.table.length > 0) {

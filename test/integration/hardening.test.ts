@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
+import { ADMIN_KEY, redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
 let t: TestApi;
@@ -178,6 +178,40 @@ describe('client mistakes get a problem+json 4xx', () => {
     expect(bare.status).toBe(201);
   });
 
+  it('415 for a non-JSON body on a GET, which takes none', async () => {
+    const customerId = await enrol();
+    for (const path of ['/v1/health', `/v1/customers/${customerId}`, '/v1/program']) {
+      const answer = await rawRequest('GET', path, 'hello', { 'content-type': 'text/plain' });
+      expect(answer.status, path).toBe(415);
+      expect(answer.type).toBe('application/problem+json');
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'unsupported-media-type' });
+    }
+    // A JSON body on a GET is still ignored, as is a GET without one.
+    const json = await rawRequest('GET', '/v1/health', '{}', {
+      'content-type': 'application/json',
+    });
+    expect(json.status).toBe(200);
+  });
+
+  it('413 with connection: close to a body past every limit, and a keep-alive client goes on', async () => {
+    // Past the 1 MiB the server reads at most (by up to 3.5 MiB more): it answers while the
+    // body is still coming. fetch keeps connections alive; the next request must not meet a
+    // reset one, and the 413 itself must arrive.
+    for (let round = 0; round < 16; round++) {
+      const huge = 'x'.repeat(1024 * 1024 + 1 + (round % 8) * 512 * 1024);
+      const over = await fetch(`${t.api.url}/v1/imports/purchases`, {
+        method: 'POST',
+        headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+        body: huge,
+      });
+      expect(over.status, `round ${round}`).toBe(413);
+      expect(over.headers.get('connection')).toBe('close');
+      expect(await over.json()).toMatchObject({ status: 413, code: 'payload-too-large' });
+      const next = await fetch(`${t.api.url}/v1/health`);
+      expect(next.status, `round ${round}`).toBe(200);
+    }
+  });
+
   it('400 for a body nested 5,000 deep, on an idempotent POST too', async () => {
     const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
     const nested = `{"customerId":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
@@ -318,6 +352,46 @@ describe('client mistakes get a problem+json 4xx', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'validation-failed' });
   });
 });
+
+/** A request with a body fetch would not send (a GET's), answered as text. */
+function rawRequest(
+  method: string,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; type: string; body: string }> {
+  const url = new URL(t.api.url);
+  return new Promise((done, fail) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method,
+        headers: {
+          'x-api-key': ADMIN_KEY,
+          'content-length': String(Buffer.byteLength(body)),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => {
+          text += chunk;
+        });
+        res.on('end', () =>
+          done({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type']),
+            body: text,
+          }),
+        );
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
 
 /** A GET with the request target exactly as given (fetch would normalise it). */
 function rawGet(path: string): Promise<{ status: number; type: string; body: string }> {
