@@ -133,3 +133,19 @@ export function roomFor(campaign: Campaign, others: readonly Campaign[]): boolea
   }
   return true;
 }
+
+/**
+ * Window classes, so that the campaigns in force at an instant are found without reading
+ * them all: class k holds the campaigns lasting at most WINDOW_CLASS_DAYS[k] days (the
+ * last class any longer ones, and those without an end). A campaign of class k in force at
+ * t started at most that many days before t; and since each lasts more than the class
+ * below's span and at most MAX_OVERLAPPING_CAMPAIGNS run at any instant, at most 9 x that
+ * many of its class started in those days (class 0: those of the day before): a look-up
+ * reads the campaigns of a few days around the instant, not all.
+ */
+export const WINDOW_CLASS_DAYS = [1, 8, 64, 512, 4_096, 32_768, 262_144, Number.POSITIVE_INFINITY];
+
+export function windowClass(c: Pick<Campaign, 'startsAt' | 'endsAt'>): number {
+  const days = (endOf(c) - Date.parse(c.startsAt)) / DAY_MS;
+  return WINDOW_CLASS_DAYS.findIndex((span) => days <= span);
+}

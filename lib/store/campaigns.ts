@@ -1,29 +1,36 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 import {
   type Campaign,
   type CampaignStatus,
   campaignStatus,
   roomFor,
+  WINDOW_CLASS_DAYS,
+  windowClass,
 } from '../domain/campaigns.ts';
 import { DAY_MS } from '../domain/days.ts';
-import { db, tableName } from './client.ts';
+import { db, tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
-import { type Page, queryPage } from './pagination.ts';
-import { batchGet } from './reads.ts';
+import { type Page, queryPage, queryPages } from './pagination.ts';
+import { batchGet, keyOf } from './reads.ts';
 import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
 
 /**
- * Campaigns: each in the CAMPAIGNS partition (for lists), and every campaign not ended
- * (or ended within KEEP_ENDED_DAYS) also in one LIVE item, which purchases read like the
- * program: once per function per `programCacheMs`. Their counts are sharded items written in the purchase's transaction;
- * a marker per customer and campaign tells a new customer from a returning one.
+ * Campaigns: each in the CAMPAIGNS partition (for lists) and in the window index (by
+ * window class and start, keys.campaignWindow: for purchases long backdated), and every
+ * campaign not ended (or ended lately) also in one LIVE item, which purchases read like the
+ * program: once per function per `programCacheMs`. LIVE says from which instant on it holds
+ * every campaign (`coversFrom`); a purchase that occurred before it also reads the window
+ * index, so a campaign applies to every purchase in its window however long ago it ended.
+ * Their counts are sharded items written in the purchase's transaction; a marker per
+ * customer and campaign tells a new customer from a returning one.
  */
 
 /**
  * The LIVE item keeps the campaigns that ended within this many days too, for purchases
- * backdated into them (imports), up to LIVE_MAX campaigns (the oldest ended leave first).
+ * backdated into them (late till syncs, imports of the last year), up to LIVE_MAX campaigns
+ * (the oldest ended leave first): only which look-up a purchase needs depends on these.
  */
 export const KEEP_ENDED_DAYS = 400;
 export const LIVE_MAX = 200;
@@ -37,14 +44,18 @@ export interface CampaignStats {
   pointsAwarded: number;
 }
 
-let cached: { campaigns: Campaign[]; until: number } | undefined;
-
 interface Live {
   campaigns: Campaign[];
   version: number;
+  /** LIVE holds every campaign in force at any instant from this one on (ms). */
+  coversFrom: number;
+  /** The window classes with a campaign; absent: a LIVE item from before the window index. */
+  classes: number[] | undefined;
 }
 
-async function readLive(consistent: boolean): Promise<Live> {
+let cached: { live: Live; until: number } | undefined;
+
+async function readLive(consistent: boolean, now: number): Promise<Live> {
   const { Item } = await db().send(
     new GetCommand({
       TableName: tableName(),
@@ -52,20 +63,116 @@ async function readLive(consistent: boolean): Promise<Live> {
       ConsistentRead: consistent,
     }),
   );
+  // No LIVE item: no campaign was ever saved, so there is none to miss.
+  if (!Item) return { campaigns: [], version: 0, coversFrom: -Infinity, classes: [] };
+  const campaigns = (Item.campaigns as Campaign[] | undefined) ?? [];
   return {
-    campaigns: (Item?.campaigns as Campaign[] | undefined) ?? [],
-    version: (Item?.version as number | undefined) ?? 0,
+    campaigns,
+    version: (Item.version as number | undefined) ?? 0,
+    coversFrom:
+      typeof Item.coversFrom === 'string'
+        ? Date.parse(Item.coversFrom)
+        : legacyCoversFrom(campaigns, now),
+    classes: Item.classes as number[] | undefined,
   };
 }
 
-/** The campaigns a purchase may earn by (see LIVE above), cached like the program. */
-export async function liveCampaigns(): Promise<Campaign[]> {
+/**
+ * What a LIVE item written before `coversFrom` covers: it dropped the campaigns ended more
+ * than KEEP_ENDED_DAYS before it was written, and when full the oldest ended.
+ */
+function legacyCoversFrom(campaigns: readonly Campaign[], now: number): number {
+  const kept = now - KEEP_ENDED_DAYS * DAY_MS;
+  if (campaigns.length < LIVE_MAX) return kept;
+  // Those dropped ended no later than any it kept.
+  const ends = campaigns.flatMap((c) => (c.endsAt === null ? [] : [Date.parse(c.endsAt)]));
+  return Math.max(kept, Math.min(...ends));
+}
+
+async function cachedLive(): Promise<Live> {
   // The wall clock, not a caller's asOf: a run as of next month must not keep a stale list.
   const now = Date.now();
-  if (cached && cached.until > now) return cached.campaigns;
-  const { campaigns } = await readLive(false);
-  cached = { campaigns, until: now + config().programCacheMs };
-  return campaigns;
+  if (cached && cached.until > now) return cached.live;
+  const live = await readLive(false, now);
+  cached = { live, until: now + config().programCacheMs };
+  return live;
+}
+
+/** The campaigns a purchase made now may earn by (see LIVE above), cached like the program. */
+export async function liveCampaigns(): Promise<Campaign[]> {
+  return (await cachedLive()).campaigns;
+}
+
+/**
+ * The campaigns that may run at some instant of [from, to], and maybe others: LIVE's
+ * (cached), and when `from` is before what LIVE covers, those of the window index in force
+ * then (one Query per window class in use, bounded: see WINDOW_CLASS_DAYS). A purchase
+ * made now, or backdated less than KEEP_ENDED_DAYS, reads nothing more than before.
+ */
+export async function campaignsOver(from: Date, to: Date = from): Promise<Campaign[]> {
+  const live = await cachedLive();
+  if (from.getTime() >= live.coversFrom) return live.campaigns;
+  const older = await campaignsInWindows(
+    from,
+    new Date(Math.min(to.getTime(), live.coversFrom)),
+    live.classes,
+  );
+  const all = new Map(live.campaigns.map((c) => [c.id, c]));
+  for (const c of older) all.set(c.id, c);
+  return [...all.values()];
+}
+
+/**
+ * The campaigns in force at some instant of [from, to] by the window index: per class, those
+ * started from its span before `from` to `to` and ending after `from`. Without the index (a
+ * table from before it, until a campaign is next saved), every campaign, filtered.
+ */
+async function campaignsInWindows(
+  from: Date,
+  to: Date,
+  classes: readonly number[] | undefined,
+): Promise<Campaign[]> {
+  const found: Campaign[] = [];
+  if (classes === undefined) {
+    for await (const page of allCampaignItems()) {
+      found.push(...page.map(fromItem).filter((c) => meets(c, from, to)));
+    }
+    return found;
+  }
+  await Promise.all(
+    classes.map(async (k) => {
+      const span = (WINDOW_CLASS_DAYS[k] ?? Number.POSITIVE_INFINITY) * DAY_MS;
+      const lowest = new Date(Math.max(0, from.getTime() - span)).toISOString();
+      for await (const page of queryPages({
+        TableName: tableName(),
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lo AND :hi',
+        FilterExpression: 'endsAtKey > :from',
+        ExpressionAttributeValues: {
+          ':pk': `CMPWIN#${k}`,
+          ':lo': lowest,
+          ':hi': `${to.toISOString()}#~`,
+          ':from': from.toISOString(),
+        },
+      })) {
+        found.push(...page.map(fromItem));
+      }
+    }),
+  );
+  return found;
+}
+
+/** Whether the campaign's [startsAt, endsAt) meets [from, to]. */
+const meets = (c: Campaign, from: Date, to: Date) =>
+  Date.parse(c.startsAt) <= to.getTime() &&
+  (c.endsAt === null || Date.parse(c.endsAt) > from.getTime());
+
+function allCampaignItems() {
+  const { PK, SK } = keys.campaign('');
+  return queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':pk': PK, ':prefix': SK },
+  });
 }
 
 export function forgetCachedCampaigns(): void {
@@ -79,23 +186,55 @@ const item = (c: Campaign) => ({
   endsAtKey: c.endsAt ?? '~',
 });
 
+const windowKey = (c: Campaign) => keys.campaignWindow(windowClass(c), c.startsAt, c.id);
+
+/** A campaign's copy in the window index, written with the campaign. */
+const windowItem = (c: Campaign) => ({ ...item(c), ...windowKey(c) });
+
+/**
+ * Puts every campaign into the window index (a table from before it), each unless there
+ * already; the classes they are in.
+ */
+async function indexWindows(): Promise<number[]> {
+  const classes = new Set<number>();
+  for await (const page of allCampaignItems()) {
+    for (const c of page.map(fromItem)) {
+      classes.add(windowClass(c));
+      await writeIf(
+        new PutCommand({
+          TableName: tableName(),
+          Item: windowItem(c),
+          ConditionExpression: 'attribute_not_exists(PK)',
+        }),
+      );
+    }
+  }
+  return [...classes];
+}
+
 export type SaveOutcome =
   | { outcome: 'saved'; campaign: Campaign }
-  | { outcome: 'too-many' | 'too-large' | 'idempotency-key-taken' | 'not-found' };
+  | { outcome: 'too-large'; bytes: number }
+  | { outcome: 'too-many' | 'idempotency-key-taken' | 'not-found' };
 
-/** The LIVE item is kept within this many bytes (DynamoDB's limit is 400 KB). */
+/**
+ * The LIVE item is kept within this many bytes (DynamoDB's limit is 400 KB): the campaigns
+ * not yet ended (running or scheduled) must fit in it, about 1,000 without match lists.
+ */
 export const LIVE_MAX_BYTES = 300_000;
 
 const sizeOf = (campaigns: Campaign[]) => Buffer.byteLength(JSON.stringify(campaigns));
 
 /**
- * Writes a campaign (new, or changed by PATCH) and the LIVE item in one transaction,
- * conditional on the LIVE item's version and on the campaign's own revision, so
- * concurrent changes never lose one another: a PATCH is applied again to a fresh read
- * when either moved on. Campaigns long ended leave the LIVE item; ended ones leave it
- * first when it would grow past LIVE_MAX_BYTES (campaigns not ended never do: 'too-large').
- * A campaign that would run beside MAX_OVERLAPPING_CAMPAIGNS others at some instant is
- * refused ('too-many'). `idempotency` claims a key in the same transaction.
+ * Writes a campaign (new, or changed by PATCH), its window index item and the LIVE item in
+ * one transaction, conditional on the LIVE item's version and on the campaign's own
+ * revision, so concurrent changes never lose one another: a PATCH is applied again to a
+ * fresh read when either moved on. Campaigns ended more than KEEP_ENDED_DAYS ago leave the
+ * LIVE item, and the oldest ended leave it when it would hold more than LIVE_MAX or grow
+ * past LIVE_MAX_BYTES; its `coversFrom` moves past their ends (they stay in the window
+ * index). Campaigns not ended never leave it: when they outgrow it, 'too-large'. A campaign
+ * that would run beside MAX_OVERLAPPING_CAMPAIGNS others at some instant (ended long ago or
+ * not) is refused ('too-many'). `idempotency` claims a key in the same transaction.
  */
 export async function saveCampaign(
   target: { create: Campaign } | { id: string; patch: (current: Campaign) => Campaign },
@@ -106,7 +245,7 @@ export async function saveCampaign(
   for (let attempt = 0; attempt < 10; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const [live, stored] = await Promise.all([
-      readLive(true),
+      readLive(true, now.getTime()),
       isNew ? undefined : storedCampaign(target.id),
     ]);
     if (!isNew && !stored) return { outcome: 'not-found' };
@@ -119,15 +258,26 @@ export async function saveCampaign(
     const longer =
       before === undefined ||
       (before.endsAt !== null && (campaign.endsAt === null || campaign.endsAt > before.endsAt));
-    if (longer && !roomFor(campaign, others)) return { outcome: 'too-many' };
+    if (longer && !roomFor(campaign, await beside(campaign, others, live))) {
+      return { outcome: 'too-many' };
+    }
     const next = [...others, ...(kept(campaign) ? [campaign] : [])].sort((a, b) =>
       (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'),
     );
+    let coversFrom = Math.max(live.coversFrom, keptFrom);
     while (next.length > LIVE_MAX || sizeOf(next) > LIVE_MAX_BYTES) {
       const last = next[next.length - 1] as Campaign;
-      if (campaignStatus(last, now) !== 'ended') return { outcome: 'too-large' };
+      if (campaignStatus(last, now) !== 'ended') {
+        if (sizeOf(next) > LIVE_MAX_BYTES) return { outcome: 'too-large', bytes: sizeOf(next) };
+        break;
+      }
       next.pop();
+      coversFrom = Math.max(coversFrom, Date.parse(last.endsAt as string));
     }
+    // A table from before the window index gets it first (then the LIVE item says so).
+    const classes = new Set(live.classes ?? (await indexWindows()));
+    classes.add(windowClass(campaign));
+    const moved = before !== undefined && keyOf(windowKey(before)) !== keyOf(windowKey(campaign));
     try {
       await db().send(
         new TransactWriteCommand({
@@ -148,12 +298,23 @@ export async function saveCampaign(
             {
               Put: {
                 TableName: tableName(),
-                Item: { ...keys.liveCampaigns(), campaigns: next, version: live.version + 1 },
+                Item: {
+                  ...keys.liveCampaigns(),
+                  campaigns: next,
+                  version: live.version + 1,
+                  coversFrom: new Date(Math.max(0, coversFrom)).toISOString(),
+                  classes: [...classes].sort((a, b) => a - b),
+                },
                 ConditionExpression: 'attribute_not_exists(PK) OR version = :v',
                 ExpressionAttributeValues: { ':v': live.version },
               },
             },
             ...(options.idempotency ? [options.idempotency] : []),
+            // After the idempotency claim, whose place (2) tells its failure.
+            { Put: { TableName: tableName(), Item: windowItem(campaign) } },
+            ...(moved
+              ? [{ Delete: { TableName: tableName(), Key: windowKey(before as Campaign) } }]
+              : []),
           ],
         }),
       );
@@ -173,6 +334,22 @@ export async function saveCampaign(
   throw Object.assign(new Error('campaigns kept changing'), {
     name: 'TransactionConflictException',
   });
+}
+
+/**
+ * The campaigns a new or extended campaign must find room beside: LIVE's, and where its
+ * window reaches before what LIVE covers, the window index's there.
+ */
+async function beside(campaign: Campaign, others: Campaign[], live: Live): Promise<Campaign[]> {
+  const from = new Date(campaign.startsAt);
+  if (from.getTime() >= live.coversFrom) return others;
+  const end = campaign.endsAt === null ? live.coversFrom : Date.parse(campaign.endsAt);
+  const to = new Date(Math.min(end, live.coversFrom));
+  const all = new Map(others.map((c) => [c.id, c]));
+  for (const c of await campaignsInWindows(from, to, live.classes)) {
+    if (c.id !== campaign.id) all.set(c.id, c);
+  }
+  return [...all.values()];
 }
 
 /** A campaign as stored, with its revision (bumped by every save). */

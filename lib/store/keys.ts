@@ -61,6 +61,14 @@ export const keys = {
   campaign: (id: string): Key => ({ PK: 'CAMPAIGNS', SK: `CAMPAIGN#${id}` }),
   /** The campaigns not yet ended, in one item: what a purchase reads (cached). */
   liveCampaigns: (): Key => ({ PK: 'CAMPAIGNS', SK: 'LIVE' }),
+  /**
+   * A campaign by its window: one partition per window class (domain/campaigns.ts), by
+   * start, so the campaigns in force at an instant are one bounded Query per class.
+   */
+  campaignWindow: (windowClass: number, startsAt: string, id: string): Key => ({
+    PK: `CMPWIN#${windowClass}`,
+    SK: `${startsAt}#${id}`,
+  }),
   /** A campaign's counts, sharded so that its purchases do not contend on one item. */
   campaignStats: (id: string, shard: number): Key => ({
     PK: `CMPSTATS#${id}`,

@@ -13,6 +13,7 @@ import {
   campaignPage,
   campaignStats,
   getCampaign,
+  LIVE_MAX_BYTES,
   saveCampaign,
 } from '../store/campaigns.ts';
 import { claimIdempotencyKey, readReplay } from '../store/idempotency.ts';
@@ -37,10 +38,12 @@ const tooMany = () =>
     `At most ${MAX_OVERLAPPING_CAMPAIGNS} campaigns may run at any one time; end one first`,
   );
 
-const tooLarge = () =>
+const tooLarge = (bytes: number) =>
   new DomainError(
     'conflict',
-    'The campaigns not yet ended are too large together (their match lists); end one first',
+    `The campaigns not yet ended (running or scheduled) are kept in one list of at most ` +
+      `${LIVE_MAX_BYTES.toLocaleString('en-US')} bytes, which they would outgrow ` +
+      `(${bytes.toLocaleString('en-US')} bytes); end one, or shorten their match lists`,
   );
 
 /** Creates a campaign (idempotent: a repeated key answers the first request's campaign). */
@@ -81,7 +84,7 @@ export async function createCampaign(
     idempotency: claimIdempotencyKey(idem, answer, now),
   });
   if (saved.outcome === 'too-many') throw tooMany();
-  if (saved.outcome === 'too-large') throw tooLarge();
+  if (saved.outcome === 'too-large') throw tooLarge(saved.bytes);
   if (saved.outcome === 'idempotency-key-taken') {
     const winner = await readReplay(idem, now);
     if (winner) return replayed(winner);
@@ -132,7 +135,7 @@ export async function patchCampaign(
   );
   if (saved.outcome === 'not-found') throw notFound('Campaign');
   if (saved.outcome === 'too-many') throw tooMany();
-  if (saved.outcome === 'too-large') throw tooLarge();
+  if (saved.outcome === 'too-large') throw tooLarge(saved.bytes);
   if (saved.outcome !== 'saved') throw new Error(`unexpected ${saved.outcome}`);
   return view(saved.campaign, (await campaignStats([id])).get(id), now);
 }

@@ -21,7 +21,7 @@ import {
   importCustomerSchema,
   importPurchaseSchema,
 } from '../schemas.ts';
-import { type CampaignTally, campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
+import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import {
   type CustomerChange,
   customerFromItem,
@@ -564,7 +564,7 @@ export async function importPurchases(
 ): Promise<Answer<PurchaseImport>> {
   return onceFor(idem, clock, async () => {
     const now = clock();
-    const [program, live] = await Promise.all([getProgram(), liveCampaigns()]);
+    const program = await getProgram();
     const errors: ItemError[] = [];
     const checked: PurchaseItem[] = [];
     items.forEach((raw, index) => {
@@ -582,6 +582,12 @@ export async function importPurchases(
         errors.push(problemOf(index, error));
       }
     });
+    // The campaigns in force over the batch's span, however long ago (one read of each).
+    const times = checked.map((c) => c.occurredAt.getTime());
+    const live =
+      times.length === 0
+        ? []
+        : await campaignsOver(new Date(Math.min(...times)), new Date(Math.max(...times)));
 
     // Unknown stores and customers first (one consistent read of each), so that a receipt
     // sent twice in the batch is a duplicate of an item that can be applied.

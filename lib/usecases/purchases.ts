@@ -15,7 +15,7 @@ import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
 import type { RecordPurchaseInput } from '../schemas.ts';
-import { type CampaignTally, campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
+import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { getModel } from '../store/model.ts';
@@ -284,7 +284,7 @@ export async function recordPurchase(
     },
     attempt: async (now) => {
       const occurredAtInput = input.occurredAt === undefined ? now : new Date(input.occurredAt);
-      const live = await liveCampaigns();
+      const live = await campaignsOver(occurredAtInput);
       const campaigns = campaignsFor(live, input, occurredAtInput);
       const context = await loadPurchaseContext(
         input.customerId,
@@ -339,7 +339,7 @@ export async function quotePurchase(
   const storeId = storeFor(principal, input);
   checkCurrencies(input, program.currency);
   const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
-  const live = await liveCampaigns();
+  const live = await campaignsOver(occurredAt);
   const campaigns = campaignsFor(live, input, occurredAt);
   const context = await loadPurchaseContext(
     input.customerId,
