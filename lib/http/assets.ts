@@ -25,6 +25,18 @@ export function readAsset(specifier: string): string {
 }
 
 /**
+ * Redoc's bundle as GET /docs serves it. Its menu footer shows Redocly's logo from their
+ * CDN, which the page's content security policy refuses (a console error on every load),
+ * and no Redoc option turns it off: the image is an empty inline one instead (data: is
+ * allowed).
+ */
+export const withoutRedoclyLogo = (script: string): string =>
+  script.replaceAll(
+    'https://cdn.redoc.ly/redoc/logo-mini.svg',
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E",
+  );
+
+/**
  * Where the local server builds the merchant console (lib/console/bundle.ts): build/console/
  * in the checkout, not committed.
  */
