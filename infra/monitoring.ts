@@ -308,7 +308,7 @@ export class LoyaltyMonitoring extends Construct {
 
     // Webhook deliveries that failed for good (24 h of retries): the merchant's receiver
     // is down or refusing; the delivery log (GET /v1/webhook-endpoints/{id}/deliveries)
-    // says which and why.
+    // says which and why. Those of a deleted endpoint are Job_cancelled, not counted here.
     if (props.jobs.some((job) => job.name === 'deliver-webhooks')) {
       this.alarm(
         'WebhookDeliveriesFailed',

@@ -940,7 +940,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a webhook endpoint
-         * @description Nothing more is sent to it; deliveries still pending fail at their next attempt ("the endpoint was deleted").
+         * @description Nothing more is sent to it; deliveries still pending become `cancelled` when their next attempt falls due (not `failed`: the failure alarm does not count them; the delivery job's `cancelled` says how many).
          *
          *     Roles: admin.
          */
@@ -1691,8 +1691,11 @@ export interface components {
             eventId: string;
             /** @description The event's type, or ping */
             eventType: string;
-            /** @enum {string} */
-            status: "pending" | "delivered" | "failed";
+            /**
+             * @description pending: an attempt is to come; delivered: a 2xx within 10 s; failed: no 2xx after 24 hours of retries, or a ping not answered 2xx (the failure alarm counts the former); cancelled: its endpoint was deleted before it was delivered, so it is not tried again (not a failure: no alarm)
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed" | "cancelled";
             /** @description Attempts made so far */
             attempts: number;
             /** @description null before the first attempt */
@@ -1730,6 +1733,8 @@ export interface components {
             retried: number;
             /** @description Deliveries that failed for good this run */
             failed: number;
+            /** @description Deliveries this run found due to a deleted endpoint: cancelled, not sent, not failures */
+            cancelled: number;
             /** @description false if the run stopped at its deadline; the next goes on */
             complete: boolean;
             dryRun?: boolean;

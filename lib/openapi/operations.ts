@@ -491,8 +491,9 @@ export const operations: Record<string, Operation> = {
     tag: 'webhooks',
     summary: 'Delete a webhook endpoint',
     description:
-      'Nothing more is sent to it; deliveries still pending fail at their next attempt ' +
-      '("the endpoint was deleted").',
+      'Nothing more is sent to it; deliveries still pending become `cancelled` when their ' +
+      'next attempt falls due (not `failed`: the failure alarm does not count them; the ' +
+      "delivery job's `cancelled` says how many).",
     status: 204,
     responseDescription: 'Deleted',
     errors: [['not-found', 'No such endpoint']],

@@ -364,7 +364,14 @@ const webhookDeliverySchema = z.object({
   id: z.string().describe('dlv_ + ULID'),
   eventId: z.string(),
   eventType: z.string().describe("The event's type, or ping"),
-  status: z.enum(['pending', 'delivered', 'failed']),
+  status: z
+    .enum(['pending', 'delivered', 'failed', 'cancelled'])
+    .describe(
+      'pending: an attempt is to come; delivered: a 2xx within 10 s; failed: no 2xx after ' +
+        '24 hours of retries, or a ping not answered 2xx (the failure alarm counts the ' +
+        'former); cancelled: its endpoint was ' +
+        'deleted before it was delivered, so it is not tried again (not a failure: no alarm)',
+    ),
   attempts: z.int().describe('Attempts made so far'),
   lastAttemptAt: timestamp.nullable().describe('null before the first attempt'),
   lastStatusCode: z.int().optional().describe("The last attempt's answer, if any came"),
@@ -382,6 +389,11 @@ const webhookRunSchema = z.object({
   delivered: z.int(),
   retried: z.int().describe('Attempts that failed and will be tried again'),
   failed: z.int().describe('Deliveries that failed for good this run'),
+  cancelled: z
+    .int()
+    .describe(
+      'Deliveries this run found due to a deleted endpoint: cancelled, not sent, not failures',
+    ),
   complete: z.boolean().describe('false if the run stopped at its deadline; the next goes on'),
   dryRun: z.boolean().optional(),
 });

@@ -8,8 +8,8 @@
  *   sent (the same bytes at each attempt), its status and attempts. While an attempt is
  *   to come it carries `dueShard` + `deliverAt` and so sits in the WebhookDue index;
  *   a worker claims it by moving deliverAt on (a lease), so a worker that dies
- *   mid-delivery leaves it due again, and no two workers send it at once. Delivered or
- *   failed, it stays in the log for 30 days (TTL `expiresAt`).
+ *   mid-delivery leaves it due again, and no two workers send it at once. Delivered,
+ *   failed or cancelled (its endpoint deleted), it stays for 30 days (TTL `expiresAt`).
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
@@ -37,7 +37,8 @@ export interface WebhookEndpoint {
   secrets: SealedSecret[];
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `cancelled`: its endpoint was deleted before it was delivered (not a failure). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
 
 export interface Delivery {
   id: string;
@@ -303,6 +304,32 @@ export async function claimDelivery(
     if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
     throw error;
   }
+}
+
+/**
+ * A claimed delivery whose endpoint is gone: `cancelled`, out of the due index, its
+ * attempts and last outcome as they were; false if the claim (`lease`) no longer holds.
+ */
+export async function cancelDelivery(
+  delivery: Pick<Delivery, 'endpointId' | 'eventId'>,
+  lease: string,
+  expiresAt: number,
+): Promise<boolean> {
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.webhookDelivery(delivery.endpointId, delivery.eventId),
+      UpdateExpression:
+        'SET #status = :cancelled, expiresAt = :expires REMOVE nextAttemptAt, deliverAt, dueShard',
+      ConditionExpression: 'deliverAt = :lease',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':cancelled': 'cancelled',
+        ':expires': expiresAt,
+        ':lease': lease,
+      },
+    }),
+  );
 }
 
 /**

@@ -13,6 +13,7 @@ import { newId } from '../ids.ts';
 import type { Page } from '../store/pagination.ts';
 import {
   allEndpoints,
+  cancelDelivery,
   claimDelivery,
   type Delivery,
   deleteEndpoint as deleteStoredEndpoint,
@@ -74,7 +75,7 @@ const TIMEOUTS_TO_SKIP = 3;
 export const MAX_ENDPOINTS = 50;
 /** Secrets an endpoint keeps: the current one and those still signing after rotations. */
 const MAX_SECRETS = 5;
-/** A delivered or failed delivery stays in the log this long. */
+/** A delivered, failed or cancelled delivery stays in the log this long. */
 const LOG_DAYS = 30;
 
 /**
@@ -294,6 +295,8 @@ export interface WebhookRun {
   retried: number;
   /** Deliveries that failed for good (24 h of retries) this run. */
   failed: number;
+  /** Deliveries this run found due to a deleted endpoint: cancelled, not failed. */
+  cancelled: number;
   complete: boolean;
 }
 
@@ -318,6 +321,7 @@ export async function runWebhooks(
     delivered: 0,
     retried: 0,
     failed: 0,
+    cancelled: 0,
     complete: true,
   };
   const endpoints = await allEndpoints();
@@ -489,14 +493,9 @@ async function attempt(
   const at = new Date(claimedAt).toISOString();
   const kept = expiresAfterLog(claimedAt);
   if (!endpoint) {
-    await recordAttempt(claimed, lease, {
-      status: 'failed',
-      at,
-      error: 'the endpoint was deleted',
-      expiresAt: kept,
-    });
-    run.failed += 1;
-    return 'failed';
+    // Deleted by its owner: nothing is wrong with a receiver, so no failure (and no alarm).
+    if (await cancelDelivery(claimed, lease, kept)) run.cancelled += 1;
+    return 'skipped';
   }
   let sent: Awaited<ReturnType<typeof sendWebhook>>;
   try {

@@ -1,6 +1,8 @@
 import { BatchWriteCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
+import { metrics } from '../../lib/http/handler.ts';
+import { scheduledJob } from '../../lib/http/scheduled.ts';
 import { newId } from '../../lib/ids.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
@@ -380,6 +382,36 @@ describe('deliveries', () => {
       await r.close();
     }
   }, 60_000);
+
+  it('cancels, not fails, the deliveries left of a deleted endpoint: no failure metric, no alarm', async () => {
+    const r = await receiver(() => 503);
+    try {
+      const endpoint = await subscribe(r.url, ['customer.lapsed']);
+      const start = Date.now();
+      await lapser();
+      await lapseScan();
+      expect(await runAt(start)).toMatchObject({ fannedOut: 1, retried: 1 });
+      expect((await t.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`)).status).toBe(204);
+      // The scheduled run (whose numbers become the job's metrics) when the retry is due.
+      const addMetric = vi.spyOn(metrics, 'addMetric');
+      const run = await scheduledJob('deliver-webhooks', () => runAt(start + 2 * MINUTE))();
+      expect(run).toMatchObject({ failed: 0, cancelled: 1, retried: 0 });
+      const emitted = Object.fromEntries(
+        addMetric.mock.calls.map(([name, , value]) => [name, value]),
+      );
+      addMetric.mockRestore();
+      expect(emitted).toMatchObject({ Job_failed: 0, Job_cancelled: 1 });
+      expect(r.got).toHaveLength(1);
+      const [d] = (await tableItems(t.table)).filter((i) => i.PK === `WHD#${endpoint.id}`);
+      // Its one attempt (the 503) as it was: nothing was sent to a deleted endpoint.
+      expect(d).toMatchObject({ status: 'cancelled', attempts: 1, lastStatusCode: 503 });
+      expect(d?.deliverAt).toBeUndefined();
+      // Nothing is due any more: a later run leaves it as it is.
+      expect(await runAt(start + DAY)).toMatchObject({ failed: 0, cancelled: 0 });
+    } finally {
+      await r.close();
+    }
+  });
 
   it('cuts a receiver that does not answer at 10 s, and it holds up no other endpoint', async () => {
     const r = await receiver(() => 'hang');
