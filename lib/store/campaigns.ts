@@ -20,9 +20,10 @@ import { backoff, failedConditions, isTransactionConflict } from './transactions
  * Campaigns: each in the CAMPAIGNS partition (for lists) and in the window index (by
  * window class and start, keys.campaignWindow: for purchases long backdated), and every
  * campaign not ended (or ended lately) also in one LIVE item, which purchases read like the
- * program: once per function per `programCacheMs`. LIVE says from which instant on it holds
- * every campaign (`coversFrom`); a purchase that occurred before it also reads the window
- * index, so a campaign applies to every purchase in its window however long ago it ended.
+ * program: once per function per `programCacheMs`. LIVE says between which instants the
+ * campaigns it left out ran (`leftOutFrom`, `leftOutUntil`); only a purchase that occurred
+ * then also reads the window index, so a campaign applies to every purchase in its window
+ * however long ago it ended, and a purchase made now reads nothing more.
  * Their counts are sharded items written in the purchase's transaction; a marker per
  * customer and campaign tells a new customer from a returning one.
  */
@@ -47,8 +48,8 @@ export interface CampaignStats {
 interface Live {
   campaigns: Campaign[];
   version: number;
-  /** LIVE holds every campaign in force at any instant from this one on (ms). */
-  coversFrom: number;
+  /** Every campaign LIVE does not hold ran within [from, to] (ms); none when undefined. */
+  leftOut: { from: number; to: number } | undefined;
   /** The window classes with a campaign; absent: a LIVE item from before the window index. */
   classes: number[] | undefined;
 }
@@ -64,24 +65,28 @@ async function readLive(consistent: boolean, now: number): Promise<Live> {
     }),
   );
   // No LIVE item: no campaign was ever saved, so there is none to miss.
-  if (!Item) return { campaigns: [], version: 0, coversFrom: -Infinity, classes: [] };
+  if (!Item) return { campaigns: [], version: 0, leftOut: undefined, classes: [] };
   const campaigns = (Item.campaigns as Campaign[] | undefined) ?? [];
+  const classes = Item.classes as number[] | undefined;
   return {
     campaigns,
     version: (Item.version as number | undefined) ?? 0,
-    coversFrom:
-      typeof Item.coversFrom === 'string'
-        ? Date.parse(Item.coversFrom)
-        : legacyCoversFrom(campaigns, now),
-    classes: Item.classes as number[] | undefined,
+    leftOut:
+      classes === undefined
+        ? { from: Number.NEGATIVE_INFINITY, to: legacyLeftOutUntil(campaigns, now) }
+        : typeof Item.leftOutFrom === 'string'
+          ? { from: Date.parse(Item.leftOutFrom), to: Date.parse(Item.leftOutUntil as string) }
+          : undefined,
+    classes,
   };
 }
 
 /**
- * What a LIVE item written before `coversFrom` covers: it dropped the campaigns ended more
- * than KEEP_ENDED_DAYS before it was written, and when full the oldest ended.
+ * Until when the campaigns a LIVE item from before the window index left out ran: it
+ * dropped those ended more than KEEP_ENDED_DAYS before it was written, and when full the
+ * oldest ended.
  */
-function legacyCoversFrom(campaigns: readonly Campaign[], now: number): number {
+function legacyLeftOutUntil(campaigns: readonly Campaign[], now: number): number {
   const kept = now - KEEP_ENDED_DAYS * DAY_MS;
   if (campaigns.length < LIVE_MAX) return kept;
   // Those dropped ended no later than any it kept.
@@ -105,19 +110,30 @@ export async function liveCampaigns(): Promise<Campaign[]> {
 
 /**
  * The campaigns that may run at some instant of [from, to], and maybe others: LIVE's
- * (cached), and when `from` is before what LIVE covers, those of the window index in force
- * then (one Query per window class in use, bounded: see WINDOW_CLASS_DAYS). A purchase
- * made now, or backdated less than KEEP_ENDED_DAYS, reads nothing more than before.
+ * (cached), and when [from, to] meets the span of those LIVE left out, the window index's
+ * in force there (one Query per window class in use, bounded: see WINDOW_CLASS_DAYS). A
+ * purchase made now, or backdated less than KEEP_ENDED_DAYS, reads nothing more.
  */
 export async function campaignsOver(from: Date, to: Date = from): Promise<Campaign[]> {
   const live = await cachedLive();
-  if (from.getTime() >= live.coversFrom) return live.campaigns;
+  return withLeftOut(live.campaigns, live, from.getTime(), to.getTime());
+}
+
+/** `campaigns`, and those LIVE left out that ran at some instant of [from, to]. */
+async function withLeftOut(
+  campaigns: readonly Campaign[],
+  live: Live,
+  from: number,
+  to: number,
+): Promise<Campaign[]> {
+  const gap = live.leftOut;
+  if (gap === undefined || from >= gap.to || to < gap.from) return [...campaigns];
   const older = await campaignsInWindows(
-    from,
-    new Date(Math.min(to.getTime(), live.coversFrom)),
+    new Date(Math.max(from, gap.from)),
+    new Date(Math.min(to, gap.to)),
     live.classes,
   );
-  const all = new Map(live.campaigns.map((c) => [c.id, c]));
+  const all = new Map(campaigns.map((c) => [c.id, c]));
   for (const c of older) all.set(c.id, c);
   return [...all.values()];
 }
@@ -231,8 +247,8 @@ const sizeOf = (campaigns: Campaign[]) => Buffer.byteLength(JSON.stringify(campa
  * revision, so concurrent changes never lose one another: a PATCH is applied again to a
  * fresh read when either moved on. Campaigns ended more than KEEP_ENDED_DAYS ago leave the
  * LIVE item, and the oldest ended leave it when it would hold more than LIVE_MAX or grow
- * past LIVE_MAX_BYTES; its `coversFrom` moves past their ends (they stay in the window
- * index). Campaigns not ended never leave it: when they outgrow it, 'too-large'. A campaign
+ * past LIVE_MAX_BYTES; its left-out span grows to hold their windows (they stay in the
+ * window index). Campaigns not ended never leave it: when they outgrow it, 'too-large'. A campaign
  * that would run beside MAX_OVERLAPPING_CAMPAIGNS others at some instant (ended long ago or
  * not) is refused ('too-many'). `idempotency` claims a key in the same transaction.
  */
@@ -264,7 +280,17 @@ export async function saveCampaign(
     const next = [...others, ...(kept(campaign) ? [campaign] : [])].sort((a, b) =>
       (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'),
     );
-    let coversFrom = Math.max(live.coversFrom, keptFrom);
+    let leftOut = live.leftOut;
+    const leaveOut = (c: Campaign) => {
+      const start = Date.parse(c.startsAt);
+      const end = Date.parse(c.endsAt as string);
+      leftOut = {
+        from: Math.min(leftOut?.from ?? start, start),
+        to: Math.max(leftOut?.to ?? end, end),
+      };
+    };
+    for (const c of live.campaigns) if (c.id !== campaign.id && !kept(c)) leaveOut(c);
+    if (!kept(campaign)) leaveOut(campaign);
     while (next.length > LIVE_MAX || sizeOf(next) > LIVE_MAX_BYTES) {
       const last = next[next.length - 1] as Campaign;
       if (campaignStatus(last, now) !== 'ended') {
@@ -272,7 +298,7 @@ export async function saveCampaign(
         break;
       }
       next.pop();
-      coversFrom = Math.max(coversFrom, Date.parse(last.endsAt as string));
+      leaveOut(last);
     }
     // A table from before the window index gets it first (then the LIVE item says so).
     const classes = new Set(live.classes ?? (await indexWindows()));
@@ -302,7 +328,10 @@ export async function saveCampaign(
                   ...keys.liveCampaigns(),
                   campaigns: next,
                   version: live.version + 1,
-                  coversFrom: new Date(Math.max(0, coversFrom)).toISOString(),
+                  ...(leftOut && {
+                    leftOutFrom: new Date(Math.max(0, leftOut.from)).toISOString(),
+                    leftOutUntil: new Date(leftOut.to).toISOString(),
+                  }),
                   classes: [...classes].sort((a, b) => a - b),
                 },
                 ConditionExpression: 'attribute_not_exists(PK) OR version = :v',
@@ -338,18 +367,12 @@ export async function saveCampaign(
 
 /**
  * The campaigns a new or extended campaign must find room beside: LIVE's, and where its
- * window reaches before what LIVE covers, the window index's there.
+ * window meets the span of those LIVE left out, the window index's there.
  */
 async function beside(campaign: Campaign, others: Campaign[], live: Live): Promise<Campaign[]> {
-  const from = new Date(campaign.startsAt);
-  if (from.getTime() >= live.coversFrom) return others;
-  const end = campaign.endsAt === null ? live.coversFrom : Date.parse(campaign.endsAt);
-  const to = new Date(Math.min(end, live.coversFrom));
-  const all = new Map(others.map((c) => [c.id, c]));
-  for (const c of await campaignsInWindows(from, to, live.classes)) {
-    if (c.id !== campaign.id) all.set(c.id, c);
-  }
-  return [...all.values()];
+  const end = campaign.endsAt === null ? Number.POSITIVE_INFINITY : Date.parse(campaign.endsAt);
+  const all = await withLeftOut(others, live, Date.parse(campaign.startsAt), end);
+  return all.filter((c) => c.id !== campaign.id);
 }
 
 /** A campaign as stored, with its revision (bumped by every save). */

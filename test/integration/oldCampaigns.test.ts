@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onDynamoCall } from '../../lib/store/client.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 /**
@@ -38,12 +39,12 @@ async function campaign(body: Record<string, unknown>): Promise<any> {
 }
 
 /** An admin purchase (admin keys may backdate without limit), checked to be 201. */
-async function buy(customerId: string, occurredAt: string, sku: string): Promise<any> {
+async function buy(customerId: string, occurredAt: string | undefined, sku: string): Promise<any> {
   const res = await t.call('POST', '/v1/purchases', {
     body: {
       customerId,
       storeId,
-      occurredAt,
+      ...(occurredAt && { occurredAt }),
       total: usd(1_000),
       lines: [{ sku, quantity: 1, unitPrice: usd(1_000) }],
     },
@@ -109,6 +110,27 @@ describe('a campaign that ended long ago', () => {
     const customer = (await t.call('GET', `/v1/customers/${customerId}`)).body;
     // 10 base points each, and 100 for each of the two inside the window.
     expect(customer.points.available).toBe(3 * 10 + 2 * 100);
+  });
+
+  it('costs a purchase made now nothing more: only one backdated into its time queries', async () => {
+    await campaign({ startsAt: midnight(-700), endsAt: midnight(-690), match: { skus: ['cost'] } });
+    const customerId = await enrol();
+    const queriesOf = async (occurredAt: string | undefined) => {
+      const commands: string[] = [];
+      const stop = onDynamoCall((command) => commands.push(command));
+      try {
+        await buy(customerId, occurredAt, 'cost');
+      } finally {
+        stop();
+      }
+      return commands.filter((c) => c === 'QueryCommand').length;
+    };
+    expect(await queriesOf(undefined)).toBe(0);
+    expect(await queriesOf(noon(-100))).toBe(0);
+    // One Query per window class in use: this 10-day campaign's, and the 100-day one's above.
+    const queries = await queriesOf(noon(-695));
+    expect(queries).toBeGreaterThanOrEqual(1);
+    expect(queries).toBeLessThanOrEqual(2);
   });
 
   it('still counts against the campaigns running beside it: a 21st at one instant gets 409', async () => {
