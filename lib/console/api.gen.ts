@@ -361,7 +361,7 @@ export interface paths {
         put?: never;
         /**
          * Start (or schedule) a campaign
-         * @description `multiplier` (1 < m <= 10): matching spend earns m times its base points. `bonus`: points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; the tier multiplier applies to base points only. `match` narrows a campaign to lines of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days of occurredAt. At most 20 campaigns may run at any one instant.
+         * @description `multiplier` (1 < m <= 10): matching spend earns m times its base points. `bonus`: points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; the tier multiplier applies to base points only. `match` narrows a campaign to lines of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days of occurredAt. The window may lie in the past: purchases backdated or imported into it earn by it. At most 20 campaigns may run at any one instant (ended ones count too), and the campaigns not yet ended (running or scheduled) together take at most 300,000 bytes (about 1,000 without match lists).
          *
          *     Roles: admin.
          */
@@ -1051,9 +1051,9 @@ export interface paths {
         put?: never;
         /**
          * Bring a purchase history, up to 500 purchases at a time
-         * @description Each purchase is applied exactly as POST /v1/purchases applies it (an admin's, so at any time in the past): points at the tier held before it, qualifying spend, cadence, the campaigns running at its occurredAt, the lapse due time. Within a batch each customer's purchases are applied in occurredAt order (then the batch's order); send batches in occurredAt order, or a customer at a time, and the customers come out as if each purchase had been recorded one by one. storeId, receiptId and occurredAt are required. Campaigns count as on POST /v1/purchases: those still listed (running, or ended within the last 400 days); older ones no longer apply to purchases of their time. A receiptId already recorded at its store (or earlier in the batch) is a `duplicate` and skipped, so running an import again applies nothing twice.
+         * @description Each purchase is applied exactly as POST /v1/purchases applies it (an admin's, so at any time in the past): points at the tier held before it, qualifying spend, cadence, the campaigns running at its occurredAt, the lapse due time. Within a batch each customer's purchases are applied in occurredAt order (then the batch's order); send batches in occurredAt order, or a customer at a time, and the customers come out as if each purchase had been recorded one by one. storeId, receiptId and occurredAt are required. Campaigns count as on POST /v1/purchases: every campaign whose window holds occurredAt, however long ago it ended. A receiptId already recorded at its store (or earlier in the batch) is a `duplicate` and skipped, so running an import again applies nothing twice.
          *
-         *     Each item is checked on its own: a bad one is reported in `errors` with its index and the code POST /v1/purchases would give (`validation-failed`, `currency-mismatch`, `not-found` for an unknown customer or store), and the rest are applied. A purchase still losing races for its customer after 10 attempts is reported as `service-unavailable`: send it again.
+         *     Each item is checked on its own: a bad one is reported in `errors` with its index and the code POST /v1/purchases would give (`validation-failed`, `currency-mismatch`, `not-found` for an unknown customer or store), and the rest are applied. A purchase still losing races for its customer after 10 attempts is reported as `service-unavailable`: send it again. So is each purchase not applied when the database fails during the batch (no new transaction starts then): the batch still answers 200, with what it imported before. Send those items again before later purchases of their customers, to keep each customer's purchases in occurredAt order.
          *
          *     A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 `idempotency-key-in-use` (with Retry-After); afterwards the same request replays the answer. A batch cut short by a failure may have applied some purchases; sending it again finds those duplicates.
          *
@@ -3840,7 +3840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `conflict`: It would run at some instant beside 20 other campaigns */
+            /** @description - `conflict`: It would run at some instant beside 20 other campaigns, or the campaigns not yet ended would take more than 300,000 bytes together (the detail says which) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4067,7 +4067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `conflict`: Extended, it would run at some instant beside 20 other campaigns */
+            /** @description - `conflict`: Extended, it would run at some instant beside 20 other campaigns, or the campaigns not yet ended would take more than 300,000 bytes together (the detail says which) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -60,10 +60,14 @@ they do not cover (tax, fees) earns like any spend. Send lines net of any discou
 
 **Campaigns**:
 - A campaign created or changed reaches every function within 30 s (campaigns are cached like the \
-program); at once locally. At most 20 campaigns may run at any one instant (409 \`conflict\` beyond), \
-so a purchase's reads and writes stay bounded.
-- \`startsAt\` defaults to now; \`endsAt\` null (or absent) runs until ended. A purchase backdated into \
-a window that has ended earns by it while the campaign ended less than 400 days ago.
+program); at once locally. At most 20 campaigns may run at any one instant, however long ago that \
+instant (409 \`conflict\` beyond), so a purchase's reads and writes stay bounded. The campaigns not yet \
+ended (running or scheduled) are kept together in one list of at most 300,000 bytes, about 1,000 \
+campaigns without match lists (a match of 500 long SKUs takes some 35 KB): one that would outgrow it \
+gets 409 \`conflict\` saying so. Ended campaigns count against no limit.
+- \`startsAt\` defaults to now; \`endsAt\` null (or absent) runs until ended. A window may lie in the \
+past. A purchase backdated or imported into a campaign's window earns by it however long ago the \
+campaign ended (a promotion recreated today for an old history applies to that history).
 - Campaign stats count what each campaign added: a purchase it added points to, a distinct customer, \
 and the points; refunds do not take them back. A referral counts the first purchase that paid it, the \
 referred customer, and both bonuses.

@@ -821,15 +821,17 @@ export const operations: Record<string, Operation> = {
       "customer's purchases are applied in occurredAt order (then the batch's order); send " +
       'batches in occurredAt order, or a customer at a time, and the customers come out as if ' +
       'each purchase had been recorded one by one. storeId, receiptId and occurredAt are ' +
-      'required. Campaigns count as on POST /v1/purchases: those still listed (running, or ' +
-      'ended within the last 400 days); older ones no longer apply to purchases of their ' +
-      'time. A receiptId already recorded at its store (or earlier in the batch) is a ' +
+      'required. Campaigns count as on POST /v1/purchases: every campaign whose window holds ' +
+      'occurredAt, however long ago it ended. A receiptId already recorded at its store (or earlier in the batch) is a ' +
       '`duplicate` and skipped, so running an import again applies nothing twice.\n\n' +
       'Each item is checked on its own: a bad one is reported in `errors` with its index and ' +
       'the code POST /v1/purchases would give (`validation-failed`, `currency-mismatch`, ' +
       '`not-found` for an unknown customer or store), and the rest are applied. A purchase ' +
       'still losing races for its customer after 10 attempts is reported as ' +
-      '`service-unavailable`: send it again.\n\n' +
+      '`service-unavailable`: send it again. So is each purchase not applied when the ' +
+      'database fails during the batch (no new transaction starts then): the batch still ' +
+      'answers 200, with what it imported before. Send those items again before later ' +
+      "purchases of their customers, to keep each customer's purchases in occurredAt order.\n\n" +
       'A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 ' +
       '`idempotency-key-in-use` (with Retry-After); afterwards the same request replays the ' +
       'answer. A batch cut short by a failure may have applied some purchases; sending it ' +
@@ -854,7 +856,10 @@ export const operations: Record<string, Operation> = {
       'the tier multiplier applies to base points only. `match` narrows a campaign to lines ' +
       'of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back ' +
       'offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days ' +
-      'of occurredAt. At most 20 campaigns may run at any one instant.',
+      'of occurredAt. The window may lie in the past: purchases backdated or imported into ' +
+      'it earn by it. At most 20 campaigns may run at any one instant (ended ones count ' +
+      'too), and the campaigns not yet ended (running or scheduled) together take at most ' +
+      '300,000 bytes (about 1,000 without match lists).',
     body: createCampaignSchema,
     idempotent: true,
     status: 201,
@@ -866,7 +871,11 @@ export const operations: Record<string, Operation> = {
         'endsAt not after startsAt, a multiplier out of range, fields of another type, an ' +
           'unknown tier in audience',
       ],
-      ['conflict', 'It would run at some instant beside 20 other campaigns'],
+      [
+        'conflict',
+        'It would run at some instant beside 20 other campaigns, or the campaigns not yet ' +
+          'ended would take more than 300,000 bytes together (the detail says which)',
+      ],
       ['currency-mismatch', 'minSpend is not in the program currency'],
     ],
   },
@@ -904,7 +913,11 @@ export const operations: Record<string, Operation> = {
     errors: [
       ['validation-failed', 'endsAt not after startsAt, or neither name nor endsAt given'],
       ['not-found', 'No such campaign'],
-      ['conflict', 'Extended, it would run at some instant beside 20 other campaigns'],
+      [
+        'conflict',
+        'Extended, it would run at some instant beside 20 other campaigns, or the campaigns ' +
+          'not yet ended would take more than 300,000 bytes together (the detail says which)',
+      ],
     ],
   },
   getPurchase: {
