@@ -3,49 +3,85 @@ import type { Program } from './program.ts';
 
 /**
  * A customer's purchase rhythm, kept on the customer item and updated in the purchase's
- * own transaction. Purchase days are distinct UTC days; only the most recent
- * CADENCE_DAYS are kept, which is all the median gap needs and keeps the item small.
+ * own transaction. Purchase days are distinct UTC days. Kept: the most recent
+ * CADENCE_DAYS (all the median gap needs), and besides them every day within
+ * CADENCE_WINDOW_DAYS of the last one, so the nightly backtest (lapseQuality.ts) can read
+ * the customer as they stood 90 days ago, however often they have bought since. A
+ * customer who buys every few days keeps a few dozen more days; the rest keep 24.
  */
 export interface Cadence {
-  /** The most recent distinct purchase days ("YYYYMMDD"), oldest first. */
+  /** The distinct purchase days kept ("YYYYMMDD"), oldest first. */
   days: string[];
+  /**
+   * Purchases on each day of `days` (same order), so the backtest counts purchases as the
+   * lapse rule does; absent on cadences kept before it was (unknown there).
+   */
+  purchases?: number[];
   /** Distinct purchase days ever (x + 1 in BG/NBD terms). */
   dayCount: number;
   /** The first purchase day ("YYYYMMDD"). */
   firstDay: string;
 }
 
+/** Purchase days the median gap is taken over: the most recent 24. */
 export const CADENCE_DAYS = 24;
 
 /**
+ * Every purchase day this close to the last one is kept, with CADENCE_DAYS before them:
+ * the backtest's 90-day horizon, and a day for a purchase dated ahead of the scan's day.
+ */
+export const CADENCE_WINDOW_DAYS = 91;
+
+/**
  * Adds a purchase on the day of `at`. Out of order and backdated purchases land in their
- * place; a day already known, or older than every day kept (when the list is full), only
- * moves the count when it is a new first day.
+ * place; a day older than every day kept, when older days were dropped (it may be one of
+ * them), only moves the count when it is a new first day.
  */
 export function addPurchaseDay(cadence: Cadence | undefined, at: Date): Cadence {
   const day = dayKey(at);
-  if (!cadence) return { days: [day], dayCount: 1, firstDay: day };
-  if (cadence.days.includes(day)) return cadence;
-  const full = cadence.days.length >= CADENCE_DAYS;
-  const oldestKept = cadence.days[0] as string;
+  if (!cadence) return { days: [day], purchases: [1], dayCount: 1, firstDay: day };
+  const known = cadence.days.indexOf(day);
+  if (known >= 0) {
+    if (!cadence.purchases) return cadence;
+    const purchases = [...cadence.purchases];
+    purchases[known] = (purchases[known] ?? 0) + 1;
+    return { ...cadence, purchases };
+  }
+  const everyDayKept = cadence.days.length >= cadence.dayCount;
   const newFirst = day < cadence.firstDay;
-  if (full && day < oldestKept) {
-    // Older than the recent days kept: the gaps don't change. Counted only when it is
-    // a new first day (a day between could already have been counted).
+  if (!everyDayKept && day < (cadence.days[0] as string)) {
+    // Older than the days kept, and some were dropped: the gaps don't change. Counted only
+    // when it is a new first day (a day between could already have been counted).
     return newFirst ? { ...cadence, dayCount: cadence.dayCount + 1, firstDay: day } : cadence;
   }
-  const days = [...cadence.days, day].sort();
-  if (days.length > CADENCE_DAYS) days.shift();
+  const later = cadence.days.findIndex((d) => d > day);
+  const place = later < 0 ? cadence.days.length : later;
+  const days = [...cadence.days.slice(0, place), day, ...cadence.days.slice(place)];
+  const purchases = cadence.purchases && [
+    ...cadence.purchases.slice(0, place),
+    1,
+    ...cadence.purchases.slice(place),
+  ];
+  const drop = droppable(days);
   return {
-    days,
+    days: days.slice(drop),
+    ...(purchases && { purchases: purchases.slice(drop) }),
     dayCount: cadence.dayCount + 1,
     firstDay: newFirst ? day : cadence.firstDay,
   };
 }
 
-/** The median gap, in days, between consecutive purchase days kept; null below 2 days. */
+/** How many of the oldest `days` (sorted) need not be kept (see Cadence). */
+function droppable(days: readonly string[]): number {
+  const windowStart = dayStart(days.at(-1) as string) - CADENCE_WINDOW_DAYS * DAY_MS;
+  let before = 0;
+  while (before < days.length && dayStart(days[before] as string) < windowStart) before++;
+  return Math.max(0, before - CADENCE_DAYS);
+}
+
+/** The median gap, in days, between the last CADENCE_DAYS purchase days; null below 2 days. */
 export function typicalGapDays(cadence: Cadence | undefined): number | null {
-  const days = cadence?.days ?? [];
+  const days = (cadence?.days ?? []).slice(-CADENCE_DAYS);
   if (days.length < 2) return null;
   const gaps: number[] = [];
   for (let i = 1; i < days.length; i++) {

@@ -200,10 +200,15 @@ export type PurchaseTime = string | Date | number;
 /**
  * A customer as the backtest takes them: every purchase (one entry per purchase; entries on
  * one day count as purchases for minPurchases but as one purchase day), or the cadence kept
- * on the customer item (purchase days then stand in for purchases). Entries may come in any
- * order and may lie after the backtest's window (ignored).
+ * on the customer item with `purchaseCount`, the customer's purchases ever (its
+ * `purchases`): the purchases before the cut-off are those less the ones on the days kept
+ * after it, counted as the lapse rule counts them. Without `purchaseCount`, or on a cadence
+ * kept before it counted purchases per day, purchase days stand in for purchases. Entries
+ * may come in any order and may lie after the backtest's window (ignored).
  */
-export type BacktestCustomer = { purchases: readonly PurchaseTime[] } | { cadence: Cadence };
+export type BacktestCustomer =
+  | { purchases: readonly PurchaseTime[] }
+  | { cadence: Cadence; purchaseCount?: number };
 
 /** A customer's history before a cut-off: what the lapse rule and the model see there. */
 export interface History {
@@ -223,9 +228,11 @@ function toDay(t: PurchaseTime): string {
 
 /**
  * The customer's purchase days and purchases before `cutoff` (purchase days are whole UTC
- * days: a day belongs before the cut-off when it starts before it), and whether they bought
- * in [cutoff, cutoff + horizonDays). History is undefined when there is no purchase before
- * the cut-off, or (cadence only) when every day kept on the cadence is after it.
+ * days: a day belongs before the cut-off when it starts before it; the backtest's cut-off
+ * is the start of a day, backtestCutoff), and whether they bought in [cutoff, cutoff +
+ * horizonDays). History is undefined when there is no purchase before the cut-off, or
+ * (cadence only) when the cadence no longer keeps the days before it (`unknown`: a cadence
+ * kept before it kept CADENCE_WINDOW_DAYS, or a cut-off further back than that).
  */
 function split(
   customer: BacktestCustomer,
@@ -238,19 +245,29 @@ function split(
     return start >= cutoff && start < end;
   };
   if ('cadence' in customer) {
-    const { cadence } = customer;
-    const before = cadence.days.filter((d) => dayStart(d) < cutoff);
-    const after = cadence.days.length - before.length;
-    const cameBack = cadence.days.some(inWindow);
-    const dayCount = cadence.dayCount - after;
+    const { cadence, purchaseCount } = customer;
+    const firstAfter = cadence.days.findIndex((d) => dayStart(d) >= cutoff);
+    const at = firstAfter < 0 ? cadence.days.length : firstAfter;
+    const before = cadence.days.slice(0, at);
+    const cameBack = cadence.days.slice(at).some(inWindow);
+    const dayCount = cadence.dayCount - (cadence.days.length - at);
     if (dayCount <= 0 || dayStart(cadence.firstDay) >= cutoff) {
       return { history: undefined, cameBack, unknown: false };
     }
     if (before.length === 0) return { history: undefined, cameBack, unknown: true };
+    const purchases =
+      cadence.purchases && purchaseCount !== undefined
+        ? purchaseCount - cadence.purchases.slice(at).reduce((sum, n) => sum + n, 0)
+        : dayCount;
     return {
       history: {
-        purchases: dayCount,
-        cadence: { days: before, dayCount, firstDay: cadence.firstDay },
+        purchases,
+        cadence: {
+          days: before,
+          ...(cadence.purchases && { purchases: cadence.purchases.slice(0, at) }),
+          dayCount,
+          firstDay: cadence.firstDay,
+        },
       },
       cameBack,
       unknown: false,
@@ -309,14 +326,24 @@ export interface BacktestOptions {
   grid?: readonly ThresholdPair[];
 }
 
+/**
+ * Where the backtest reads the flag and the scores: the start of the UTC day `horizonDays`
+ * before asOf's day. Purchase days are whole UTC days, so the cut-off is a day's start: a
+ * purchase on its day, at whatever hour, is after it (a return), and the horizon since is
+ * whole days, up to the start of asOf's day.
+ */
+export function backtestCutoff(asOf: Date, horizonDays = HORIZON_DAYS): Date {
+  return new Date(dayStart(dayKey(asOf)) - horizonDays * DAY_MS);
+}
+
 export interface BacktestResult {
   asOf: string;
-  /** asOf - horizonDays: where the flag and the scores are read. */
+  /** The start of the day horizonDays before asOf's (backtestCutoff): where the flag and the scores are read. */
   cutoff: string;
   horizonDays: number;
   /** Customers with a purchase before the cut-off. */
   evaluated: number;
-  /** Of them, those who bought in [cutoff, asOf). */
+  /** Of them, those who bought in [cutoff, cutoff + horizonDays): up to asOf's day. */
   cameBack: number;
   /** Customers left out because a cadence kept none of their days before the cut-off. */
   unknownHistory: number;
@@ -355,15 +382,16 @@ function lapsedAt(history: History, lastPurchaseAt: string, program: Program, at
 }
 
 /**
- * What the lapse flag and the scores would have said at `asOf - horizonDays` (the cut-off),
- * against who bought in the horizonDays since: the backtest of contract section 13.
+ * What the lapse flag and the scores would have said at `asOf - horizonDays` (the cut-off:
+ * the start of that UTC day, backtestCutoff), against who bought in the horizonDays since:
+ * the backtest of contract section 13.
  *
  * Each customer with a purchase before the cut-off is read there as the API would have
  * read them: a cadence of their purchase days before it, the last purchase at the start of
  * its day, the lapse rule by `lapseDueAt` (lapsed when due strictly before the cut-off),
  * silence in days, silence / typical gap, and churnRisk under `options.model` (which must
  * be fitted on history before the cut-off). "Came back" = a purchase day in
- * [cutoff, asOf). Any subset of the customers (a sample) may be passed.
+ * [cutoff, cutoff + horizonDays). Any subset of the customers (a sample) may be passed.
  * O(customers x grid), plus the sort of each score for its AUC.
  */
 export function backtest(
@@ -373,8 +401,8 @@ export function backtest(
 ): BacktestResult {
   const horizonDays = options.horizonDays ?? HORIZON_DAYS;
   if (!(horizonDays > 0)) throw new RangeError(`horizonDays must be positive, got ${horizonDays}`);
-  const cutoff = asOf.getTime() - horizonDays * DAY_MS;
-  const cutoffDate = new Date(cutoff);
+  const cutoffDate = backtestCutoff(asOf, horizonDays);
+  const cutoff = cutoffDate.getTime();
   const grid = options.grid ?? CALIBRATION_GRID;
   const { rule, model } = options;
   const ruleProgram = withLapse(rule);

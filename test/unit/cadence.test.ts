@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addPurchaseDay,
   CADENCE_DAYS,
+  CADENCE_WINDOW_DAYS,
   type Cadence,
   expectedNextPurchaseBy,
   lapseDueAt,
@@ -32,16 +33,39 @@ describe('cadence', () => {
     expect(typicalGapDays(c)).toBe(29.5);
   });
 
-  it(`keeps the latest ${CADENCE_DAYS} days and counts every new day`, () => {
+  it(`keeps the days of the last ${CADENCE_WINDOW_DAYS}, ${CADENCE_DAYS} before them, and counts every new day`, () => {
     let c: Cadence | undefined;
     for (let i = 0; i < 40; i++)
       c = addPurchaseDay(c, new Date(Date.UTC(2026, 0, 1) + i * 7 * DAY));
-    expect(c?.days).toHaveLength(CADENCE_DAYS);
+    // Weekly: 14 days within 91 days of the last (days 0..91 back), and 24 before them.
+    expect(c?.days).toHaveLength(14 + CADENCE_DAYS);
+    expect(c?.days.at(-1)).toBe('20261001');
+    expect(c?.days[0]).toBe('20260115');
     expect(c).toMatchObject({ dayCount: 40, firstDay: '20260101' });
     expect(typicalGapDays(c)).toBe(7);
     const older = addPurchaseDay(c, at('2025-06-01T00:00:00Z'));
     expect(older).toMatchObject({ dayCount: 41, firstDay: '20250601' });
     expect(older.days).toEqual(c?.days);
+  });
+
+  it('counts the purchases of each day kept', () => {
+    const c = days('2026-01-01', '2026-01-11', '2026-01-01', '2026-01-05', '2026-01-11');
+    expect(c).toMatchObject({
+      days: ['20260101', '20260105', '20260111'],
+      purchases: [2, 1, 2],
+      dayCount: 3,
+    });
+  });
+
+  it('takes the median gap over the last 24 days only, however many are kept', () => {
+    // Every 10 days for a year, then every 2 days for 60 days: 24 gaps of 2 days rule.
+    let c: Cadence | undefined;
+    for (let i = 0; i < 36; i++)
+      c = addPurchaseDay(c, new Date(Date.UTC(2025, 0, 1) + i * 10 * DAY));
+    for (let i = 1; i <= 30; i++)
+      c = addPurchaseDay(c, new Date(Date.UTC(2025, 11, 27) + i * 2 * DAY));
+    expect(c?.days.length).toBeGreaterThan(CADENCE_DAYS);
+    expect(typicalGapDays(c)).toBe(2);
   });
 
   it('expects the next purchase one typical gap after the last', () => {

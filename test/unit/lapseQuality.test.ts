@@ -336,12 +336,13 @@ describe('backtest', () => {
       { rule: defaultProgram.lapse, grid },
     );
     expect(fromCadences).toEqual(fromPurchases);
-    // Days stand in for purchases: G's three purchases on one day count once.
+    // Without the customer's purchase count, days stand in for purchases.
     expect(historyBefore({ cadence: cadenceOf(['20260301', '20260701']) }, cutoff)).toEqual({
       purchases: 1,
-      cadence: { days: ['20260301'], dayCount: 1, firstDay: '20260301' },
+      cadence: { days: ['20260301'], purchases: [1], dayCount: 1, firstDay: '20260301' },
     });
-    // A cadence whose kept days all lie after the cut-off can't say what was before it.
+    // A cadence whose kept days all lie after the cut-off (kept before the cadence kept the
+    // last CADENCE_WINDOW_DAYS) can't say what was before it.
     const busy: Cadence = {
       days: Array.from({ length: 24 }, (_, i) => `202605${String(i + 1).padStart(2, '0')}`),
       dayCount: 30,
@@ -360,7 +361,12 @@ describe('historyBefore and summariesBefore', () => {
       historyBefore({ purchases: ['20260301', '20260301', '20260315', '20260410'] }, cutoff),
     ).toEqual({
       purchases: 3,
-      cadence: { days: ['20260301', '20260315'], dayCount: 2, firstDay: '20260301' },
+      cadence: {
+        days: ['20260301', '20260315'],
+        purchases: [2, 1],
+        dayCount: 2,
+        firstDay: '20260301',
+      },
     });
     expect(historyBefore({ purchases: ['20260402'] }, cutoff)).toBeUndefined();
     expect(historyBefore({ purchases: [] }, cutoff)).toBeUndefined();
@@ -380,5 +386,67 @@ describe('historyBefore and summariesBefore', () => {
       { x: 2, tx: 2, T: 13 }, // 91 days
       { x: 0, tx: 0, T: 60 / 7 },
     ]);
+  });
+});
+
+describe('backtest at the edges of a purchase history (issue 24)', () => {
+  const DAY_MS = 86_400_000;
+  // asOf mid-afternoon: the instant asOf - 90 days falls in the middle of 2026-04-02.
+  const asOf = new Date('2026-07-01T15:00:00Z');
+  const rule = { factor: 2, minDays: 14, minPurchases: 3 };
+  const cadenceOf = (times: readonly (string | number)[]) =>
+    times.reduce<Cadence | undefined>(
+      (c, t) => addPurchaseDay(c, new Date(t)),
+      undefined,
+    ) as Cadence;
+
+  it('keeps a customer with 24 or more purchase days since the cut-off, as their purchases say', () => {
+    // Weekly from January, then every day from 30 days before the cut-off until asOf's eve:
+    // 120 purchase days, 90 of them after the cut-off. They came back.
+    const times = [
+      ...Array.from({ length: 10 }, (_, k) => Date.UTC(2026, 0, 5) + k * 7 * DAY_MS),
+      ...Array.from({ length: 120 }, (_, k) => Date.UTC(2026, 2, 3) + k * DAY_MS),
+    ];
+    const cadence = cadenceOf(times);
+    const fromPurchases = backtest([{ purchases: times }], asOf, { rule, grid: CALIBRATION_GRID });
+    const fromCadence = backtest([{ cadence, purchaseCount: times.length }], asOf, {
+      rule,
+      grid: CALIBRATION_GRID,
+    });
+    expect(fromPurchases).toMatchObject({ evaluated: 1, cameBack: 1, unknownHistory: 0 });
+    expect(fromCadence).toEqual(fromPurchases);
+    const cutoff = new Date(fromPurchases.cutoff);
+    expect(summariesBefore([{ cadence }], cutoff)).toEqual(
+      summariesBefore([{ purchases: times }], cutoff),
+    );
+  });
+
+  it('counts a purchase on the cut-off day after the instant asOf - 90 days as a return', () => {
+    // Weekly until 2026-03-19, silent since, and back on 2026-04-02 at 18:00, after
+    // asOf - 90 days (2026-04-02T15:00): a customer who came back, not one who was there.
+    const times = ['2026-02-26T10:00:00Z', '2026-03-05T10:00:00Z', '2026-03-12T10:00:00Z'];
+    const back = '2026-04-02T18:00:00Z';
+    for (const customer of [
+      { purchases: [...times, back] },
+      { cadence: cadenceOf([...times, back]), purchaseCount: 4 },
+    ]) {
+      const result = backtest([customer], asOf, { rule, grid: [] });
+      expect(result).toMatchObject({ evaluated: 1, cameBack: 1 });
+      // Read at the start of the cut-off's day: 21 days of silence, flagged (2 x 7 < 21).
+      expect(result.flag.flagged).toBe(1);
+    }
+  });
+
+  it('counts minPurchases in purchases, as the live rule does, from a cadence too', () => {
+    // Three purchases on two days before the cut-off, silent for weeks: the live rule
+    // (c.purchases = 3) flags them, so the backtest must.
+    const times = ['2026-02-01T09:00:00Z', '2026-02-01T17:00:00Z', '2026-02-08T09:00:00Z'];
+    const fromPurchases = backtest([{ purchases: times }], asOf, { rule, grid: [] });
+    const fromCadence = backtest([{ cadence: cadenceOf(times), purchaseCount: 3 }], asOf, {
+      rule,
+      grid: [],
+    });
+    expect(fromPurchases.flag.flagged).toBe(1);
+    expect(fromCadence.flag.flagged).toBe(1);
   });
 });
