@@ -273,6 +273,10 @@ export class PointsChange {
     const c = this.#customer;
     const months = this.program.qualifyingWindowMonths;
     const before = heldTier(this.program, c.tierId, qualifyingSpend(c.spend, this.asOf, months));
+    const at = args.occurredAt.toISOString();
+    // Only a purchase after the lapse is a return; one dated before it (a till syncing
+    // late, a second store's history) was made while the customer was still active.
+    const returning = c.status === 'lapsed' && isReturn(c, at);
     const earning = earningFor({
       total: args.amount,
       lines: args.lines,
@@ -280,7 +284,11 @@ export class PointsChange {
       tierMultiplier: before.multiplier,
       campaigns: args.campaigns ?? [],
       occurredAt: args.occurredAt,
-      customer: { tierId: before.id, status: c.status, purchases: c.purchases },
+      customer: {
+        tierId: before.id,
+        status: c.status === 'lapsed' && !returning ? 'active' : c.status,
+        purchases: c.purchases,
+      },
     });
     const points = earning.points;
     const day = utcDay(args.occurredAt);
@@ -293,19 +301,15 @@ export class PointsChange {
       this.#add(day, 'customers', 1);
       c.memberSince = day;
     }
-    const lapsedAt = c.lapsedAt;
     c.spend = addSpend(c.spend, args.occurredAt, earning.earnableSpend, this.asOf, months);
     const spend = qualifyingSpend(c.spend, this.asOf, months);
     this.setTier(heldTier(this.program, before.id, spend), spend, 'purchase');
-    const at = args.occurredAt.toISOString();
     c.purchases += 1;
     if (!c.lastPurchaseAt || c.lastPurchaseAt < at) c.lastPurchaseAt = at;
     c.cadence = addPurchaseDay(c.cadence, args.occurredAt);
-    if (c.status === 'lapsed') {
-      // Back on the day they bought, or the day they lapsed if history arrives late.
-      const back = lapsedAt !== undefined && utcDay(lapsedAt) > day ? utcDay(lapsedAt) : day;
-      this.reactivate(back);
-    }
+    // A late one joins the history and nothing else: still lapsed, so still out of the
+    // LapseWatch index, and the next scan does not flag them again.
+    if (returning) this.reactivate(day);
     this.#countShare(day);
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
@@ -586,6 +590,14 @@ export class PointsChange {
     return entry;
   }
 }
+
+/**
+ * Whether a purchase at `at` (RFC 3339) by a lapsed customer is their return: after the
+ * lapse began (lapsed strictly after lapsedAt) and after their last purchase.
+ */
+const isReturn = (c: CustomerState, at: string) =>
+  (c.lapsedAt === undefined || at > c.lapsedAt) &&
+  (c.lastPurchaseAt === undefined || at > c.lastPurchaseAt);
 
 /** `day`, or the day the customer's lapsed share last moved if that is later. */
 const shareDay = (c: CustomerState, day: string) =>

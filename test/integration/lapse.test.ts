@@ -127,7 +127,8 @@ describe('the lapse boundary', () => {
 
 describe('after a lapse', () => {
   it('a purchase reactivates, records customer.reactivated and leaves the lapsed list', async () => {
-    const base = yesterday();
+    // Lapsed 22 days ago (20 after the last purchase), so a purchase now is after the lapse.
+    const base = yesterday() - 21 * DAY;
     const id = await regular(base, [20, 10, 0]);
     await scan(new Date(base + 21 * DAY));
     expect((await customer(id)).status).toBe('lapsed');
@@ -151,7 +152,7 @@ describe('after a lapse', () => {
       typicalGapDays: 10,
       lastPurchaseAt: new Date(base).toISOString(),
       annualSpend: usd(30_000),
-      daysSinceLastPurchase: 1,
+      daysSinceLastPurchase: 22,
     });
 
     const reason = await t.call('PUT', `/v1/customers/${id}/lapse-reason`, {
@@ -312,10 +313,12 @@ async function expectNoModelFigures(ids: string[]): Promise<void> {
 
 describe('the retention report', () => {
   it('counts customers, lapses and reactivations, and the value at risk by reason', async () => {
-    const base = yesterday();
-    // Lapses count from the day they are dated (lapsedAt, after today here): as of the scan.
+    // Lapsed 22 days ago, so a purchase now is after the lapse: a return.
+    const base = yesterday() - 21 * DAY;
     const scanAt = new Date(base + 21 * DAY);
-    const report = `/v1/reports/retention?asOf=${encodeURIComponent(scanAt.toISOString())}`;
+    // As of just after the return below (lapses count from the day they are dated).
+    const asOf = new Date(Date.now() + 60_000);
+    const report = `/v1/reports/retention?asOf=${encodeURIComponent(asOf.toISOString())}`;
     const before = (await t.call('GET', report)).body;
     const a = await regular(base, [20, 10, 0], 20_000);
     const b = await regular(base, [20, 10, 0], 5_000);

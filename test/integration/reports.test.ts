@@ -510,7 +510,8 @@ describe('a seeded workload over many days', () => {
     await lapseReason(b.id, 'competitor');
     await lapseReason(b.id, 'service');
     await lapseReason(c.id, 'quality');
-    // Returns: now; backdated after the lapse; backdated before it (counted on the lapse's day).
+    // Returns: now; backdated after the lapse. A purchase dated before the lapse (a late
+    // till) is no return: e stays lapsed, with its spend.
     await buy(c.id, 4_000);
     await buy(d.id, 3_000, d.lapsedAt + DAY / 4);
     await buy(e.id, 2_500, e.last + DAY);
@@ -541,10 +542,10 @@ describe('a seeded workload over many days', () => {
       lapsed.map((c) => c.id).sort(),
     );
     // The workload reached every kind of count, so the sums below say something.
-    // Five lapsers still lapsed (three came back), and imported members whose history lapsed.
-    expect(lapsed.length).toBeGreaterThanOrEqual(lapsers.length - 3);
+    // Six lapsers still lapsed (two came back), and imported members whose history lapsed.
+    expect(lapsed.length).toBeGreaterThanOrEqual(lapsers.length - 2);
     expect(lapsed.filter((c) => lapsers.some((l) => l.id === c.id))).toHaveLength(
-      lapsers.length - 3,
+      lapsers.length - 2,
     );
     expect(outstanding).toBeGreaterThan(0);
     expect(liability(outstanding).amount).toBeLessThan(outstanding);
@@ -577,7 +578,7 @@ describe('a seeded workload over many days', () => {
     expect(sum('lapsedToday')).toBe(
       truth.events.filter((e) => e.type === 'customer.lapsed').length,
     );
-    expect(sum('reactivatedToday')).toBe(3);
+    expect(sum('reactivatedToday')).toBe(2);
     expect(new Set(rows.filter((r) => r.purchases > 0).map((r) => r.date)).size).toBeGreaterThan(
       20,
     );
@@ -625,7 +626,7 @@ describe('a seeded workload over many days', () => {
     }
     const now = (await t.call('GET', '/v1/reports/retention')).body;
     expect(now.lapsedLast12Months).toBeGreaterThanOrEqual(8);
-    expect(now.reactivatedLast12Months).toBe(3);
+    expect(now.reactivatedLast12Months).toBe(2);
     // By reason, as the lapsed list says.
     const byReason: Record<string, { customers: number; valueAtRisk: any }> = {};
     for (const l of truth.lapsedList) {

@@ -217,7 +217,8 @@ describe('listLapsedCustomers', () => {
 
 describe('recordLapseReason', () => {
   it('stores the reason of a lapsed customer, until a purchase reactivates it', async () => {
-    const base = yesterday();
+    // Lapsed 22 days ago, so a purchase now is after the lapse: a return.
+    const base = yesterday() - 21 * DAY;
     const id = await regular(base, [20, 10, 0]);
     await runLapseScan(at(base + 21 * DAY));
     const now = new Date();
@@ -278,12 +279,14 @@ describe('recordLapseReason', () => {
 
 describe('retentionReport', () => {
   it('counts a small known population: customers, lapses, reactivations, value at risk', async () => {
-    const base = yesterday();
+    // Lapsed 22 days ago, so a purchase now is after the lapse: a return.
+    const base = yesterday() - 21 * DAY;
     const scanAt = at(base + 21 * DAY);
     // Everyone earlier tests made who would lapse by scanAt lapses now, before the snapshot.
     await runLapseScan(scanAt);
-    // Lapses count from the day they are dated (lapsedAt, here after today): as of scanAt.
-    const before = await retentionReport(scanAt);
+    // As of just after the return below (lapses count from the day they are dated).
+    const asOf = at(Date.now() + 60_000);
+    const before = await retentionReport(asOf);
 
     const a = await regular(base, [20, 10, 0], 20_000); // lapses, reason price
     const b = await regular(base, [20, 10, 0], 5_000); // lapses, then buys again
@@ -294,7 +297,6 @@ describe('retentionReport', () => {
     await buy(b, new Date());
     expect((await getCustomerConsistent(c))?.status).toBe('lapsed');
 
-    const asOf = scanAt;
     const r = await retentionReport(asOf);
     expect(r.asOf).toBe(asOf.toISOString());
     expect(r.customers).toBe(before.customers + 4);
