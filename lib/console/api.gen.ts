@@ -1027,7 +1027,7 @@ export interface paths {
         put?: never;
         /**
          * Bring members from another system, up to 500 at a time
-         * @description Each item is checked on its own: a bad one is reported in `errors` with its index and the problem code POST /v1/customers would give, and the rest are created. An item whose externalId, email or phone already belongs to a customer (in the table, or to an earlier item of the batch) is `existing`: that customer is left as it is, so running an import again creates nothing twice and credits no opening balance twice, and finds each item by its externalId when it has one. An item whose identifiers belong to two different customers is a `conflict` error, naming whose each one is. `openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported members are members already: enrolment campaigns do not credit them.
+         * @description Each item is checked on its own: a bad one is reported in `errors` with its index and the problem code POST /v1/customers would give, and the rest are created. An item whose externalId, email or phone already belongs to a customer (in the table, or to an earlier item of the batch) is `existing`: that customer is left as it is, so running an import again creates nothing twice and credits no opening balance twice, and finds each item by its externalId when it has one. An item whose identifiers belong to two different customers is a `conflict` error, naming whose each one is. `openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported members are members already: enrolment campaigns do not credit them. An item not created because the database failed is a `service-unavailable` error: send it again.
          *
          *     A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 `idempotency-key-in-use` (with Retry-After); afterwards the same request replays the answer. A batch cut short by a failure may have created some of its members; sending it again finds those `existing`.
          *
@@ -2125,7 +2125,7 @@ export interface components {
             errors: {
                 /** @description The item's position in `items` */
                 index: number;
-                /** @description The problem code the single route would answer for it */
+                /** @description The problem code the single route would answer for it. `service-unavailable` is the one to send again as it is: the item was not applied (the database failed or was too busy), and sent again it is applied, or found already recorded. Any other code gets the same answer until the item is changed. */
                 code: string;
                 detail: string;
             }[];
@@ -2155,7 +2155,7 @@ export interface components {
             errors: {
                 /** @description The item's position in `items` */
                 index: number;
-                /** @description The problem code the single route would answer for it */
+                /** @description The problem code the single route would answer for it. `service-unavailable` is the one to send again as it is: the item was not applied (the database failed or was too busy), and sent again it is applied, or found already recorded. Any other code gets the same answer until the item is changed. */
                 code: string;
                 detail: string;
             }[];

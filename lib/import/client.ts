@@ -2,7 +2,9 @@
  * The bulk importer behind `npm run import`: streams customers.csv and purchases.csv into
  * the admin import routes (POST /v1/imports/customers, then POST /v1/imports/purchases) in
  * batches, several at a time, retrying what can be retried with the batch's own
- * Idempotency-Key, and writes the rows that could not be imported to a CSV with the reason.
+ * Idempotency-Key (and the items a batch answered `service-unavailable` in a batch of their
+ * own, before later batches of their customers), and writes the rows that could not be
+ * imported to a CSV with the reason.
  * Rerunning the same import is safe: customers come back as `existing`, receipts already
  * recorded as duplicates.
  */
@@ -30,6 +32,15 @@ const MAX_RETRY_DELAY_MS = 20_000;
 
 /** How long a batch whose Idempotency-Key is in use (409) is retried: past the API's 60 s mark. */
 const KEY_IN_USE_PATIENCE_MS = 90_000;
+
+/**
+ * Times the items of a batch the API answered `service-unavailable` (not applied: the
+ * database failed or was too busy) are sent again, with backoff, before they are rejected.
+ */
+const MAX_ITEM_RESENDS = 4;
+
+/** The per-item code that says an item was not applied and may be sent again as it is. */
+const SEND_AGAIN = 'service-unavailable';
 
 /** A request not answered in this time counts as a network error (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -127,6 +138,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
     rejected,
     customerIds: new Map(),
     programCurrency: undefined,
+    heldBack: new Set(),
   };
   try {
     if (customersCsv) {
@@ -162,6 +174,11 @@ interface ImportContext extends Settings {
   customerIds: Map<string, string | null>;
   /** The program's currency (GET /v1/program), fetched once when a row needs it. */
   programCurrency: Promise<string> | undefined;
+  /**
+   * Customers with a purchase that could not be imported even when sent again: their later
+   * purchases are not sent, so that a rerun applies them all in order.
+   */
+  heldBack: Set<string>;
 }
 
 function settingsOf(options: ImportOptions): Settings {
@@ -677,8 +694,13 @@ function rejectAnswered(
 
 /**
  * Sends a phase's entries to `path` batch by batch (sendAll); `tally` counts each batch's
- * answer, whose per-item errors go to the rejected file here. Reports progress at the
- * start, after each batch and at the end. Returns whether it stopped early.
+ * answer, whose per-item errors go to the rejected file here. Items answered
+ * `service-unavailable` are sent again (a smaller batch, after a backoff, up to
+ * MAX_ITEM_RESENDS times) before the batch is done, so a later batch of their customers
+ * waits for them; only what still fails then is rejected, and a customer's later purchases
+ * are then held back (rejected unsent), so that a rerun applies the customer's purchases in
+ * order. Reports progress at the start, after each batch and at the end. Returns whether it
+ * stopped early.
  */
 async function sendPhase<Item>(
   context: ImportContext,
@@ -689,13 +711,37 @@ async function sendPhase<Item>(
   tally: (batch: Entry<Item>[], body: unknown) => void,
 ): Promise<boolean> {
   const send = async (batch: Entry<Item>[]) => {
-    const body = await postBatch(
-      context.connection,
-      path,
-      batch.map((entry) => entry.item),
-    );
-    tally(batch, body);
-    counts.rejected += rejectAnswered(context, batch, errorsOf(body, `POST ${path}`));
+    let pending = batch.filter((entry) => {
+      if (entry.customerId === undefined || !context.heldBack.has(entry.customerId)) return true;
+      context.rejected.add(
+        entry.row,
+        SEND_AGAIN,
+        'not sent: an earlier purchase of this customer could not be imported; run the import again',
+      );
+      counts.rejected++;
+      return false;
+    });
+    for (let resends = 0; pending.length > 0; resends++) {
+      if (resends > 0) await sleep(backoff(resends));
+      const body = await postBatch(
+        context.connection,
+        path,
+        pending.map((entry) => entry.item),
+      );
+      tally(pending, body);
+      const errors = errorsOf(body, `POST ${path}`);
+      const again = errors.filter((e) => e.code === SEND_AGAIN && resends < MAX_ITEM_RESENDS);
+      const final = errors.filter((e) => !again.includes(e));
+      counts.rejected += rejectAnswered(context, pending, final);
+      for (const error of final) {
+        const customerId = pending[error.index]?.customerId;
+        if (error.code === SEND_AGAIN && customerId !== undefined) context.heldBack.add(customerId);
+      }
+      pending = again
+        .map((e) => e.index)
+        .sort((a, b) => a - b)
+        .flatMap((index) => pending[index] ?? []);
+    }
     progress.add(batch.length);
     progress.report();
   };

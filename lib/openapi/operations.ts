@@ -795,7 +795,8 @@ export const operations: Record<string, Operation> = {
       'each item by its externalId when it has one. An item whose identifiers belong to two ' +
       'different customers is a `conflict` error, naming whose each one is. ' +
       '`openingPoints` become an `adjust` ledger entry with reason `opening balance`. Imported ' +
-      'members are members already: enrolment campaigns do not credit them.\n\n' +
+      'members are members already: enrolment campaigns do not credit them. An item not ' +
+      'created because the database failed is a `service-unavailable` error: send it again.\n\n' +
       'A batch is many transactions, not one: while it runs its Idempotency-Key answers 409 ' +
       '`idempotency-key-in-use` (with Retry-After); afterwards the same request replays the ' +
       'answer. A batch cut short by a failure may have created some of its members; sending ' +

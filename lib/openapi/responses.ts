@@ -671,7 +671,14 @@ export const purchaseQuoteSchema = z
 const itemErrorSchema = z
   .object({
     index: z.int().min(0).describe("The item's position in `items`"),
-    code: z.string().describe('The problem code the single route would answer for it'),
+    code: z
+      .string()
+      .describe(
+        'The problem code the single route would answer for it. `service-unavailable` is the ' +
+          'one to send again as it is: the item was not applied (the database failed or was ' +
+          'too busy), and sent again it is applied, or found already recorded. Any other code ' +
+          'gets the same answer until the item is changed.',
+      ),
     detail: z.string(),
   })
   .describe('An item not imported, and why');

@@ -22,3 +22,29 @@ export function isTransactionConflict(error: unknown): boolean {
 /** Jittered exponential wait before retry `attempt` (1, 2, ...) of a lost optimistic write. */
 export const backoff = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));
+
+/** Node's socket errors, which the SDK passes through when DynamoDB cannot be reached. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * A failure of DynamoDB or of the way to it (an error DynamoDB answered, throttling past the
+ * SDK's retries, a dropped or timed-out connection), not of our code: what it stopped was
+ * not written, or was written whole (a transaction is all or nothing), so it can be sent
+ * again and found recorded if it was.
+ */
+export function isStorageFailure(error: unknown): boolean {
+  const e = error as { $metadata?: unknown; name?: unknown; code?: unknown } | undefined;
+  return (
+    e?.$metadata !== undefined ||
+    e?.name === 'TimeoutError' ||
+    (typeof e?.code === 'string' && UNREACHABLE.has(e.code))
+  );
+}

@@ -37,7 +37,7 @@ import { type IdentifierKind, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { batchGet, byKey, keyOf } from '../store/reads.ts';
-import { isTransactionConflict } from '../store/transactions.ts';
+import { isStorageFailure, isTransactionConflict } from '../store/transactions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { normalise } from './customers.ts';
 import { inParallel } from './parallel.ts';
@@ -265,6 +265,21 @@ export async function importCustomers(
       MAX_TRANSACTION_ITEMS - 3,
     );
     await inParallel(groups, CONCURRENT_TRANSACTIONS, async (group) => {
+      try {
+        await enrolGroup(group);
+      } catch (error) {
+        // The database failed: what was not created is told, to be sent again.
+        if (!isStorageFailure(error)) throw error;
+        for (const m of group) {
+          m.outcome ??= {
+            index: m.index,
+            code: 'service-unavailable',
+            detail: 'The database failed while these were written; send them again',
+          };
+        }
+      }
+    });
+    async function enrolGroup(group: NewMember[]): Promise<void> {
       if (await insertCustomers(group)) {
         for (const m of group) m.outcome = { created: true };
         return;
@@ -291,7 +306,7 @@ export async function importCustomers(
           };
         }
       }
-    });
+    }
 
     const idOf = (m: NewMember) =>
       m.outcome && 'existingId' in m.outcome ? m.outcome.existingId : m.change.customer.id;
@@ -655,8 +670,10 @@ export const BATCH_SECONDS = 20;
 
 /**
  * Applies `items` per customer in occurredAt order, several customers to a transaction,
- * up to CONCURRENT_TRANSACTIONS at a time. Once `deadline` has passed, or a transaction
- * failed, no new one starts; the items left are reported as `service-unavailable`.
+ * up to CONCURRENT_TRANSACTIONS at a time. Once `deadline` has passed, or the database
+ * failed (after some transactions may have committed), no new one starts: the items not
+ * applied are reported as `service-unavailable`, to be sent again, and the answer still
+ * tells what was imported. Only a failure of our own code fails the batch.
  */
 async function applyItems(
   items: readonly PurchaseItem[],
@@ -685,8 +702,15 @@ async function applyItems(
   );
   const result: Plan = { imported: [], duplicates: [], errors: [], leftover: [] };
   let failure: { error: unknown } | undefined;
+  let storageFailed = false;
   const workers = Array.from({ length: CONCURRENT_TRANSACTIONS }, async () => {
     for (let unit = queue.shift(); unit && !failure; unit = queue.shift()) {
+      if (storageFailed) {
+        result.errors.push(
+          ...unapplied(unit, 'The database failed during the batch; send these again'),
+        );
+        continue;
+      }
       if (Date.now() > deadline) {
         result.errors.push(...unapplied(unit, 'The batch ran out of time; send these again'));
         continue;
@@ -698,8 +722,14 @@ async function applyItems(
         result.errors.push(...plan.errors);
         if (plan.leftover.length > 0) queue.push(plan.leftover);
       } catch (error) {
-        // No new transaction starts; those in flight finish before the error is thrown.
-        failure ??= { error };
+        // No new transaction starts; those in flight finish first.
+        if (!isStorageFailure(error)) failure ??= { error };
+        else {
+          storageFailed = true;
+          result.errors.push(
+            ...unapplied(unit, 'The database failed while these were written; send them again'),
+          );
+        }
       }
     }
   });

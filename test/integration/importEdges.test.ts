@@ -8,11 +8,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
 import { type ImportOptions, runImport } from '../../lib/import/client.ts';
+import { db } from '../../lib/store/client.ts';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
+import { wholeLedger } from '../support/ledger.ts';
 
 let t: TestApi;
 let dir: string;
@@ -87,5 +90,159 @@ describe('a customers file imported again', () => {
     expect(row?.code).toBe('conflict');
     expect(row?.detail).toContain(one);
     expect(row?.detail).toContain(two);
+  });
+});
+
+// ---------------------------------------------------------------- a storage error mid-batch
+
+const DAY = 86_400_000;
+/** Purchase `i` of a history: every 5 days up to yesterday, amounts growing (tiers move). */
+const startedAt = Date.now();
+const purchaseAt = (i: number, of: number) => new Date(startedAt - (of - i) * 5 * DAY);
+const amountOf = (i: number) => 1_000 + 137 * i;
+
+/**
+ * Fails the `nth` TransactWriteItems the store sends from now on, once, as DynamoDB does
+ * when it fails on its side (after the SDK's own retries): everything else reaches
+ * DynamoDB Local as usual.
+ */
+function failNthTransaction(nth: number) {
+  const name = `failNthTransaction-${++n}`;
+  let seen = 0;
+  db().middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'TransactWriteItemsCommand' && ++seen === nth) {
+        throw new InternalServerError({ message: 'Internal server error', $metadata: {} });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return {
+    failed: () => seen >= nth,
+    remove: () => db().middlewareStack.remove(name),
+  };
+}
+
+/**
+ * What two customers' histories must agree on, up to ids, receipt ids and recording times:
+ * the points of each purchase in turn show the order they were applied in (tiers move).
+ */
+async function history(customerId: string) {
+  const customer = (await t.call('GET', `/v1/customers/${customerId}`)).body;
+  const ledger = (await wholeLedger(t, customerId)).map((e) => ({
+    type: e.type,
+    points: e.points,
+    balanceAfter: e.balanceAfter,
+  }));
+  const { points, tier, qualifyingSpend, cadence, lastPurchaseAt } = customer;
+  return { points, tier, qualifyingSpend, cadence, lastPurchaseAt, ledger };
+}
+
+describe('a purchases batch that meets a storage error', () => {
+  let storeId: string;
+  beforeAll(async () => {
+    storeId = (await t.call('POST', '/v1/stores', { body: { name: 'Flaky street' } })).body.id;
+  });
+
+  const importing = (items: unknown[]) =>
+    t.call('POST', '/v1/imports/purchases', {
+      body: { items },
+      headers: { 'idempotency-key': `edges-${++n}-${Math.random()}` },
+    });
+
+  it('answers item by item: what committed is imported, the rest service-unavailable to send again', async () => {
+    const created = await t.call('POST', '/v1/imports/customers', {
+      body: { items: [{ externalId: 'se-1' }, { externalId: 'se-ref' }] },
+      headers: { 'idempotency-key': `edges-${++n}` },
+    });
+    const [customerId, referenceId] = created.body.createdCustomers.map((c: any) => c.customerId);
+    const COUNT = 60; // more than one transaction holds
+    const items = (who: string, prefix: string) =>
+      Array.from({ length: COUNT }, (_, i) => ({
+        customerId: who,
+        storeId,
+        receiptId: `${prefix}-${i}`,
+        occurredAt: purchaseAt(i, COUNT).toISOString(),
+        total: { amount: amountOf(i), currency: 'USD' },
+      }));
+    const reference = await importing(items(referenceId, 'se-ref'));
+    expect(reference.body).toEqual({ imported: COUNT, duplicates: 0, errors: [] });
+
+    const failing = failNthTransaction(2);
+    let first: Awaited<ReturnType<typeof importing>>;
+    try {
+      first = await importing(items(customerId, 'se-1'));
+    } finally {
+      failing.remove();
+    }
+    expect(failing.failed()).toBe(true);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const { imported, duplicates, errors } = first.body;
+    expect(imported).toBeGreaterThan(0);
+    expect(duplicates).toBe(0);
+    expect(imported + errors.length).toBe(COUNT);
+    // The first transaction's purchases (the earliest) went in; every later one is to be sent again.
+    expect(errors.map((e: any) => e.index)).toEqual(
+      Array.from({ length: COUNT - imported }, (_, i) => imported + i),
+    );
+    for (const e of errors) expect(e.code).toBe('service-unavailable');
+
+    const again = await importing(items(customerId, 'se-1').slice(imported));
+    expect(again.body).toEqual({ imported: COUNT - imported, duplicates: 0, errors: [] });
+    expect(await history(customerId)).toEqual(await history(referenceId));
+  });
+
+  it('the CLI sends again what can be sent again before later batches of the same customers', async () => {
+    const people = ['cli-a', 'cli-b', 'cli-c'];
+    const references = people.map((p) => `${p}-ref`);
+    await runImport(
+      options({ customersFile: csvFile(`externalId\n${[...people, ...references].join('\n')}\n`) }),
+    );
+    const PER_CUSTOMER = 30;
+    /** Every customer's purchases, by date: each batch of 30 holds 10 of each customer's. */
+    const purchasesCsv = (who: string[]) =>
+      'customerExternalId,receiptId,occurredAt,amount,currency\n' +
+      Array.from({ length: PER_CUSTOMER }, (_, i) =>
+        who
+          .map(
+            (p) => `${p},${p}-${i},${purchaseAt(i, PER_CUSTOMER).toISOString()},${amountOf(i)},USD`,
+          )
+          .join('\n'),
+      ).join('\n');
+    const settings = { storeId, batchSize: 30, concurrency: 2 };
+    const reference = await runImport(
+      options({ purchasesFile: csvFile(purchasesCsv(references)), ...settings }),
+    );
+    expect(reference.purchases.imported).toBe(90);
+
+    const failing = failNthTransaction(2);
+    const batches: number[] = [];
+    const recording: typeof fetch = (url, init) => {
+      if (String(url).endsWith('/v1/imports/purchases')) {
+        batches.push(JSON.parse(String(init?.body)).items.length);
+      }
+      return fetch(url, init);
+    };
+    let summary: Awaited<ReturnType<typeof runImport>>;
+    try {
+      summary = await runImport(
+        options({ purchasesFile: csvFile(purchasesCsv(people)), ...settings, fetch: recording }),
+      );
+    } finally {
+      failing.remove();
+    }
+    expect(failing.failed()).toBe(true);
+    // The first batch met the failure; what it could not apply went again before the next.
+    expect(batches).toHaveLength(4);
+    expect(batches[1]).toBeLessThan(30);
+    expect(batches.filter((size) => size === 30)).toHaveLength(3);
+    expect(rejectedRows(summary.rejectedFile)).toEqual([]);
+    expect(summary.purchases).toEqual({ rows: 90, imported: 90, duplicates: 0, rejected: 0 });
+    for (const [i, p] of people.entries()) {
+      const id = (await t.call('GET', `/v1/customers?externalId=${p}`)).body.id;
+      const ref = (await t.call('GET', `/v1/customers?externalId=${references[i]}`)).body.id;
+      expect(await history(id), p).toEqual(await history(ref));
+    }
   });
 });

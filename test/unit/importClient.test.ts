@@ -327,6 +327,42 @@ describe('runImport', () => {
     expect(summary.purchases.imported).toBe(6);
   });
 
+  it("sends a service-unavailable item again; once it still fails, holds back its customer's later purchases", async () => {
+    await fakeApi();
+    api.hook = (request) => {
+      if (request.items[0]?.receiptId !== 'a1') return undefined;
+      const errors = [{ index: 0, code: 'service-unavailable', detail: 'the database failed' }];
+      return { status: 200, body: { imported: 0, duplicates: 0, errors } };
+    };
+    const summary = await runImport(
+      options({
+        customersFile: csvFile(customersCsv(['a', 'b'])),
+        purchasesFile: csvFile(
+          'customerExternalId,receiptId,occurredAt,amount,currency\n' +
+            ['a1', 'b1', 'a2'].map((r) => `${r[0]},${r},2024-05-01,100,USD`).join('\n'),
+        ),
+        batchSize: 1,
+        concurrency: 1,
+      }),
+    );
+    const sent = api.posts('/v1/imports/purchases').map((r) => r.items[0].receiptId);
+    // Sent once and four times again, each under a key of its own; a2 never.
+    expect(sent).toEqual(['a1', 'a1', 'a1', 'a1', 'a1', 'b1']);
+    const keys = api.posts('/v1/imports/purchases').map((r) => r.headers['idempotency-key']);
+    expect(new Set(keys).size).toBe(6);
+    expect(summary.purchases).toEqual({ rows: 3, imported: 1, duplicates: 0, rejected: 2 });
+    expect(
+      rejectedRows(summary.rejectedFile as string).map((r) => [r.row.receiptId, r.code, r.detail]),
+    ).toEqual([
+      ['a1', 'service-unavailable', 'the database failed'],
+      [
+        'a2',
+        'service-unavailable',
+        'not sent: an earlier purchase of this customer could not be imported; run the import again',
+      ],
+    ]);
+  });
+
   it("keeps a customer's run of purchases in one batch when it fits", async () => {
     await fakeApi();
     await runImport(
