@@ -665,7 +665,7 @@ export interface paths {
         };
         /**
          * How often the lapse flag is right, on your own customers
-         * @description The backtest the nightly lapse-scan job runs on its sample of customers (up to 20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, minDays) and the scores said, against who bought in the 90 days since. `flag.precision`: of the customers flagged then, the share who did not come back; `flag.recall`: of those who did not come back, the share flagged. `auc`: how well each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, silence / typical gap, and churnRisk under a BG/NBD model fitted on the history before that day only. The figures are null, and `insufficientData` says why, until the programme has at least 500 customers with 2 or more purchase days and 180 days of history before that day (or before the job first ran). The same backtest judges every pair of a small grid of thresholds; with `lapse.mode: "calibrated"` the pair with the highest recall whose precision reaches `lapse.targetPrecision` is in force (`calibration`), else the program's own.
+         * @description The backtest the nightly lapse-scan job runs on its sample of customers (up to 20,000, whole shards): at the start of the UTC day 90 days before asOf, what the lapse rule in force (factor, minDays) and the scores said, against who bought in the 90 days since (purchase days are whole UTC days: a purchase on that day is a return). A customer counts as the lapse rule counts them: lapse.minPurchases in purchases. `flag.precision`: of the customers flagged then, the share who did not come back; `flag.recall`: of those who did not come back, the share flagged. `auc`: how well each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, silence / typical gap, and churnRisk under a BG/NBD model fitted on the history before that day only. The figures are null, and `insufficientData` says why, until the programme has at least 500 customers with 2 or more purchase days and 180 days of history before that day (or before the job first ran). The same backtest judges every pair of a small grid of thresholds; with `lapse.mode: "calibrated"` the pair with the highest recall whose precision reaches `lapse.targetPrecision` is in force (`calibration`), else the program's own.
          *
          *     Roles: admin.
          */
@@ -799,7 +799,7 @@ export interface paths {
         put?: never;
         /**
          * Run the lapse-scan job now, as of asOf
-         * @description Daily (hourly in the local server): flags the active customers with at least lapse.minPurchases purchases whose silence at asOf exceeds max(minDays, factor x typicalGapDays), with the factor and minDays in force (the program's, or calibration's: GET /v1/reports/lapse-quality): status `lapsed`, lapsedAt = the moment the rule started to hold, and one `customer.lapsed` event, in one transaction. Reads only the customers due, never the table: a keys-only index keeps active customers by band of typical gap and last purchase, so the thresholds are applied in the query and a change of factor or minDays (PUT /v1/program, or calibration) reaches every customer at the next run, with no write to any of them; a change of minPurchases reaches a customer at their next purchase. A customer flagged leaves the index, so a rerun flags nobody twice and a run cut off is finished by the next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the Customers index) and backtests the lapse flag on them (GET /v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has minutes; a run here after a long flagging leaves them to it); when that changes the calibrated thresholds, it flags again by the new ones and records a `program.lapse-calibrated` event. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
+         * @description Daily (hourly in the local server): flags the active customers with at least lapse.minPurchases purchases whose silence at asOf exceeds max(minDays, factor x typicalGapDays), with the factor and minDays in force (the program's, or calibration's: GET /v1/reports/lapse-quality): status `lapsed`, lapsedAt = the moment the rule started to hold, and one `customer.lapsed` event, in one transaction. Reads only the customers due, never the table: a keys-only index keeps active customers by band of typical gap and last purchase, so the thresholds are applied in the query and a change of factor or minDays (PUT /v1/program, or calibration) reaches every customer at the next run, with no write to any of them; a change of minPurchases reaches a customer at their next purchase. A customer flagged leaves the index, so a rerun flags nobody twice and a run cut off is finished by the next. Then refits the BG/NBD model on up to 20,000 customers (whole shards of the Customers index) and backtests the lapse flag on them (GET /v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has minutes; a run here after a long flagging leaves them to it); when that changes the calibrated thresholds, it flags again by the new ones and records a `program.lapse-calibrated` event. `fitted` says whether this run did (else `notFitted` says why, and `model` is the one stored before). A run as of more than 5 minutes ago flags as of then but fits and measures nothing: the customers hold purchases made after its asOf, and the live model and report stay as they are. A purchase import marks the model `stale` until a run fits again, on all of it. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
          *
          *     Roles: admin.
          */
@@ -1365,10 +1365,19 @@ export interface components {
             balanceAfter: number;
             /**
              * Format: date-time
-             * @description RFC 3339, UTC
+             * @description When the entry was written
              */
             at: string;
             purchaseId?: string;
+            /**
+             * Format: date-time
+             * @description On an entry of a purchase (`earn`, `pending`, `refund`): when the purchase was made, which is earlier than `at` for a purchase recorded late or imported
+             */
+            occurredAt?: string;
+            /** @description On an entry of a purchase: the store it was made at */
+            storeId?: string;
+            /** @description On an entry of a purchase: the purchase's receipt id, if it had one */
+            receiptId?: string;
             refundId?: string;
             redemptionId?: string;
             reason?: string;
@@ -1421,6 +1430,8 @@ export interface components {
             availableAt?: string;
             /** @description Refunded so far */
             refunded: components["schemas"]["Money"];
+            /** @description The total less its lines in categories the program excludes from earning: what earned points and counted towards tiers (the total when nothing was excluded); refunds take tier spend back in the same proportion */
+            earnableSpend: components["schemas"]["Money"];
         };
         /** @description A purchase just recorded, with the customer as it is after it */
         RecordedPurchase: {
@@ -1762,7 +1773,14 @@ export interface components {
             flagged: number;
             /** @description false if the run stopped at its time budget; the next run carries on */
             complete: boolean;
-            /** @description The model after this run (a dry run leaves it as it was); null until 30 customers have bought */
+            /** @description true if this run fitted the model and backtested the flag on the customers as they are now (GET /v1/reports/lapse-quality); false if it left both as they were (notFitted says why) */
+            fitted: boolean;
+            /**
+             * @description Why this run did not fit: `dry-run`; `incomplete` (the flagging stopped at its time budget: the next run carries on, then fits); `no-time` (less than 20 s left after the flagging: the scheduled run fits); `past-as-of` (asOf more than 5 minutes before now: the customers hold purchases made after it, so the live model and report are left alone); `too-few-customers` (fewer than 30 with a purchase: no model yet, the backtest is stored)
+             * @enum {string}
+             */
+            notFitted?: "dry-run" | "incomplete" | "no-time" | "past-as-of" | "too-few-customers";
+            /** @description The model after this run (the stored one when it did not fit); null until 30 customers have bought */
             model: {
                 r: number;
                 alpha: number;
@@ -1780,6 +1798,8 @@ export interface components {
                  * @description RFC 3339, UTC
                  */
                 fittedAt: string;
+                /** @description true when purchases were imported after this model was fitted: the next run that fits refits on all of them */
+                stale: boolean;
             } | null;
             /** @description The lapse thresholds in force at the end of the run: the program's, or those calibration chose (lapse.mode calibrated). A run whose backtest changed them flagged again by the new ones */
             thresholds: {

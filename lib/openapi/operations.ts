@@ -545,8 +545,10 @@ export const operations: Record<string, Operation> = {
     summary: 'How often the lapse flag is right, on your own customers',
     description:
       'The backtest the nightly lapse-scan job runs on its sample of customers (up to ' +
-      '20,000, whole shards): at asOf - 90 days, what the lapse rule in force (factor, ' +
-      'minDays) and the scores said, against who bought in the 90 days since. ' +
+      '20,000, whole shards): at the start of the UTC day 90 days before asOf, what the ' +
+      'lapse rule in force (factor, minDays) and the scores said, against who bought in the ' +
+      '90 days since (purchase days are whole UTC days: a purchase on that day is a return). ' +
+      'A customer counts as the lapse rule counts them: lapse.minPurchases in purchases. ' +
       '`flag.precision`: of the customers flagged then, the share who did not come back; ' +
       '`flag.recall`: of those who did not come back, the share flagged. `auc`: how well ' +
       'each score ranks who did not come back (0.5 is chance, 1 perfect): days of silence, ' +
@@ -581,7 +583,11 @@ export const operations: Record<string, Operation> = {
       '/v1/reports/lapse-quality), if 20 s of its time are left (the scheduled run has ' +
       'minutes; a run here after a long flagging leaves them to it); when that changes the ' +
       'calibrated thresholds, it flags again by the new ones and records a ' +
-      '`program.lapse-calibrated` event. ' +
+      '`program.lapse-calibrated` event. `fitted` says whether this run did (else ' +
+      '`notFitted` says why, and `model` is the one stored before). A run as of more than 5 ' +
+      'minutes ago flags as of then but fits and measures nothing: the customers hold ' +
+      'purchases made after its asOf, and the live model and report stay as they are. A ' +
+      'purchase import marks the model `stale` until a run fits again, on all of it. ' +
       JOB_BODY,
     body: jobRunSchema,
     bodyOptional: true,

@@ -190,8 +190,19 @@ export const ledgerEntrySchema = z.object({
         '`refund` inside the pending window',
     ),
   balanceAfter: z.int().describe('Available points after this entry'),
-  at: timestamp,
+  at: timestamp.describe('When the entry was written'),
   purchaseId: z.string().optional(),
+  occurredAt: timestamp
+    .optional()
+    .describe(
+      'On an entry of a purchase (`earn`, `pending`, `refund`): when the purchase was made, ' +
+        'which is earlier than `at` for a purchase recorded late or imported',
+    ),
+  storeId: z.string().optional().describe('On an entry of a purchase: the store it was made at'),
+  receiptId: z
+    .string()
+    .optional()
+    .describe("On an entry of a purchase: the purchase's receipt id, if it had one"),
   refundId: z.string().optional(),
   redemptionId: z.string().optional(),
   reason: z.string().optional(),
@@ -228,7 +239,15 @@ const purchaseFields = {
 };
 
 export const purchaseSchema = z
-  .object({ ...purchaseFields, refunded: describedMoney('Refunded so far') })
+  .object({
+    ...purchaseFields,
+    refunded: describedMoney('Refunded so far'),
+    earnableSpend: describedMoney(
+      'The total less its lines in categories the program excludes from earning: what ' +
+        'earned points and counted towards tiers (the total when nothing was excluded); ' +
+        'refunds take tier spend back in the same proportion',
+    ),
+  })
   .describe('A recorded purchase');
 
 export const recordedPurchaseSchema = z
@@ -432,10 +451,35 @@ const lapseScanResultSchema = z.object({
   complete: z
     .boolean()
     .describe('false if the run stopped at its time budget; the next run carries on'),
+  fitted: z
+    .boolean()
+    .describe(
+      'true if this run fitted the model and backtested the flag on the customers as they ' +
+        'are now (GET /v1/reports/lapse-quality); false if it left both as they were (notFitted says why)',
+    ),
+  notFitted: z
+    .enum(['dry-run', 'incomplete', 'no-time', 'past-as-of', 'too-few-customers'])
+    .optional()
+    .describe(
+      'Why this run did not fit: `dry-run`; `incomplete` (the flagging stopped at its time ' +
+        'budget: the next run carries on, then fits); `no-time` (less than 20 s left after ' +
+        'the flagging: the scheduled run fits); `past-as-of` (asOf more than 5 minutes before ' +
+        'now: the customers hold purchases made after it, so the live model and report are ' +
+        'left alone); `too-few-customers` (fewer than 30 with a purchase: no model yet, the ' +
+        'backtest is stored)',
+    ),
   model: modelSchema
+    .extend({
+      stale: z
+        .boolean()
+        .describe(
+          'true when purchases were imported after this model was fitted: the next run that ' +
+            'fits refits on all of them',
+        ),
+    })
     .nullable()
     .describe(
-      'The model after this run (a dry run leaves it as it was); null until 30 customers have bought',
+      'The model after this run (the stored one when it did not fit); null until 30 customers have bought',
     ),
   thresholds: z
     .object({

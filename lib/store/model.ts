@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 import type { DomainEvent, EventType } from '../domain/ledger.ts';
 import type { ModelParams } from '../domain/model.ts';
@@ -16,9 +16,62 @@ export async function getModel(now = Date.now()): Promise<ModelParams | undefine
   return model;
 }
 
-export async function putModel(model: ModelParams): Promise<void> {
-  await db().send(new PutCommand({ TableName: tableName(), Item: { ...keys.model(), model } }));
+/**
+ * Stores the model fitted on the data as it stood after `importsSeen` import batches
+ * (getModelItem's `imports` read before the fit read its customers; absent: as many as
+ * now, for a model put by hand). The import counter is kept.
+ */
+export async function putModel(model: ModelParams, importsSeen?: number): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.model(),
+      UpdateExpression:
+        importsSeen === undefined
+          ? 'SET #model = :model, importsSeen = if_not_exists(imports, :zero)'
+          : 'SET #model = :model, importsSeen = :seen',
+      ExpressionAttributeNames: { '#model': 'model' },
+      ExpressionAttributeValues: {
+        ':model': model,
+        ...(importsSeen === undefined ? { ':zero': 0 } : { ':seen': importsSeen }),
+      },
+    }),
+  );
   cached = { model, until: Date.now() + config().programCacheMs };
+}
+
+/**
+ * The stored model (read consistently, not cached), how many purchase import batches
+ * have imported anything (markModelStale), and whether one did after the model's fit
+ * began reading (`stale`: the next lapse scan refits on all of it).
+ */
+export async function getModelItem(): Promise<{
+  model: ModelParams | undefined;
+  imports: number;
+  stale: boolean;
+}> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.model(), ConsistentRead: true }),
+  );
+  const model = Item?.model as ModelParams | undefined;
+  const imports = (Item?.imports as number | undefined) ?? 0;
+  const seen = (Item?.importsSeen as number | undefined) ?? 0;
+  return { model, imports, stale: model !== undefined && imports > seen };
+}
+
+/**
+ * Marks the model stale: purchases were imported (one small write per import batch that
+ * imported any), so the model no longer speaks for the history as it is.
+ */
+export async function markModelStale(): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.model(),
+      UpdateExpression: 'ADD imports :one',
+      ExpressionAttributeValues: { ':one': 1 },
+    }),
+  );
 }
 
 /** The lapse flag's quality as the last lapse scan measured it (read rarely: not cached). */

@@ -34,6 +34,7 @@ import {
 } from '../store/customers.ts';
 import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
 import { type IdentifierKind, keys } from '../store/keys.ts';
+import { markModelStale } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { batchGet, byKey, keyOf } from '../store/reads.ts';
@@ -658,6 +659,8 @@ export async function importPurchases(
       }
       round = next;
     }
+    // The lapse model no longer speaks for the history: the next lapse scan refits on it.
+    if (imported > 0) await markModelStale();
     return { imported, duplicates, errors: errors.sort(byIndex) };
   });
 }

@@ -11,7 +11,13 @@ import {
   samePair,
   type Thresholds,
 } from '../domain/lapseCalibration.ts';
-import { backtest, HORIZON_DAYS, summariesBefore, trustProblem } from '../domain/lapseQuality.ts';
+import {
+  backtest,
+  backtestCutoff,
+  HORIZON_DAYS,
+  summariesBefore,
+  trustProblem,
+} from '../domain/lapseQuality.ts';
 import { type ModelParams, modelScores, summaryOf } from '../domain/model.ts';
 import { money } from '../domain/money.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
@@ -26,6 +32,7 @@ import {
   getLapseQuality,
   getLapseQualityItem,
   getModel,
+  getModelItem,
   putLapseQuality,
   putModel,
 } from '../store/model.ts';
@@ -45,10 +52,35 @@ export interface LapseScanResult {
   asOf: string;
   flagged: number;
   complete: boolean;
-  model: (Omit<ModelParams, 'fittedAt'> & { fittedAt: string }) | null;
+  /** Whether this run fitted the model and backtested the flag on the data as it is. */
+  fitted: boolean;
+  /** Why it did not, when it did not. */
+  notFitted?: NotFitted;
+  /** The model after the run; `stale` when purchases were imported after its fit began. */
+  model: (Omit<ModelParams, 'fittedAt'> & { fittedAt: string; stale: boolean }) | null;
   /** The thresholds the run flagged by at its end (lapseCalibration.ts). */
   thresholds: { factor: number; minDays: number; source: 'fixed' | 'calibrated' };
 }
+
+/** Why a lapse scan left the model and the quality report as they were. */
+export type NotFitted =
+  /** Asked to change nothing. */
+  | 'dry-run'
+  /** The flagging stopped at the run's time budget; the next run carries on, then fits. */
+  | 'incomplete'
+  /** Less than FIT_BUDGET_MS left after the flagging: the scheduled run fits. */
+  | 'no-time'
+  /**
+   * asOf lies more than PAST_AS_OF_MS before the run: the customers kept now hold
+   * purchases made after it, so a model and a backtest of then would use what was not
+   * known then; the live model and report stay as they are.
+   */
+  | 'past-as-of'
+  /** Fewer than MODEL_MIN_CUSTOMERS customers with a purchase: no model yet. */
+  | 'too-few-customers';
+
+/** How far before the run's clock an asOf is "in the past" (the future rule's 5 minutes). */
+export const PAST_AS_OF_MS = 5 * 60_000;
 
 /**
  * The daily lapse scan: moves customers stored before the LapseWatch index into it (once),
@@ -56,7 +88,8 @@ export interface LapseScanResult {
  * force (read from the LapseWatch index: only those due), then refits the BG/NBD model on
  * a sample of up to MODEL_SAMPLE customers and backtests the flag on it. When the backtest
  * changes the thresholds in force (calibrated mode), it flags again by the new ones, so
- * the change reaches every customer in this run.
+ * the change reaches every customer in this run. A run as of the past flags, but fits and
+ * measures nothing (NotFitted 'past-as-of'); the answer says whether this run fitted.
  */
 export async function runLapseScan(
   asOf: Date,
@@ -83,22 +116,35 @@ export async function runLapseScan(
   // less than FIT_BUDGET_MS left (the route's, after a long flagging) leaves them to the
   // scheduled run, which has minutes.
   const time = options.deadline === undefined || options.deadline - Date.now() > FIT_BUDGET_MS;
-  let model: ModelParams | null;
-  if (complete && !options.dryRun && time) {
+  const now = options.clock?.() ?? new Date();
+  const past = asOf.getTime() < now.getTime() - PAST_AS_OF_MS;
+  let notFitted: NotFitted | undefined = options.dryRun
+    ? 'dry-run'
+    : past
+      ? 'past-as-of'
+      : !complete
+        ? 'incomplete'
+        : !time
+          ? 'no-time'
+          : undefined;
+  if (notFitted === undefined) {
     const fitted = await fitModel(asOf, options.clock?.());
-    model = fitted.model;
+    if (!fitted.fitted) notFitted = 'too-few-customers';
     if (!samePair(fitted.thresholds, thresholds)) {
       thresholds = fitted.thresholds;
       const again = await flag();
       customers += again.customers;
       complete = again.complete;
     } else thresholds = fitted.thresholds;
-  } else model = (await getModel()) ?? null;
+  }
+  const { model, stale } = await getModelItem();
   return {
     asOf: asOf.toISOString(),
     flagged: customers,
     complete,
-    model,
+    fitted: notFitted === undefined,
+    ...(notFitted !== undefined && { notFitted }),
+    model: model ? { ...model, stale } : null,
     thresholds: {
       factor: thresholds.factor,
       minDays: thresholds.minDays,
@@ -107,35 +153,46 @@ export async function runLapseScan(
   };
 }
 
+/** A customer as the backtest reads them: the cadence and purchases kept on their item. */
+export interface KeptHistory {
+  cadence: Cadence;
+  /** The customer's purchases ever (its `purchases`). */
+  purchaseCount?: number;
+}
+
 /** What a run must have left to fit the model and backtest the flag (see runLapseScan). */
 export const FIT_BUDGET_MS = 20_000;
 
 /**
- * Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it; then
- * backtests the lapse flag on the same sample (measureLapseQuality). Returns the model and
- * the thresholds in force after the backtest.
+ * Fits BG/NBD (weeks) on the sample's customers with a purchase and stores it, with the
+ * import batches seen before reading them (so one that lands during the fit leaves the
+ * model stale); then backtests the lapse flag on the same sample (measureLapseQuality).
+ * Returns the model, whether this call fitted it (not below MODEL_MIN_CUSTOMERS), and the
+ * thresholds in force after the backtest.
  */
 export async function fitModel(
   asOf: Date,
   now = new Date(),
-): Promise<{ model: ModelParams | null; thresholds: Thresholds }> {
+): Promise<{ model: ModelParams | null; fitted: boolean; thresholds: Thresholds }> {
+  const { imports } = await getModelItem();
   const ids = await sampleCustomerIds(MODEL_SAMPLE);
   const summaries = [];
-  const cadences: Cadence[] = [];
+  const customers: KeptHistory[] = [];
   for (let i = 0; i < ids.length; i += 100) {
     const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
     for (const item of items) {
-      const cadence = customerFromItem(item)?.cadence;
+      const customer = customerFromItem(item);
+      const cadence = customer?.cadence;
       const summary = summaryOf(cadence, asOf);
       if (summary && cadence) {
         summaries.push(summary);
-        cadences.push(cadence);
+        customers.push({ cadence, purchaseCount: customer.purchases });
       }
     }
   }
-  const { after: thresholds } = await measureLapseQuality(cadences, asOf, now);
+  const { after: thresholds } = await measureLapseQuality(customers, asOf, now);
   if (summaries.length < MODEL_MIN_CUSTOMERS) {
-    return { model: (await getModel()) ?? null, thresholds };
+    return { model: (await getModel()) ?? null, fitted: false, thresholds };
   }
   const fit = fitBgNbd(summaries);
   const model: ModelParams = {
@@ -147,8 +204,8 @@ export async function fitModel(
     historyDays: Math.round(Math.max(...summaries.map((c) => c.T)) * 7),
     fittedAt: asOf.toISOString(),
   };
-  await putModel(model);
-  return { model, thresholds };
+  await putModel(model, imports);
+  return { model, fitted: true, thresholds };
 }
 
 /** A lapsed customer as the list shows it. */
@@ -280,7 +337,7 @@ export async function recordLapseReason(
 
 /**
  * The nightly backtest (contract section 13): what the lapse flag and the scores said at
- * asOf - 90 days about the sample's customers, against who bought since; the model it
+ * the start of the UTC day 90 days before asOf's (backtestCutoff) about the sample's customers, against who bought since; the model it
  * scores churnRisk with is fitted on the history before that day only. It judges the
  * program's own thresholds and every pair of the calibration grid, so calibrated mode can
  * choose (lapseCalibration.ts). Stored for GET /v1/reports/lapse-quality with the reason
@@ -289,7 +346,7 @@ export async function recordLapseReason(
  * Returns the thresholds in force before and after.
  */
 export async function measureLapseQuality(
-  cadences: Cadence[],
+  customers: readonly KeptHistory[],
   asOf: Date,
   now = new Date(),
 ): Promise<{ before: Thresholds; after: Thresholds }> {
@@ -298,8 +355,7 @@ export async function measureLapseQuality(
     getLapseQualityItem(),
   ]);
   const before = lapseInForce(program, previous as Measurement | undefined);
-  const cutoff = new Date(asOf.getTime() - HORIZON_DAYS * DAY_MS);
-  const customers = cadences.map((cadence) => ({ cadence }));
+  const cutoff = backtestCutoff(asOf);
   const summaries = summariesBefore(customers, cutoff);
   const problem =
     trustProblem({

@@ -176,6 +176,8 @@ describe('the README import section', () => {
       expect(run.stdout).toMatch(/"externalId":"00002".*"cadence":\{"purchases":2/);
       const flagged = Number(/"flagged":(\d+)/.exec(run.stdout)?.[1]);
       expect(flagged).toBeGreaterThan(0);
+      // The loop stops at the run that fitted on the history as imported, not a stale model.
+      expect(run.stdout).toMatch(/"fitted":true.*"stale":false/);
       expect(run.stdout).toMatch(/"items":\[\{"customerId":"cus_/);
       // 286 customers: the quality report answers, and says why it has no figures yet.
       expect(run.stdout).toMatch(

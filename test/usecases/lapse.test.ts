@@ -100,6 +100,8 @@ describe('runLapseScan', () => {
       flagged: 0,
       complete: true,
       // Fewer than 30 customers with a purchase: no model yet.
+      fitted: false,
+      notFitted: 'too-few-customers',
       model: null,
       thresholds: { factor: 2, minDays: 14, source: 'fixed' },
     });
@@ -355,7 +357,8 @@ describe('the lapse flag measured (GET /v1/reports/lapse-quality)', () => {
       flag: { factor: 2, minDays: 14, precision: null, recall: null },
       insufficientData: expect.stringContaining('has not measured'),
     });
-    const asOf = at(yesterday());
+    // Now: a scan as of the past leaves the report alone.
+    const asOf = at(Date.now());
     await runLapseScan(asOf);
     const small = await lapseQualityReport();
     expect(small).toMatchObject({
@@ -380,7 +383,10 @@ describe('the lapse flag measured (GET /v1/reports/lapse-quality)', () => {
       for (let t = start; t < stopsAt; t += gap * DAY) cadence = addPurchaseDay(cadence, day(t));
       return cadence as Cadence;
     });
-    await measureLapseQuality(cadences, asOf);
+    await measureLapseQuality(
+      cadences.map((cadence) => ({ cadence })),
+      asOf,
+    );
     const report = (await lapseQualityReport()) as any;
     expect(report).not.toHaveProperty('insufficientData');
     expect(report).toMatchObject({ asOf: asOf.toISOString(), horizonDays: 90, evaluated: 800 });
