@@ -139,7 +139,7 @@ async function history(customerId: string) {
   return { points, tier, qualifyingSpend, cadence, lastPurchaseAt, ledger };
 }
 
-describe('a purchases batch that meets a storage error', () => {
+describe('an import batch that meets a storage error', () => {
   let storeId: string;
   beforeAll(async () => {
     storeId = (await t.call('POST', '/v1/stores', { body: { name: 'Flaky street' } })).body.id;
@@ -191,6 +191,35 @@ describe('a purchases batch that meets a storage error', () => {
     const again = await importing(items(customerId, 'se-1').slice(imported));
     expect(again.body).toEqual({ imported: COUNT - imported, duplicates: 0, errors: [] });
     expect(await history(customerId)).toEqual(await history(referenceId));
+  });
+
+  it('a customers batch answers the same way, and the CLI sends those customers again', async () => {
+    const rows = Array.from({ length: 90 }, (_, i) => `sc-${i},sc${i}@example.com`);
+    const failing = failNthTransaction(2); // several transactions: the second fails
+    const batches: number[] = [];
+    const recording: typeof fetch = (url, init) => {
+      if (String(url).endsWith('/v1/imports/customers')) {
+        batches.push(JSON.parse(String(init?.body)).items.length);
+      }
+      return fetch(url, init);
+    };
+    let summary: Awaited<ReturnType<typeof runImport>>;
+    try {
+      summary = await runImport(
+        options({
+          customersFile: csvFile(`externalId,email\n${rows.join('\n')}\n`),
+          fetch: recording,
+        }),
+      );
+    } finally {
+      failing.remove();
+    }
+    expect(failing.failed()).toBe(true);
+    // The batch answered 200 with the customers of the failed transaction to send again.
+    expect(batches).toHaveLength(2);
+    expect(batches[1]).toBeLessThan(90);
+    expect(rejectedRows(summary.rejectedFile)).toEqual([]);
+    expect(summary.customers).toEqual({ rows: 90, created: 90, existing: 0, rejected: 0 });
   });
 
   it('the CLI sends again what can be sent again before later batches of the same customers', async () => {
