@@ -24,6 +24,14 @@ export interface LedgerEntry {
   balanceAfter: number;
   at: string;
   purchaseId?: string;
+  /**
+   * On an entry of a purchase (`earn`, `pending`, `refund`): when it was bought, which is
+   * not `at` (when the entry was written) for a purchase recorded late or imported.
+   */
+  occurredAt?: string;
+  /** On an entry of a purchase: the store it was bought at, and its receipt if it had one. */
+  storeId?: string;
+  receiptId?: string;
   refundId?: string;
   redemptionId?: string;
   reason?: string;

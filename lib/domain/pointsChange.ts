@@ -39,6 +39,13 @@ import {
 
 const sortedDays = (lots: Lots) => Object.keys(lots).sort();
 
+/** When and where the purchase behind a ledger entry was made (the entry's `at` is when it was written). */
+const boughtOf = (args: { occurredAt: Date; storeId?: string; receiptId?: string }) => ({
+  occurredAt: args.occurredAt.toISOString(),
+  ...(args.storeId !== undefined && { storeId: args.storeId }),
+  ...(args.receiptId !== undefined && { receiptId: args.receiptId }),
+});
+
 /**
  * Every change to a customer's points goes through one of these: it applies the changes
  * in order, writes one ledger entry per change (each keyed by the next version), and
@@ -269,6 +276,9 @@ export class PointsChange {
     occurredAt: Date;
     availableAt: Date;
     purchaseId: string;
+    /** Where it was bought, shown on its ledger entry. */
+    storeId?: string;
+    receiptId?: string;
   }): Earning & { pending: boolean } {
     const c = this.#customer;
     const months = this.program.qualifyingWindowMonths;
@@ -324,6 +334,7 @@ export class PointsChange {
           points: 0,
           pendingPoints: points,
           purchaseId: args.purchaseId,
+          ...boughtOf(args),
           breakdown: earning.breakdown,
         },
         day,
@@ -335,6 +346,7 @@ export class PointsChange {
           type: 'earn',
           points,
           purchaseId: args.purchaseId,
+          ...boughtOf(args),
           breakdown: earning.breakdown,
         },
         day,
@@ -447,6 +459,9 @@ export class PointsChange {
     availableAt: Date;
     purchaseId: string;
     refundId: string;
+    /** Where the purchase was made, shown on the refund's ledger entry. */
+    storeId?: string;
+    receiptId?: string;
   }): void {
     const c = this.#customer;
     const lots = c.pendingLots as Lots;
@@ -472,6 +487,7 @@ export class PointsChange {
       points: fromAvailable === 0 ? 0 : -fromAvailable,
       ...(fromPending > 0 && { pendingPoints: -fromPending }),
       purchaseId: args.purchaseId,
+      ...boughtOf(args),
       refundId: args.refundId,
     });
     this.#countShare(utcDay(this.asOf));

@@ -118,6 +118,12 @@ export async function getPurchase(id: string): Promise<Purchase | undefined> {
 }
 
 /** A purchase, the idempotency record, in one consistent read (a refund's first round trip). */
+/** Purchases by id, those that exist (one BatchGetItem per 100). */
+export async function getPurchases(ids: readonly string[]): Promise<Purchase[]> {
+  if (ids.length === 0) return [];
+  return (await batchGet(ids.map((id) => keys.purchase(id)))).map(purchaseFromItem);
+}
+
 export async function loadRefundContext(purchaseId: string, idem: IdempotencyContext) {
   const found = await batchGet([keys.purchase(purchaseId), idempotencyKey(idem)]);
   const item = pick(found, keys.purchase(purchaseId));

@@ -16,6 +16,7 @@ import {
 import type { IdentifierKind } from '../store/keys.ts';
 import type { Page } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
+import { getPurchases } from '../store/purchases.ts';
 import { mintCustomerToken } from '../tokens.ts';
 import { readSettledCustomer, settledCustomer } from './lifecycle.ts';
 
@@ -101,7 +102,31 @@ export async function customerActivity(
     ? await getCustomer(id)
     : await settledCustomer(id, await getProgram(), now);
   if (!customer) throw notFound('Customer');
-  return listLedger(id, limit, cursor);
+  const page = await listLedger(id, limit, cursor);
+  return { ...page, items: await withPurchaseFacts(page.items) };
+}
+
+/**
+ * Entries of a purchase written before entries carried when and where it was made (an
+ * import's earlier history, say) get them from the purchase, so every purchase entry says
+ * when it was bought; one read for the page, and none once every entry carries them.
+ */
+async function withPurchaseFacts(entries: LedgerEntry[]): Promise<LedgerEntry[]> {
+  const missing = entries.filter((e) => e.purchaseId !== undefined && e.occurredAt === undefined);
+  if (missing.length === 0) return entries;
+  const purchases = new Map(
+    (await getPurchases(missing.map((e) => e.purchaseId as string))).map((p) => [p.id, p]),
+  );
+  return entries.map((entry) => {
+    const purchase = entry.occurredAt === undefined && purchases.get(entry.purchaseId ?? '');
+    if (!purchase) return entry;
+    return {
+      ...entry,
+      occurredAt: purchase.occurredAt,
+      storeId: purchase.storeId,
+      ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
+    };
+  });
 }
 
 /** A session token for the customer's app (at most 1 h); the customer must exist. */

@@ -118,6 +118,7 @@ function applyPurchase(args: {
   campaigns: readonly Campaign[];
   occurredAt: Date;
   purchaseId: string;
+  storeId?: string;
 }) {
   const { input, program, occurredAt } = args;
   const change = new PointsChange(args.customer, program, args.now).settle();
@@ -129,6 +130,8 @@ function applyPurchase(args: {
     occurredAt,
     availableAt,
     purchaseId: args.purchaseId,
+    ...(args.storeId !== undefined && { storeId: args.storeId }),
+    ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
   });
   return { change, earned, availableAt };
 }
@@ -215,6 +218,7 @@ export async function purchaseStep(args: {
     campaigns: campaignsFor(args.live, input, occurredAt),
     occurredAt,
     purchaseId,
+    storeId: args.storeId,
   });
   const purchase: Purchase = {
     id: purchaseId,
@@ -380,10 +384,15 @@ export async function readPurchase(principal: Principal, id: string, now = new D
   if (!purchase || (principal.role === 'pos' && purchase.storeId !== principal.storeId)) {
     throw notFound('Purchase');
   }
-  const { recordedAt: _, ...shown } = purchase;
+  const { recordedAt: _, earnableSpend, ...shown } = purchase;
   // Pending points become available at availableAt, whether or not a job has run yet.
   const available = purchase.availableAt === undefined || purchase.availableAt <= now.toISOString();
-  return { ...shown, pointsStatus: available ? 'available' : 'pending' };
+  return {
+    ...shown,
+    pointsStatus: available ? 'available' : 'pending',
+    // Kept only when lines were excluded; shown always, as Money.
+    earnableSpend: { ...purchase.total, amount: earnableSpend ?? purchase.total.amount },
+  };
 }
 
 /**
@@ -444,6 +453,8 @@ export async function refundPurchase(
         availableAt: new Date(purchase.availableAt ?? purchase.occurredAt),
         purchaseId,
         refundId,
+        storeId: purchase.storeId,
+        ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
       });
       const answer: RecordedRefund = {
         id: refundId,

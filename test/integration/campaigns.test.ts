@@ -72,6 +72,9 @@ describe('earning by lines', () => {
     expect(p.breakdown).toEqual([{ source: 'base', points: 50 }]);
     // Only E counts towards tiers.
     expect(p.customer.qualifyingSpend).toEqual(usd(5_000));
+    // The purchase says so: GET /v1/purchases/{id} shows E as earnableSpend.
+    const read = await t.call('GET', `/v1/purchases/${p.id}`);
+    expect(read.body).toMatchObject({ total: usd(10_000), earnableSpend: usd(5_000) });
     const [entry] = await wholeLedger(t, customerId);
     expect(entry).toMatchObject({ type: 'earn', points: 50, breakdown: p.breakdown });
     await expectBalanceEqualsLedger(t, customerId);

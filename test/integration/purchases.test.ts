@@ -1,5 +1,7 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
+import { db, tableName } from '../../lib/store/client.ts';
+import { ADMIN_KEY, startTestApi, type TestApi, tableItems } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
 let t: TestApi;
@@ -122,6 +124,82 @@ describe('accrual and tiers', () => {
     const other = await t.call('GET', `/v1/purchases/${created.body.id}`, { key: otherKey });
     expect(other.status).toBe(404);
     expect(other.body.code).toBe('not-found');
+  });
+});
+
+describe('the ledger says when a purchase happened', () => {
+  it('carries the purchase’s occurredAt, store and receipt on its earn and refund entries, imported or not', async () => {
+    const customerId = await enrol();
+    const bought = new Date(Date.now() - 400 * 86_400_000).toISOString();
+    const recorded = await purchase(
+      { customerId, storeId, total: usd(5000), occurredAt: bought, receiptId: 'R-0042' },
+      key(),
+      ADMIN_KEY,
+    );
+    expect(recorded.status).toBe(201);
+    const importedAt = new Date(Date.now() - 200 * 86_400_000).toISOString();
+    const imported = await t.call('POST', '/v1/imports/purchases', {
+      body: {
+        items: [
+          { customerId, storeId, receiptId: 'OLD-7', total: usd(3000), occurredAt: importedAt },
+        ],
+      },
+      headers: { 'idempotency-key': key() },
+    });
+    expect(imported.body.imported, JSON.stringify(imported.body)).toBe(1);
+    const refund = await t.call('POST', `/v1/purchases/${recorded.body.id}/refunds`, {
+      body: { amount: usd(1000) },
+      headers: { 'idempotency-key': key() },
+    });
+    expect(refund.status).toBe(201);
+
+    const items = (await t.call('GET', `/v1/customers/${customerId}/activity`)).body.items;
+    const [refunded, importedEarn, earned] = items;
+    expect(earned).toMatchObject({
+      type: 'earn',
+      purchaseId: recorded.body.id,
+      occurredAt: bought,
+      storeId,
+      receiptId: 'R-0042',
+    });
+    // Recorded now, bought 400 days ago.
+    expect(Date.parse(earned.at)).toBeGreaterThan(Date.now() - 60_000);
+    expect(importedEarn).toMatchObject({
+      type: 'earn',
+      occurredAt: importedAt,
+      storeId,
+      receiptId: 'OLD-7',
+    });
+    expect(refunded).toMatchObject({
+      type: 'refund',
+      purchaseId: recorded.body.id,
+      occurredAt: bought,
+      storeId,
+      receiptId: 'R-0042',
+    });
+  });
+
+  it('gives entries written before they carried it the purchase’s occurredAt, store and receipt', async () => {
+    const customerId = await enrol();
+    const bought = new Date(Date.now() - 90 * 86_400_000).toISOString();
+    const recorded = await purchase(
+      { customerId, storeId, total: usd(2500), occurredAt: bought, receiptId: 'R-OLD' },
+      key(),
+      ADMIN_KEY,
+    );
+    const item = (await tableItems(t.table)).find(
+      (i) => i.type === 'earn' && i.purchaseId === recorded.body.id,
+    );
+    // As an entry of an import run before this version was stored.
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { PK: item?.PK, SK: item?.SK },
+        UpdateExpression: 'REMOVE occurredAt, storeId, receiptId',
+      }),
+    );
+    const [entry] = (await t.call('GET', `/v1/customers/${customerId}/activity`)).body.items;
+    expect(entry).toMatchObject({ occurredAt: bought, storeId, receiptId: 'R-OLD' });
   });
 });
 

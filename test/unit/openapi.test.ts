@@ -335,9 +335,12 @@ describe('the response schemas match what the code returns', () => {
   });
 
   it('Purchase, LedgerEntry, Store, ApiKey: the store types', () => {
-    type Shown = Omit<Purchase, 'recordedAt'>;
+    // GET /v1/purchases/{id} shows earnableSpend always, as Money (stored only when less).
+    type Shown = Omit<Purchase, 'recordedAt' | 'earnableSpend'> & {
+      earnableSpend: Purchase['total'];
+    };
     expectTypeOf<Shown>().toMatchTypeOf<z.infer<typeof purchaseSchema>>();
-    expectTypeOf<Omit<Shown, 'refunded'>>().toMatchTypeOf<
+    expectTypeOf<Omit<Shown, 'refunded' | 'earnableSpend'>>().toMatchTypeOf<
       Omit<z.infer<typeof recordedPurchaseSchema>, 'customer'>
     >();
     expectTypeOf<LedgerEntry>().toMatchTypeOf<z.infer<typeof ledgerEntrySchema>>();
@@ -357,6 +360,7 @@ describe('the response schemas match what the code returns', () => {
       breakdown: [{ source: 'base', points: 1 }],
       pointsStatus: 'available',
       refunded: { amount: 0, currency: 'USD' },
+      earnableSpend: { amount: 100, currency: 'USD' },
     });
     expect(ok.error).toBeUndefined();
   });
