@@ -4,6 +4,8 @@ import {
   MAX_OVERLAPPING_CAMPAIGNS,
   roomFor,
   runsOnDay,
+  WINDOW_CLASS_DAYS,
+  windowClass,
 } from '../../lib/domain/campaigns.ts';
 import { newCustomer } from '../../lib/domain/customer.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
@@ -42,6 +44,21 @@ describe('how many campaigns may run at once', () => {
     expect(roomFor(campaign('x', 0, 11), same.slice(1))).toBe(true);
     // Itself, as it was before a PATCH, is not one of the others.
     expect(roomFor(campaign('s0', 10, 30), same)).toBe(true);
+  });
+});
+
+describe('the window class of a campaign', () => {
+  it('is the first whose span holds its length; without an end, the last', () => {
+    expect(windowClass(campaign('a', 0, 1))).toBe(0);
+    expect(windowClass(campaign('b', 0, 1.5))).toBe(1);
+    expect(windowClass(campaign('c', 0, 8))).toBe(1);
+    expect(windowClass(campaign('d', 0, 9))).toBe(2);
+    expect(windowClass(campaign('e', 0, 365))).toBe(3);
+    expect(windowClass(campaign('f', 0, 3_650))).toBe(4);
+    expect(windowClass(campaign('g', 0, null))).toBe(WINDOW_CLASS_DAYS.length - 1);
+    // 1970 to 9999, the longest window an instant allows, has a class.
+    const longest = { startsAt: '1970-01-01T00:00:00.000Z', endsAt: '9999-12-31T23:59:59.999Z' };
+    expect(windowClass(longest)).toBe(WINDOW_CLASS_DAYS.length - 1);
   });
 });
 
