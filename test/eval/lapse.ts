@@ -44,6 +44,7 @@ import {
   type BacktestCustomer,
   type BacktestResult,
   backtest,
+  backtestCutoff,
   CALIBRATION_GRID,
   type FlagQuality,
   flagQuality,
@@ -278,12 +279,15 @@ const TARGET_PRECISION = 0.75;
 const ACCEPT = { precision: 0.72, recall: 0.25, backtestGap: 0.05 };
 
 const jobAsOf = asOf; // the nightly job runs at week 39
-const cutoff = new Date(CAL_END - HORIZON_DAYS * DAY_MS); // its backtest reads the flag here
+const cutoff = backtestCutoff(jobAsOf); // its backtest reads the flag here (CAL_END - 90 days)
 const holdoutAsOf = new Date(CAL_END + HORIZON_DAYS * DAY_MS); // truth for the flag at week 39
-// The job backtests on the cadences kept on the customer items at week 39 (purchase days
-// stand in for purchases there); the flag in force at week 39 reads each customer's purchase
-// count, last purchase and cadence, i.e. their purchase rows: scored from the rows.
-const jobInputs: BacktestCustomer[] = customers.map((c) => ({ cadence: c.cadence }));
+// The job backtests on the cadences and purchase counts kept on the customer items at week
+// 39; the flag in force at week 39 reads each customer's purchase count, last purchase and
+// cadence, i.e. their purchase rows: scored from the rows.
+const jobInputs: BacktestCustomer[] = customers.map((c) => ({
+  cadence: c.cadence,
+  purchaseCount: c.purchases,
+}));
 const inputOf = (c: Customer): BacktestCustomer => ({ purchases: c.raw.all });
 
 // The trust check, on the programme as the job sees it at week 39.
