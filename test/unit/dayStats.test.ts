@@ -110,14 +110,20 @@ describe('counts by day', () => {
     expect(end.points).toBe(back.customer.available + back.customer.pending);
   });
 
-  it('history arriving after a lapse brings the customer back no earlier than the lapse', () => {
+  it('history arriving after a lapse but dated before it is no return: still lapsed, its spend counted', () => {
     let c = newCustomer('cus_3', {}, program, at('2026-01-01T00:00:00Z'));
     for (const day of ['2026-01-05', '2026-01-10']) c = buy(c, `${day}T12:00:00Z`, 1_000).customer;
     const scan = new PointsChange(c, program, at('2026-02-01T00:00:00Z'));
     scan.flagLapse();
     // A purchase of 2026-01-15 imported after the lapse (dated 2026-01-20).
     const late = buy(scan.customer, '2026-01-15T12:00:00Z', 1_000, at('2026-02-02T00:00:00Z'));
-    expect(late.stats.get('2026-01-20')).toMatchObject({ reactivatedToday: 1, lapsed: -1 });
+    expect(late.customer).toMatchObject({ status: 'lapsed', lapsedAt: scan.customer.lapsedAt });
+    expect(late.events.map((e) => e.type)).not.toContain('customer.reactivated');
+    for (const [, t] of late.stats) {
+      expect(t.reactivatedToday).toBeUndefined();
+      expect(t.lapsed).toBeUndefined();
+    }
+    expect(late.stats.get('2026-01-15')).toMatchObject({ purchases: 1, spend: 1_000 });
   });
 
   it('a purchase dated before the lapse reason was given takes the customer out on that later day', () => {
