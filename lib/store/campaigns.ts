@@ -89,9 +89,10 @@ async function readLive(consistent: boolean, now: number): Promise<Live> {
 function legacyLeftOutUntil(campaigns: readonly Campaign[], now: number): number {
   const kept = now - KEEP_ENDED_DAYS * DAY_MS;
   if (campaigns.length < LIVE_MAX) return kept;
-  // Those dropped ended no later than any it kept.
+  // Those dropped ended no later than any it kept; if it kept none ended, it dropped none.
   const ends = campaigns.flatMap((c) => (c.endsAt === null ? [] : [Date.parse(c.endsAt)]));
-  return Math.max(kept, Math.min(...ends));
+  const ended = ends.filter((end) => end <= now);
+  return ended.length === 0 ? kept : Math.max(kept, Math.min(...ended));
 }
 
 async function cachedLive(): Promise<Live> {
