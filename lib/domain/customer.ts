@@ -59,8 +59,18 @@ export interface CustomerState {
   birthdayYear?: number;
   /** When the next birthday to credit starts (the birthday job's index). */
   birthdayAt?: string;
-  /** The customer who referred this one (a referral campaign pays both on the first purchase). */
+  /**
+   * The customer who referred this one (a referral campaign pays both on the first
+   * purchase with earnable spend).
+   */
   referredBy?: string;
+  /**
+   * A referred customer whose purchases so far had no earnable spend (0.00, or excluded
+   * lines only): their referral still pays on the first that has some (referralOpen).
+   */
+  referralOpen?: true;
+  /** A referral paid pending with its purchase, so a full refund in the window takes it back. */
+  referralPaid?: ReferralPaid;
   /**
    * The day ("YYYY-MM-DD") they became a customer, when history brought in shows them
    * buying before they were enrolled (otherwise the day of `createdAt`): the reports count
@@ -74,6 +84,25 @@ export interface CustomerState {
   /** Bumped by every change; ledger entries are keyed by it, and writes are conditional on it. */
   version: number;
 }
+
+/**
+ * What a referral paid on a referred customer's first purchase with earnable spend, pending
+ * like that purchase's points until `availableAt` (the key of both customers' pending lot).
+ */
+export interface ReferralPaid {
+  purchaseId: string;
+  availableAt: string;
+  referrerId: string;
+  /** Per referral campaign: the referrer's `points` and this customer's `refereePoints`. */
+  campaigns: { campaignId: string; points: number; refereePoints: number }[];
+}
+
+/**
+ * Whether a referral is still to pay on this customer's next purchase with earnable spend:
+ * referred, and no purchase with earnable spend yet (a 0.00 purchase is not the first).
+ */
+export const referralOpen = (c: Pick<CustomerState, 'referredBy' | 'purchases' | 'referralOpen'>) =>
+  c.referredBy !== undefined && (c.purchases === 0 || c.referralOpen === true);
 
 /**
  * Bounds on what a customer keeps, so every sum stays an exact integer far below

@@ -169,8 +169,10 @@ export function lapsedShareOf(c: CustomerState): LapsedShare | undefined {
  */
 export function countEntry(stats: DayStats, entry: LedgerEntry, day = utcDay(entry.at)): void {
   count(stats, day, 'points', entry.points + (entry.pendingPoints ?? 0));
-  if (entry.type === 'earn' || entry.type === 'bonus')
-    count(stats, day, 'pointsEarned', entry.points);
+  if (entry.type === 'earn') count(stats, day, 'pointsEarned', entry.points);
+  // A referral's bonus may be pending, like its purchase's points.
+  if (entry.type === 'bonus')
+    count(stats, day, 'pointsEarned', entry.points + (entry.pendingPoints ?? 0));
   if (entry.type === 'pending') count(stats, day, 'pointsEarned', entry.pendingPoints ?? 0);
   if (entry.type === 'redeem') count(stats, day, 'pointsRedeemed', -entry.points);
   if (entry.type === 'expire') count(stats, day, 'pointsExpired', -entry.points);

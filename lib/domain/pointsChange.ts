@@ -9,7 +9,7 @@ import {
   type PurchaseLine,
   runsOnDay,
 } from './campaigns.ts';
-import type { CustomerState } from './customer.ts';
+import { type CustomerState, type ReferralPaid, referralOpen } from './customer.ts';
 import {
   count,
   countEntry,
@@ -169,6 +169,12 @@ export class PointsChange {
     this.activateDue();
     this.expireDue();
     this.reviewTier();
+    const paid = this.#customer.referralPaid;
+    // A referral no longer pending can't be taken back: nothing to remember.
+    if (paid !== undefined && paid.availableAt <= this.asOf.toISOString()) {
+      delete this.#customer.referralPaid;
+      this.#dirty = true;
+    }
     return this;
   }
 
@@ -302,6 +308,10 @@ export class PointsChange {
     });
     const points = earning.points;
     const day = utcDay(args.occurredAt);
+    // A referred customer's purchases with no earnable spend leave the referral to the
+    // first that has some (the caller pays it: referralOpen before, earnableSpend > 0).
+    if (referralOpen(c) && earning.earnableSpend === 0) c.referralOpen = true;
+    else delete c.referralOpen;
     this.#add(day, 'purchases', 1);
     this.#add(day, 'spend', args.amount);
     const since = c.memberSince ?? utcDay(c.createdAt);
@@ -355,11 +365,64 @@ export class PointsChange {
     return { ...earning, pending };
   }
 
-  /** A campaign's one-off credit (enrolment, birthday, referral): a new lot today. */
-  bonus(points: number, campaignId: string): LedgerEntry {
+  /**
+   * A campaign's one-off credit (enrolment, birthday, referral): a new lot today, or, with
+   * `pendingUntil` after asOf (a referral, pending like its purchase's points), pending
+   * points in the lot of that moment.
+   */
+  bonus(points: number, campaignId: string, pendingUntil?: Date): LedgerEntry {
+    const c = this.#customer;
+    c.lifetimeEarned += points;
+    if (pendingUntil !== undefined && pendingUntil.getTime() > this.asOf.getTime()) {
+      const key = pendingUntil.toISOString();
+      const lots = c.pendingLots as Lots;
+      lots[key] = (lots[key] ?? 0) + points;
+      c.pending += points;
+      return this.record({ type: 'bonus', points: 0, pendingPoints: points, campaignId });
+    }
     this.credit(points, { [dayKey(this.asOf)]: points });
-    this.#customer.lifetimeEarned += points;
     return this.record({ type: 'bonus', points, campaignId });
+  }
+
+  /** The referral this customer's first purchase with earnable spend paid, while pending. */
+  referralPaid(paid: ReferralPaid): void {
+    this.#customer.referralPaid = paid;
+    this.#dirty = true;
+  }
+
+  /**
+   * A referral's pending points taken back, its purchase refunded in full inside the
+   * pending window: `side` of each campaign (the referrer's `points`, the referred
+   * customer's `refereePoints`) leaves the pending lot it joined, one `refund` entry each.
+   * Returns the points taken back.
+   */
+  takeBackReferral(paid: ReferralPaid, side: 'points' | 'refereePoints', refundId: string): number {
+    const c = this.#customer;
+    const lots = c.pendingLots as Lots;
+    const key = paid.availableAt;
+    let total = 0;
+    for (const k of paid.campaigns) {
+      const n = Math.min(k[side], lots[key] ?? 0);
+      if (n === 0) continue;
+      lots[key] = (lots[key] as number) - n;
+      if (lots[key] === 0) delete lots[key];
+      c.pending -= n;
+      c.lifetimeEarned -= n;
+      total += n;
+      this.record({
+        type: 'refund',
+        points: 0,
+        pendingPoints: -n,
+        campaignId: k.campaignId,
+        purchaseId: paid.purchaseId,
+        refundId,
+      });
+    }
+    if (c.referralPaid?.purchaseId === paid.purchaseId) {
+      delete c.referralPaid;
+      this.#dirty = true;
+    }
+    return total;
   }
 
   /**

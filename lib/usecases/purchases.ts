@@ -5,7 +5,13 @@ import {
   lineMatches,
   runsAt,
 } from '../domain/campaigns.ts';
-import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
+import {
+  type CustomerState,
+  type CustomerView,
+  customerView,
+  type ReferralPaid,
+  referralOpen,
+} from '../domain/customer.ts';
 import { occurredAtProblem } from '../domain/days.ts';
 import type { BreakdownItem } from '../domain/earning.ts';
 import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
@@ -137,14 +143,21 @@ function applyPurchase(args: {
 }
 
 /**
- * A referred customer's first purchase: each `referral` campaign running at its
- * occurredAt credits the customer `refereePoints` and the referrer `points` (`bonus`
- * entries), in the purchase's transaction. The first purchase happens once, whatever
- * races: every purchase is conditional on the customer's version.
+ * A referred customer's first purchase with earnable spend (a 0.00 one is not the first):
+ * each `referral` campaign running at its occurredAt credits the customer `refereePoints`
+ * and the referrer `points` (`bonus` entries), in the purchase's transaction, pending like
+ * the purchase's own points (and remembered then, so a full refund in the window takes
+ * them back). The first purchase happens once, whatever races: every purchase is
+ * conditional on the customer's version.
  */
 async function referralOnFirstPurchase(args: {
   customer: CustomerState;
   change: PointsChange;
+  /** The purchase's earnable spend: none, and it is not the referral's purchase. */
+  earnableSpend: number;
+  /** When the purchase's points become available (pending while after now). */
+  availableAt: Date;
+  purchaseId: string;
   live: readonly Campaign[];
   occurredAt: Date;
   program: Program;
@@ -157,7 +170,9 @@ async function referralOnFirstPurchase(args: {
 }): Promise<{ changes: PointsChange[]; tallies: CampaignTally[] }> {
   const { customer, change, now } = args;
   const none = { changes: [], tallies: [] };
-  if (customer.purchases !== 0 || customer.referredBy === undefined) return none;
+  if (customer.referredBy === undefined || !referralOpen(customer) || args.earnableSpend === 0) {
+    return none;
+  }
   const who = { tierId: customer.tierId, status: customer.status };
   const referrals = args.live.filter(
     (c) => c.type === 'referral' && runsAt(c, args.occurredAt) && inAudience(c, who),
@@ -167,15 +182,31 @@ async function referralOnFirstPurchase(args: {
   const referrer = readReferrer === false ? undefined : await readReferrer(customer.referredBy);
   const referrerChange = referrer && new PointsChange(referrer, args.program, now).settle();
   const tallies: CampaignTally[] = [];
+  const paid: ReferralPaid['campaigns'] = [];
   for (const c of referrals) {
-    if (c.refereePoints !== undefined) change.bonus(c.refereePoints, c.id);
-    if (referrerChange && c.points !== undefined) referrerChange.bonus(c.points, c.id);
+    if (c.refereePoints !== undefined) change.bonus(c.refereePoints, c.id, args.availableAt);
+    if (referrerChange && c.points !== undefined) {
+      referrerChange.bonus(c.points, c.id, args.availableAt);
+    }
+    paid.push({
+      campaignId: c.id,
+      points: referrerChange ? (c.points ?? 0) : 0,
+      refereePoints: c.refereePoints ?? 0,
+    });
     tallies.push({
       campaignId: c.id,
       customerId: customer.id,
       points: (c.refereePoints ?? 0) + (referrerChange ? (c.points ?? 0) : 0),
       purchase: true,
       newCustomer: true,
+    });
+  }
+  if (args.availableAt.getTime() > now.getTime()) {
+    change.referralPaid({
+      purchaseId: args.purchaseId,
+      availableAt: args.availableAt.toISOString(),
+      referrerId: customer.referredBy,
+      campaigns: paid,
     });
   }
   // A referrer the referrals credit nothing (refereePoints only) is not written at all.
@@ -241,6 +272,9 @@ export async function purchaseStep(args: {
   const referral = await referralOnFirstPurchase({
     customer,
     change,
+    earnableSpend: earned.earnableSpend,
+    availableAt,
+    purchaseId,
     live: args.live,
     occurredAt,
     program,
@@ -352,7 +386,7 @@ export async function quotePurchase(
   );
   if (!context.storeExists) throw notFound('Store');
   if (!context.customer) throw notFound('Customer');
-  const { change, earned } = applyPurchase({
+  const { change, earned, availableAt } = applyPurchase({
     customer: context.customer,
     program,
     now,
@@ -365,6 +399,9 @@ export async function quotePurchase(
   await referralOnFirstPurchase({
     customer: context.customer,
     change,
+    earnableSpend: earned.earnableSpend,
+    availableAt,
+    purchaseId: 'quote',
     live,
     occurredAt,
     program,
@@ -456,6 +493,22 @@ export async function refundPurchase(
         storeId: purchase.storeId,
         ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
       });
+      // Refunded in full while the referral it paid is pending: both customers' go back.
+      const paid = customer.referralPaid;
+      const others: PointsChange[] = [];
+      if (
+        after === purchase.total.amount &&
+        paid?.purchaseId === purchaseId &&
+        paid.availableAt > now.toISOString()
+      ) {
+        change.takeBackReferral(paid, 'refereePoints', refundId);
+        const referrer = await getCustomerConsistent(paid.referrerId);
+        if (referrer) {
+          const referrerChange = new PointsChange(referrer, program, now).settle();
+          referrerChange.takeBackReferral(paid, 'points', refundId);
+          others.push(referrerChange);
+        }
+      }
       const answer: RecordedRefund = {
         id: refundId,
         purchaseId,
@@ -464,7 +517,7 @@ export async function refundPurchase(
         customer: customerView(change.customer, program, now, await getModel()),
       };
       return write({
-        changes: [change],
+        changes: [change, ...others],
         extras: [
           refundedItem({ ...purchase, refunded: { ...purchase.refunded, amount: after } }, before),
         ],
