@@ -24,6 +24,69 @@ export function lastExpiredDay(asOf: Date, days: number): string {
 /** Lots kept per customer at most; beyond it the oldest merges into the next (later) one. */
 export const MAX_LOTS = 400;
 
+/**
+ * Pending points are kept in lots by the moment they become available (RFC 3339). A
+ * purchase's points get a lot of their own (at its occurredAt + pendingDays) while the
+ * customer has fewer than PENDING_OWN_LOTS pending lots; beyond that (a house account, a
+ * B2B buyer) they join the lot of the next 00:00 UTC, shared by every purchase becoming
+ * available that day, and the purchase's availableAt says so. pendingDays is at most 365
+ * and a purchase at most 5 minutes ahead, so those day lots are at most 367 and a customer
+ * holds at most PENDING_OWN_LOTS + 367 <= MAX_PENDING_LOTS pending lots, whatever the history.
+ */
+export const PENDING_OWN_LOTS = 32;
+export const MAX_PENDING_LOTS = 400;
+
+/** 00:00 UTC at or after `at`. */
+export function dayBoundaryFrom(at: Date): Date {
+  const start = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+  return new Date(start === at.getTime() ? start : start + DAY_MS);
+}
+
+/**
+ * When points earned now and due at `due` (occurredAt + pendingDays) become available,
+ * given the customer's pending lots (settled: none due any more): at `due` itself, in a lot
+ * of its own or one already there; else (PENDING_OWN_LOTS lots or more) at the next
+ * 00:00 UTC, never earlier and at most a day later.
+ */
+export function pendingLotFor(pendingLots: Lots, due: Date): Date {
+  const own = pendingLots[due.toISOString()] !== undefined;
+  if (own || Object.keys(pendingLots).length < PENDING_OWN_LOTS) return due;
+  return dayBoundaryFrom(due);
+}
+
+/**
+ * The pending lot that holds a purchase's points due at `availableAt`, if any still does
+ * at `asOf`: its own; or, still ahead, the day lot a customer stored with more than
+ * MAX_PENDING_LOTS lots had it folded into (boundPendingLots).
+ */
+export function pendingLotOf(pendingLots: Lots, availableAt: Date, asOf: Date): string | undefined {
+  const own = availableAt.toISOString();
+  if (pendingLots[own] !== undefined) return own;
+  if (availableAt.getTime() <= asOf.getTime()) return undefined;
+  const day = dayBoundaryFrom(availableAt).toISOString();
+  return pendingLots[day] !== undefined ? day : undefined;
+}
+
+/**
+ * A customer stored before pending lots were bounded may hold thousands (one per purchase):
+ * past MAX_PENDING_LOTS, the lots still ahead at `asOf` beyond the PENDING_OWN_LOTS
+ * soonest join their next 00:00 UTC lot (at most a day later). Lots due are left as they
+ * are: they become available now.
+ */
+export function boundPendingLots(pendingLots: Lots, asOf: Date): Lots {
+  const keys = Object.keys(pendingLots);
+  if (keys.length <= MAX_PENDING_LOTS) return { ...pendingLots };
+  const bound = asOf.toISOString();
+  const ahead = keys.filter((at) => at > bound).sort();
+  const bounded: Lots = {};
+  for (const at of keys.filter((k) => k <= bound)) bounded[at] = pendingLots[at] as number;
+  for (const [i, at] of ahead.entries()) {
+    const key = i < PENDING_OWN_LOTS ? at : dayBoundaryFrom(new Date(at)).toISOString();
+    bounded[key] = (bounded[key] ?? 0) + (pendingLots[at] as number);
+  }
+  return bounded;
+}
+
 /** An app warns about points expiring within this many days. */
 export const EXPIRING_SOON_DAYS = 30;
 

@@ -24,7 +24,14 @@ import { DAY_MS, dayKey } from './days.ts';
 import { type Earning, earningFor } from './earning.ts';
 import { lapseWatchOf } from './lapseWatch.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
-import { type Lots, lotExpiresAt, MAX_LOTS } from './lots.ts';
+import {
+  boundPendingLots,
+  type Lots,
+  lotExpiresAt,
+  MAX_LOTS,
+  pendingLotFor,
+  pendingLotOf,
+} from './lots.ts';
 import { money } from './money.ts';
 import type { Program, Tier } from './program.ts';
 import {
@@ -81,7 +88,7 @@ export class PointsChange {
     this.#customer = {
       ...customer,
       lots: normalisedLots(customer, asOf),
-      pendingLots: { ...(customer.pendingLots ?? {}) },
+      pendingLots: boundPendingLots(customer.pendingLots ?? {}, asOf),
     };
     this.#share = lapsedShareOf(this.#customer);
     this.#counting = customer.counted === true;
@@ -273,7 +280,9 @@ export class PointsChange {
   /**
    * A purchase: what it earns by the rules of earning.ts (the tier held before it, the
    * campaigns running at its occurredAt, its lines), pending until `availableAt` if that
-   * is after asOf. Its earnable spend counts at once, and the tier may go up.
+   * is after asOf (or a little later when the customer has many lots pending: the
+   * `availableAt` returned, lots.ts). Its earnable spend counts at once, and the tier may
+   * go up.
    */
   purchase(args: {
     amount: number;
@@ -285,7 +294,7 @@ export class PointsChange {
     /** Where it was bought, shown on its ledger entry. */
     storeId?: string;
     receiptId?: string;
-  }): Earning & { pending: boolean } {
+  }): Earning & { pending: boolean; availableAt: Date } {
     const c = this.#customer;
     const months = this.program.qualifyingWindowMonths;
     const before = heldTier(this.program, c.tierId, qualifyingSpend(c.spend, this.asOf, months));
@@ -333,10 +342,13 @@ export class PointsChange {
     this.#countShare(day);
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
+    let availableAt = args.availableAt;
     if (pending) {
-      const key = args.availableAt.toISOString();
       const lots = c.pendingLots as Lots;
-      lots[key] = (lots[key] ?? 0) + points;
+      availableAt = pendingLotFor(lots, args.availableAt);
+      const key = availableAt.toISOString();
+      // A purchase earning nothing keeps no lot (nor an activation of 0).
+      if (points > 0) lots[key] = (lots[key] ?? 0) + points;
       c.pending += points;
       this.record(
         {
@@ -362,7 +374,7 @@ export class PointsChange {
         day,
       );
     }
-    return { ...earning, pending };
+    return { ...earning, pending, availableAt };
   }
 
   /**
@@ -512,8 +524,8 @@ export class PointsChange {
 
   /**
    * A refund's points come back out: from the purchase's pending lot while it is still
-   * pending, otherwise from available (the purchase's own lot first, then the oldest),
-   * which may go below 0. The refunded spend leaves the window.
+   * pending (pendingLotOf), otherwise from available (the purchase's own lot first, then
+   * the oldest), which may go below 0. The refunded spend leaves the window.
    */
   refund(args: {
     points: number;
@@ -528,9 +540,9 @@ export class PointsChange {
   }): void {
     const c = this.#customer;
     const lots = c.pendingLots as Lots;
-    const pendingKey = args.availableAt.toISOString();
-    const fromPending = Math.min(args.points, lots[pendingKey] ?? 0);
-    if (fromPending > 0) {
+    const pendingKey = pendingLotOf(lots, args.availableAt, this.asOf);
+    const fromPending = pendingKey === undefined ? 0 : Math.min(args.points, lots[pendingKey] ?? 0);
+    if (pendingKey !== undefined && fromPending > 0) {
       lots[pendingKey] = (lots[pendingKey] as number) - fromPending;
       if (lots[pendingKey] === 0) delete lots[pendingKey];
       c.pending -= fromPending;

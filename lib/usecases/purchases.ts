@@ -139,7 +139,8 @@ function applyPurchase(args: {
     ...(args.storeId !== undefined && { storeId: args.storeId }),
     ...(input.receiptId !== undefined && { receiptId: input.receiptId }),
   });
-  return { change, earned, availableAt };
+  // The lot the points joined (a busy account's may be a little later: lots.ts).
+  return { change, earned, availableAt: earned.availableAt };
 }
 
 /**
