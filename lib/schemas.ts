@@ -224,7 +224,9 @@ const customerFields = z.object({
     .optional(id)
     .check(
       z.describe(
-        "The referring customer's id: a referral campaign pays both on this customer's first purchase",
+        "The referring customer's id: a referral campaign pays both on this customer's first " +
+          'purchase with earnable spend (not a 0.00 one), pending like its points; a full refund ' +
+          'of it inside the pending window takes both back',
       ),
     ),
 });
@@ -544,7 +546,8 @@ const campaignFields = z.object({
       .check(
         z.describe(
           'Whom it is for, as they were before the purchase: tiers held, or lapsed customers ' +
-            '(a win-back offer: it applies to the purchase that reactivates them)',
+            '(a win-back offer: it applies to the purchase that reactivates them, one dated ' +
+            'after the lapse; a purchase dated before it, recorded late, is no return)',
         ),
       ),
   ),
@@ -581,7 +584,9 @@ const campaignFields = z.object({
       .check(
         z.minimum(1),
         z.maximum(1_000_000),
-        z.describe('`referral`: what the referred customer gets on their first purchase'),
+        z.describe(
+          '`referral`: what the referred customer gets on their first purchase with earnable spend',
+        ),
       ),
   ),
   minSpend: z.optional(moneySchema).check(z.describe('`bonus`: matching spend needed')),

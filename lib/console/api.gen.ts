@@ -155,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Enrol a customer
-         * @description At least one of externalId, email, phone. Emails are stored lowercased and match case-insensitively. Each `enrolment` campaign running now credits its points (a `bonus` ledger entry) in the same transaction. `birthDate` makes the customer eligible for `birthday` campaigns; `referredBy` names the customer who referred them, whom a `referral` campaign pays on their first purchase.
+         * @description At least one of externalId, email, phone. Emails are stored lowercased and match case-insensitively. Each `enrolment` campaign running now credits its points (a `bonus` ledger entry) in the same transaction. `birthDate` makes the customer eligible for `birthday` campaigns; `referredBy` names the customer who referred them, whom a `referral` campaign pays on their first purchase with earnable spend (a 0.00 purchase is not the first), pending like its points: a full refund of that purchase inside the pending window takes back both customers' referral points.
          *
          *     Roles: admin, pos, app.
          */
@@ -577,7 +577,7 @@ export interface paths {
         };
         /**
          * Events, oldest first
-         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase). Ids are unique for deduplication; the order is by time to the millisecond.
+         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated after the lapse; one dated before it, recorded late, is no return). Ids are unique for deduplication; the order is by time to the millisecond.
          *
          *     Roles: admin.
          */
@@ -1255,7 +1255,7 @@ export interface components {
             name?: string;
             /** @description Birthday campaigns credit on this UTC day each year */
             birthDate?: string;
-            /** @description The referring customer's id: a referral campaign pays both on this customer's first purchase */
+            /** @description The referring customer's id: a referral campaign pays both on this customer's first purchase with earnable spend (not a 0.00 one), pending like its points; a full refund of it inside the pending window takes both back */
             referredBy?: string;
         };
         RecordPurchase: {
@@ -1359,7 +1359,7 @@ export interface components {
             type: "earn" | "refund" | "hold" | "release" | "redeem" | "expire" | "adjust" | "pending" | "activate" | "bonus";
             /** @description Signed effect on available points, so available = the sum of `points`. 0 for `pending` (the points are not available yet) and for `redeem` after a hold (they left available at the hold) */
             points: number;
-            /** @description Signed effect on pending points: +N on `pending`, -N on `activate`, and -N on a `refund` inside the pending window */
+            /** @description Signed effect on pending points: +N on `pending` and on a pending `bonus` (a referral, pending like its purchase's points), -N on `activate`, and -N on a `refund` inside the pending window (also taking back a pending referral) */
             pendingPoints?: number;
             /** @description Available points after this entry */
             balanceAfter: number;
@@ -1381,7 +1381,7 @@ export interface components {
             refundId?: string;
             redemptionId?: string;
             reason?: string;
-            /** @description On a `bonus` entry: the enrolment, birthday or referral campaign that credited it */
+            /** @description On a `bonus` entry: the enrolment, birthday or referral campaign that credited it; on a `refund` entry: the referral campaign whose pending points a full refund took back */
             campaignId?: string;
             /** @description On `earn` and `pending` entries: as on the purchase */
             breakdown?: {
@@ -2072,7 +2072,7 @@ export interface components {
                 categories?: string[];
                 skus?: string[];
             };
-            /** @description Whom it is for, as they were before the purchase: tiers held, or lapsed customers (a win-back offer: it applies to the purchase that reactivates them) */
+            /** @description Whom it is for, as they were before the purchase: tiers held, or lapsed customers (a win-back offer: it applies to the purchase that reactivates them, one dated after the lapse; a purchase dated before it, recorded late, is no return) */
             audience?: {
                 tiers?: string[];
                 /** @constant */
@@ -2084,7 +2084,7 @@ export interface components {
             multiplier?: number;
             /** @description `bonus`: extra points per purchase; `enrolment`, `birthday`: points credited; `referral`: what the referrer gets */
             points?: number;
-            /** @description `referral`: what the referred customer gets on their first purchase */
+            /** @description `referral`: what the referred customer gets on their first purchase with earnable spend */
             refereePoints?: number;
             /** @description `bonus`: matching spend needed */
             minSpend?: components["schemas"]["Money"];

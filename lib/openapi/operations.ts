@@ -192,7 +192,9 @@ export const operations: Record<string, Operation> = {
       'case-insensitively. Each `enrolment` campaign running now credits its points (a ' +
       '`bonus` ledger entry) in the same transaction. `birthDate` makes the customer ' +
       'eligible for `birthday` campaigns; `referredBy` names the customer who referred them, ' +
-      'whom a `referral` campaign pays on their first purchase.',
+      'whom a `referral` campaign pays on their first purchase with earnable spend (a 0.00 ' +
+      'purchase is not the first), pending like its points: a full refund of that purchase ' +
+      "inside the pending window takes back both customers' referral points.",
     body: createCustomerSchema,
     status: 201,
     response: 'Customer',
@@ -701,7 +703,8 @@ export const operations: Record<string, Operation> = {
     description:
       'The outbox: each event is written in the same transaction as the change it reports, ' +
       'so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), ' +
-      '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase). Ids are ' +
+      '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated ' +
+      'after the lapse; one dated before it, recorded late, is no return). Ids are ' +
       'unique for deduplication; the order is by time to the millisecond.',
     query: pageQuerySchema,
     status: 200,

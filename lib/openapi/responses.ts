@@ -186,8 +186,9 @@ export const ledgerEntrySchema = z.object({
     .int()
     .optional()
     .describe(
-      'Signed effect on pending points: +N on `pending`, -N on `activate`, and -N on a ' +
-        '`refund` inside the pending window',
+      'Signed effect on pending points: +N on `pending` and on a pending `bonus` (a ' +
+        "referral, pending like its purchase's points), -N on `activate`, and -N on a " +
+        '`refund` inside the pending window (also taking back a pending referral)',
     ),
   balanceAfter: z.int().describe('Available points after this entry'),
   at: timestamp.describe('When the entry was written'),
@@ -209,7 +210,10 @@ export const ledgerEntrySchema = z.object({
   campaignId: z
     .string()
     .optional()
-    .describe('On a `bonus` entry: the enrolment, birthday or referral campaign that credited it'),
+    .describe(
+      'On a `bonus` entry: the enrolment, birthday or referral campaign that credited it; on ' +
+        'a `refund` entry: the referral campaign whose pending points a full refund took back',
+    ),
   breakdown: breakdownSchema
     .optional()
     .describe('On `earn` and `pending` entries: as on the purchase'),
