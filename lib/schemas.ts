@@ -127,7 +127,9 @@ const programFields = z.strictObject({
       z.minimum(0),
       z.maximum(365),
       z.describe(
-        "Points stay pending until the purchase's occurredAt + pendingDays (0: available at once)",
+        "Points stay pending until the purchase's occurredAt + pendingDays (0: available at " +
+          'once); a customer already holding 32 or more pending lots waits until the next ' +
+          "00:00 UTC after it (the purchase's availableAt)",
       ),
     ),
   pointsExpireAfterDays: z
