@@ -1168,6 +1168,13 @@ export interface components {
             /** @description ISO 4217 */
             currency: string;
         };
+        /** @description A sum of money: integer minor units, exact */
+        MoneyTotal: {
+            /** @description Integer minor units; a sum of amounts, so it may exceed 10^12 (up to 2^53 - 1) */
+            amount: number;
+            /** @description ISO 4217 */
+            currency: string;
+        };
         PurchaseLine: {
             sku: string;
             category?: string;
@@ -1314,7 +1321,7 @@ export interface components {
                 name: string;
                 spendNeeded: components["schemas"]["Money"];
             } | null;
-            qualifyingSpend: components["schemas"]["Money"];
+            qualifyingSpend: components["schemas"]["MoneyTotal"];
             points: {
                 /** @description May be below 0 after a refund */
                 available: number;
@@ -1332,7 +1339,7 @@ export interface components {
                     expiresAt: string;
                 } | null;
             };
-            cashValue: components["schemas"]["Money"];
+            cashValue: components["schemas"]["MoneyTotal"];
             /** @enum {string} */
             status: "active" | "lapsed";
             lastPurchaseAt: string | null;
@@ -1556,6 +1563,11 @@ export interface components {
              * @description When an uncaptured authorization lapses and its points go back
              */
             expiresAt: string;
+            /**
+             * Format: date-time
+             * @description When it was captured (status `captured`): the instant settlement counts it at
+             */
+            capturedAt?: string;
             storeId?: string;
             partnerId?: string;
             /**
@@ -1579,7 +1591,7 @@ export interface components {
             /** @description Captured redemptions in [from, to) */
             count: number;
             /** @description What the programme owes the partner */
-            amount: components["schemas"]["Money"];
+            amount: components["schemas"]["MoneyTotal"];
             points: number;
         };
         RefundResult: {
@@ -1826,9 +1838,9 @@ export interface components {
              */
             lapsedAt: string;
             /** @description Net spend in the current UTC month and the 11 before */
-            annualSpend: components["schemas"]["Money"];
+            annualSpend: components["schemas"]["MoneyTotal"];
             /** @description annualSpend x (1 - pAlive); annualSpend without a trusted model */
-            valueAtRisk: components["schemas"]["Money"];
+            valueAtRisk: components["schemas"]["MoneyTotal"];
             /** @enum {string} */
             reason?: "price" | "quality" | "service" | "competitor" | "complaint" | "moved" | "closed" | "other";
             note?: string;
@@ -1938,12 +1950,12 @@ export interface components {
             /** @description Returns dated in the twelve months to asOf */
             reactivatedLast12Months: number;
             /** @description The trailing-12-month spend (to asOf) of the customers lapsed then */
-            valueAtRisk: components["schemas"]["Money"];
+            valueAtRisk: components["schemas"]["MoneyTotal"];
             /** @description Lapsed customers by lapse reason; `unknown` where none was recorded */
             byReason: {
                 [key: string]: {
                     customers: number;
-                    valueAtRisk: components["schemas"]["Money"];
+                    valueAtRisk: components["schemas"]["MoneyTotal"];
                 };
             };
         };
@@ -1968,7 +1980,7 @@ export interface components {
             /** @description Purchases that occurred that day */
             purchases: number;
             /** @description Their totals (refunds are not deducted) */
-            spend: components["schemas"]["Money"];
+            spend: components["schemas"]["MoneyTotal"];
             /** @description Points credited that day by purchases (available or pending) and campaigns */
             pointsEarned: number;
             /** @description Points spent that day (redemptions captured) */
@@ -1978,9 +1990,9 @@ export interface components {
             /** @description Available and pending points of all customers at the end of the day (points held for a redemption not yet captured are not counted) */
             pointsOutstanding: number;
             /** @description pointsOutstanding at the cash value: what the programme owes */
-            liability: components["schemas"]["Money"];
+            liability: components["schemas"]["MoneyTotal"];
             /** @description The spend in the 12 calendar months to that day of the customers lapsed at its end */
-            valueAtRisk: components["schemas"]["Money"];
+            valueAtRisk: components["schemas"]["MoneyTotal"];
         };
         RollUpResult: {
             /** @description The last day with a stored row (YYYY-MM-DD) */

@@ -58,6 +58,27 @@ export const problemSchema = z
  */
 const describedMoney = (description: string) => moneySchema.check(z.describe(description));
 
+/**
+ * A sum the API keeps (a customer's spend, the cash value of their points, a report's
+ * totals): Money, but past the 10^12 that one amount sent in may be, and still exact.
+ */
+const moneyTotalSchema = z
+  .object({
+    amount: z
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .describe('Integer minor units; a sum of amounts, so it may exceed 10^12 (up to 2^53 - 1)'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/)
+      .describe('ISO 4217'),
+  })
+  .describe('A sum of money: integer minor units, exact');
+
+/** MoneyTotal with a description of its own. */
+const describedTotal = (description: string) => moneyTotalSchema.describe(description);
+
 const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
 
 export const customerSchema = z
@@ -80,7 +101,7 @@ export const customerSchema = z
       .object({ id: z.string(), name: z.string(), spendNeeded: moneySchema })
       .nullable()
       .describe('null at the top tier; spendNeeded is the qualifying spend still missing'),
-    qualifyingSpend: moneySchema,
+    qualifyingSpend: moneyTotalSchema,
     points: z.object({
       available: z.int().describe('May be below 0 after a refund'),
       pending: z.int(),
@@ -96,7 +117,7 @@ export const customerSchema = z
             'nothing expires that soon or the program has no pointsExpireAfterDays',
         ),
     }),
-    cashValue: moneySchema,
+    cashValue: moneyTotalSchema,
     status: z.enum(['active', 'lapsed']),
     lastPurchaseAt: timestamp.nullable(),
     lapsedAt: timestamp.nullable(),
@@ -297,6 +318,9 @@ const redemptionSchema = z.object({
   amount: moneySchema,
   points: z.int().describe('ceil(amount x cashValue.points / cashValue.amount)'),
   expiresAt: timestamp.describe('When an uncaptured authorization lapses and its points go back'),
+  capturedAt: timestamp
+    .optional()
+    .describe('When it was captured (status `captured`): the instant settlement counts it at'),
   storeId: z.string().optional(),
   partnerId: z.string().optional(),
   createdAt: timestamp,
@@ -307,7 +331,7 @@ const settlementSchema = z.object({
   from: timestamp,
   to: timestamp,
   count: z.int().describe('Captured redemptions in [from, to)'),
-  amount: describedMoney('What the programme owes the partner'),
+  amount: describedTotal('What the programme owes the partner'),
   points: z.int(),
 });
 
@@ -511,8 +535,8 @@ const lapsedCustomerSchema = z.object({
   typicalGapDays: z.number().nullable(),
   daysSinceLastPurchase: z.int().nullable().describe('Whole days, as of the request'),
   lapsedAt: timestamp.describe('When the lapse rule started to hold'),
-  annualSpend: describedMoney('Net spend in the current UTC month and the 11 before'),
-  valueAtRisk: describedMoney('annualSpend x (1 - pAlive); annualSpend without a trusted model'),
+  annualSpend: describedTotal('Net spend in the current UTC month and the 11 before'),
+  valueAtRisk: describedTotal('annualSpend x (1 - pAlive); annualSpend without a trusted model'),
   reason: z.enum(lapseReasons).optional(),
   note: z.string().optional(),
   pAlive: z
@@ -607,9 +631,9 @@ const retentionSchema = z.object({
   lapsed: z.int().describe("Customers lapsed at the end of asOf's day"),
   lapsedLast12Months: z.int().describe('Lapses dated in the twelve months to asOf'),
   reactivatedLast12Months: z.int().describe('Returns dated in the twelve months to asOf'),
-  valueAtRisk: describedMoney('The trailing-12-month spend (to asOf) of the customers lapsed then'),
+  valueAtRisk: describedTotal('The trailing-12-month spend (to asOf) of the customers lapsed then'),
   byReason: z
-    .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneySchema }))
+    .record(z.string(), z.object({ customers: z.int(), valueAtRisk: moneyTotalSchema }))
     .describe('Lapsed customers by lapse reason; `unknown` where none was recorded'),
 });
 
@@ -622,7 +646,7 @@ const dailyRowSchema = z.object({
   lapsedToday: z.int().describe('Customers whose lapse is dated that day (lapsedAt)'),
   reactivatedToday: z.int().describe('Lapsed customers who bought again that day'),
   purchases: z.int().describe('Purchases that occurred that day'),
-  spend: describedMoney('Their totals (refunds are not deducted)'),
+  spend: describedTotal('Their totals (refunds are not deducted)'),
   pointsEarned: z
     .int()
     .describe('Points credited that day by purchases (available or pending) and campaigns'),
@@ -634,8 +658,8 @@ const dailyRowSchema = z.object({
       'Available and pending points of all customers at the end of the day (points held ' +
         'for a redemption not yet captured are not counted)',
     ),
-  liability: describedMoney('pointsOutstanding at the cash value: what the programme owes'),
-  valueAtRisk: describedMoney(
+  liability: describedTotal('pointsOutstanding at the cash value: what the programme owes'),
+  valueAtRisk: describedTotal(
     'The spend in the 12 calendar months to that day of the customers lapsed at its end',
   ),
 });
@@ -781,6 +805,7 @@ export const purchaseImportSchema = z
 /** Every schema that becomes a named component, by id. */
 export const named: Record<string, z.core.$ZodType> = {
   Money: moneySchema,
+  MoneyTotal: moneyTotalSchema,
   PurchaseLine: purchaseLineSchema,
   FieldError: fieldErrorSchema,
   Problem: problemSchema,
