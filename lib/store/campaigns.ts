@@ -120,12 +120,16 @@ export async function campaignsOver(from: Date, to: Date = from): Promise<Campai
   return withLeftOut(live.campaigns, live, from.getTime(), to.getTime());
 }
 
-/** `campaigns`, and those LIVE left out that ran at some instant of [from, to]. */
+/**
+ * `campaigns`, and those LIVE left out that ran at some instant of [from, to] (read
+ * consistently for a save, which must see the campaign saved just before it).
+ */
 async function withLeftOut(
   campaigns: readonly Campaign[],
   live: Live,
   from: number,
   to: number,
+  consistent = false,
 ): Promise<Campaign[]> {
   const gap = live.leftOut;
   if (gap === undefined || from >= gap.to || to < gap.from) return [...campaigns];
@@ -133,6 +137,7 @@ async function withLeftOut(
     new Date(Math.max(from, gap.from)),
     new Date(Math.min(to, gap.to)),
     live.classes,
+    consistent,
   );
   const all = new Map(campaigns.map((c) => [c.id, c]));
   for (const c of older) all.set(c.id, c);
@@ -148,10 +153,11 @@ async function campaignsInWindows(
   from: Date,
   to: Date,
   classes: readonly number[] | undefined,
+  consistent: boolean,
 ): Promise<Campaign[]> {
   const found: Campaign[] = [];
   if (classes === undefined) {
-    for await (const page of allCampaignItems()) {
+    for await (const page of allCampaignItems(consistent)) {
       found.push(...page.map(fromItem).filter((c) => meets(c, from, to)));
     }
     return found;
@@ -164,6 +170,7 @@ async function campaignsInWindows(
         TableName: tableName(),
         KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lo AND :hi',
         FilterExpression: 'endsAtKey > :from',
+        ConsistentRead: consistent,
         ExpressionAttributeValues: {
           ':pk': `CMPWIN#${k}`,
           ':lo': lowest,
@@ -183,10 +190,11 @@ const meets = (c: Campaign, from: Date, to: Date) =>
   Date.parse(c.startsAt) <= to.getTime() &&
   (c.endsAt === null || Date.parse(c.endsAt) > from.getTime());
 
-function allCampaignItems() {
+function allCampaignItems(consistent: boolean) {
   const { PK, SK } = keys.campaign('');
   return queryPages({
     TableName: tableName(),
+    ConsistentRead: consistent,
     KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
     ExpressionAttributeValues: { ':pk': PK, ':prefix': SK },
   });
@@ -214,7 +222,7 @@ const windowItem = (c: Campaign) => ({ ...item(c), ...windowKey(c) });
  */
 async function indexWindows(): Promise<number[]> {
   const classes = new Set<number>();
-  for await (const page of allCampaignItems()) {
+  for await (const page of allCampaignItems(true)) {
     for (const c of page.map(fromItem)) {
       classes.add(windowClass(c));
       await writeIf(
@@ -372,7 +380,7 @@ export async function saveCampaign(
  */
 async function beside(campaign: Campaign, others: Campaign[], live: Live): Promise<Campaign[]> {
   const end = campaign.endsAt === null ? Number.POSITIVE_INFINITY : Date.parse(campaign.endsAt);
-  const all = await withLeftOut(others, live, Date.parse(campaign.startsAt), end);
+  const all = await withLeftOut(others, live, Date.parse(campaign.startsAt), end, true);
   return all.filter((c) => c.id !== campaign.id);
 }
 

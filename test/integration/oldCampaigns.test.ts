@@ -143,6 +143,18 @@ describe('a campaign that ended long ago', () => {
   });
 });
 
+describe('old campaigns created at once', () => {
+  it('lets exactly 20 of 22 created in parallel for one old window run, the others 409', async () => {
+    const window = { startsAt: midnight(-1000), endsAt: midnight(-990) };
+    const answers = await Promise.all(
+      Array.from({ length: 22 }, (_, i) => create({ ...window, match: { skus: [`race-${i}`] } })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(2);
+  });
+});
+
 describe('many campaigns', () => {
   it('applies the oldest of 230 daily campaigns ended within 400 days to a purchase backdated into it', async () => {
     // One a day from 380 days ago to 151 days ago: every one ended, none long ago.
