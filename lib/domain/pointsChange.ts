@@ -380,14 +380,15 @@ export class PointsChange {
   /**
    * A campaign's one-off credit (enrolment, birthday, referral): a new lot today, or, with
    * `pendingUntil` after asOf (a referral, pending like its purchase's points), pending
-   * points in the lot of that moment.
+   * points in the lot of that moment (or, for a customer with many lots pending, of the
+   * next 00:00 UTC: pendingLotFor).
    */
   bonus(points: number, campaignId: string, pendingUntil?: Date): LedgerEntry {
     const c = this.#customer;
     c.lifetimeEarned += points;
     if (pendingUntil !== undefined && pendingUntil.getTime() > this.asOf.getTime()) {
-      const key = pendingUntil.toISOString();
       const lots = c.pendingLots as Lots;
+      const key = pendingLotFor(lots, pendingUntil).toISOString();
       lots[key] = (lots[key] ?? 0) + points;
       c.pending += points;
       return this.record({ type: 'bonus', points: 0, pendingPoints: points, campaignId });
@@ -411,9 +412,11 @@ export class PointsChange {
   takeBackReferral(paid: ReferralPaid, side: 'points' | 'refereePoints', refundId: string): number {
     const c = this.#customer;
     const lots = c.pendingLots as Lots;
-    const key = paid.availableAt;
+    // The lot it joined: its own, or the next 00:00 UTC's (pendingLotFor, boundPendingLots).
+    const key = pendingLotOf(lots, new Date(paid.availableAt), this.asOf);
     let total = 0;
     for (const k of paid.campaigns) {
+      if (key === undefined) break;
       const n = Math.min(k[side], lots[key] ?? 0);
       if (n === 0) continue;
       lots[key] = (lots[key] as number) - n;

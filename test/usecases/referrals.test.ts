@@ -68,3 +68,40 @@ describe('a referral after its pending window', () => {
     expect((await getCustomerConsistent(referred))?.referralPaid).toBeUndefined();
   });
 });
+
+describe('a referral to a referrer with many lots pending', () => {
+  it("joins the referrer's next 00:00 UTC lot, and a full refund in the window finds it there", async () => {
+    const referrer = (await enrolCustomer({ externalId: `uc-rf-${++n}` })).id;
+    const now = Date.now();
+    // 33 purchases pending: 32 lots of their own, then the day lots (lots.ts).
+    for (let i = 0; i < 33; i++) {
+      await recordPurchase(
+        admin,
+        {
+          customerId: referrer,
+          storeId,
+          total: usd(100),
+          occurredAt: new Date(now - i * 1_000).toISOString(),
+        },
+        key(),
+      );
+    }
+    const own = (await getCustomerConsistent(referrer))?.pending ?? 0;
+    expect(own).toBe(33);
+    const referred = (await enrolCustomer({ externalId: `uc-rf-${++n}`, referredBy: referrer })).id;
+    const bought = await recordPurchase(
+      admin,
+      { customerId: referred, storeId, total: usd(1_000) },
+      key(),
+    );
+    const paid = await getCustomerConsistent(referrer);
+    expect(paid?.pending).toBe(own + 100);
+    const lots = Object.entries(paid?.pendingLots ?? {});
+    expect(lots.length).toBeLessThanOrEqual(34);
+    expect(lots.find(([, points]) => points >= 100)?.[0]).toMatch(/T00:00:00\.000Z$/);
+
+    await refundPurchase(admin, bought.value.id, { amount: usd(1_000) }, key());
+    const after = await getCustomerConsistent(referrer);
+    expect(after).toMatchObject({ pending: own, lifetimeEarned: own });
+  });
+});
