@@ -13,6 +13,7 @@ import {
   formatPercent,
   formatPoints,
   formatSignedPoints,
+  purchaseLabel,
   reasonLabel,
   utcDay,
   utcMinute,
@@ -165,6 +166,24 @@ function summary(customer: Customer, locale: string | undefined): HTMLElement {
   );
 }
 
+/** The merchant's store names by id (an empty map if they cannot be read: ids are shown). */
+async function storeNames({ api, signal }: ViewContext): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await ok(
+        api.GET('/v1/stores', { params: { query: { limit: 100, ...(cursor && { cursor }) } } }),
+      );
+      for (const store of page.items) names.set(store.id, store.name);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && !signal.aborted);
+  } catch {
+    // The ledger still shows, with store ids.
+  }
+  return names;
+}
+
 /** The ledger, newest first, a page at a time (Newer / Older). */
 function ledger(context: ViewContext, customerId: string): HTMLElement {
   const { api, locale, signal } = context;
@@ -172,6 +191,8 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
   /** The cursor of each page shown so far: [first page, second, ...]. */
   const cursors: (string | undefined)[] = [undefined];
   let page = 0;
+  /** The merchant's stores by id, read once, for naming where each purchase was made. */
+  const stores = storeNames(context);
 
   const show = async () => {
     replace(section, h('h3', { id: 'ledger' }, 'Ledger'), loading('the ledger'));
@@ -185,6 +206,7 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
           },
         }),
       );
+      const names = await stores;
       if (signal.aborted) return;
       if (result.nextCursor) cursors[page + 1] = result.nextCursor;
       const older = h('button', { type: 'button', disabled: !result.nextCursor }, 'Older');
@@ -231,7 +253,25 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
                     h(
                       'tr',
                       { 'data-entry': entry.id },
-                      h('td', { 'data-field': 'at' }, utcMinute(entry.at)),
+                      // A purchase recorded late or imported was bought long before it
+                      // was recorded: both are shown.
+                      entry.occurredAt === undefined
+                        ? h('td', {}, h('span', { 'data-field': 'at' }, utcMinute(entry.at)))
+                        : h(
+                            'td',
+                            {},
+                            h(
+                              'span',
+                              { 'data-field': 'bought' },
+                              `bought ${utcMinute(entry.occurredAt)}`,
+                            ),
+                            h('br', {}),
+                            h(
+                              'span',
+                              { 'data-field': 'at', class: 'muted' },
+                              `recorded ${utcMinute(entry.at)}`,
+                            ),
+                          ),
                       h('td', { 'data-field': 'type' }, entry.type),
                       h(
                         'td',
@@ -248,7 +288,7 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
                         { 'data-field': 'details' },
                         entry.reason ??
                           (entry.purchaseId
-                            ? `Purchase ${entry.purchaseId}`
+                            ? purchaseLabel(entry, entry.storeId && names.get(entry.storeId))
                             : entry.redemptionId
                               ? `Redemption ${entry.redemptionId}`
                               : entry.campaignId

@@ -110,6 +110,21 @@ export const utcDay = (instant: string): string => new Date(instant).toISOString
 export const utcMinute = (instant: string): string =>
   `${new Date(instant).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
+/**
+ * A ledger entry's purchase as a merchant knows it: "Purchase at High street, receipt
+ * R-42" (a refund: "Refund of the purchase at ..."); the purchase id where the entry has
+ * no store (entries written before entries carried it).
+ */
+export function purchaseLabel(
+  entry: { type: string; purchaseId?: string; storeId?: string; receiptId?: string },
+  storeName: string | undefined,
+): string {
+  const what = entry.type === 'refund' ? 'Refund of the purchase' : 'Purchase';
+  if (entry.storeId === undefined) return `${what} ${entry.purchaseId ?? ''}`.trim();
+  const receipt = entry.receiptId === undefined ? '' : `, receipt ${entry.receiptId}`;
+  return `${what} at ${storeName ?? entry.storeId}${receipt}`;
+}
+
 /** What a merchant calls each lapse reason the API records. */
 export const REASON_LABELS = {
   price: 'Price',

@@ -18,6 +18,7 @@ import {
   formatSignedPoints,
   reasonLabel,
   utcDay,
+  utcMinute,
 } from '../../lib/console/format.ts';
 import { trustProblem } from '../../lib/domain/lapseQuality.ts';
 import { putLapseQuality } from '../../lib/store/model.ts';
@@ -658,6 +659,42 @@ describe('the customer page', () => {
     expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Newer' }).click();
     await expect.poll(shown).toEqual(all.slice(0, 10).map((e: any) => e.id));
+    await context.close();
+  });
+});
+
+describe('the ledger of imported history', () => {
+  it('shows when each purchase was bought beside when it was recorded, and its store and receipt', async () => {
+    // A year-old purchase brought in today (an import), with its receipt.
+    const customerId = await customerWho(
+      { name: 'Rosalind Franklin', email: 'rosalind@example.com' },
+      [],
+      0,
+    );
+    const bought = new Date(Date.now() - 365 * DAY).toISOString();
+    const imported = await t.call('POST', '/v1/imports/purchases', {
+      body: {
+        items: [
+          { customerId, storeId, receiptId: 'T-2025-881', total: usd(4_200), occurredAt: bought },
+        ],
+      },
+      headers: { 'idempotency-key': 'console-import-rosalind' },
+    });
+    expect(imported.body.imported).toBe(1);
+    const { context, page, errors } = await signedIn();
+    await page.goto(`${t.api.url}/console/#/customer/${customerId}`);
+    await page.locator('tr[data-entry]').first().waitFor();
+    const [entry] = (await t.call('GET', `/v1/customers/${customerId}/activity`)).body.items;
+    expect(entry).toMatchObject({ type: 'earn', occurredAt: bought, receiptId: 'T-2025-881' });
+    await expect
+      .poll(async () => (await cellsOf(page, 'tr[data-entry]', 'data-entry'))[entry.id])
+      .toMatchObject({
+        bought: `bought ${utcMinute(bought)}`,
+        at: `recorded ${utcMinute(entry.at)}`,
+        type: 'earn',
+        details: 'Purchase at High street, receipt T-2025-881',
+      });
+    expect(errors).toEqual([]);
     await context.close();
   });
 });
