@@ -222,7 +222,9 @@ describe('the customer item has a ceiling whatever the history (property)', () =
     pointsExpireAfterDays: fc.option(fc.integer({ min: 1, max: 1000 })),
   });
 
-  it('stays under the ceiling, with balances, ledger and every pending point in place', () => {
+  it('stays under the ceiling, with balances, ledger and every pending point in place', {
+    timeout: 120_000,
+  }, () => {
     fc.assert(
       fc.property(programs, fc.array(op, { maxLength: 25 }), (settings, ops) => {
         const program: Program = { ...defaultProgram, ...settings };
@@ -245,7 +247,9 @@ describe('the customer item has a ceiling whatever the history (property)', () =
     );
   });
 
-  it('stays under it in the worst case: a purchase every 2 hours for 800 days', () => {
+  it('stays under it in the worst case: a purchase every 2 hours for 800 days', {
+    timeout: 120_000,
+  }, () => {
     // Pending for a year, then lots on every day (no expiry).
     const program: Program = { ...defaultProgram, pendingDays: 365, pointsExpireAfterDays: null };
     const h = new History(program, new Date('2026-01-01T00:07:00Z'));
