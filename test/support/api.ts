@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
+import { responseProblem } from './responseCheck.ts';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -13,7 +14,11 @@ export interface TestApi {
   api: Pick<LocalApi, 'url' | 'stop' | 'dynamoEndpoint'>;
   /** Its table's name. */
   table: string;
-  /** fetch against the local server; JSON bodies are stringified, JSON answers parsed. */
+  /**
+   * fetch against the local server; JSON bodies are stringified, JSON answers parsed and
+   * checked against the OpenAPI document (a mismatch throws, naming the operation, status
+   * and path).
+   */
   call(
     method: string,
     path: string,
@@ -104,11 +109,20 @@ function caller(url: string): TestApi['call'] {
       ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
     });
     const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? JSON.parse(text) : undefined,
-    };
+    const body = text ? JSON.parse(text) : undefined;
+    // Every JSON answer conforms to the OpenAPI document (support/responseCheck.ts).
+    const problem =
+      body === undefined
+        ? undefined
+        : responseProblem(
+            method,
+            path,
+            response.status,
+            response.headers.get('content-type'),
+            body,
+          );
+    if (problem) throw new Error(problem);
+    return { status: response.status, headers: response.headers, body };
   };
 }
 
