@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DomainError, type ErrorCode, type FieldError } from '../errors.ts';
-import { isTransactionConflict } from '../store/transactions.ts';
+import { isTransactionConflict, isUnreachable } from '../store/transactions.ts';
 
 const THROTTLED = new Set([
   'ProvisionedThroughputExceededException',
@@ -8,20 +8,6 @@ const THROTTLED = new Set([
   'RequestLimitExceeded',
   'TransactionConflictException',
 ]);
-
-/** The database could not be reached (the SDK v3 passes node's socket errors through). */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-const unreachable = (error: unknown) =>
-  (error as Error | undefined)?.name === 'TimeoutError' ||
-  UNREACHABLE.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 
 /** The status and title each code is answered with: the one place codes meet HTTP. */
 const statusAndTitle: Record<ErrorCode, [status: number, title: string]> = {
@@ -87,7 +73,7 @@ export function toProblem(error: unknown): Problem {
       }),
     );
   }
-  if (unreachable(error)) {
+  if (isUnreachable(error)) {
     return problemOf(
       new DomainError('service-unavailable', 'The database is unreachable; retry shortly', {
         retryAfterSeconds: 1,

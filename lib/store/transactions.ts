@@ -23,7 +23,7 @@ export function isTransactionConflict(error: unknown): boolean {
 export const backoff = (attempt: number) =>
   new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));
 
-/** Node's socket errors, which the SDK passes through when DynamoDB cannot be reached. */
+/** Node's socket errors, which the SDK v3 passes through when DynamoDB cannot be reached. */
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -34,6 +34,11 @@ const UNREACHABLE = new Set([
   'EAI_AGAIN',
 ]);
 
+/** DynamoDB could not be reached: a dropped, refused or timed-out connection. */
+export const isUnreachable = (error: unknown) =>
+  (error as Error | undefined)?.name === 'TimeoutError' ||
+  UNREACHABLE.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+
 /**
  * A failure of DynamoDB or of the way to it (an error DynamoDB answered, throttling past the
  * SDK's retries, a dropped or timed-out connection), not of our code: what it stopped was
@@ -41,10 +46,7 @@ const UNREACHABLE = new Set([
  * again and found recorded if it was.
  */
 export function isStorageFailure(error: unknown): boolean {
-  const e = error as { $metadata?: unknown; name?: unknown; code?: unknown } | undefined;
   return (
-    e?.$metadata !== undefined ||
-    e?.name === 'TimeoutError' ||
-    (typeof e?.code === 'string' && UNREACHABLE.has(e.code))
+    (error as { $metadata?: unknown } | undefined)?.$metadata !== undefined || isUnreachable(error)
   );
 }
