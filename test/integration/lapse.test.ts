@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelParams } from '../../lib/domain/model.ts';
 import { putModel } from '../../lib/store/model.ts';
 import { runLapseScan } from '../../lib/usecases/lapse.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { allPages, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
 // These tests run the scan as of days ahead: a simulation, as the job routes allow it.
@@ -43,19 +43,8 @@ async function regular(base: number, daysAgo: number[], amount = 10_000): Promis
 const scan = (asOf: Date) =>
   t.call('POST', '/v1/jobs/lapse-scan', { body: { asOf: asOf.toISOString() } });
 const customer = async (id: string) => (await t.call('GET', `/v1/customers/${id}`)).body;
-const eventsOf = async (id: string) => {
-  const all: any[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: any = await t.call(
-      'GET',
-      `/v1/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    all.push(...page.body.items);
-    cursor = page.body.nextCursor;
-  } while (cursor);
-  return all.filter((e) => e.customerId === id);
-};
+const eventsOf = async (id: string) =>
+  (await allPages(t, '/v1/events')).filter((e) => e.customerId === id);
 
 /**
  * "Yesterday": a day and a half ago, so a whole day has passed since at any hour of the

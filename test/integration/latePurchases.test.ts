@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { allPages, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
 /**
@@ -34,20 +34,11 @@ async function buy(customerId: string, occurredAt: Date) {
 
 const customer = async (id: string) => (await t.call('GET', `/v1/customers/${id}`)).body;
 
-async function eventsOf(id: string): Promise<any[]> {
-  const all: any[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: any = await t.call(
-      'GET',
-      `/v1/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    all.push(...page.body.items);
-    cursor = page.body.nextCursor;
-  } while (cursor);
-  // Lapses and returns only (the spend may also move the tier).
-  return all.filter((e) => e.customerId === id && e.type.startsWith('customer.'));
-}
+/** The customer's lapses and returns (the spend may also move the tier). */
+const eventsOf = async (id: string) =>
+  (await allPages(t, '/v1/events')).filter(
+    (e) => e.customerId === id && e.type.startsWith('customer.'),
+  );
 
 const scan = async (asOf = new Date()) => {
   const res = await t.call('POST', '/v1/jobs/lapse-scan', { body: { asOf: asOf.toISOString() } });

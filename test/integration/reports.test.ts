@@ -7,7 +7,13 @@ import { defaultProgram } from '../../lib/domain/program.ts';
 import { onDynamoCall } from '../../lib/store/client.ts';
 import { DAY_MARKS, DAY_SHARDS, RECENT_DAYS } from '../../lib/store/reports.ts';
 import { prng } from '../bench/workload.ts';
-import { ADMIN_KEY, redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
+import {
+  ADMIN_KEY,
+  allPages as allPagesOf,
+  redemptionCodeFor,
+  startTestApi,
+  type TestApi,
+} from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
 /**
@@ -204,21 +210,7 @@ async function dailyRows(from: string, to: string): Promise<any[]> {
   return rows;
 }
 
-async function allPages(path: string): Promise<any[]> {
-  const all: any[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const page: any = await t.call(
-      'GET',
-      `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    all.push(...page.body.items);
-    cursor = page.body.nextCursor;
-  } while (cursor);
-  return all;
-}
+const allPages = (path: string) => allPagesOf(t, path);
 
 /** What the API holds about every customer: the figures the reports must add up to. */
 interface Truth {

@@ -8,7 +8,7 @@ import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { runWebhooks } from '../../lib/usecases/webhooks.ts';
 import { signatureHeader, verifySignature } from '../../lib/webhooks/signature.ts';
-import { startTestApi, type TestApi, tableItems } from '../support/api.ts';
+import { allPages, startTestApi, type TestApi, tableItems } from '../support/api.ts';
 import { startReadmeReceiver } from '../support/readmeReceiver.ts';
 import { type Received, receiver } from '../support/receiver.ts';
 
@@ -38,15 +38,7 @@ async function deliver(asOf?: number) {
 }
 
 /** The whole outbox, oldest first. */
-async function allEvents(): Promise<any[]> {
-  const events = [];
-  for (let cursor = ''; ; ) {
-    const page = await t.call('GET', `/v1/events?limit=100${cursor}`);
-    events.push(...page.body.items);
-    if (!page.body.nextCursor) return events;
-    cursor = `&cursor=${page.body.nextCursor}`;
-  }
-}
+const allEvents = () => allPages(t, '/v1/events');
 
 /** The delivery job as of `ms`, its clock there too (the retry schedule under test). */
 const runAt = (ms: number, options: Parameters<typeof runWebhooks>[1] = {}) =>

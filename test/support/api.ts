@@ -31,6 +31,28 @@ export interface TestApi {
   ): Promise<{ status: number; headers: Headers; body: any }>;
 }
 
+/** Every item of a paginated list, following its cursors (`limit` a page); each page must answer 200. */
+export async function allPages(
+  t: Pick<TestApi, 'call'>,
+  path: string,
+  limit = 100,
+): Promise<any[]> {
+  const all: any[] = [];
+  const sep = path.includes('?') ? '&' : '?';
+  let cursor: string | null = null;
+  do {
+    const page = await t.call(
+      'GET',
+      `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    if (page.status !== 200)
+      throw new Error(`GET ${path}: ${page.status} ${JSON.stringify(page.body)}`);
+    all.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 /**
  * The real local HTTP server over the run's DynamoDB Local, on a table of its own, so
  * test files can run in parallel.
