@@ -124,8 +124,10 @@ describe('every job, first run on an empty programme', () => {
       await buy(silver, 60_000);
       const tierOf = async (id: string) => (await call('GET', `/v1/customers/${id}`)).body.tier.id;
       expect(await tierOf(silver)).toBe('silver');
-      const today = new Date().toISOString().slice(5, 10);
-      const born = await enrol({ birthDate: `1990-${today}` });
+      // Born on this UTC day (--MM-DD: no year, so 29 February too), paid as of this instant
+      // even if midnight passes before the job runs.
+      const bornDay = Date.now();
+      const born = await enrol({ birthDate: `--${new Date(bornDay).toISOString().slice(5, 10)}` });
       // A redemption authorized and never captured: its hold lapses after holdMinutes.
       const code = await redemptionCodeFor(t, lapser, appKey);
       const hold = await t.call('POST', '/v1/redemptions', {
@@ -139,7 +141,7 @@ describe('every job, first run on an empty programme', () => {
       const now = Date.now();
       expect(await job('expire-points')).toMatchObject({ customers: 1, points: 30 });
       expect(await job('expiry-reminders')).toMatchObject({ customers: 1 });
-      expect(await job('birthday-bonus')).toMatchObject({ customers: 1, points: 250 });
+      expect(await job('birthday-bonus', bornDay)).toMatchObject({ customers: 1, points: 250 });
       expect(await job('lapse-scan')).toMatchObject({ flagged: 1 });
       expect(await job('release-holds', now + 16 * MINUTE)).toMatchObject({ released: 1 });
       expect(await job('activate-pending', now + 8 * DAY)).toMatchObject({
