@@ -13,11 +13,11 @@ let storeId: string;
 let n = 0;
 const DAY = 86_400_000;
 const usd = (amount: number) => ({ amount, currency: 'USD' });
-/** The UTC midnight `days` days from today's (negative: ago), as an instant. */
-const midnight = (days: number) => {
-  const today = Math.floor(Date.now() / DAY) * DAY;
-  return new Date(today + days * DAY).toISOString();
-};
+/** The UTC day the file started on: the same all through, even if midnight passes mid-run. */
+const TODAY = Math.floor(Date.now() / DAY) * DAY;
+
+/** The UTC midnight `days` days from TODAY's (negative: ago), as an instant. */
+const midnight = (days: number) => new Date(TODAY + days * DAY).toISOString();
 const noon = (days: number) => new Date(Date.parse(midnight(days)) + DAY / 2).toISOString();
 
 async function enrol(): Promise<string> {
