@@ -14,7 +14,8 @@ export interface Cadence {
   days: string[];
   /**
    * Purchases on each day of `days` (same order), so the backtest counts purchases as the
-   * lapse rule does; absent on cadences kept before it was (unknown there).
+   * lapse rule does; absent on cadences kept before it was, until their next purchase
+   * (which starts it at one per day kept: the days before are not known better).
    */
   purchases?: number[];
   /** Distinct purchase days ever (x + 1 in BG/NBD terms). */
@@ -37,12 +38,14 @@ export const CADENCE_WINDOW_DAYS = 91;
  * place; a day older than every day kept, when older days were dropped (it may be one of
  * them), only moves the count when it is a new first day.
  */
-export function addPurchaseDay(cadence: Cadence | undefined, at: Date): Cadence {
+export function addPurchaseDay(stored: Cadence | undefined, at: Date): Cadence {
   const day = dayKey(at);
-  if (!cadence) return { days: [day], purchases: [1], dayCount: 1, firstDay: day };
+  if (!stored) return { days: [day], purchases: [1], dayCount: 1, firstDay: day };
+  // A cadence kept before the counts were starts them now, one purchase per day kept (what
+  // the backtest counted there before): the days to come are counted exactly.
+  const cadence = stored.purchases ? stored : { ...stored, purchases: stored.days.map(() => 1) };
   const known = cadence.days.indexOf(day);
   if (known >= 0) {
-    if (!cadence.purchases) return cadence;
     const purchases = [...cadence.purchases];
     purchases[known] = (purchases[known] ?? 0) + 1;
     return { ...cadence, purchases };
@@ -57,15 +60,11 @@ export function addPurchaseDay(cadence: Cadence | undefined, at: Date): Cadence 
   const later = cadence.days.findIndex((d) => d > day);
   const place = later < 0 ? cadence.days.length : later;
   const days = [...cadence.days.slice(0, place), day, ...cadence.days.slice(place)];
-  const purchases = cadence.purchases && [
-    ...cadence.purchases.slice(0, place),
-    1,
-    ...cadence.purchases.slice(place),
-  ];
+  const purchases = [...cadence.purchases.slice(0, place), 1, ...cadence.purchases.slice(place)];
   const drop = droppable(days);
   return {
     days: days.slice(drop),
-    ...(purchases && { purchases: purchases.slice(drop) }),
+    purchases: purchases.slice(drop),
     dayCount: cadence.dayCount + 1,
     firstDay: newFirst ? day : cadence.firstDay,
   };

@@ -57,6 +57,31 @@ describe('cadence', () => {
     });
   });
 
+  it('starts counting purchases per day on a cadence kept before it did, one per day kept', () => {
+    // A customer stored before `purchases` was kept: their days are known, the counts not.
+    const kept: Cadence = {
+      days: ['20260101', '20260105', '20260111'],
+      dayCount: 5,
+      firstDay: '20251201',
+    };
+    expect(addPurchaseDay(kept, at('2026-01-20T12:00:00Z'))).toMatchObject({
+      days: ['20260101', '20260105', '20260111', '20260120'],
+      purchases: [1, 1, 1, 1],
+      dayCount: 6,
+    });
+    expect(addPurchaseDay(kept, at('2026-01-05T18:00:00Z'))).toMatchObject({
+      days: kept.days,
+      purchases: [1, 2, 1],
+      dayCount: 5,
+    });
+    expect(addPurchaseDay(kept, at('2025-11-01T12:00:00Z'))).toMatchObject({
+      days: kept.days,
+      purchases: [1, 1, 1],
+      dayCount: 6,
+      firstDay: '20251101',
+    });
+  });
+
   it('takes the median gap over the last 24 days only, however many are kept', () => {
     // Every 10 days for a year, then every 2 days for 60 days: 24 gaps of 2 days rule.
     let c: Cadence | undefined;
