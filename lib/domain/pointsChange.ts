@@ -406,10 +406,16 @@ export class PointsChange {
   /**
    * A referral's pending points taken back, its purchase refunded in full inside the
    * pending window: `side` of each campaign (the referrer's `points`, the referred
-   * customer's `refereePoints`) leaves the pending lot it joined, one `refund` entry each.
+   * customer's `refereePoints`) leaves the pending lot it joined, one `refund` entry each,
+   * carrying when the purchase was made (and, on the referred customer's own, where).
    * Returns the points taken back.
    */
-  takeBackReferral(paid: ReferralPaid, side: 'points' | 'refereePoints', refundId: string): number {
+  takeBackReferral(
+    paid: ReferralPaid,
+    side: 'points' | 'refereePoints',
+    refundId: string,
+    bought: { occurredAt: Date; storeId?: string; receiptId?: string },
+  ): number {
     const c = this.#customer;
     const lots = c.pendingLots as Lots;
     // The lot it joined: its own, or the next 00:00 UTC's (pendingLotFor, boundPendingLots).
@@ -430,6 +436,7 @@ export class PointsChange {
         pendingPoints: -n,
         campaignId: k.campaignId,
         purchaseId: paid.purchaseId,
+        ...boughtOf(bought),
         refundId,
       });
     }

@@ -502,11 +502,17 @@ export async function refundPurchase(
         paid?.purchaseId === purchaseId &&
         paid.availableAt > now.toISOString()
       ) {
-        change.takeBackReferral(paid, 'refereePoints', refundId);
+        const occurredAt = new Date(purchase.occurredAt);
+        change.takeBackReferral(paid, 'refereePoints', refundId, {
+          occurredAt,
+          storeId: purchase.storeId,
+          ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
+        });
         const referrer = await getCustomerConsistent(paid.referrerId);
         if (referrer) {
           const referrerChange = new PointsChange(referrer, program, now).settle();
-          referrerChange.takeBackReferral(paid, 'points', refundId);
+          // The referrer's entry says when, not where or which receipt: not their purchase.
+          referrerChange.takeBackReferral(paid, 'points', refundId, { occurredAt });
           others.push(referrerChange);
         }
       }

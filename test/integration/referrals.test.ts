@@ -126,6 +126,13 @@ describe('a referral', () => {
     });
     const back = (await referralEntries(referrer)).find((e) => e.type === 'refund');
     expect(back).toMatchObject({ points: 0, pendingPoints: -100, purchaseId: first.id });
+    // When the purchase was made, as written with the entry; where and which receipt only
+    // on the referred customer's own (the referrer did not buy it).
+    expect(back.occurredAt).toBe(first.occurredAt);
+    expect(back).not.toHaveProperty('storeId');
+    expect(back).not.toHaveProperty('receiptId');
+    const own = (await referralEntries(referred)).find((e) => e.type === 'refund');
+    expect(own).toMatchObject({ pendingPoints: -50, occurredAt: first.occurredAt, storeId });
   });
 
   it('imported, pays on the first purchase with earnable spend, pending like it', async () => {
