@@ -56,14 +56,16 @@ export function pendingLotFor(pendingLots: Lots, due: Date): Date {
 
 /**
  * The pending lot that holds a purchase's points due at `availableAt`, if any still does
- * at `asOf`: its own; or, still ahead, the day lot a customer stored with more than
- * MAX_PENDING_LOTS lots had it folded into (boundPendingLots).
+ * at `asOf`: its own; or, while it is still ahead, the day lot a customer stored with more
+ * than MAX_PENDING_LOTS lots had it folded into (boundPendingLots), which stays pending
+ * until the next 00:00 UTC however long ago `availableAt` passed.
  */
 export function pendingLotOf(pendingLots: Lots, availableAt: Date, asOf: Date): string | undefined {
   const own = availableAt.toISOString();
   if (pendingLots[own] !== undefined) return own;
-  if (availableAt.getTime() <= asOf.getTime()) return undefined;
-  const day = dayBoundaryFrom(availableAt).toISOString();
+  const dayLot = dayBoundaryFrom(availableAt);
+  if (dayLot.getTime() <= asOf.getTime()) return undefined;
+  const day = dayLot.toISOString();
   return pendingLots[day] !== undefined ? day : undefined;
 }
 

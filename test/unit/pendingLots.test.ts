@@ -264,3 +264,38 @@ describe('the customer item has a ceiling whatever the history (property)', () =
     expect(h.maxSize).toBeLessThan(CEILING);
   });
 });
+
+describe('a customer stored with more pending lots than the bound', () => {
+  it('refunds a folded purchase from its day lot between its availableAt and the next 00:00 UTC', () => {
+    // Stored before pending lots were bounded: one lot of 10 points an hour, 401 of them,
+    // the first an hour after the fold. Lot 100 (at 04:30) is folded into the next 00:00.
+    const program: Program = { ...defaultProgram, pendingDays: 30 };
+    const folded = new Date('2026-03-01T00:00:00Z');
+    const hour = (i: number) => new Date(folded.getTime() + (i + 1) * 60 * MINUTE + 30 * MINUTE);
+    const stored = newCustomer('cus_01JH00000000000000000000002', {}, program, folded);
+    stored.pendingLots = Object.fromEntries(
+      Array.from({ length: MAX_PENDING_LOTS + 1 }, (_, i) => [hour(i).toISOString(), 10]),
+    );
+    stored.pending = 10 * (MAX_PENDING_LOTS + 1);
+    const atFold = new PointsChange(stored, program, folded).settle();
+    const customer = atFold.customer;
+    const availableAt = hour(100); // 2026-03-05T05:30Z, folded into 2026-03-06T00:00Z
+    expect(customer.pendingLots?.[availableAt.toISOString()]).toBeUndefined();
+    expect(customer.pendingLots?.['2026-03-06T00:00:00.000Z']).toBeGreaterThan(10);
+
+    // Refunded in the evening after its availableAt: its points are still pending.
+    const evening = new Date('2026-03-05T20:00:00Z');
+    const refund = new PointsChange(customer, program, evening).settle();
+    const before = { available: refund.customer.available, pending: refund.customer.pending };
+    refund.refund({
+      points: 10,
+      amount: 1_000,
+      occurredAt: new Date(availableAt.getTime() - 30 * DAY),
+      availableAt,
+      purchaseId: 'pur_100',
+      refundId: 'ref_100',
+    });
+    expect(refund.customer.available).toBe(before.available);
+    expect(refund.customer.pending).toBe(before.pending - 10);
+  });
+});
