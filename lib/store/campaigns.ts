@@ -283,7 +283,7 @@ export async function saveCampaign(
     const longer =
       before === undefined ||
       (before.endsAt !== null && (campaign.endsAt === null || campaign.endsAt > before.endsAt));
-    if (longer && !roomFor(campaign, await beside(campaign, others, live))) {
+    if (longer && !roomFor(campaign, await beside(campaign, live))) {
       return { outcome: 'too-many' };
     }
     const next = [...others, ...(kept(campaign) ? [campaign] : [])].sort((a, b) =>
@@ -375,12 +375,13 @@ export async function saveCampaign(
 }
 
 /**
- * The campaigns a new or extended campaign must find room beside: LIVE's, and where its
- * window meets the span of those LIVE left out, the window index's there.
+ * The campaigns a new or extended campaign must find room beside: all of LIVE's (those this
+ * save leaves out too: they are not yet in its left-out span, so the index is not read for
+ * them), and where its window meets the span of those LIVE left out, the window index's there.
  */
-async function beside(campaign: Campaign, others: Campaign[], live: Live): Promise<Campaign[]> {
+async function beside(campaign: Campaign, live: Live): Promise<Campaign[]> {
   const end = campaign.endsAt === null ? Number.POSITIVE_INFINITY : Date.parse(campaign.endsAt);
-  const all = await withLeftOut(others, live, Date.parse(campaign.startsAt), end, true);
+  const all = await withLeftOut(live.campaigns, live, Date.parse(campaign.startsAt), end, true);
   return all.filter((c) => c.id !== campaign.id);
 }
 

@@ -59,3 +59,30 @@ describe('a table from before the window index', () => {
     expect((await campaignsOver(at(550))).map((c) => c.id)).toContain(old.id);
   });
 });
+
+describe('campaigns that aged out of the LIVE item since it was last written', () => {
+  it('still count against a campaign saved beside them: a 21st for their window is refused 100 days on', async () => {
+    const t0 = Date.now();
+    // Ended 340 days before t0: kept in LIVE at t0, ended 440 days before t0 + 100 days.
+    const window = {
+      startsAt: new Date(t0 - 350 * DAY).toISOString(),
+      endsAt: new Date(t0 - 340 * DAY).toISOString(),
+    };
+    const create = (i: number, now: Date) =>
+      createCampaign(
+        { name: `aged-${i}`, type: 'bonus', points: 5, ...window, match: { skus: [`aged-${i}`] } },
+        { scope: 'k', key: randomUUID(), requestHash: 'h' },
+        now,
+      );
+    for (let i = 0; i < 20; i++) await create(i, new Date(t0));
+    await expect(create(20, new Date(t0))).rejects.toMatchObject({ code: 'conflict' });
+
+    // No save in between: the LIVE item still holds the 20, which no longer belong in it.
+    await expect(create(20, new Date(t0 + 100 * DAY))).rejects.toMatchObject({
+      code: 'conflict',
+    });
+    forgetCachedCampaigns();
+    const inForce = await campaignsOver(new Date(t0 - 345 * DAY));
+    expect(inForce.filter((c) => c.name.startsWith('aged-'))).toHaveLength(20);
+  });
+});
