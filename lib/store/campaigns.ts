@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.ts';
 import {
   type Campaign,
@@ -9,7 +9,7 @@ import {
   windowClass,
 } from '../domain/campaigns.ts';
 import { DAY_MS } from '../domain/days.ts';
-import { db, tableName, writeIf } from './client.ts';
+import { db, tableName } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
 import { type Page, queryPage, queryPages } from './pagination.ts';
@@ -223,18 +223,57 @@ const windowItem = (c: Campaign) => ({ ...item(c), ...windowKey(c) });
 async function indexWindows(): Promise<number[]> {
   const classes = new Set<number>();
   for await (const page of allCampaignItems(true)) {
-    for (const c of page.map(fromItem)) {
+    for (const i of page) {
+      const c = fromItem(i);
       classes.add(windowClass(c));
-      await writeIf(
-        new PutCommand({
-          TableName: tableName(),
-          Item: windowItem(c),
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      await indexWindow(c, i.rev as number | undefined);
     }
   }
   return [...classes];
+}
+
+/**
+ * Puts the campaign as read (at revision `rev`) into the window index unless a copy is
+ * there, and only while it is still at that revision: a save since then wrote its own copy,
+ * and deleted the copy at the window it moved from, which this one must not bring back.
+ */
+async function indexWindow(c: Campaign, rev: number | undefined): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    try {
+      await db().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: tableName(),
+                Key: keys.campaign(c.id),
+                ConditionExpression:
+                  rev === undefined ? 'attribute_not_exists(#rev)' : '#rev = :rev',
+                ExpressionAttributeNames: { '#rev': 'rev' },
+                ...(rev !== undefined && { ExpressionAttributeValues: { ':rev': rev } }),
+              },
+            },
+            {
+              Put: {
+                TableName: tableName(),
+                Item: windowItem(c),
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      );
+      return;
+    } catch (error) {
+      // Indexed already, or changed since it was read (and indexed by that save).
+      if ((failedConditions(error) ?? []).length > 0) return;
+      if (!isTransactionConflict(error)) throw error;
+    }
+  }
+  throw Object.assign(new Error('campaigns kept changing'), {
+    name: 'TransactionConflictException',
+  });
 }
 
 export type SaveOutcome =

@@ -5,7 +5,7 @@ import { windowClass } from '../../lib/domain/campaigns.ts';
 import { campaignsOver, forgetCachedCampaigns } from '../../lib/store/campaigns.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { createCampaign } from '../../lib/usecases/campaigns.ts';
+import { createCampaign, patchCampaign } from '../../lib/usecases/campaigns.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -84,5 +84,67 @@ describe('campaigns that aged out of the LIVE item since it was last written', (
     forgetCachedCampaigns();
     const inForce = await campaignsOver(new Date(t0 - 345 * DAY));
     expect(inForce.filter((c) => c.name.startsWith('aged-'))).toHaveLength(20);
+  });
+});
+
+describe('a PATCH while the window index is being built', () => {
+  it('leaves no copy of the campaign at its old window for the build to bring back', async () => {
+    const moving = {
+      id: 'cmp_moving',
+      name: 'moving',
+      type: 'bonus' as const,
+      points: 100,
+      startsAt: at(800).toISOString(),
+      endsAt: at(700).toISOString(),
+      createdAt: at(800).toISOString(),
+    };
+    const put = (Item: Record<string, unknown>) =>
+      db().send(new PutCommand({ TableName: tableName(), Item }));
+    await put({ ...keys.campaign(moving.id), ...moving, endsAtKey: moving.endsAt, rev: 1 });
+    // The LIVE item as from before the window index: no classes (and so no index read).
+    const live = await db().send(
+      new GetCommand({ TableName: tableName(), Key: keys.liveCampaigns(), ConsistentRead: true }),
+    );
+    const { classes: _, leftOutFrom: __, leftOutUntil: ___, ...legacy } = live.Item ?? {};
+    await put({ ...legacy, ...keys.liveCampaigns(), version: (live.Item?.version ?? 0) + 1 });
+    forgetCachedCampaigns();
+
+    // The next save builds the index; just after it read the campaigns, a PATCH shortens
+    // this one from 100 days to 10 (another window class).
+    const stack = db().middlewareStack;
+    let patched = false;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const read = JSON.stringify(args.input);
+        if (!patched && context.commandName === 'QueryCommand' && read.includes('CAMPAIGN#')) {
+          patched = true;
+          await patchCampaign(moving.id, { endsAt: at(790).toISOString() });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'patchDuringIndexBuild' },
+    );
+    try {
+      await createCampaign(
+        { name: 'builds the index', type: 'bonus', points: 5 },
+        { scope: 'k', key: randomUUID(), requestHash: 'h' },
+      );
+    } finally {
+      stack.remove('patchDuringIndexBuild');
+    }
+    expect(patched).toBe(true);
+
+    const oldCopy = await db().send(
+      new GetCommand({
+        TableName: tableName(),
+        Key: keys.campaignWindow(windowClass(moving), moving.startsAt, moving.id),
+        ConsistentRead: true,
+      }),
+    );
+    expect(oldCopy.Item).toBeUndefined();
+    forgetCachedCampaigns();
+    expect((await campaignsOver(at(795))).map((c) => c.id)).toContain(moving.id);
+    expect((await campaignsOver(at(750))).map((c) => c.id)).not.toContain(moving.id);
   });
 });
