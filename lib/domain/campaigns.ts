@@ -136,12 +136,20 @@ export function roomFor(campaign: Campaign, others: readonly Campaign[]): boolea
 
 /**
  * Window classes, so that the campaigns in force at an instant are found without reading
- * them all: class k holds the campaigns lasting at most WINDOW_CLASS_DAYS[k] days (the
- * last class any longer ones, and those without an end). A campaign of class k in force at
- * t started at most that many days before t; and since each lasts more than the class
- * below's span and at most MAX_OVERLAPPING_CAMPAIGNS run at any instant, at most 9 x that
- * many of its class started in those days (class 0: those of the day before): a look-up
- * reads the campaigns of a few days around the instant, not all.
+ * them all: class k holds the campaigns lasting at most D = WINDOW_CLASS_DAYS[k] days (the
+ * last class any longer ones, and those without an end). A campaign of class k in force
+ * at some instant of [from, to] started in [from - D days, to], which is what a look-up
+ * reads of that class. How many that is, with at most MAX_OVERLAPPING_CAMPAIGNS (20)
+ * running at any instant:
+ * - class k >= 1: each lasts more than D / 8 days (the class below's span), so those that
+ *   started within any D / 8 days all run at its end: at most 20 x (9 + floor(8 x
+ *   (to - from) / D)), 180 for an instant (a purchase), more for a long span (an import
+ *   batch reads over its earliest to its latest purchase);
+ * - the last class: each lasts more than 262,144 days (over 700 years) from 1970 or
+ *   later, so all that started by `to` (now or before) still run then: at most 20;
+ * - class 0 has no least duration, so the cap does not bound it: every campaign of at most
+ *   a day that started in [from - 1 day, to] (20 one-minute campaigns a minute would be
+ *   28,800 a day; in practice a few day-long deals).
  */
 export const WINDOW_CLASS_DAYS = [1, 8, 64, 512, 4_096, 32_768, 262_144, Number.POSITIVE_INFINITY];
 

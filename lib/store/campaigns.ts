@@ -112,7 +112,8 @@ export async function liveCampaigns(): Promise<Campaign[]> {
 /**
  * The campaigns that may run at some instant of [from, to], and maybe others: LIVE's
  * (cached), and when [from, to] meets the span of those LIVE left out, the window index's
- * in force there (one Query per window class in use, bounded: see WINDOW_CLASS_DAYS). A
+ * in force there (one Query per window class in use, each reading the class's campaigns
+ * started from its span before `from` to `to`: see WINDOW_CLASS_DAYS for how many). A
  * purchase made now, or backdated less than KEEP_ENDED_DAYS, reads nothing more.
  */
 export async function campaignsOver(from: Date, to: Date = from): Promise<Campaign[]> {
