@@ -43,7 +43,7 @@ export function addPurchaseDay(stored: Cadence | undefined, at: Date): Cadence {
   if (!stored) return { days: [day], purchases: [1], dayCount: 1, firstDay: day };
   // A cadence kept before the counts were starts them now, one purchase per day kept (what
   // the backtest counted there before): the days to come are counted exactly.
-  const cadence = stored.purchases ? stored : { ...stored, purchases: stored.days.map(() => 1) };
+  const cadence = { ...stored, purchases: stored.purchases ?? stored.days.map(() => 1) };
   const known = cadence.days.indexOf(day);
   if (known >= 0) {
     const purchases = [...cadence.purchases];
