@@ -1810,7 +1810,7 @@ export interface components {
                  * @description RFC 3339, UTC
                  */
                 fittedAt: string;
-                /** @description true when purchases were imported after this model was fitted: the next run that fits refits on all of them */
+                /** @description true when purchases were imported after this model was fitted (or a purchase import batch was sent, even one whose items were all duplicates): the next run that fits refits on all of them */
                 stale: boolean;
             } | null;
             /** @description The lapse thresholds in force at the end of the run: the program's, or those calibration chose (lapse.mode calibrated). A run whose backtest changed them flagged again by the new ones */

@@ -507,8 +507,9 @@ const lapseScanResultSchema = z.object({
       stale: z
         .boolean()
         .describe(
-          'true when purchases were imported after this model was fitted: the next run that ' +
-            'fits refits on all of them',
+          'true when purchases were imported after this model was fitted (or a purchase ' +
+            'import batch was sent, even one whose items were all duplicates): the next run ' +
+            'that fits refits on all of them',
         ),
     })
     .nullable()

@@ -41,8 +41,8 @@ export async function putModel(model: ModelParams, importsSeen?: number): Promis
 }
 
 /**
- * The stored model (read consistently, not cached), how many purchase import batches
- * have imported anything (markModelStale), and whether one did after the model's fit
+ * The stored model (read consistently, not cached), how many times purchase import
+ * batches have marked it (markModelStale), and whether one did after the model's fit
  * began reading (`stale`: the next lapse scan refits on all of it).
  */
 export async function getModelItem(): Promise<{
@@ -60,8 +60,9 @@ export async function getModelItem(): Promise<{
 }
 
 /**
- * Marks the model stale: purchases were imported (one small write per import batch that
- * imported any), so the model no longer speaks for the history as it is.
+ * Marks the model stale: purchases are being imported (a small write before an import
+ * batch's purchases and one after if any went in), so the model no longer speaks for the
+ * history as it is.
  */
 export async function markModelStale(): Promise<void> {
   await db().send(

@@ -637,6 +637,11 @@ export async function importPurchases(
       }
     }
 
+    // The lapse model no longer speaks for the history: the next lapse scan refits on it.
+    // Marked before the writes, so that a batch failing after some committed, and sent
+    // again (all duplicates then), still leaves the mark; and again after them if any went
+    // in, for a fit that read the counter between the first mark and the commits.
+    if (round.length > 0) await markModelStale();
     const deadline = Date.now() + BATCH_SECONDS * 1000;
     let imported = 0;
     let duplicates = 0;
@@ -659,7 +664,6 @@ export async function importPurchases(
       }
       round = next;
     }
-    // The lapse model no longer speaks for the history: the next lapse scan refits on it.
     if (imported > 0) await markModelStale();
     return { imported, duplicates, errors: errors.sort(byIndex) };
   });

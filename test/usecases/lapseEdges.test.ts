@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import { db } from '../../lib/store/client.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { importPurchases } from '../../lib/usecases/imports.ts';
-import { lapseQualityReport, runLapseScan } from '../../lib/usecases/lapse.ts';
+import { fitModel, lapseQualityReport, runLapseScan } from '../../lib/usecases/lapse.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { DAY, seedCustomers } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
@@ -82,11 +84,99 @@ describe('the lapse scan at the edges of a purchase history', () => {
     const refit = await runLapseScan(new Date(A));
     expect(refit).toMatchObject({ fitted: true });
     expect(refit.model).toMatchObject({ customers: 45, stale: false });
-    // A rerun of the same import applies nothing, so the model stays as fresh as it was.
+    // A rerun of the same import applies nothing, but marks the model stale all the same:
+    // the mark goes before the writes (it cannot know they are all duplicates).
     const again = await importPurchases(admin, items, key());
     expect(again.value).toMatchObject({ imported: 0, duplicates: 10 });
     expect((await runLapseScan(new Date(A), { dryRun: true })).model).toMatchObject({
-      stale: false,
+      stale: true,
+    });
+  });
+
+  /** Five newcomers' purchases to import, two each (receipts named by `prefix`). */
+  async function newcomersItems(prefix: string) {
+    const storeId = (await createPlace('store', `Store ${prefix}`)).id;
+    const ids = await Promise.all(
+      range(1, 5).map(async (n) => (await enrolCustomer({ externalId: `${prefix}-${n}` })).id),
+    );
+    return ids.flatMap((customerId, n) =>
+      [35, 5].map((daysAgo) => ({
+        customerId,
+        storeId,
+        receiptId: `${prefix}-${n}-${daysAgo}`,
+        total: { amount: 2_500, currency: 'USD' },
+        occurredAt: new Date(A - daysAgo * DAY).toISOString(),
+      })),
+    );
+  }
+
+  /** Runs `during` before the store's first command named `command` for which `when` holds. */
+  async function withHook<T>(
+    command: string,
+    when: (input: Record<string, unknown>) => boolean,
+    during: () => Promise<void>,
+    act: () => Promise<T>,
+  ): Promise<{ result: T | undefined; error: unknown; hooked: boolean }> {
+    const name = `hook-${randomUUID()}`;
+    let hooked = false;
+    db().middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!hooked && context.commandName === command && when(args.input as never)) {
+          hooked = true;
+          await during();
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      return { result: await act(), error: undefined, hooked };
+    } catch (error) {
+      return { result: undefined, error, hooked };
+    } finally {
+      db().middlewareStack.remove(name);
+    }
+  }
+
+  it('keeps the model stale when the stale mark fails and the batch is sent again', async () => {
+    expect((await runLapseScan(new Date(A))).model).toMatchObject({ stale: false });
+    const items = await newcomersItems('mark-fails');
+    // The model item's counter write fails once, as DynamoDB fails on its side.
+    const first = await withHook(
+      'UpdateItemCommand',
+      (input) => input.UpdateExpression === 'ADD imports :one',
+      async () => {
+        throw new InternalServerError({ message: 'Internal server error', $metadata: {} });
+      },
+      () => importPurchases(admin, items, key()),
+    );
+    expect(first.hooked).toBe(true);
+    expect(first.error).toBeInstanceOf(InternalServerError);
+    // The client sends the batch again, as after any 5xx.
+    const again = await importPurchases(admin, items, key());
+    expect(again.value).toMatchObject({ errors: [] });
+    expect(again.value?.imported ?? 0).toBeLessThanOrEqual(10);
+    expect((await runLapseScan(new Date(A), { dryRun: true })).model).toMatchObject({
+      stale: true,
+    });
+  });
+
+  it('leaves the model stale when a fit runs while an import is being written', async () => {
+    expect((await runLapseScan(new Date(A))).model).toMatchObject({ stale: false });
+    const items = await newcomersItems('fit-during');
+    // A fit reads the customers after the import's mark but before its first transaction.
+    const { result, hooked } = await withHook(
+      'TransactWriteItemsCommand',
+      () => true,
+      async () => {
+        await fitModel(new Date(A));
+      },
+      () => importPurchases(admin, items, key()),
+    );
+    expect(hooked).toBe(true);
+    expect(result?.value).toMatchObject({ imported: 10, errors: [] });
+    expect((await runLapseScan(new Date(A), { dryRun: true })).model).toMatchObject({
+      stale: true,
     });
   });
 });
