@@ -1,13 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DomainError, type ErrorCode, type FieldError } from '../errors.ts';
-import { isTransactionConflict, isUnreachable } from '../store/transactions.ts';
-
-const THROTTLED = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TransactionConflictException',
-]);
+import { isThrottled, isUnreachable } from '../store/transactions.ts';
 
 /** The status and title each code is answered with: the one place codes meet HTTP. */
 const statusAndTitle: Record<ErrorCode, [status: number, title: string]> = {
@@ -66,7 +59,7 @@ function problemOf(error: DomainError): Problem {
  */
 export function toProblem(error: unknown): Problem {
   if (error instanceof DomainError) return problemOf(error);
-  if (THROTTLED.has((error as Error | undefined)?.name ?? '') || isTransactionConflict(error)) {
+  if (isThrottled(error)) {
     return problemOf(
       new DomainError('service-unavailable', 'Too many requests right now; retry shortly', {
         retryAfterSeconds: 1,

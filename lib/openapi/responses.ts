@@ -756,7 +756,9 @@ const itemErrorSchema = z
         'The problem code the single route would answer for it. `service-unavailable` is the ' +
           'one to send again as it is: the item was not applied (the database failed or was ' +
           'too busy), and sent again it is applied, or found already recorded. Any other code ' +
-          'gets the same answer until the item is changed.',
+          'gets the same answer until the item is changed; `internal-error` says the database ' +
+          'refused to write it (logged, nothing of it written), and the rest of the batch went ' +
+          'on.',
       ),
     detail: z.string(),
   })

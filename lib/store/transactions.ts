@@ -39,14 +39,43 @@ export const isUnreachable = (error: unknown) =>
   (error as Error | undefined)?.name === 'TimeoutError' ||
   UNREACHABLE.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 
+/** DynamoDB's answers to too many requests at once, past the SDK's own retries. */
+const THROTTLED = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+]);
+
+/** DynamoDB was too busy, or a transaction lost a race: the same request may pass later. */
+export const isThrottled = (error: unknown) =>
+  THROTTLED.has((error as Error | undefined)?.name ?? '') || isTransactionConflict(error);
+
 /**
- * A failure of DynamoDB or of the way to it (an error DynamoDB answered, throttling past the
- * SDK's retries, a dropped or timed-out connection), not of our code: what it stopped was
- * not written, or was written whole (a transaction is all or nothing), so it can be sent
- * again and found recorded if it was.
+ * A failure of DynamoDB or of the way to it (a fault on its side, throttling past the SDK's
+ * retries, a dropped or timed-out connection), not of the request: what it stopped was not
+ * written, or was written whole (a transaction is all or nothing), so it can be sent again
+ * and found recorded if it was. A request DynamoDB refuses (a ValidationException, such as
+ * an item over 400 KB, or a condition that failed) is not one: it would be refused again.
  */
 export function isStorageFailure(error: unknown): boolean {
+  const answered = error as
+    | { $fault?: string; $metadata?: { httpStatusCode?: number } }
+    | undefined;
   return (
-    (error as { $metadata?: unknown } | undefined)?.$metadata !== undefined || isUnreachable(error)
+    answered?.$fault === 'server' ||
+    (answered?.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    isThrottled(error) ||
+    isUnreachable(error)
   );
+}
+
+/**
+ * A request DynamoDB answered with a refusal of the request itself (a 4xx other than
+ * throttling: a ValidationException, a failed condition not handled): sending it again as
+ * it is would be refused again.
+ */
+export function isRefusedRequest(error: unknown): boolean {
+  const answered = error as { $metadata?: unknown } | undefined;
+  return answered?.$metadata !== undefined && !isStorageFailure(error);
 }

@@ -38,7 +38,11 @@ import { markModelStale } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { batchGet, byKey, keyOf } from '../store/reads.ts';
-import { isStorageFailure, isTransactionConflict } from '../store/transactions.ts';
+import {
+  isRefusedRequest,
+  isStorageFailure,
+  isTransactionConflict,
+} from '../store/transactions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { normalise } from './customers.ts';
 import { inParallel } from './parallel.ts';
@@ -269,17 +273,38 @@ export async function importCustomers(
       try {
         await enrolGroup(group);
       } catch (error) {
-        // The database failed: what was not created is told, to be sent again.
-        if (!isStorageFailure(error)) throw error;
-        for (const m of group) {
-          m.outcome ??= {
-            index: m.index,
-            code: 'service-unavailable',
-            detail: 'The database failed while these were written; send them again',
-          };
+        if (!isRefusedRequest(error)) return sendAgain(group, error);
+        // Refused (nothing of that write went in): each customer alone, to find whose it is.
+        for (const m of group.filter((m) => m.outcome === undefined)) {
+          try {
+            await enrolGroup([m]);
+          } catch (error) {
+            if (!isRefusedRequest(error)) sendAgain([m], error);
+            else {
+              console.error('loyalty: import transaction refused:', (error as Error).name);
+              m.outcome = {
+                index: m.index,
+                code: 'internal-error',
+                detail:
+                  'The database refused to create this customer (logged); sent again as it ' +
+                  'is, it would be refused again',
+              };
+            }
+          }
         }
       }
     });
+    /** The database failed: what was not created is told, to be sent again. */
+    function sendAgain(group: NewMember[], error: unknown): void {
+      if (!isStorageFailure(error)) throw error;
+      for (const m of group) {
+        m.outcome ??= {
+          index: m.index,
+          code: 'service-unavailable',
+          detail: 'The database failed while these were written; send them again',
+        };
+      }
+    }
     async function enrolGroup(group: NewMember[]): Promise<void> {
       if (await insertCustomers(group)) {
         for (const m of group) m.outcome = { created: true };
@@ -729,13 +754,20 @@ async function applyItems(
         result.errors.push(...plan.errors);
         if (plan.leftover.length > 0) queue.push(plan.leftover);
       } catch (error) {
-        // No new transaction starts; those in flight finish first.
-        if (!isStorageFailure(error)) failure ??= { error };
-        else {
+        if (isStorageFailure(error)) {
+          // No new transaction starts; those in flight finish first.
           storageFailed = true;
           result.errors.push(
             ...unapplied(unit, 'The database failed while these were written; send them again'),
           );
+        } else if (!isRefusedRequest(error)) failure ??= { error };
+        else if (unit.length > 1) {
+          // Refused whole (nothing written): each customer alone, to find whose it refuses.
+          queue.push(...unit.map((w) => [w]));
+        } else {
+          // Refused for this customer (an item over 400 KB, say): the same again if resent.
+          console.error('loyalty: import transaction refused:', (error as Error).name);
+          result.errors.push(...refused(unit));
         }
       }
     }
@@ -744,6 +776,18 @@ async function applyItems(
   if (failure) throw failure.error;
   return result;
 }
+
+/** Every item of `unit` as refused by the database: not applied, and not worth sending again. */
+const refused = (unit: readonly Work[]): ItemError[] =>
+  unit.flatMap((w) =>
+    w.items.map((i) => ({
+      index: i.index,
+      code: 'internal-error' as const,
+      detail:
+        "The database refused to write this customer's purchases (logged); sent again as " +
+        'they are, they would be refused again',
+    })),
+  );
 
 /** Every item of `unit` as not applied, to be sent again. */
 const unapplied = (unit: readonly Work[], detail: string): ItemError[] =>

@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InternalServerError } from '@aws-sdk/client-dynamodb';
+import { DynamoDBServiceException, InternalServerError } from '@aws-sdk/client-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
@@ -273,5 +273,126 @@ describe('an import batch that meets a storage error', () => {
       const ref = (await t.call('GET', `/v1/customers?externalId=${references[i]}`)).body.id;
       expect(await history(id), p).toEqual(await history(ref));
     }
+  });
+});
+
+// ---------------------------------------------------------------- a write the database refuses
+
+/**
+ * Refuses every TransactWriteItems that mentions `customerId` (or any other string: an
+ * email), as DynamoDB refuses a request
+ * it will never accept (a ValidationException, such as an item over 400 KB): the same
+ * answer however often it is sent. Everything else reaches DynamoDB Local as usual.
+ */
+function refuseTransactionsOf(customerId: string) {
+  const name = `refuseTransactionsOf-${++n}`;
+  let refused = 0;
+  db().middlewareStack.add(
+    (next, context) => async (args) => {
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        JSON.stringify(args.input).includes(customerId)
+      ) {
+        refused++;
+        throw new DynamoDBServiceException({
+          name: 'ValidationException',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Item size has exceeded the maximum allowed size',
+        });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { refused: () => refused, remove: () => db().middlewareStack.remove(name) };
+}
+
+describe('an import batch with a write the database refuses', () => {
+  it("rejects that customer's purchases once, not sent again, and imports everyone else's", async () => {
+    const storeId = (await t.call('POST', '/v1/stores', { body: { name: 'Refusing street' } })).body
+      .id;
+    const people = ['rv-a', 'rv-b', 'rv-c'];
+    await runImport(options({ customersFile: csvFile(`externalId\n${people.join('\n')}\n`) }));
+    const refusedId = (await t.call('GET', '/v1/customers?externalId=rv-b')).body.id;
+    const PER_CUSTOMER = 20;
+    const csv =
+      'customerExternalId,receiptId,occurredAt,amount,currency\n' +
+      Array.from({ length: PER_CUSTOMER }, (_, i) =>
+        people
+          .map(
+            (p) => `${p},${p}-${i},${purchaseAt(i, PER_CUSTOMER).toISOString()},${amountOf(i)},USD`,
+          )
+          .join('\n'),
+      ).join('\n');
+    const batches: number[] = [];
+    const recording: typeof fetch = (url, init) => {
+      if (String(url).endsWith('/v1/imports/purchases')) {
+        batches.push(JSON.parse(String(init?.body)).items.length);
+      }
+      return fetch(url, init);
+    };
+    const refusing = refuseTransactionsOf(refusedId);
+    let summary: Awaited<ReturnType<typeof runImport>>;
+    try {
+      summary = await runImport(
+        options({
+          purchasesFile: csvFile(csv),
+          storeId,
+          batchSize: 30,
+          concurrency: 1,
+          fetch: recording,
+        }),
+      );
+    } finally {
+      refusing.remove();
+    }
+    expect(refusing.refused()).toBeGreaterThan(0);
+    // Two batches of 30, each sent once: nothing to send again.
+    expect(batches).toEqual([30, 30]);
+    const rejected = rejectedRows(summary.rejectedFile);
+    expect(rejected).toHaveLength(PER_CUSTOMER);
+    for (const row of rejected) {
+      expect(JSON.parse(row.row ?? '{}').customerExternalId).toBe('rv-b');
+      expect(row.code).toBe('internal-error');
+    }
+    expect(summary.purchases).toEqual({
+      rows: 3 * PER_CUSTOMER,
+      imported: 2 * PER_CUSTOMER,
+      duplicates: 0,
+      rejected: PER_CUSTOMER,
+    });
+  });
+});
+
+describe('a customers batch with a write the database refuses', () => {
+  it('rejects that customer once, not sent again, and creates everyone else', async () => {
+    const rows = Array.from({ length: 90 }, (_, i) => `rc-${i},rc${i}@example.com`);
+    const batches: number[] = [];
+    const recording: typeof fetch = (url, init) => {
+      if (String(url).endsWith('/v1/imports/customers')) {
+        batches.push(JSON.parse(String(init?.body)).items.length);
+      }
+      return fetch(url, init);
+    };
+    const refusing = refuseTransactionsOf('rc7@example.com');
+    let summary: Awaited<ReturnType<typeof runImport>>;
+    try {
+      summary = await runImport(
+        options({
+          customersFile: csvFile(`externalId,email\n${rows.join('\n')}\n`),
+          fetch: recording,
+        }),
+      );
+    } finally {
+      refusing.remove();
+    }
+    expect(refusing.refused()).toBeGreaterThan(0);
+    expect(batches).toEqual([90]);
+    const rejected = rejectedRows(summary.rejectedFile);
+    expect(rejected.map((r) => [JSON.parse(r.row ?? '{}').externalId, r.code])).toEqual([
+      ['rc-7', 'internal-error'],
+    ]);
+    expect(summary.customers).toEqual({ rows: 90, created: 89, existing: 0, rejected: 1 });
   });
 });
