@@ -45,6 +45,16 @@ const options = (extra: Partial<ImportOptions>): ImportOptions => ({
 });
 
 /** The rejected file's rows as records (none when it was not written). */
+/** A fetch for runImport that notes the size of each batch it sends to `path`. */
+function recordingBatches(path: string): { batches: number[]; recording: typeof fetch } {
+  const batches: number[] = [];
+  const recording: typeof fetch = (url, init) => {
+    if (String(url).endsWith(path)) batches.push(JSON.parse(String(init?.body)).items.length);
+    return fetch(url, init);
+  };
+  return { batches, recording };
+}
+
 function rejectedRows(file: string | undefined): Record<string, string>[] {
   if (file === undefined || !existsSync(file)) return [];
   return parse(readFileSync(file, 'utf8'), { columns: true });
@@ -196,13 +206,7 @@ describe('an import batch that meets a storage error', () => {
   it('a customers batch answers the same way, and the CLI sends those customers again', async () => {
     const rows = Array.from({ length: 90 }, (_, i) => `sc-${i},sc${i}@example.com`);
     const failing = failNthTransaction(2); // several transactions: the second fails
-    const batches: number[] = [];
-    const recording: typeof fetch = (url, init) => {
-      if (String(url).endsWith('/v1/imports/customers')) {
-        batches.push(JSON.parse(String(init?.body)).items.length);
-      }
-      return fetch(url, init);
-    };
+    const { batches, recording } = recordingBatches('/v1/imports/customers');
     let summary: Awaited<ReturnType<typeof runImport>>;
     try {
       summary = await runImport(
@@ -246,13 +250,7 @@ describe('an import batch that meets a storage error', () => {
     expect(reference.purchases.imported).toBe(90);
 
     const failing = failNthTransaction(2);
-    const batches: number[] = [];
-    const recording: typeof fetch = (url, init) => {
-      if (String(url).endsWith('/v1/imports/purchases')) {
-        batches.push(JSON.parse(String(init?.body)).items.length);
-      }
-      return fetch(url, init);
-    };
+    const { batches, recording } = recordingBatches('/v1/imports/purchases');
     let summary: Awaited<ReturnType<typeof runImport>>;
     try {
       summary = await runImport(
@@ -325,13 +323,7 @@ describe('an import batch with a write the database refuses', () => {
           )
           .join('\n'),
       ).join('\n');
-    const batches: number[] = [];
-    const recording: typeof fetch = (url, init) => {
-      if (String(url).endsWith('/v1/imports/purchases')) {
-        batches.push(JSON.parse(String(init?.body)).items.length);
-      }
-      return fetch(url, init);
-    };
+    const { batches, recording } = recordingBatches('/v1/imports/purchases');
     const refusing = refuseTransactionsOf(refusedId);
     let summary: Awaited<ReturnType<typeof runImport>>;
     try {
@@ -368,13 +360,7 @@ describe('an import batch with a write the database refuses', () => {
 describe('a customers batch with a write the database refuses', () => {
   it('rejects that customer once, not sent again, and creates everyone else', async () => {
     const rows = Array.from({ length: 90 }, (_, i) => `rc-${i},rc${i}@example.com`);
-    const batches: number[] = [];
-    const recording: typeof fetch = (url, init) => {
-      if (String(url).endsWith('/v1/imports/customers')) {
-        batches.push(JSON.parse(String(init?.body)).items.length);
-      }
-      return fetch(url, init);
-    };
+    const { batches, recording } = recordingBatches('/v1/imports/customers');
     const refusing = refuseTransactionsOf('rc7@example.com');
     let summary: Awaited<ReturnType<typeof runImport>>;
     try {
