@@ -2,8 +2,8 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
-import type { Principal } from '../lib/http/context.ts';
 import type { AuthorizerContext } from '../lib/http/handler.ts';
+import type { Principal } from '../lib/principal.ts';
 import { verifyCustomerToken } from '../lib/tokens.ts';
 import { authenticate } from '../lib/usecases/apiKeys.ts';
 

@@ -2,9 +2,9 @@
  * The one route table. The local server and the CDK stack both read it, so the two
  * can never serve different routes, roles or permissions.
  */
-import type { Role } from './http/context.ts';
+import type { Role } from './principal.ts';
 
-export type { Role } from './http/context.ts';
+export type { Role } from './principal.ts';
 
 /** DynamoDB actions a route's function may use on the table (least privilege per function). */
 export type TableAction =

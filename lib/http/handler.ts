@@ -11,9 +11,9 @@ import type {
 import type * as z from 'zod/mini';
 import { DomainError, type FieldError, payloadTooLarge, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
+import type { IdempotencyContext, Principal } from '../principal.ts';
 import { bodyLimitOf, findRoute, type Route } from '../routes.ts';
 import type { Answer } from '../usecases/change.ts';
-import type { IdempotencyContext, Principal } from './context.ts';
 import { problemResponse, toProblem } from './problem.ts';
 
 export const logger = new Logger({ serviceName: 'loyalty-api' });

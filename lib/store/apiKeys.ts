@@ -1,5 +1,5 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Principal, Role } from '../http/context.ts';
+import type { Principal, Role } from '../principal.ts';
 import { db, tableName } from './client.ts';
 import { keys } from './keys.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DomainError } from '../errors.ts';
-import type { IdempotencyContext } from '../http/context.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName } from './client.ts';
 import { type Key, keys } from './keys.ts';
 

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import type { BreakdownItem } from '../domain/earning.ts';
 import type { Money } from '../domain/money.ts';
-import type { IdempotencyContext } from '../http/context.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName } from './client.ts';
 import { customerFromItem, type ExtraItem, withoutKeys } from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Money } from '../domain/money.ts';
-import type { IdempotencyContext } from '../http/context.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';

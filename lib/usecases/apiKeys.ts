@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { notFound } from '../errors.ts';
-import type { Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
+import type { Principal } from '../principal.ts';
 import type { CreateApiKeyInput } from '../schemas.ts';
 import {
   type ApiKeyRecord,

@@ -5,8 +5,8 @@ import {
   MAX_OVERLAPPING_CAMPAIGNS,
 } from '../domain/campaigns.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
-import type { IdempotencyContext } from '../http/context.ts';
 import { newId } from '../ids.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import type { CreateCampaignInput, PatchCampaignInput } from '../schemas.ts';
 import {
   type CampaignStats,

@@ -7,7 +7,7 @@
  */
 import { MAX_CUSTOMER_POINTS, MAX_CUSTOMER_SPEND, totalOutOfBounds } from '../domain/customer.ts';
 import { DomainError, validationFailed } from '../errors.ts';
-import type { IdempotencyContext } from '../http/context.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
 import { claimIdempotencyKey, readReplay } from '../store/idempotency.ts';
 import { backoff } from '../store/transactions.ts';

@@ -13,8 +13,8 @@ import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { DomainError, type ErrorCode } from '../errors.ts';
-import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
+import type { IdempotencyContext, Principal } from '../principal.ts';
 import {
   type ImportCustomerInput,
   type ImportPurchaseInput,

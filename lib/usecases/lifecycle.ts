@@ -5,7 +5,7 @@ import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { DomainError, notFound } from '../errors.ts';
-import type { IdempotencyContext } from '../http/context.ts';
+import type { IdempotencyContext } from '../principal.ts';
 import type { AdjustmentInput } from '../schemas.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import {

@@ -8,8 +8,8 @@ import {
   secondsToNextMinute,
 } from '../domain/redemptions.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
-import type { IdempotencyContext, Principal } from '../http/context.ts';
 import { newId } from '../ids.ts';
+import type { IdempotencyContext, Principal } from '../principal.ts';
 import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';

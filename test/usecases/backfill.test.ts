@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { releaseRollUpLease, takeRollUpLease } from '../../lib/store/reports.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdempotencyContext } from '../../lib/http/context.ts';
+import type { IdempotencyContext } from '../../lib/principal.ts';
 import { principalForHash } from '../../lib/store/apiKeys.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';

@@ -3,7 +3,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addPurchaseDay, type Cadence } from '../../lib/domain/cadence.ts';
 import { MODEL_TRUST, type ModelParams } from '../../lib/domain/model.ts';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { keys } from '../../lib/store/keys.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InternalServerError } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { db } from '../../lib/store/client.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { importPurchases } from '../../lib/usecases/imports.ts';

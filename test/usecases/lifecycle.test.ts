@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';

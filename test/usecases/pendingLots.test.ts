@@ -6,7 +6,7 @@ import { MAX_PENDING_LOTS } from '../../lib/domain/lots.ts';
 import { availableAtFor } from '../../lib/domain/points.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { customerItem, getCustomerConsistent } from '../../lib/store/customers.ts';
 import { keys } from '../../lib/store/keys.ts';

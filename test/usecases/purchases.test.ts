@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { createPlace } from '../../lib/usecases/places.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CODE_FAILURES_PER_MINUTE } from '../../lib/domain/redemptions.ts';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { adjustPoints } from '../../lib/usecases/lifecycle.ts';

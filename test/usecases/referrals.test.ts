@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import type { IdempotencyContext, Principal } from '../../lib/http/context.ts';
+import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
 import { createCampaign } from '../../lib/usecases/campaigns.ts';

@@ -1,7 +1,8 @@
 /**
  * Who is calling and under which Idempotency-Key: what the HTTP layer learns from a
  * request (the authorizer's context, the headers) and hands to the use cases. The store
- * keeps principals (API keys) and idempotency records of these shapes.
+ * keeps principals (API keys) and idempotency records of these shapes. Plain types with no
+ * HTTP in them, so the store and the use cases take them without importing the HTTP layer.
  */
 
 /** The roles of the contract; the route table says which may call each route. */
