@@ -1,5 +1,5 @@
 /**
- * What can go wrong, in the contract's words. Use cases and the HTTP layer throw
+ * What can go wrong, as the problem codes the API answers with. Use cases and the HTTP layer throw
  * DomainErrors naming one of these codes; lib/http/problem.ts alone knows the status
  * and title each code is answered with. Anything else becomes a 500 with no internals.
  */

@@ -158,7 +158,7 @@ export const routes: Route[] = [
     path: '/v1/customers',
     fn: 'createCustomer',
     roles: ['admin', 'pos', 'app'],
-    // UpdateItem: the sharded customer count (store/stats.ts) and the counts of enrolment
+    // UpdateItem: the counts by day (store/reports.ts: a new customer) and the counts of enrolment
     // campaigns; ConditionCheckItem: that the referring customer exists; all in one transaction.
     table: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
   },
@@ -354,7 +354,7 @@ export const routes: Route[] = [
   ...jobRoutes('roll-up-reports', 'runRollUpReports', ROLL_UP_JOB),
   ...jobRoutes('expiry-reminders', 'runExpiryReminders'),
   ...jobRoutes('deliver-webhooks', 'runDeliverWebhooks', WEBHOOK_JOB, { webhookKey: 'decrypt' }),
-  // Webhook endpoints (contract section 10): in one partition; secrets sealed.
+  // Webhook endpoints: in one partition; secrets sealed.
   {
     method: 'POST',
     path: '/v1/webhook-endpoints',

@@ -21,7 +21,7 @@ z.config(en());
 
 const id = z.string().check(z.regex(ID_PATTERN, 'must be an id: 1..64 letters, digits, _ or -'));
 
-/** The contract's bound on money: every sum the API keeps of such amounts stays exact. */
+/** The bound on money (10^12 minor units): every sum the API keeps of such amounts stays exact. */
 export const MAX_AMOUNT = 1_000_000_000_000;
 
 /** Items of an import batch, each checked on its own (a bad one is reported, not fatal). */
@@ -666,7 +666,7 @@ export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
 export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
 export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>;
 
-/** What a webhook endpoint may subscribe to: section 8's events, points.expiring, or all. */
+/** What a webhook endpoint may subscribe to: any type of the outbox's events, or all. */
 export const webhookEventTypes = [
   'tier.changed',
   'customer.lapsed',

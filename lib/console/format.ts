@@ -154,7 +154,7 @@ export interface FlagQuality {
 
 /**
  * How often the lapse flag has been right on the programme's own customers, in one plain
- * sentence (contract section 13): of the customers it would have flagged `horizonDays` ago,
+ * sentence (the lapse-quality report): of the customers it would have flagged `horizonDays` ago,
  * the share who did not come back (precision), and of all who did not, the share it found
  * (recall), whole percents. When the report cannot say, why; undefined when it has nothing.
  */

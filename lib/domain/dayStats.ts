@@ -1,5 +1,5 @@
 /**
- * The programme's counts by UTC day, kept as changes happen (contract section 12). Every
+ * The programme's counts by UTC day, kept as changes happen (the reports over time). Every
  * change to a customer adds to the day it belongs to: a purchase to the day it occurred,
  * a lapse to the day it started, points to the day they moved. A day's counts are
  * changes (deltas); what stands at the end of a day (customers, lapsed, points

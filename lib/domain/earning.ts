@@ -36,7 +36,7 @@ const excluded = (program: Pick<Program, 'excludedCategories'>, l: PurchaseLine)
   l.category !== undefined && program.excludedCategories.includes(l.category);
 
 /**
- * The contract's earning rules. E = total - excluded line spend; base = floor(floor(E x
+ * The earning rules (README: "Rules"). E = total - excluded line spend; base = floor(floor(E x
  * earnRate) x tier multiplier). A multiplier campaign adds floor(floor(M x earnRate) x
  * (m - 1)) on its matching earnable spend M (all of E without a `match`); a bonus adds its
  * points when M > 0, M >= minSpend, and (firstPurchaseOnly) this is the first purchase.

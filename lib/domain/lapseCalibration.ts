@@ -7,7 +7,7 @@ import {
 import type { Program } from './program.ts';
 
 /**
- * Which lapse thresholds are in force (contract section 13): the program's `factor` and
+ * Which lapse thresholds are in force (the program's `lapse.mode`): the program's `factor` and
  * `minDays` in `fixed` mode; in `calibrated` mode, the pair the last backtest chose for
  * `targetPrecision`, or the program's own while there is none to choose. Pure: the
  * lapse-scan job and the quality report call it with the program and the last backtest,

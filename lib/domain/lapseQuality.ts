@@ -5,7 +5,7 @@ import { MODEL_TRUST, summaryOf } from './model.ts';
 import { defaultProgram, type Program } from './program.ts';
 
 /**
- * How good is the lapse flag on this programme's own history (contract section 13)? Pure
+ * How good is the lapse flag on this programme's own history (GET /v1/reports/lapse-quality)? Pure
  * functions, no I/O: the nightly lapse-scan job and `npm run eval:lapse` call the same ones.
  *
  * The class scored is "did not come back": no purchase in the `horizonDays` after the moment
@@ -13,7 +13,7 @@ import { defaultProgram, type Program } from './program.ts';
  * scores by AUC, where a higher score means "more likely gone".
  */
 
-/** How far the backtest looks back, and ahead from there (contract: 90 days). */
+/** How far the backtest looks back, and ahead from there: 90 days. */
 export const HORIZON_DAYS = 90;
 
 // ---------------------------------------------------------------- metrics
@@ -111,7 +111,7 @@ const GRID_MIN_DAYS = [14, 30, 45, 60, 90, 120, 180] as const;
  * The (factor, minDays) pairs calibration chooses from: factor 1.5, 2, 2.5, 3, 4, 6 x
  * minDays 14, 30, 45, 60, 90, 120, 180; 42 pairs, factor-major (minPurchases stays the
  * program's). The factors run from "a little late" to "missed five purchases in a row" (the
- * range `npm run eval:lapse` compares); minDays from two weeks (the contract default) to half
+ * range `npm run eval:lapse` compares); minDays from two weeks (the default program's) to half
  * a year, in steps a customer would notice. A pair can only be judged on silences the
  * backtest's cut-off can see: at the trust minimum (180 days of history) that is 90 days,
  * so minDays 120 and 180 come into play as the programme ages; until then they flag next to
@@ -165,7 +165,7 @@ function better(c: CalibrationCandidate, than: CalibrationCandidate): boolean {
 
 // ---------------------------------------------------------------- trust
 
-/** Below these the model and the quality figures are not shown (contract section 13). */
+/** Below these the model and the quality figures are not shown (model.ts MODEL_TRUST). */
 export const TRUST = MODEL_TRUST;
 
 /**
@@ -361,7 +361,7 @@ export interface BacktestResult {
 
 /**
  * The gap the cadence ratio divides by for a customer with a single purchase day (no gap
- * yet): the contract's default minDays. Fixed, not the rule's minDays, so the ratio's AUC
+ * yet): the default program's minDays. Fixed, not the rule's minDays, so the ratio's AUC
  * does not move with the thresholds being judged.
  */
 export const SINGLE_DAY_GAP_DAYS = defaultProgram.lapse.minDays;
@@ -373,7 +373,7 @@ const withLapse = (lapse: LapseRule): Program => ({
 });
 
 /**
- * Lapsed at `at` under the contract's rule (section 8): lapseDueAt is defined and strictly
+ * Lapsed at `at` under the lapse rule (cadence.ts): lapseDueAt is defined and strictly
  * before `at`, exactly as the lapse-scan job flags (it flags when due < asOf).
  */
 function lapsedAt(history: History, lastPurchaseAt: string, program: Program, at: number): boolean {
@@ -384,7 +384,7 @@ function lapsedAt(history: History, lastPurchaseAt: string, program: Program, at
 /**
  * What the lapse flag and the scores would have said at `asOf - horizonDays` (the cut-off:
  * the start of that UTC day, backtestCutoff), against who bought in the horizonDays since:
- * the backtest of contract section 13.
+ * the backtest GET /v1/reports/lapse-quality reports.
  *
  * Each customer with a purchase before the cut-off is read there as the API would have
  * read them: a cadence of their purchase days before it, the last purchase at the start of

@@ -6,7 +6,7 @@ import type { Program } from './program.ts';
  * so a change of `lapse.factor` or `lapse.minDays` (by the merchant, or by calibration)
  * reaches every customer at the next run with no write to any of them.
  *
- * The rule (section 8): lapsed at T when T - lastPurchaseAt > max(minDays, factor x gap).
+ * The lapse rule (cadence.ts): lapsed at T when T - lastPurchaseAt > max(minDays, factor x gap).
  * A key of "when due" would bake the thresholds in, and a change would have to rewrite
  * every active customer. Instead the LapseWatch index keeps each customer under
  * `<bucket>#<lastPurchaseAt>#<gap x 2>#<purchases>`: the bucket is a band of typical gaps

@@ -14,7 +14,7 @@ export interface ModelParams extends BgNbdParams {
 }
 
 /**
- * Contract section 13: the model's forward-looking figures are trusted only when it was
+ * The model's forward-looking figures are trusted (shown) only when it was
  * fitted on at least 500 customers with 2 or more purchase days and 180 days of history.
  */
 export const MODEL_TRUST = { minRepeatCustomers: 500, minHistoryDays: 180 } as const;
@@ -43,7 +43,7 @@ export function summaryOf(cadence: Cadence | undefined, asOf: Date) {
 /**
  * pAlive, expected purchases in the next 90 days, and churnRisk (the probability of no
  * purchase in the next 90 days); all null without a purchase, without a model, or while
- * the model is not trusted (modelTrusted, contract section 13: its figures are shown only
+ * the model is not trusted (modelTrusted: its figures are shown only
  * then). Without them a lapsed customer's value at risk is their whole annual spend.
  */
 export function modelScores(

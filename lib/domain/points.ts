@@ -14,7 +14,7 @@ export function hasAtMostFourDecimals(x: number): boolean {
 }
 
 /**
- * floor(floor(amount x earnRate.points / earnRate.per) x multiplier), the contract's rule.
+ * floor(floor(amount x earnRate.points / earnRate.per) x multiplier), the earn rule.
  * 1.15 x 100 is 114.99999999999999 in floating point; here it is exactly 115.
  */
 export function earnedPoints(

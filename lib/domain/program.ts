@@ -47,7 +47,7 @@ export const withDefaults = (
   excludedCategories: p.excludedCategories ?? [],
 });
 
-/** The program a fresh deployment starts with (the contract's example). */
+/** The program a fresh deployment starts with (the README's worked example uses it). */
 export const defaultProgram: Program = {
   name: 'Acme Rewards',
   currency: 'USD',

@@ -186,7 +186,7 @@ export class HttpRequest {
     return result.data;
   }
 
-  /** A path id; one that cannot exist (too long, wrong shape) is simply 404, as the contract says. */
+  /** A path id; one that cannot exist (too long, wrong shape) is simply 404 (OpenAPI intro). */
   param(name: string): string {
     const value = this.event.pathParameters?.[name];
     if (!value || !ID_PATTERN.test(value)) throw new DomainError('not-found', 'Not found');

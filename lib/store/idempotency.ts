@@ -20,7 +20,10 @@ export interface StoredAnswer {
   answer: unknown;
 }
 
-/** Kept 48 h, past the contract's 24 h; expired records are ignored even before TTL removes them. */
+/**
+ * Kept 48 h (a day of retries, and a day to spare); expired records are ignored even before
+ * TTL removes them.
+ */
 export const IDEMPOTENCY_TTL_SECONDS = 48 * 3600;
 
 export const idempotencyKey = (ctx: IdempotencyContext): Key =>

@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints and their deliveries (contract section 10).
+ * Webhook endpoints and their deliveries (the README's "Webhooks").
  * - `WEBHOOKS` / `WHE#<id>`: an endpoint: its URL, the event types it takes, and its
  *   signing secrets, sealed (webhooks/secrets.ts: KMS in AWS), each with when it stops
  *   signing (the old one 24 h after a rotation).

@@ -336,7 +336,7 @@ export async function recordLapseReason(
 }
 
 /**
- * The nightly backtest (contract section 13): what the lapse flag and the scores said at
+ * The nightly backtest (GET /v1/reports/lapse-quality): what the lapse flag and the scores said at
  * the start of the UTC day 90 days before asOf's (backtestCutoff) about the sample's customers, against who bought since; the model it
  * scores churnRisk with is fitted on the history before that day only. It judges the
  * program's own thresholds and every pair of the calibration grid, so calibrated mode can

@@ -1,5 +1,5 @@
 /**
- * Reports over time (contract section 12), from the counts by day (domain/dayStats.ts):
+ * Reports over time (README: "Reports over time"), from the counts by day (domain/dayStats.ts):
  * rolled-up days (one item a day) up to the last day rolled up and not changed since,
  * then the days' counts from there (one Query per shard). What a report reads depends on
  * the days it covers and how far behind the roll-up is, never on how many customers the

@@ -1,5 +1,5 @@
 /**
- * Webhooks (contract section 10): endpoints an admin subscribes, and the delivery of every
+ * Webhooks (the README's "Webhooks"): endpoints an admin subscribes, and the delivery of every
  * outbox event to each endpoint that takes its type, signed, retried with backoff for a
  * day. One job does it all, the same code in AWS (every minute) and under `npm start`
  * (every 2 s): fan the new outbox events out into deliveries (store/webhooks.ts), then send
