@@ -1,5 +1,3 @@
-import type * as z from 'zod';
-import type { customerSchema } from '../openapi/responses.ts';
 import {
   type Cadence,
   expectedNextPurchaseBy,
@@ -8,7 +6,7 @@ import {
 } from './cadence.ts';
 import { expiringSoon } from './lots.ts';
 import { type ModelParams, modelScores } from './model.ts';
-import { cashValueOf, money } from './money.ts';
+import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
 
@@ -152,10 +150,42 @@ export function newCustomer(
 }
 
 /**
- * The contract's Customer resource: the type of the very schema the OpenAPI document
- * publishes (a type-only import: no zod at run time), so the two cannot drift.
+ * The contract's Customer resource, as the API answers it. The schema the OpenAPI document
+ * publishes (openapi/responses.ts) is checked against this type, so the two cannot drift.
  */
-export type CustomerView = z.infer<typeof customerSchema>;
+export interface CustomerView {
+  id: string;
+  createdAt: string;
+  externalId?: string;
+  email?: string;
+  phone?: string;
+  name?: string;
+  birthDate?: string;
+  referredBy?: string;
+  tier: { id: string; name: string; multiplier: number };
+  /** null at the top tier. */
+  nextTier: { id: string; name: string; spendNeeded: Money } | null;
+  qualifyingSpend: Money;
+  points: {
+    available: number;
+    pending: number;
+    held: number;
+    lifetimeEarned: number;
+    expiringSoon: { points: number; expiresAt: string } | null;
+  };
+  cashValue: Money;
+  status: CustomerState['status'];
+  lastPurchaseAt: string | null;
+  lapsedAt: string | null;
+  cadence: {
+    purchases: number;
+    typicalGapDays: number | null;
+    expectedNextPurchaseBy: string | null;
+    pAlive: number | null;
+    expectedPurchases90d: number | null;
+    churnRisk: number | null;
+  };
+}
 
 export function customerView(
   customer: CustomerState,

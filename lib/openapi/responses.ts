@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import { lapseReasons } from '../domain/cadence.ts';
+import type { CustomerView } from '../domain/customer.ts';
 import {
   adjustmentSchema,
   createApiKeySchema,
@@ -81,6 +82,10 @@ const describedTotal = (description: string) => moneyTotalSchema.describe(descri
 
 const tierRef = z.object({ id: z.string(), name: z.string(), multiplier: z.number() });
 
+/**
+ * The Customer resource. `satisfies` holds it to the domain's CustomerView (what
+ * customerView() builds); test/unit/openapi.test.ts checks the two are the same type.
+ */
 export const customerSchema = z
   .object({
     id: z.string().describe('Opaque (`cus_` + ULID)'),
@@ -165,7 +170,7 @@ export const customerSchema = z
       })
       .describe('The purchase rhythm the lapse rule and the model use'),
   })
-  .describe('A customer: profile, tier, balances and cadence');
+  .describe('A customer: profile, tier, balances and cadence') satisfies z.ZodType<CustomerView>;
 
 const ledgerTypes = [
   'earn',
