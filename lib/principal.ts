@@ -5,7 +5,7 @@
  * HTTP in them, so the store and the use cases take them without importing the HTTP layer.
  */
 
-/** The roles of the contract; the route table says which may call each route. */
+/** The API's roles; the route table says which may call each route. */
 export type Role = 'admin' | 'pos' | 'partner' | 'app' | 'customer';
 
 /** Who is calling: an API key's holder, or (role `customer`) the customer a token names. */

@@ -150,7 +150,7 @@ export function newCustomer(
 }
 
 /**
- * The contract's Customer resource, as the API answers it. The schema the OpenAPI document
+ * The Customer resource, as the API answers it. The schema the OpenAPI document
  * publishes (openapi/responses.ts) is checked against this type, so the two cannot drift.
  */
 export interface CustomerView {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:import -- --data ../shared/data/cdnow/CDNOW_master.txt [--concurrency 4]
+ * `npm run bench:import -- --data CDNOW_master.txt [--concurrency 4]
  *   [--slice 5000] [--limit N]`
  *
  * Imports a CDNOW purchase history into a fresh local API (in-memory DynamoDB Local) the

@@ -12,7 +12,7 @@
  * scores, precision/recall of the contract's lapse flag and a 90-day rule for "did not
  * come back", a table of alternative flags, and as its last line one JSON object.
  *
- * Then the calibrated flag (contract section 13), run exactly as the nightly lapse-scan job
+ * Then the calibrated flag (lapse mode `calibrated`), run exactly as the nightly lapse-scan job
  * runs it, with the functions it runs (lib/domain/lapseQuality.ts): the job at the end of
  * calibration (week 39) backtests the customers' cadences at asOf - 90 days (1997-07-03,
  * week 26 + 1 day) with a model fitted on history before that cut-off only, the truth being
@@ -425,7 +425,7 @@ const unknownNote = bt.unknownHistory
   ? ` (${bt.unknownHistory} left out: no day kept before the cut-off)`
   : '';
 console.log(
-  `Calibrated flag (contract section 13), run as the lapse-scan job would at ${day(CAL_END)}` +
+  `Calibrated flag (lapse mode calibrated), run as the lapse-scan job would at ${day(CAL_END)}` +
     ` (week 39), target precision ${TARGET_PRECISION}:`,
 );
 console.log(

@@ -1,6 +1,6 @@
 /**
  * Fuzz of every route of the route table (lib/routes.ts), plus unknown paths, over the real
- * local HTTP server. Whatever the input, the contract (shared/api-v1.md, section 1) holds:
+ * local HTTP server. Whatever the input, the error rules (the OpenAPI intro's) hold:
  *
  * - never a 5xx;
  * - every 4xx is `application/problem+json` with `type`, `title`, `status` (= the HTTP

@@ -220,7 +220,7 @@ describe('the scan job', () => {
     expect(res.body.model.customers).toBeGreaterThanOrEqual(40);
     fitted = res.body.model;
     lapsedIds = ids;
-    // Fitted on 40 customers: not trusted (section 13), so none of its figures show.
+    // Fitted on 40 customers: not trusted (MODEL_TRUST), so none of its figures show.
     expect(fitted.repeatCustomers).toBeLessThan(500);
     await expectNoModelFigures(ids);
 

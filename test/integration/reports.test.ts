@@ -17,7 +17,7 @@ import {
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 
 /**
- * Contract section 12 (and section 8's retention report) through the real HTTP server on
+ * The reports over time (and the retention report) through the real HTTP server on
  * DynamoDB Local: every row of GET /v1/reports/daily is checked against figures computed
  * from the customers themselves (their balances, ledgers, purchases and lapse events), before
  * and after the roll-up job, and when history arrives late. The tests run in order on one
@@ -249,7 +249,8 @@ async function groundTruth(): Promise<Truth> {
 
 /**
  * The rows the report must give, from the customers' own records: each change on the day
- * contract section 12 (and the route's description) puts it, totals as the sum of every day's changes up to the day.
+ * the README's "Reports over time" (and the route's description) puts it, totals as the
+ * sum of every day's changes up to the day.
  * valueAtRisk of a past day is the spend (by month, as known when the customer lapsed) in
  * its 12 months of the customers lapsed at its end; of today, what the lapsed list says.
  */

@@ -13,7 +13,7 @@ import { startReadmeReceiver } from '../support/readmeReceiver.ts';
 import { type Received, receiver } from '../support/receiver.ts';
 
 /**
- * Contract section 10 through the real HTTP server on DynamoDB Local, with real HTTP
+ * Webhooks through the real HTTP server on DynamoDB Local, with real HTTP
  * receivers on loopback. The delivery job runs by its route, or by its use case with a
  * later clock (asOf) where the retry schedule is under test: the schedule is the job's
  * clock, never the wall clock's hour.

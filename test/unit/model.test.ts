@@ -31,7 +31,7 @@ const cadence = [100, 70, 40, 30].reduce<Cadence | undefined>(
 
 const NONE = { pAlive: null, expectedPurchases90d: null, churnRisk: null };
 
-describe('modelScores (contract section 13: the model is shown only when trusted)', () => {
+describe('modelScores (the model is shown only when trusted)', () => {
   it('scores a customer with a trusted model: 500 repeat customers and 180 days, exactly', () => {
     expect(modelTrusted(trusted)).toBe(true);
     const summary = summaryOf(cadence, asOf);

@@ -438,7 +438,7 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
     });
     expect(hurried.model).toEqual(scan.model);
 
-    // Fitted on 30 customers: not trusted (section 13), so none of the model's figures
+    // Fitted on 30 customers: not trusted (MODEL_TRUST), so none of the model's figures
     // show, and the value at risk is the whole annual spend.
     expect(scan.model).toMatchObject({ repeatCustomers: expect.any(Number) });
     expect(scan.model?.repeatCustomers).toBeLessThan(MODEL_TRUST.minRepeatCustomers);

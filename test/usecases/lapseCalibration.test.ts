@@ -7,7 +7,7 @@ import { allEvents, seedCustomers, setLapse, statesOf } from '../support/seedCus
 import { startTestTable } from '../support/table.ts';
 
 /**
- * Contract section 13 on DynamoDB Local: calibrated mode chooses its pair by the nightly
+ * Lapse calibration on DynamoDB Local: calibrated mode chooses its pair by the nightly
  * backtest, flags by it at once and records `program.lapse-calibrated`; the table is this
  * file's alone, since the backtest's sample is every customer in it. Customers are built
  * by the domain code and stored with the store's own customerItem (support/seedCustomers.ts).

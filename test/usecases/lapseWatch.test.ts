@@ -19,7 +19,7 @@ import {
 import { startTestTable } from '../support/table.ts';
 
 /**
- * Contract section 13 on DynamoDB Local: the thresholds are not in the lapse index's key,
+ * The lapse index on DynamoDB Local: the thresholds are not in the lapse index's key,
  * so a change of them (by the merchant, or by calibration) reaches every customer at the
  * next run without a write to those not due; customers stored before the index are moved
  * into it. (Calibration itself: lapseCalibration.test.ts, on a table of its own, since the

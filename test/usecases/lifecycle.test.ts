@@ -170,8 +170,8 @@ describe('adjustPoints', () => {
     await expect(
       adjustPoints(id, { points: -1, reason: 'correction' }, key(), () => now),
     ).rejects.toMatchObject({ code: 'insufficient-points' });
-    // Only a debit may be refused (contract: "A debit may not take available points
-    // below 0"); a goodwill credit smaller than the deficit must go through.
+    // Only a debit may be refused (the adjustments route: "A debit may not take available
+    // points below 0"); a goodwill credit smaller than the deficit must go through.
     const credit = await adjustPoints(id, { points: 40, reason: 'goodwill' }, key(), () => now);
     expect(credit.value).toMatchObject({ points: 40, balanceAfter: -60 });
     expect((await getCustomerConsistent(id))?.available).toBe(-60);
