@@ -65,8 +65,6 @@ export interface Reply {
   replayed?: boolean;
 }
 
-export { MAX_BODY_BYTES } from '../routes.ts';
-
 /** No request of this API nests deeper; deeper bodies are refused before parsing. */
 export const MAX_JSON_DEPTH = 32;
 

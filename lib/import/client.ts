@@ -17,8 +17,11 @@ import { stringify } from 'csv-stringify/sync';
 /** The most items the import routes take in one request. */
 export const MAX_BATCH_SIZE = 500;
 
-/** Batches are cut below this many bytes of JSON: the routes refuse bodies over 1 MiB. */
-const MAX_BODY_BYTES = 1_000_000;
+/**
+ * Batches are cut below this many bytes of JSON: the import routes refuse bodies over 1 MiB
+ * (IMPORT_BODY_BYTES in routes.ts), and this leaves room to spare.
+ */
+const BATCH_MAX_BYTES = 1_000_000;
 
 /** `{"items":[]}`: the bytes of a batch's body besides its items. */
 const ENVELOPE_BYTES = 12;
@@ -527,7 +530,7 @@ function entryOf<Item>(row: SourceRow, item: Item, customerId?: string): Entry<I
 }
 
 /**
- * Cuts entries into batches of at most `size` items and MAX_BODY_BYTES of JSON. When a batch
+ * Cuts entries into batches of at most `size` items and BATCH_MAX_BYTES of JSON. When a batch
  * is full and the next entry's customer is the one its last entries are about, those
  * entries move to the next batch with it: a file grouped by customer then never splits a
  * customer across batches, so consecutive batches share no customer and go out together.
@@ -540,14 +543,14 @@ class Batcher<Item> {
 
   /** Adds an entry; returns the batch it completed, if it did. */
   add(entry: Entry<Item>): Entry<Item>[] | undefined {
-    if (this.entries.length < this.size && this.bytes + entry.bytes <= MAX_BODY_BYTES) {
+    if (this.entries.length < this.size && this.bytes + entry.bytes <= BATCH_MAX_BYTES) {
       this.entries.push(entry);
       this.bytes += entry.bytes;
       return undefined;
     }
     const full = this.entries;
     const run = trailingRunOf(full, entry.customerId);
-    const carried = run.length < full.length && bytesOf(run) + entry.bytes <= MAX_BODY_BYTES;
+    const carried = run.length < full.length && bytesOf(run) + entry.bytes <= BATCH_MAX_BYTES;
     this.entries = carried ? [...run, entry] : [entry];
     this.bytes = bytesOf(this.entries);
     return carried ? full.slice(0, full.length - run.length) : full;

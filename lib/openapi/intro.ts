@@ -1,6 +1,6 @@
 /** The document's introduction: the conventions, and the decisions taken where the contract is silent. */
-import { MAX_BODY_BYTES, MAX_JSON_DEPTH } from '../http/handler.ts';
-import { IMPORT_BODY_BYTES } from '../routes.ts';
+import { MAX_JSON_DEPTH } from '../http/handler.ts';
+import { IMPORT_BODY_BYTES, MAX_BODY_BYTES } from '../routes.ts';
 import { IDEMPOTENCY_TTL_SECONDS, IN_FLIGHT_SECONDS } from '../store/idempotency.ts';
 
 export const ttlHours = IDEMPOTENCY_TTL_SECONDS / 3600;

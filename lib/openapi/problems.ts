@@ -1,7 +1,6 @@
 /** Every problem code of lib/errors.ts with what it means (tsc insists on all). */
 import type { ErrorCode } from '../errors.ts';
-import { MAX_BODY_BYTES } from '../http/handler.ts';
-import { IMPORT_BODY_BYTES } from '../routes.ts';
+import { IMPORT_BODY_BYTES, MAX_BODY_BYTES } from '../routes.ts';
 
 export const problemCodeNotes: Record<ErrorCode, string> = {
   'validation-failed':
