@@ -4,8 +4,6 @@
  */
 import type { Role } from './principal.ts';
 
-export type { Role } from './principal.ts';
-
 /** DynamoDB actions a route's function may use on the table (least privilege per function). */
 export type TableAction =
   | 'GetItem'
