@@ -9,7 +9,7 @@
  * the next 39 weeks. Each customer's cadence is built from their calibration purchases
  * (one addPurchaseDay per row, at 00:00 UTC) and scored at the end of calibration; the
  * outcome is "came back" = at least one purchase in the holdout. Prints AUCs of five
- * scores, precision/recall of the contract's lapse flag and a 90-day rule for "did not
+ * scores, precision/recall of the default lapse flag and a 90-day rule for "did not
  * come back", a table of alternative flags, and as its last line one JSON object.
  *
  * Then the calibrated flag (lapse mode `calibrated`), run exactly as the nightly lapse-scan job
@@ -19,7 +19,7 @@
  * who bought in the 90 days since; it picks the (factor, minDays) pair for targetPrecision
  * 0.75 from that backtest alone. That pair is then applied at week 39, as the flag in force
  * reads customers (purchase count, last purchase, cadence), and scored on who bought in the
- * next 90 days (1997-10-01 .. 1997-12-29), next to the contract default and "no purchase in
+ * next 90 days (1997-10-01 .. 1997-12-29), next to the default flag and "no purchase in
  * 90 days" on the same horizon, with the AUCs of silence, cadence ratio and churnRisk (model
  * fitted before week 39).
  */
@@ -203,7 +203,7 @@ const lapseProgram = (lapse: Partial<Program['lapse']>): Program => ({
   lapse: { ...defaultProgram.lapse, ...lapse },
 });
 
-/** The contract's flag at asOf: lapsed iff lapseDueAt is defined and before asOf. */
+/** The lapse flag at asOf: lapsed iff lapseDueAt is defined and before asOf. */
 const lapsedUnder = (program: Program) => (c: Scored) => {
   const due = lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, program);
   return due !== undefined && Date.parse(due) < CAL_END;
@@ -250,7 +250,7 @@ const groups = {
 const results = { all: evaluate(groups.all), repeat3: evaluate(groups.repeat3) };
 
 const variants: [string, (c: Scored) => boolean][] = [
-  ['lapse factor 2 (contract)', lapsedUnder(defaultProgram)],
+  ['lapse factor 2 (default)', lapsedUnder(defaultProgram)],
   ['lapse factor 3', lapsedUnder(lapseProgram({ factor: 3 }))],
   ['lapse factor 4', lapsedUnder(lapseProgram({ factor: 4 }))],
   ['lapse factor 6', lapsedUnder(lapseProgram({ factor: 6 }))],
@@ -324,8 +324,8 @@ const calibratedRule: LapseRule = {
 const fallback = inForce.fallbackReason;
 const backtestFlag: FlagQuality = chosen?.measured ?? bt.flag;
 
-// The chosen pair applied at week 39, scored on a purchase in the next 90 days; the contract
-// default and "no purchase in 90 days" on the same horizon; churnRisk from the week-39 model.
+// The chosen pair applied at week 39, scored on a purchase in the next 90 days; the default
+// program's flag and "no purchase in 90 days" on the same horizon; churnRisk from the week-39 model.
 function horizon90(group: readonly Customer[]) {
   const input = group.map(inputOf);
   const run = (rule: LapseRule, model?: BgNbdParams): BacktestResult =>

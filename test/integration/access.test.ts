@@ -117,7 +117,7 @@ describe('credentials', () => {
   });
 });
 
-describe('the role matrix of the contract', () => {
+describe('the role matrix of the route table', () => {
   // [method, path, body, roles allowed] ; allowed calls must not be 401/403, others must be 403.
   const matrix: [string, () => string, unknown, string[]][] = [
     ['GET', () => '/v1/program', undefined, ['admin', 'pos', 'partner', 'app']],

@@ -104,7 +104,7 @@ describe('flagQuality', () => {
 });
 
 describe('CALIBRATION_GRID', () => {
-  it('holds distinct sensible pairs, the contract default among them', () => {
+  it('holds distinct sensible pairs, the default pair among them', () => {
     const keys = CALIBRATION_GRID.map((p) => `${p.factor}/${p.minDays}`);
     expect(new Set(keys).size).toBe(CALIBRATION_GRID.length);
     expect(CALIBRATION_GRID).toHaveLength(42);

@@ -70,7 +70,7 @@ describe('recordPurchase', () => {
     });
   });
 
-  it('throws the contract code for each refusal', async () => {
+  it('throws the problem code for each refusal', async () => {
     const customerId = await enrol();
     const now = new Date();
     await expect(

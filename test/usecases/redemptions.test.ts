@@ -193,7 +193,7 @@ describe('authorizeRedemption', () => {
     expect(value.status).toBe('authorized');
   });
 
-  it('throws the contract code for each other refusal', async () => {
+  it('throws the problem code for each other refusal', async () => {
     const customerId = await customerWith(100);
     const code = await codeFor(customerId);
     await expect(
