@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainError } from '../../lib/errors.ts';
 import { getEndpoint } from '../../lib/store/webhooks.ts';
+import { enrolCustomer } from '../../lib/usecases/customers.ts';
+import { createPlace } from '../../lib/usecases/places.ts';
+import { recordPurchase } from '../../lib/usecases/purchases.ts';
 import {
   createEndpoint,
   listEndpointDeliveries,
   listWebhookEndpoints,
   OLD_SECRET_MS,
   pingEndpoint,
+  RETRY_FIRST_MS,
   readEndpoint,
   removeEndpoint,
   rotateSecret,
+  runWebhooks,
 } from '../../lib/usecases/webhooks.ts';
 import { verifySignature } from '../../lib/webhooks/signature.ts';
 import { receiver } from '../support/receiver.ts';
@@ -17,8 +22,9 @@ import { startTestTable } from '../support/table.ts';
 
 /**
  * The webhook endpoint use cases called directly on DynamoDB Local: create, list, read,
- * rotate the secret, ping, the delivery log, delete. (The delivery job is tested through
- * the server in test/integration/webhooks.test.ts.)
+ * rotate the secret, ping, the delivery log, delete; and the delivery job's fan-out, retry
+ * and delivery of one event. (The job's edges are tested through the server in
+ * test/integration/webhooks.test.ts.)
  */
 const codeOf = async (p: Promise<unknown>) =>
   p.then(
@@ -170,5 +176,62 @@ describe('rotateSecret / pingEndpoint / listEndpointDeliveries / removeEndpoint'
     expect(await getEndpoint(made.id)).toBeUndefined();
     expect(await codeOf(readEndpoint(made.id))).toBe('not-found');
     expect(await codeOf(removeEndpoint(made.id))).toBe('not-found');
+  });
+});
+
+describe('runWebhooks', () => {
+  it('fans a new event out to the endpoint that takes its type, retries a failed attempt when due, then delivers it', async () => {
+    const flaky = await receiver((_req, i) => (i === 1 ? 503 : 200));
+    try {
+      const endpoint = await createEndpoint({ url: flaky.url, events: ['tier.changed'] });
+      const storeId = (await createPlace('store', 'Hooks')).id;
+      const customerId = (await enrolCustomer({ externalId: 'hook-1' })).id;
+      // Past Silver's qualifying spend: a tier.changed event in the outbox.
+      await recordPurchase(
+        { keyId: 'key_pos', role: 'pos', storeId },
+        { customerId, total: { amount: 60_000, currency: 'USD' } },
+        { scope: 'k', key: 'hook-purchase', requestHash: 'h' },
+      );
+
+      const start = Date.now();
+      const first = await runWebhooks(new Date(), { clock: () => new Date(start) });
+      expect(first.fannedOut).toBeGreaterThanOrEqual(1);
+      expect(first.retried).toBeGreaterThanOrEqual(1);
+      expect(flaky.got).toHaveLength(1);
+      const [pending] = (await listEndpointDeliveries(endpoint.id, 10, undefined)).items;
+      expect(pending).toMatchObject({
+        eventType: 'tier.changed',
+        status: 'pending',
+        attempts: 1,
+        lastStatusCode: 503,
+      });
+
+      // Not yet due: nothing sent.
+      await runWebhooks(new Date(), { clock: () => new Date(start + 1000) });
+      expect(flaky.got).toHaveLength(1);
+
+      // Due after the first retry's wait: sent again, the same event, and delivered.
+      const later = new Date(start + RETRY_FIRST_MS + 1000);
+      const second = await runWebhooks(later, { clock: () => later });
+      expect(second.delivered).toBeGreaterThanOrEqual(1);
+      expect(flaky.got).toHaveLength(2);
+      expect(flaky.got[1]?.headers['loyalty-event-id']).toBe(
+        flaky.got[0]?.headers['loyalty-event-id'],
+      );
+      expect(JSON.parse(flaky.got[1]?.body ?? '{}')).toMatchObject({
+        type: 'tier.changed',
+        customerId,
+      });
+      const log = (await listEndpointDeliveries(endpoint.id, 10, undefined)).items;
+      expect(log).toHaveLength(1);
+      expect(log[0]).toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+
+      // Delivered: a later run sends it no more.
+      const after = new Date(start + 10 * RETRY_FIRST_MS);
+      await runWebhooks(after, { clock: () => after });
+      expect(flaky.got).toHaveLength(2);
+    } finally {
+      await flaky.close();
+    }
   });
 });
