@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable } from '../../lib/local/dynamo.ts';
-import { tableName } from '../../lib/store/client.ts';
+import { db, tableName } from '../../lib/store/client.ts';
 import { ensureProgram } from '../../lib/store/program.ts';
 
 /**
@@ -16,4 +17,14 @@ export async function startTestTable(): Promise<string> {
   await ensureTable(inject('dynamoEndpoint'), tableName());
   await ensureProgram();
   return tableName();
+}
+
+/** The item stored at `key` in the test's table, read consistently (undefined: none). */
+export async function storedItem(key: {
+  PK: string;
+  SK: string;
+}): Promise<Record<string, any> | undefined> {
+  return (
+    await db().send(new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }))
+  ).Item;
 }

@@ -1,7 +1,5 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DomainError } from '../../lib/errors.ts';
-import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import {
   authenticate,
@@ -11,7 +9,7 @@ import {
   revokeKey,
 } from '../../lib/usecases/apiKeys.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
-import { startTestTable } from '../support/table.ts';
+import { startTestTable, storedItem } from '../support/table.ts';
 
 /** The API key use cases called directly on DynamoDB Local: create, authenticate, revoke. */
 const codeOf = async (p: Promise<unknown>) =>
@@ -19,9 +17,7 @@ const codeOf = async (p: Promise<unknown>) =>
     () => 'resolved',
     (e: DomainError) => e.code,
   );
-const item = async (key: ReturnType<typeof keys.apiKey>) =>
-  (await db().send(new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true })))
-    .Item;
+const item = storedItem;
 
 let storeId: string;
 let partnerId: string;

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdempotencyContext } from '../../lib/principal.ts';
 import { principalForHash } from '../../lib/store/apiKeys.ts';
-import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { encodeCursor } from '../../lib/store/pagination.ts';
 import { TOKEN_TTL_SECONDS, verifyCustomerToken } from '../../lib/tokens.ts';
@@ -22,7 +20,7 @@ import {
 } from '../../lib/usecases/customers.ts';
 import { adjustPoints } from '../../lib/usecases/lifecycle.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
-import { startTestTable } from '../support/table.ts';
+import { startTestTable, storedItem } from '../support/table.ts';
 
 /**
  * The customer and API-key use cases called directly: what they return and which
@@ -40,8 +38,7 @@ const fresh = () => {
   };
 };
 /** The stored item at `k`, as it is in the table. */
-const itemAt = async (k: { PK: string; SK: string }) =>
-  (await db().send(new GetCommand({ TableName: tableName(), Key: k, ConsistentRead: true }))).Item;
+const itemAt = storedItem;
 
 let storeId: string;
 let partnerId: string;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerState } from '../../lib/domain/customer.ts';
 import { MAX_PENDING_LOTS } from '../../lib/domain/lots.ts';
@@ -17,7 +17,7 @@ import { runJob } from '../../lib/usecases/lifecycle.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase, refundPurchase } from '../../lib/usecases/purchases.ts';
 import { itemSize, numberSize } from '../bench/itemSize.ts';
-import { startTestTable } from '../support/table.ts';
+import { startTestTable, storedItem } from '../support/table.ts';
 
 /**
  * A busy account (a house account, a B2B buyer) with pendingDays set, on DynamoDB Local.
@@ -53,12 +53,8 @@ async function enrol(): Promise<CustomerState> {
 }
 
 /** The customer item as stored (the store's own item, read raw). */
-async function storedItem(id: string): Promise<Record<string, unknown>> {
-  const raw = await db().send(
-    new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
-  );
-  return raw.Item as Record<string, unknown>;
-}
+const storedCustomer = async (id: string) =>
+  (await storedItem(keys.customer(id))) as Record<string, unknown>;
 
 /** Writes the customer item as the store writes it (its version as read). */
 const store = (c: CustomerState) =>
@@ -75,7 +71,7 @@ const recentPurchases = (count: number, now: Date, from = 0) =>
 
 /** Single purchase, its refund inside the window, then the activate-pending job: all succeed. */
 async function writesStillSucceed(id: string, now: Date) {
-  const before = await storedItem(id);
+  const before = await storedCustomer(id);
   const bought = (
     await recordPurchase(admin, { customerId: id, storeId, total: usd(1000) }, key(), () => now)
   ).value;
@@ -91,7 +87,7 @@ async function writesStillSucceed(id: string, now: Date) {
   // From pending, where the purchase's points were.
   expect(refund.customer.points).toMatchObject({ available: 0, pending: before.pending });
 
-  const item = await storedItem(id);
+  const item = await storedCustomer(id);
   expect(Object.keys(item.pendingLots as object).length).toBeLessThanOrEqual(MAX_PENDING_LOTS);
   expect(itemSize(item)).toBeLessThan(CEILING);
 
@@ -143,7 +139,7 @@ describe('a customer with 20,000 purchases pending', () => {
       const answer = await importPurchases(admin, items, key(), () => now);
       expect(answer.value, `batch ${b}`).toMatchObject({ imported: 500, errors: [] });
     }
-    const item = await storedItem(c.id);
+    const item = await storedCustomer(c.id);
     expect(item).toMatchObject({ purchases: 21_000, available: 0, pending: item.lifetimeEarned });
     await writesStillSucceed(c.id, now);
   });

@@ -10,7 +10,7 @@ import { createPlace } from '../../lib/usecases/places.ts';
 import { replaceProgram } from '../../lib/usecases/program.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
 import { indexReminders } from '../../lib/usecases/remindIndex.ts';
-import { startTestTable } from '../support/table.ts';
+import { startTestTable, storedItem } from '../support/table.ts';
 
 /**
  * The one-time pass that gives customers stored before the RemindDue index their
@@ -22,12 +22,7 @@ type Idem = Parameters<typeof recordPurchase>[2];
 const key = (): Idem => ({ scope: 'k', key: randomUUID(), requestHash: 'h' });
 const usd = (amount: number) => ({ amount, currency: 'USD' });
 
-const profile = async (id: string) =>
-  (
-    await db().send(
-      new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
-    )
-  ).Item;
+const profile = (id: string) => storedItem(keys.customer(id));
 const state = async () =>
   (
     await db().send(
