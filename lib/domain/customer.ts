@@ -123,12 +123,15 @@ export function totalOutOfBounds(c: CustomerState): string | undefined {
   return undefined;
 }
 
+/** What a customer is enrolled with: their identifiers and profile. */
+export type CustomerProfile = Pick<
+  CustomerState,
+  'externalId' | 'email' | 'phone' | 'name' | 'birthDate' | 'referredBy'
+>;
+
 export function newCustomer(
   id: string,
-  profile: Pick<
-    CustomerState,
-    'externalId' | 'email' | 'phone' | 'name' | 'birthDate' | 'referredBy'
-  >,
+  profile: CustomerProfile,
   program: Program,
   now: Date,
 ): CustomerState {
@@ -153,15 +156,7 @@ export function newCustomer(
  * The Customer resource, as the API answers it. The schema the OpenAPI document
  * publishes (openapi/responses.ts) is checked against this type, so the two cannot drift.
  */
-export interface CustomerView {
-  id: string;
-  createdAt: string;
-  externalId?: string;
-  email?: string;
-  phone?: string;
-  name?: string;
-  birthDate?: string;
-  referredBy?: string;
+export interface CustomerView extends CustomerProfile, Pick<CustomerState, 'id' | 'createdAt'> {
   tier: { id: string; name: string; multiplier: number };
   /** null at the top tier. */
   nextTier: { id: string; name: string; spendNeeded: Money } | null;
