@@ -55,6 +55,19 @@ function recordingBatches(path: string): { batches: number[]; recording: typeof 
   return { batches, recording };
 }
 
+/**
+ * 90 customers (`<prefix>-<i>`, `<prefix><i>@example.com`) through the CLI, with the
+ * sizes of the batches it sent.
+ */
+async function importCustomers(prefix: string) {
+  const rows = Array.from({ length: 90 }, (_, i) => `${prefix}-${i},${prefix}${i}@example.com`);
+  const { batches, recording } = recordingBatches('/v1/imports/customers');
+  const summary = await runImport(
+    options({ customersFile: csvFile(`externalId,email\n${rows.join('\n')}\n`), fetch: recording }),
+  );
+  return { summary, batches };
+}
+
 function rejectedRows(file: string | undefined): Record<string, string>[] {
   if (file === undefined || !existsSync(file)) return [];
   return parse(readFileSync(file, 'utf8'), { columns: true });
@@ -204,20 +217,8 @@ describe('an import batch that meets a storage error', () => {
   });
 
   it('a customers batch answers the same way, and the CLI sends those customers again', async () => {
-    const rows = Array.from({ length: 90 }, (_, i) => `sc-${i},sc${i}@example.com`);
     const failing = failNthTransaction(2); // several transactions: the second fails
-    const { batches, recording } = recordingBatches('/v1/imports/customers');
-    let summary: Awaited<ReturnType<typeof runImport>>;
-    try {
-      summary = await runImport(
-        options({
-          customersFile: csvFile(`externalId,email\n${rows.join('\n')}\n`),
-          fetch: recording,
-        }),
-      );
-    } finally {
-      failing.remove();
-    }
+    const { summary, batches } = await importCustomers('sc').finally(failing.remove);
     expect(failing.failed()).toBe(true);
     // The batch answered 200 with the customers of the failed transaction to send again.
     expect(batches).toHaveLength(2);
@@ -359,20 +360,8 @@ describe('an import batch with a write the database refuses', () => {
 
 describe('a customers batch with a write the database refuses', () => {
   it('rejects that customer once, not sent again, and creates everyone else', async () => {
-    const rows = Array.from({ length: 90 }, (_, i) => `rc-${i},rc${i}@example.com`);
-    const { batches, recording } = recordingBatches('/v1/imports/customers');
     const refusing = refuseTransactionsOf('rc7@example.com');
-    let summary: Awaited<ReturnType<typeof runImport>>;
-    try {
-      summary = await runImport(
-        options({
-          customersFile: csvFile(`externalId,email\n${rows.join('\n')}\n`),
-          fetch: recording,
-        }),
-      );
-    } finally {
-      refusing.remove();
-    }
+    const { summary, batches } = await importCustomers('rc').finally(refusing.remove);
     expect(refusing.refused()).toBeGreaterThan(0);
     expect(batches).toEqual([90]);
     const rejected = rejectedRows(summary.rejectedFile);

@@ -19,20 +19,27 @@ beforeAll(async () => {
   await startTestTable();
 });
 
+/** A bonus campaign stored as before the window index (no window item), `days` ago [from, to). */
+async function storeLegacyCampaign(id: string, from: number, to: number) {
+  const campaign = {
+    id,
+    name: id.slice('cmp_'.length),
+    type: 'bonus' as const,
+    points: 100,
+    startsAt: at(from).toISOString(),
+    endsAt: at(to).toISOString(),
+    createdAt: at(from).toISOString(),
+  };
+  await put({ ...keys.campaign(id), ...campaign, endsAtKey: campaign.endsAt, rev: 1 });
+  return campaign;
+}
+
+const put = (Item: Record<string, unknown>) =>
+  db().send(new PutCommand({ TableName: tableName(), Item }));
+
 describe('a table from before the window index', () => {
   it('finds a campaign ended long ago, and indexes it when a campaign is next saved', async () => {
-    const old = {
-      id: 'cmp_legacy',
-      name: 'old',
-      type: 'bonus' as const,
-      points: 100,
-      startsAt: at(600).toISOString(),
-      endsAt: at(500).toISOString(),
-      createdAt: at(600).toISOString(),
-    };
-    const put = (Item: Record<string, unknown>) =>
-      db().send(new PutCommand({ TableName: tableName(), Item }));
-    await put({ ...keys.campaign(old.id), ...old, endsAtKey: old.endsAt, rev: 1 });
+    const old = await storeLegacyCampaign('cmp_legacy', 600, 500);
     // As the LIVE item was written then: the campaign ended long ago, so it was left out.
     await put({ ...keys.liveCampaigns(), campaigns: [], version: 1 });
     forgetCachedCampaigns();
@@ -89,18 +96,7 @@ describe('campaigns that aged out of the LIVE item since it was last written', (
 
 describe('a PATCH while the window index is being built', () => {
   it('leaves no copy of the campaign at its old window for the build to bring back', async () => {
-    const moving = {
-      id: 'cmp_moving',
-      name: 'moving',
-      type: 'bonus' as const,
-      points: 100,
-      startsAt: at(800).toISOString(),
-      endsAt: at(700).toISOString(),
-      createdAt: at(800).toISOString(),
-    };
-    const put = (Item: Record<string, unknown>) =>
-      db().send(new PutCommand({ TableName: tableName(), Item }));
-    await put({ ...keys.campaign(moving.id), ...moving, endsAtKey: moving.endsAt, rev: 1 });
+    const moving = await storeLegacyCampaign('cmp_moving', 800, 700);
     // The LIVE item as from before the window index: no classes (and so no index read).
     const live = await db().send(
       new GetCommand({ TableName: tableName(), Key: keys.liveCampaigns(), ConsistentRead: true }),
