@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { removeEndpoint } from '../lib/usecases/webhooks.ts';
+import { removeEndpoint } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('DELETE /v1/webhook-endpoints/{id}', async (req) => {
   await removeEndpoint(req.param('id'));

@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { readEndpoint } from '../lib/usecases/webhooks.ts';
+import { readEndpoint } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('GET /v1/webhook-endpoints/{id}', async (req) => ({
   status: 200,

@@ -1,6 +1,6 @@
 import { httpHandler } from '../lib/http/handler.ts';
 import { pageQuerySchema } from '../lib/schemas.ts';
-import { listEndpointDeliveries } from '../lib/usecases/webhooks.ts';
+import { listEndpointDeliveries } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('GET /v1/webhook-endpoints/{id}/deliveries', async (req) => {
   const { limit, cursor } = req.query(pageQuerySchema);

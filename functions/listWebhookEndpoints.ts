@@ -1,6 +1,6 @@
 import { httpHandler } from '../lib/http/handler.ts';
 import { pageQuerySchema } from '../lib/schemas.ts';
-import { listWebhookEndpoints } from '../lib/usecases/webhooks.ts';
+import { listWebhookEndpoints } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('GET /v1/webhook-endpoints', async (req) => {
   const { limit, cursor } = req.query(pageQuerySchema);

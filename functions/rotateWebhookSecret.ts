@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { rotateSecret } from '../lib/usecases/webhooks.ts';
+import { rotateSecret } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler(
   'POST /v1/webhook-endpoints/{id}/rotate-secret',

@@ -1,4 +1,4 @@
 import { jobFunction } from '../lib/http/jobs.ts';
-import { runWebhooks } from '../lib/usecases/webhooks.ts';
+import { runWebhooks } from '../lib/usecases/webhookDelivery.ts';
 
 export const handler = jobFunction('deliver-webhooks', runWebhooks);

@@ -113,7 +113,7 @@ function jobRoutes(
 }
 
 /**
- * The webhook deliveries (usecases/webhooks.ts): reads the endpoints, the outbox and the
+ * The webhook deliveries (usecases/webhookDelivery.ts): reads the endpoints, the outbox and the
  * deliveries due (WebhookDue), adds deliveries, claims and settles them.
  */
 const WEBHOOK_JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];

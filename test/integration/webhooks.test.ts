@@ -6,7 +6,7 @@ import { scheduledJob } from '../../lib/http/scheduled.ts';
 import { newId } from '../../lib/ids.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { runWebhooks } from '../../lib/usecases/webhooks.ts';
+import { runWebhooks } from '../../lib/usecases/webhookDelivery.ts';
 import { signatureHeader, verifySignature } from '../../lib/webhooks/signature.ts';
 import { allPages, startTestApi, type TestApi, tableItems } from '../support/api.ts';
 import { startReadmeReceiver } from '../support/readmeReceiver.ts';

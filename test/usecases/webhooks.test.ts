@@ -4,18 +4,17 @@ import { getEndpoint } from '../../lib/store/webhooks.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
+import { RETRY_FIRST_MS, runWebhooks } from '../../lib/usecases/webhookDelivery.ts';
 import {
   createEndpoint,
   listEndpointDeliveries,
   listWebhookEndpoints,
   OLD_SECRET_MS,
   pingEndpoint,
-  RETRY_FIRST_MS,
   readEndpoint,
   removeEndpoint,
   rotateSecret,
-  runWebhooks,
-} from '../../lib/usecases/webhooks.ts';
+} from '../../lib/usecases/webhookEndpoints.ts';
 import { verifySignature } from '../../lib/webhooks/signature.ts';
 import { receiver } from '../support/receiver.ts';
 import { startTestTable } from '../support/table.ts';

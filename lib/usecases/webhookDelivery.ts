@@ -1,53 +1,36 @@
 /**
- * Webhooks (the README's "Webhooks"): endpoints an admin subscribes, and the delivery of every
- * outbox event to each endpoint that takes its type, signed, retried with backoff for a
- * day. One job does it all, the same code in AWS (every minute) and under `npm start`
- * (every 2 s): fan the new outbox events out into deliveries (store/webhooks.ts), then send
- * what is due.
+ * Webhook delivery (the README's "Webhooks"): every outbox event sent to each endpoint that
+ * takes its type, signed, retried with backoff for a day. One job, `deliver-webhooks`, does
+ * it all, the same code in AWS (every minute) and under `npm start` (every 2 s): fan the new
+ * outbox events out into deliveries (store/webhooks.ts), then send what is due. Also the
+ * pieces an endpoint's ping shares with it (webhookEndpoints.ts): the URL rules, signing,
+ * what counts as delivered, how long the log keeps a delivery.
  */
 import { decodeTime, encodeTime } from 'ulid';
 import { config } from '../config.ts';
 import type { DomainEvent } from '../domain/ledger.ts';
-import { DomainError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { Page } from '../store/pagination.ts';
 import {
   allEndpoints,
   cancelDelivery,
   claimDelivery,
-  type Delivery,
-  deleteEndpoint as deleteStoredEndpoint,
   deliveryKeyString,
   dueDeliveries,
   existingDeliveries,
   getEndpoint,
   insertDelivery,
-  insertEndpoint,
-  listDeliveries,
-  listEndpoints,
   outboxFrom,
   readCursor,
   recordAttempt,
-  replaceSecrets,
   type SealedSecret,
   saveCursor,
   type WebhookEndpoint,
 } from '../store/webhooks.ts';
-import { openSecret, sealSecret } from '../webhooks/secrets.ts';
-import { newWebhookSecret, signatureHeader } from '../webhooks/signature.ts';
-import { checkWebhookUrlResolved, sendWebhook, type UrlPolicy } from '../webhooks/url.ts';
+import { openSecret } from '../webhooks/secrets.ts';
+import { signatureHeader } from '../webhooks/signature.ts';
+import { sendWebhook, type UrlPolicy } from '../webhooks/url.ts';
 import { inParallel } from './parallel.ts';
 
-/** The event types an endpoint may subscribe to (or `*`, all of them). */
-export const WEBHOOK_EVENT_TYPES = [
-  'tier.changed',
-  'customer.lapsed',
-  'customer.reactivated',
-  'points.expiring',
-] as const;
-
-/** The old secret keeps signing this long after a rotation. */
-export const OLD_SECRET_MS = 24 * 3_600_000;
 /** A delivery is retried for at least this long after it was created, then `failed`. */
 export const RETRY_FOR_MS = 24 * 3_600_000;
 /** The first retry waits this long; each next one twice as long, up to RETRY_MAX_MS. */
@@ -71,10 +54,6 @@ const PARALLEL = 16;
 const PER_ENDPOINT = 4;
 /** Timeouts in a row after which a run leaves an endpoint's deliveries for the next run. */
 const TIMEOUTS_TO_SKIP = 3;
-/** Endpoints a programme may have. */
-export const MAX_ENDPOINTS = 50;
-/** Secrets an endpoint keeps: the current one and those still signing after rotations. */
-const MAX_SECRETS = 5;
 /** A delivered, failed or cancelled delivery stays in the log this long. */
 const LOG_DAYS = 30;
 
@@ -92,107 +71,15 @@ export function nextAttemptAfter(n: number, at: number, createdAt: number): numb
   return at + Math.min(RETRY_FIRST_MS * 2 ** Math.min(n - 1, 20), RETRY_MAX_MS);
 }
 
-const view = (e: WebhookEndpoint) => ({
-  id: e.id,
-  url: e.url,
-  events: e.events,
-  ...(e.description !== undefined && { description: e.description }),
-  status: e.status,
-  createdAt: e.createdAt,
-});
-
-/**
- * Refuses a URL that breaks the rules, or whose name resolves to a refused address (each
- * delivery checks again: a name may point elsewhere later).
- */
-async function checkUrl(raw: string, policy: UrlPolicy): Promise<string> {
-  const checked = await checkWebhookUrlResolved(raw, policy);
-  if (!checked.ok) throw badUrl(checked.message);
-  return checked.url.toString();
-}
-
-const badUrl = (message: string) =>
-  new DomainError('validation-failed', 'The webhook URL is not allowed', {
-    errors: [{ path: 'url', message }],
-  });
-
-export async function createEndpoint(
-  input: { url: string; events: string[]; description?: string | undefined },
-  now = new Date(),
-  policy = urlPolicy(),
-) {
-  const url = await checkUrl(input.url, policy);
-  // Each run reads every endpoint and fans each event out to each: a bounded number.
-  // (Two creations at once may both pass at the limit: a soft cap.)
-  if ((await allEndpoints()).length >= MAX_ENDPOINTS) {
-    throw new DomainError(
-      'conflict',
-      `A programme has at most ${MAX_ENDPOINTS} webhook endpoints: delete one first`,
-    );
-  }
-  const id = newId('whe', now.getTime());
-  const secret = newWebhookSecret();
-  const endpoint: WebhookEndpoint = {
-    id,
-    url,
-    events: [...new Set(input.events)].sort(),
-    ...(input.description !== undefined && { description: input.description }),
-    status: 'enabled',
-    createdAt: now.toISOString(),
-    secrets: [{ sealed: await sealSecret(secret, id), createdAt: now.toISOString() }],
-  };
-  await insertEndpoint(endpoint);
-  return { ...view(endpoint), secret };
-}
-
-export async function listWebhookEndpoints(limit: number, cursor: string | undefined) {
-  const page = await listEndpoints(limit, cursor);
-  return { items: page.items.map(view), nextCursor: page.nextCursor };
-}
-
-async function endpointOr404(id: string): Promise<WebhookEndpoint> {
-  const endpoint = await getEndpoint(id);
-  if (!endpoint) throw new DomainError('not-found', 'No such webhook endpoint');
-  return endpoint;
-}
-
-export async function readEndpoint(id: string) {
-  return view(await endpointOr404(id));
-}
-
-export async function removeEndpoint(id: string): Promise<void> {
-  if (!(await deleteStoredEndpoint(id))) {
-    throw new DomainError('not-found', 'No such webhook endpoint');
-  }
-}
-
 /** The secrets that sign at `now`: the current one first, then those rotated out < 24 h ago. */
-const inForce = (secrets: SealedSecret[], now: number) =>
+export const inForce = (secrets: SealedSecret[], now: number) =>
   secrets.filter((s) => s.until === undefined || Date.parse(s.until) > now);
-
-/**
- * A new secret signs from now on; the one in use keeps signing for OLD_SECRET_MS, and so do
- * those rotated out before it, each until its own time (at most MAX_SECRETS in all).
- */
-export async function rotateSecret(id: string, now = new Date()): Promise<{ secret: string }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const endpoint = await endpointOr404(id);
-    const until = new Date(now.getTime() + OLD_SECRET_MS).toISOString();
-    const secret = newWebhookSecret();
-    const secrets: SealedSecret[] = [
-      { sealed: await sealSecret(secret, id), createdAt: now.toISOString() },
-      ...inForce(endpoint.secrets, now.getTime()).map((s) => ({ ...s, until: s.until ?? until })),
-    ].slice(0, MAX_SECRETS);
-    if (await replaceSecrets(id, endpoint.secrets, secrets)) return { secret };
-  }
-  throw new DomainError('conflict', 'The endpoint changed while rotating: try again');
-}
 
 /**
  * The request for `event` to `endpoint`, signed by its secrets in force at `now` (the
  * run's clock), stamped with the time it is sent.
  */
-async function signedRequest(
+export async function signedRequest(
   endpoint: WebhookEndpoint,
   eventId: string,
   body: string,
@@ -213,70 +100,7 @@ async function signedRequest(
   };
 }
 
-const isOk = (code: number | undefined) => code !== undefined && code >= 200 && code < 300;
-
-/** `POST /v1/webhook-endpoints/{id}/test`: a `ping` now, logged, not retried. */
-export async function pingEndpoint(id: string, now = new Date(), policy = urlPolicy()) {
-  const endpoint = await endpointOr404(id);
-  const event = {
-    id: newId('evt', now.getTime()),
-    type: 'ping',
-    at: now.toISOString(),
-    customerId: null,
-    data: { endpointId: id },
-  };
-  const body = JSON.stringify(event);
-  const sent = await sendWebhook(
-    endpoint.url,
-    await signedRequest(endpoint, event.id, body, now.getTime()),
-    {
-      ...policy,
-      timeoutMs: DELIVERY_TIMEOUT_MS,
-    },
-  );
-  const delivered = isOk(sent.statusCode);
-  await insertDelivery({
-    id: newId('dlv', now.getTime()),
-    endpointId: id,
-    eventId: event.id,
-    eventType: 'ping',
-    body,
-    status: delivered ? 'delivered' : 'failed',
-    attempts: 1,
-    createdAt: now.toISOString(),
-    lastAttemptAt: now.toISOString(),
-    expiresAt: expiresAfterLog(now.getTime()),
-    ...(sent.statusCode !== undefined && { lastStatusCode: sent.statusCode }),
-    ...(sent.error !== undefined && !delivered && { lastError: sent.error }),
-  });
-  return { delivered, ...(sent.statusCode !== undefined && { statusCode: sent.statusCode }) };
-}
-
-export async function listEndpointDeliveries(
-  id: string,
-  limit: number,
-  cursor: string | undefined,
-): Promise<Page<ReturnType<typeof deliveryView>>> {
-  await endpointOr404(id);
-  const page = await listDeliveries(id, limit, cursor);
-  return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
-}
-
-function deliveryView(d: Delivery) {
-  return {
-    id: d.id,
-    eventId: d.eventId,
-    eventType: d.eventType,
-    status: d.status,
-    attempts: d.attempts,
-    lastAttemptAt: d.lastAttemptAt ?? null,
-    ...(d.lastStatusCode !== undefined && { lastStatusCode: d.lastStatusCode }),
-    ...(d.lastError !== undefined && { lastError: d.lastError }),
-    ...(d.status === 'pending' &&
-      d.nextAttemptAt !== undefined && { nextAttemptAt: d.nextAttemptAt }),
-    createdAt: d.createdAt,
-  };
-}
+export const isOk = (code: number | undefined) => code !== undefined && code >= 200 && code < 300;
 
 // ---------------------------------------------------------------- the job
 
@@ -536,4 +360,4 @@ async function attempt(
 }
 
 /** When a finished delivery leaves the log (epoch seconds, the table's TTL attribute). */
-const expiresAfterLog = (at: number) => Math.floor(at / 1000) + LOG_DAYS * 86_400;
+export const expiresAfterLog = (at: number) => Math.floor(at / 1000) + LOG_DAYS * 86_400;
