@@ -10,7 +10,9 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { type ImportProgress, type ImportSummary, MAX_BATCH_SIZE, runImport } from './client.ts';
+import type { ImportProgress, ImportSummary } from './options.ts';
+import { runImport } from './runImport.ts';
+import { MAX_BATCH_SIZE } from './settings.ts';
 
 const USAGE = `usage: npm run import -- [--customers customers.csv] [--purchases purchases.csv]
   [--url URL (LOYALTY_API_URL, else http://127.0.0.1:3000)] [--key KEY (LOYALTY_ADMIN_KEY)]

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { cdnowToCsv, noonUtc, type PurchaseRow } from '../../lib/import/cdnow.ts';
-import { runImport } from '../../lib/import/client.ts';
+import { runImport } from '../../lib/import/runImport.ts';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 import { db, onDynamoCall, tableName } from '../../lib/store/client.ts';
 import { account, pad, percentile, pool, round, Usage } from './usage.ts';

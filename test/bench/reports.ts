@@ -365,7 +365,7 @@ async function main(): Promise<number> {
       return { status: response.status, body: json, ms: performance.now() - t0 };
     };
     /**
-     * A GET, or a POST retried as `npm run import` retries one (lib/import/client.ts): on a
+     * A GET, or a POST retried as `npm run import` retries one (lib/import/http.ts): on a
      * network error, 429, 5xx or its key still in use (409), with the same Idempotency-Key,
      * so a batch that timed out but went on is answered, not applied twice.
      */

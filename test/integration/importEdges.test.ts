@@ -12,7 +12,8 @@ import { DynamoDBServiceException, InternalServerError } from '@aws-sdk/client-d
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { type ImportOptions, runImport } from '../../lib/import/client.ts';
+import type { ImportOptions } from '../../lib/import/options.ts';
+import { runImport } from '../../lib/import/runImport.ts';
 import { db } from '../../lib/store/client.ts';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
 import { wholeLedger } from '../support/ledger.ts';

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { type ImportOptions, runImport } from '../../lib/import/client.ts';
+import type { ImportOptions } from '../../lib/import/options.ts';
+import { runImport } from '../../lib/import/runImport.ts';
 
 // ---------------------------------------------------------------- the fake API
 
