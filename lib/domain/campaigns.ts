@@ -134,6 +134,67 @@ export function roomFor(campaign: Campaign, others: readonly Campaign[]): boolea
   return true;
 }
 
+/** Whether a save makes `after` run longer than `before` (new, or its end later or gone). */
+export const runsLonger = (before: Campaign | undefined, after: Campaign): boolean =>
+  before === undefined ||
+  (before.endsAt !== null && (after.endsAt === null || after.endsAt > before.endsAt));
+
+/**
+ * The list purchases read for their campaigns (the store's LIVE item) keeps the campaigns
+ * that ended within this many days too, for purchases backdated into them (late till syncs,
+ * imports of the last year), up to LIST_MAX campaigns (the oldest ended leave first).
+ */
+export const KEEP_ENDED_DAYS = 400;
+export const LIST_MAX = 200;
+
+/**
+ * The list is kept within this many bytes (one DynamoDB item holds 400 KB): the campaigns
+ * not yet ended (running or scheduled) must fit in it, about 1,000 without match lists.
+ */
+export const LIST_MAX_BYTES = 300_000;
+
+const sizeOf = (campaigns: Campaign[]) => Buffer.byteLength(JSON.stringify(campaigns));
+
+/** Between which instants (ms) the campaigns a list left out ran; none when undefined. */
+export type LeftOut = { from: number; to: number } | undefined;
+
+/**
+ * The list after `campaign` is saved into it (new, or in place of its old copy): campaigns
+ * ended more than KEEP_ENDED_DAYS ago leave it, and the oldest ended leave it while it would
+ * hold more than LIST_MAX or LIST_MAX_BYTES; `leftOut` grows to span the windows of all that
+ * left. Campaigns not ended never leave: when they outgrow it, `tooLarge` with the bytes.
+ */
+export function listAfterSave(
+  list: readonly Campaign[],
+  leftOut: LeftOut,
+  campaign: Campaign,
+  now: Date,
+): { campaigns: Campaign[]; leftOut: LeftOut } | { tooLarge: number } {
+  const keptFrom = now.getTime() - KEEP_ENDED_DAYS * DAY_MS;
+  const kept = (c: Campaign) => c.endsAt === null || Date.parse(c.endsAt) >= keptFrom;
+  const next = [...list.filter((c) => c.id !== campaign.id && kept(c))];
+  if (kept(campaign)) next.push(campaign);
+  next.sort((a, b) => (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'));
+  let span = leftOut;
+  const leaveOut = (c: Campaign) => {
+    const start = Date.parse(c.startsAt);
+    const end = Date.parse(c.endsAt as string);
+    span = { from: Math.min(span?.from ?? start, start), to: Math.max(span?.to ?? end, end) };
+  };
+  for (const c of list) if (c.id !== campaign.id && !kept(c)) leaveOut(c);
+  if (!kept(campaign)) leaveOut(campaign);
+  while (next.length > LIST_MAX || sizeOf(next) > LIST_MAX_BYTES) {
+    const last = next[next.length - 1] as Campaign;
+    if (campaignStatus(last, now) !== 'ended') {
+      if (sizeOf(next) > LIST_MAX_BYTES) return { tooLarge: sizeOf(next) };
+      break;
+    }
+    next.pop();
+    leaveOut(last);
+  }
+  return { campaigns: next, leftOut: span };
+}
+
 /**
  * Window classes, so that the campaigns in force at an instant are found without reading
  * them all: class k holds the campaigns lasting at most D = WINDOW_CLASS_DAYS[k] days (the

@@ -3,8 +3,11 @@ import { config } from '../config.ts';
 import {
   type Campaign,
   type CampaignStatus,
-  campaignStatus,
+  KEEP_ENDED_DAYS,
+  LIST_MAX,
+  listAfterSave,
   roomFor,
+  runsLonger,
   WINDOW_CLASS_DAYS,
   windowClass,
 } from '../domain/campaigns.ts';
@@ -14,7 +17,7 @@ import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
 import { type Page, queryPage, queryPages } from './pagination.ts';
 import { batchGet, keyOf } from './reads.ts';
-import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
+import { AGAIN, failedConditions, optimistic } from './transactions.ts';
 
 /**
  * Campaigns: each in the CAMPAIGNS partition (for lists) and in the window index (by
@@ -27,14 +30,6 @@ import { backoff, failedConditions, isTransactionConflict } from './transactions
  * Their counts are sharded items written in the purchase's transaction; a marker per
  * customer and campaign tells a new customer from a returning one.
  */
-
-/**
- * The LIVE item keeps the campaigns that ended within this many days too, for purchases
- * backdated into them (late till syncs, imports of the last year), up to LIVE_MAX campaigns
- * (the oldest ended leave first): only which look-up a purchase needs depends on these.
- */
-export const KEEP_ENDED_DAYS = 400;
-export const LIVE_MAX = 200;
 
 /** Stats shards per campaign: purchases pick one at random, reads sum them. */
 export const CAMPAIGN_STATS_SHARDS = 16;
@@ -88,7 +83,7 @@ async function readLive(consistent: boolean, now: number): Promise<Live> {
  */
 function legacyLeftOutUntil(campaigns: readonly Campaign[], now: number): number {
   const kept = now - KEEP_ENDED_DAYS * DAY_MS;
-  if (campaigns.length < LIVE_MAX) return kept;
+  if (campaigns.length < LIST_MAX) return kept;
   // Those dropped ended no later than any it kept; if it kept none ended, it dropped none.
   const ends = campaigns.flatMap((c) => (c.endsAt === null ? [] : [Date.parse(c.endsAt)]));
   const ended = ends.filter((end) => end <= now);
@@ -239,8 +234,7 @@ async function indexWindows(): Promise<number[]> {
  * and deleted the copy at the window it moved from, which this one must not bring back.
  */
 async function indexWindow(c: Campaign, rev: number | undefined): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  await optimistic(async () => {
     try {
       await db().send(
         new TransactWriteCommand({
@@ -265,15 +259,10 @@ async function indexWindow(c: Campaign, rev: number | undefined): Promise<void> 
           ],
         }),
       );
-      return;
     } catch (error) {
       // Indexed already, or changed since it was read (and indexed by that save).
-      if ((failedConditions(error) ?? []).length > 0) return;
-      if (!isTransactionConflict(error)) throw error;
+      if ((failedConditions(error) ?? []).length === 0) throw error;
     }
-  }
-  throw Object.assign(new Error('campaigns kept changing'), {
-    name: 'TransactionConflictException',
   });
 }
 
@@ -283,22 +272,14 @@ export type SaveOutcome =
   | { outcome: 'too-many' | 'idempotency-key-taken' | 'not-found' };
 
 /**
- * The LIVE item is kept within this many bytes (DynamoDB's limit is 400 KB): the campaigns
- * not yet ended (running or scheduled) must fit in it, about 1,000 without match lists.
- */
-export const LIVE_MAX_BYTES = 300_000;
-
-const sizeOf = (campaigns: Campaign[]) => Buffer.byteLength(JSON.stringify(campaigns));
-
-/**
  * Writes a campaign (new, or changed by PATCH), its window index item and the LIVE item in
  * one transaction, conditional on the LIVE item's version and on the campaign's own
  * revision, so concurrent changes never lose one another: a PATCH is applied again to a
- * fresh read when either moved on. Campaigns ended more than KEEP_ENDED_DAYS ago leave the
- * LIVE item, and the oldest ended leave it when it would hold more than LIVE_MAX or grow
- * past LIVE_MAX_BYTES; its left-out span grows to hold their windows (they stay in the
- * window index). Campaigns not ended never leave it: when they outgrow it, 'too-large'. A campaign
- * that would run beside MAX_OVERLAPPING_CAMPAIGNS others at some instant (ended long ago or
+ * fresh read when either moved on. Which campaigns the LIVE item keeps is the domain's
+ * rule (listAfterSave: those ended long ago or past its size leave, and its left-out span
+ * grows to hold their windows; they stay in the window index): 'too-large' when the
+ * campaigns not ended outgrow it. A campaign that would run beside
+ * MAX_OVERLAPPING_CAMPAIGNS others at some instant (ended long ago or
  * not) is refused ('too-many'). `idempotency` claims a key in the same transaction.
  */
 export async function saveCampaign(
@@ -307,8 +288,7 @@ export async function saveCampaign(
   options: { idempotency?: ExtraItem['item'] } = {},
 ): Promise<SaveOutcome> {
   const isNew = 'create' in target;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  return optimistic<SaveOutcome>(async () => {
     const [live, stored] = await Promise.all([
       readLive(true, now.getTime()),
       isNew ? undefined : storedCampaign(target.id),
@@ -316,39 +296,13 @@ export async function saveCampaign(
     if (!isNew && !stored) return { outcome: 'not-found' };
     const before = stored?.campaign;
     const campaign = isNew ? target.create : target.patch(before as Campaign);
-    const keptFrom = now.getTime() - KEEP_ENDED_DAYS * DAY_MS;
-    const kept = (c: Campaign) => c.endsAt === null || Date.parse(c.endsAt) >= keptFrom;
-    const others = live.campaigns.filter((c) => c.id !== campaign.id && kept(c));
     // Checked when the campaign runs longer than before (new, or extended).
-    const longer =
-      before === undefined ||
-      (before.endsAt !== null && (campaign.endsAt === null || campaign.endsAt > before.endsAt));
-    if (longer && !roomFor(campaign, await beside(campaign, live))) {
+    if (runsLonger(before, campaign) && !roomFor(campaign, await beside(campaign, live))) {
       return { outcome: 'too-many' };
     }
-    const next = [...others, ...(kept(campaign) ? [campaign] : [])].sort((a, b) =>
-      (b.endsAt ?? '~').localeCompare(a.endsAt ?? '~'),
-    );
-    let leftOut = live.leftOut;
-    const leaveOut = (c: Campaign) => {
-      const start = Date.parse(c.startsAt);
-      const end = Date.parse(c.endsAt as string);
-      leftOut = {
-        from: Math.min(leftOut?.from ?? start, start),
-        to: Math.max(leftOut?.to ?? end, end),
-      };
-    };
-    for (const c of live.campaigns) if (c.id !== campaign.id && !kept(c)) leaveOut(c);
-    if (!kept(campaign)) leaveOut(campaign);
-    while (next.length > LIVE_MAX || sizeOf(next) > LIVE_MAX_BYTES) {
-      const last = next[next.length - 1] as Campaign;
-      if (campaignStatus(last, now) !== 'ended') {
-        if (sizeOf(next) > LIVE_MAX_BYTES) return { outcome: 'too-large', bytes: sizeOf(next) };
-        break;
-      }
-      next.pop();
-      leaveOut(last);
-    }
+    const list = listAfterSave(live.campaigns, live.leftOut, campaign, now);
+    if ('tooLarge' in list) return { outcome: 'too-large', bytes: list.tooLarge };
+    const { leftOut } = list;
     // A table from before the window index gets it first (then the LIVE item says so).
     const classes = new Set(live.classes ?? (await indexWindows()));
     classes.add(windowClass(campaign));
@@ -375,7 +329,7 @@ export async function saveCampaign(
                 TableName: tableName(),
                 Item: {
                   ...keys.liveCampaigns(),
-                  campaigns: next,
+                  campaigns: list.campaigns,
                   version: live.version + 1,
                   ...(leftOut && {
                     leftOutFrom: new Date(Math.max(0, leftOut.from)).toISOString(),
@@ -400,17 +354,12 @@ export async function saveCampaign(
       return { outcome: 'saved', campaign };
     } catch (error) {
       const failed = failedConditions(error);
-      if (!failed) {
-        if (isTransactionConflict(error)) continue;
-        throw error;
-      }
+      if (!failed) throw error;
       if (options.idempotency && failed.includes(2)) return { outcome: 'idempotency-key-taken' };
       if (isNew && failed.includes(0)) throw error;
       // The LIVE item or the campaign moved on (or a conflicting transaction): read again.
+      return AGAIN;
     }
-  }
-  throw Object.assign(new Error('campaigns kept changing'), {
-    name: 'TransactionConflictException',
   });
 }
 

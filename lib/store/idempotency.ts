@@ -5,6 +5,7 @@ import { DomainError } from '../errors.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName } from './client.ts';
 import { type Key, keys } from './keys.ts';
+import { AGAIN, optimistic } from './transactions.ts';
 
 /**
  * Idempotency records are written in the same transaction as the change they record,
@@ -116,27 +117,34 @@ export async function markInFlight(
 ): Promise<{ replay: StoredAnswer } | { token: string }> {
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const token = randomUUID();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      await db().send(
-        new PutCommand({
-          TableName: tableName(),
-          Item: inFlightMark(ctx, token, nowSeconds + IN_FLIGHT_SECONDS),
-          ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
-          ExpressionAttributeValues: { ':now': nowSeconds },
+  return optimistic(
+    async () => {
+      try {
+        await db().send(
+          new PutCommand({
+            TableName: tableName(),
+            Item: inFlightMark(ctx, token, nowSeconds + IN_FLIGHT_SECONDS),
+            ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': nowSeconds },
+          }),
+        );
+        return { token };
+      } catch (error) {
+        if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        // Taken: its answer, or in use / reused (thrown); gone meanwhile: try again.
+        const stored = await readReplay(ctx, now);
+        return stored ? { replay: stored } : AGAIN;
+      }
+    },
+    {
+      attempts: 3,
+      wait: false,
+      exhausted: () =>
+        new DomainError('idempotency-key-in-use', 'This Idempotency-Key is busy; retry shortly', {
+          retryAfterSeconds: 1,
         }),
-      );
-      return { token };
-    } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-      // Taken: its answer, or in use / reused (thrown); gone meanwhile: try again.
-      const stored = await readReplay(ctx, now);
-      if (stored) return { replay: stored };
-    }
-  }
-  throw new DomainError('idempotency-key-in-use', 'This Idempotency-Key is busy; retry shortly', {
-    retryAfterSeconds: 1,
-  });
+    },
+  );
 }
 
 /** Whether a failed write was only its condition (the mark is no longer this run's). */

@@ -79,3 +79,36 @@ export function isRefusedRequest(error: unknown): boolean {
   const answered = error as { $metadata?: unknown } | undefined;
   return answered?.$metadata !== undefined && !isStorageFailure(error);
 }
+
+/** What an optimistic write's attempt answers when it lost a race and must read again. */
+export const AGAIN: unique symbol = Symbol('again');
+
+/**
+ * The loop of every optimistic write outside the customer-change path (which has its own,
+ * usecases/change.ts): `attempt` reads, decides and writes on the condition that what it
+ * read has not moved; it answers its outcome, or AGAIN when the write lost that race, and
+ * then runs again from a fresh read (after a jittered backoff unless `wait` is false). A
+ * transaction that lost a race with another (isTransactionConflict) counts as AGAIN too.
+ * After `attempts` lost races it throws `exhausted()`: by default a TransactionConflict,
+ * which the API answers 503 with Retry-After.
+ */
+export async function optimistic<T>(
+  attempt: () => Promise<T | typeof AGAIN>,
+  {
+    attempts = 10,
+    wait = true,
+    exhausted = () =>
+      Object.assign(new Error('the item kept changing'), { name: 'TransactionConflictException' }),
+  }: { attempts?: number; wait?: boolean; exhausted?: () => Error } = {},
+): Promise<T> {
+  for (let n = 0; n < attempts; n++) {
+    if (n > 0 && wait) await backoff(n);
+    try {
+      const outcome = await attempt();
+      if (outcome !== AGAIN) return outcome as T;
+    } catch (error) {
+      if (!isTransactionConflict(error)) throw error;
+    }
+  }
+  throw exhausted();
+}

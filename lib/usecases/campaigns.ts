@@ -2,6 +2,7 @@ import {
   type Campaign,
   type CampaignStatus,
   campaignStatus,
+  LIST_MAX_BYTES,
   MAX_OVERLAPPING_CAMPAIGNS,
 } from '../domain/campaigns.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
@@ -13,7 +14,6 @@ import {
   campaignPage,
   campaignStats,
   getCampaign,
-  LIVE_MAX_BYTES,
   saveCampaign,
 } from '../store/campaigns.ts';
 import { claimIdempotencyKey, readReplay } from '../store/idempotency.ts';
@@ -42,7 +42,7 @@ const tooLarge = (bytes: number) =>
   new DomainError(
     'conflict',
     `The campaigns not yet ended (running or scheduled) are kept in one list of at most ` +
-      `${LIVE_MAX_BYTES.toLocaleString('en-US')} bytes, which they would outgrow ` +
+      `${LIST_MAX_BYTES.toLocaleString('en-US')} bytes, which they would outgrow ` +
       `(${bytes.toLocaleString('en-US')} bytes); end one, or shorten their match lists`,
   );
 
