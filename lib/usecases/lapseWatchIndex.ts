@@ -1,10 +1,5 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CustomerState } from '../domain/customer.ts';
 import { lapseWatchOf } from '../domain/lapseWatch.ts';
-import { tableName, writeIf } from '../store/client.ts';
-import { dueItems } from '../store/due.ts';
-import { keys } from '../store/keys.ts';
-import { batchGet } from '../store/reads.ts';
+import { customersInLapseDue, moveToLapseWatch } from '../store/upgrades.ts';
 import { inParallel } from './parallel.ts';
 
 /**
@@ -20,33 +15,16 @@ export async function indexLapseWatch(
   minPurchases: number,
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<boolean> {
-  // Everything in LapseDue, due or not ('~' sorts after every ISO instant).
-  for await (const page of dueItems('LapseDue', '~')) {
+  for await (const page of customersInLapseDue()) {
     if (Date.now() > deadline) return false;
-    const customers = await batchGet(
-      page.map((k) => keys.customer(keys.customerIdOf(k.PK as string))),
-    );
-    await inParallel(customers, 4, async (item) => {
-      const c = item as unknown as CustomerState & { PK: string; SK: string };
-      if (c.lapseDueAt === undefined) return;
+    await inParallel(page, 4, async ({ customer: c, has }) => {
+      if (!has) return;
       const watch =
         c.status === 'active'
           ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, minPurchases)
           : undefined;
       // Refused when changed meanwhile: that write set lapseWatch and dropped lapseDueAt.
-      await writeIf(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: { PK: c.PK, SK: c.SK },
-          UpdateExpression:
-            watch === undefined ? 'REMOVE lapseDueAt' : 'SET lapseWatch = :watch REMOVE lapseDueAt',
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: {
-            ':version': c.version,
-            ...(watch !== undefined && { ':watch': watch }),
-          },
-        }),
-      );
+      await moveToLapseWatch(c, watch);
     });
   }
   return true;
