@@ -68,13 +68,44 @@ export const bodyLimitOf = (route: Pick<Route, 'maxBodyBytes'>) =>
 /** The API reference's renderer: Redoc's self-contained browser bundle (no CDN, no fonts). */
 export const REDOC_SCRIPT = 'redoc/bundles/redoc.standalone.js';
 
+/**
+ * Reads one item: the programme, a purchase, the stored backtest, a webhook endpoint, a
+ * session token's customer; the authorizer's key hashes.
+ */
 const GET_ONLY: TableAction[] = ['GetItem'];
+/** Writes one item: the programme, a redemption code, a webhook endpoint, a store, a partner. */
+const PUT_ONLY: TableAction[] = ['PutItem'];
+/** Lists one partition: the events, the webhook endpoints, the stores, the partners. */
+const QUERY_ONLY: TableAction[] = ['Query'];
+/** An item and a list: a partner's settlement, the lapsed customers, an endpoint's deliveries. */
+const GET_AND_QUERY: TableAction[] = ['GetItem', 'Query'];
+/** Reads an item and writes one: a new API key, a webhook endpoint's ping (logged). */
+const GET_AND_PUT: TableAction[] = ['GetItem', 'PutItem'];
 /**
  * Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review).
  * Every change to a customer also adds to the counts by day (UpdateItem, store/reports.ts).
+ * Finding and reading a customer, the customer's own; putting a lapse reason.
  */
 const SETTLING_READ: TableAction[] = ['GetItem', 'PutItem', 'UpdateItem'];
-/** A periodic job: its due index, the customers due, their changes. */
+/** SETTLING_READ and a page of the ledger (Query): a customer's activity, the customer's own. */
+const SETTLING_ACTIVITY: TableAction[] = ['GetItem', 'Query', 'PutItem', 'UpdateItem'];
+/** Items and the campaigns they name (BatchGetItem): a purchase's quote, a campaign. */
+const CAMPAIGN_READ: TableAction[] = ['GetItem', 'BatchGetItem'];
+/** CAMPAIGN_READ and the campaign written: creating, patching a campaign. */
+const CAMPAIGN_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem'];
+/**
+ * A customer's points changed in a transaction, the campaigns read (BatchGetItem) and their
+ * counts added to (UpdateItem): purchases, refunds, the four redemption routes, adjustments,
+ * the import batches.
+ */
+const CUSTOMER_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'];
+/** The counts by day (store/reports.ts), never the customers: the retention and daily reports. */
+const REPORT_READ: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
+/**
+ * Every periodic job but the roll-up: its due index, the customers due, their changes. The
+ * webhook deliveries (usecases/webhookDelivery.ts) read the endpoints, the outbox and the
+ * deliveries due (WebhookDue), add deliveries, claim and settle them: the same actions.
+ */
 const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];
 /**
  * The reports' roll-up: reads the counts by day, writes a row a day (store/reports.ts);
@@ -88,369 +119,6 @@ const ROLL_UP_JOB: TableAction[] = [
   'PutItem',
   'UpdateItem',
   'BatchWriteItem',
-];
-
-/** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
-function jobRoutes(
-  name: string,
-  fn: string,
-  table: TableAction[] = JOB,
-  extra: Pick<Route, 'webhookKey'> = {},
-): Route[] {
-  return [
-    {
-      method: 'POST',
-      path: `/v1/jobs/${name}`,
-      fn,
-      roles: ['admin'],
-      table,
-      queriesIndex: true,
-      // API Gateway answers 503 after 30 s; the run stops starting new pages at 25 s.
-      timeoutSeconds: 29,
-      ...extra,
-    },
-  ];
-}
-
-/**
- * The webhook deliveries (usecases/webhookDelivery.ts): reads the endpoints, the outbox and the
- * deliveries due (WebhookDue), adds deliveries, claims and settles them.
- */
-const WEBHOOK_JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];
-
-export const routes: Route[] = [
-  { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
-  { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', roles: 'public', table: [] },
-  // The API reference page, rendered in the browser from /v1/openapi.json by Redoc, which
-  // the API serves itself: nothing is fetched from anywhere else.
-  { method: 'GET', path: '/docs', fn: 'docsPage', roles: 'public', table: [] },
-  {
-    method: 'GET',
-    path: '/docs/redoc.standalone.js',
-    fn: 'docsScript',
-    roles: 'public',
-    table: [],
-    assets: [REDOC_SCRIPT],
-  },
-  // The merchant console (lib/console/): one page, its script and styles built into it by
-  // esbuild, that calls this API from the browser with an admin key. It reads no data itself.
-  {
-    method: 'GET',
-    path: '/console',
-    fn: 'consolePage',
-    roles: 'public',
-    table: [],
-    console: true,
-    trailingSlash: true,
-  },
-  {
-    method: 'GET',
-    path: '/v1/program',
-    fn: 'getProgram',
-    roles: ['admin', 'pos', 'partner', 'app'],
-    table: GET_ONLY,
-  },
-  { method: 'PUT', path: '/v1/program', fn: 'putProgram', roles: ['admin'], table: ['PutItem'] },
-  {
-    method: 'POST',
-    path: '/v1/customers',
-    fn: 'createCustomer',
-    roles: ['admin', 'pos', 'app'],
-    // UpdateItem: the counts by day (store/reports.ts: a new customer) and the counts of enrolment
-    // campaigns; ConditionCheckItem: that the referring customer exists; all in one transaction.
-    table: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/customers',
-    fn: 'findCustomer',
-    roles: ['admin', 'pos', 'app'],
-    table: SETTLING_READ,
-  },
-  {
-    method: 'GET',
-    path: '/v1/customers/{id}',
-    fn: 'getCustomer',
-    roles: ['admin', 'pos', 'app'],
-    table: SETTLING_READ,
-  },
-  {
-    method: 'GET',
-    path: '/v1/customers/{id}/activity',
-    fn: 'listCustomerActivity',
-    roles: ['admin', 'pos', 'app'],
-    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/customers/{id}/session-tokens',
-    fn: 'createSessionToken',
-    roles: ['admin', 'app'],
-    table: GET_ONLY,
-    tokenSecret: true,
-  },
-  { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: SETTLING_READ },
-  {
-    method: 'GET',
-    path: '/v1/me/activity',
-    fn: 'listMyActivity',
-    roles: ['customer'],
-    table: ['GetItem', 'Query', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/me/redemption-codes',
-    fn: 'createRedemptionCode',
-    roles: ['customer'],
-    table: ['PutItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/purchases',
-    fn: 'recordPurchase',
-    roles: ['admin', 'pos'],
-    // UpdateItem: the counts of the campaigns the purchase earned by, in its transaction.
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/purchases/quote',
-    fn: 'quotePurchase',
-    roles: ['admin', 'pos'],
-    table: ['GetItem', 'BatchGetItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/campaigns',
-    fn: 'createCampaign',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/campaigns',
-    fn: 'listCampaigns',
-    roles: ['admin'],
-    table: ['Query', 'BatchGetItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/campaigns/{id}',
-    fn: 'getCampaign',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem'],
-  },
-  {
-    method: 'PATCH',
-    path: '/v1/campaigns/{id}',
-    fn: 'patchCampaign',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/purchases/{id}/refunds',
-    fn: 'refundPurchase',
-    roles: ['admin', 'pos'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/purchases/{id}',
-    fn: 'getPurchase',
-    roles: ['admin', 'pos'],
-    table: GET_ONLY,
-  },
-  {
-    method: 'POST',
-    path: '/v1/redemptions',
-    fn: 'authorizeRedemption',
-    roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/redemptions/{id}',
-    fn: 'getRedemption',
-    roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/redemptions/{id}/capture',
-    fn: 'captureRedemption',
-    roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/redemptions/{id}/void',
-    fn: 'voidRedemption',
-    roles: ['admin', 'pos', 'partner'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/partners/{id}/settlement',
-    fn: 'partnerSettlement',
-    roles: ['admin', 'partner'],
-    table: ['GetItem', 'Query'],
-    queriesIndex: true,
-  },
-  {
-    method: 'POST',
-    path: '/v1/customers/{id}/adjustments',
-    fn: 'adjustPoints',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-  },
-  { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: ['Query'] },
-  {
-    method: 'GET',
-    path: '/v1/lapsed-customers',
-    fn: 'listLapsedCustomers',
-    roles: ['admin'],
-    table: ['GetItem', 'Query'],
-    queriesIndex: true,
-  },
-  {
-    method: 'PUT',
-    path: '/v1/customers/{id}/lapse-reason',
-    fn: 'putLapseReason',
-    roles: ['admin'],
-    table: ['GetItem', 'PutItem', 'UpdateItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/reports/retention',
-    fn: 'retentionReport',
-    roles: ['admin'],
-    // The counts by day (store/reports.ts): never the customers themselves.
-    table: ['GetItem', 'BatchGetItem', 'Query'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/reports/lapse-quality',
-    fn: 'lapseQualityReport',
-    roles: ['admin'],
-    // The stored backtest (or, before the first, the program for its thresholds).
-    table: ['GetItem'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/reports/daily',
-    fn: 'dailyReport',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'Query'],
-  },
-  ...jobRoutes('release-holds', 'runReleaseHolds'),
-  ...jobRoutes('activate-pending', 'runActivatePending'),
-  ...jobRoutes('expire-points', 'runExpirePoints'),
-  ...jobRoutes('review-tiers', 'runReviewTiers'),
-  ...jobRoutes('lapse-scan', 'runLapseScan'),
-  ...jobRoutes('birthday-bonus', 'runBirthdayBonus'),
-  ...jobRoutes('roll-up-reports', 'runRollUpReports', ROLL_UP_JOB),
-  ...jobRoutes('expiry-reminders', 'runExpiryReminders'),
-  ...jobRoutes('deliver-webhooks', 'runDeliverWebhooks', WEBHOOK_JOB, { webhookKey: 'decrypt' }),
-  // Webhook endpoints: in one partition; secrets sealed.
-  {
-    method: 'POST',
-    path: '/v1/webhook-endpoints',
-    fn: 'createWebhookEndpoint',
-    roles: ['admin'],
-    table: ['PutItem'],
-    webhookKey: 'encrypt',
-  },
-  {
-    method: 'GET',
-    path: '/v1/webhook-endpoints',
-    fn: 'listWebhookEndpoints',
-    roles: ['admin'],
-    table: ['Query'],
-  },
-  {
-    method: 'GET',
-    path: '/v1/webhook-endpoints/{id}',
-    fn: 'getWebhookEndpoint',
-    roles: ['admin'],
-    table: ['GetItem'],
-  },
-  {
-    method: 'DELETE',
-    path: '/v1/webhook-endpoints/{id}',
-    fn: 'deleteWebhookEndpoint',
-    roles: ['admin'],
-    table: ['DeleteItem'],
-  },
-  {
-    method: 'POST',
-    path: '/v1/webhook-endpoints/{id}/rotate-secret',
-    fn: 'rotateWebhookSecret',
-    roles: ['admin'],
-    table: ['GetItem', 'UpdateItem'],
-    webhookKey: 'encrypt',
-  },
-  {
-    method: 'POST',
-    path: '/v1/webhook-endpoints/{id}/test',
-    fn: 'testWebhookEndpoint',
-    roles: ['admin'],
-    table: ['GetItem', 'PutItem'],
-    webhookKey: 'decrypt',
-    // The receiver has 10 s.
-    timeoutSeconds: 15,
-  },
-  {
-    method: 'GET',
-    path: '/v1/webhook-endpoints/{id}/deliveries',
-    fn: 'listWebhookDeliveries',
-    roles: ['admin'],
-    table: ['GetItem', 'Query'],
-  },
-  // A batch is many transactions: its customers, receipts and campaign markers read in
-  // BatchGetItems, campaign counts added (UpdateItem), its Idempotency-Key marked (PutItem).
-  {
-    method: 'POST',
-    path: '/v1/imports/customers',
-    fn: 'importCustomers',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-    timeoutSeconds: 29,
-    maxBodyBytes: IMPORT_BODY_BYTES,
-  },
-  {
-    method: 'POST',
-    path: '/v1/imports/purchases',
-    fn: 'importPurchases',
-    roles: ['admin'],
-    table: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
-    timeoutSeconds: 29,
-    maxBodyBytes: IMPORT_BODY_BYTES,
-  },
-  { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: ['PutItem'] },
-  { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: ['Query'] },
-  {
-    method: 'POST',
-    path: '/v1/partners',
-    fn: 'createPartner',
-    roles: ['admin'],
-    table: ['PutItem'],
-  },
-  { method: 'GET', path: '/v1/partners', fn: 'listPartners', roles: ['admin'], table: ['Query'] },
-  {
-    method: 'POST',
-    path: '/v1/api-keys',
-    fn: 'createApiKey',
-    roles: ['admin'],
-    table: ['GetItem', 'PutItem'],
-  },
-  {
-    method: 'DELETE',
-    path: '/v1/api-keys/{id}',
-    fn: 'revokeApiKey',
-    roles: ['admin'],
-    table: ['GetItem', 'UpdateItem', 'DeleteItem'],
-  },
 ];
 
 /**
@@ -529,7 +197,7 @@ export const jobs: Job[] = [
   {
     name: 'deliver-webhooks',
     fn: 'runDeliverWebhooks',
-    table: WEBHOOK_JOB,
+    table: JOB,
     queriesIndex: true,
     // Every minute (EventBridge Scheduler's finest); every 2 s on a laptop.
     everyMinutes: 1,
@@ -546,6 +214,371 @@ export const jobs: Job[] = [
     localEveryMinutes: 5,
     // The first run over a long history writes a row for each of its days.
     timeoutSeconds: 300,
+  },
+];
+
+/** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
+function jobRoute(job: Job): Route {
+  return {
+    method: 'POST',
+    path: `/v1/jobs/${job.name}`,
+    fn: job.fn,
+    roles: ['admin'],
+    table: job.table,
+    queriesIndex: true,
+    // API Gateway answers 503 after 30 s; the run stops starting new pages at 25 s.
+    timeoutSeconds: 29,
+    ...(job.webhookKey !== undefined && { webhookKey: job.webhookKey }),
+  };
+}
+
+/**
+ * The jobs' routes (each job's fn, actions and grants as `jobs` gives them), in the order
+ * the route table, and so the API reference, lists them: not `jobs`' own order, which the
+ * schedules and their monitoring follow. Every job once.
+ */
+function jobRoutes(...names: string[]): Route[] {
+  const unlisted = jobs.filter((job) => !names.includes(job.name));
+  if (unlisted.length > 0 || names.length !== jobs.length) {
+    throw new Error(`routes: each job's route listed once (${names.join(', ')})`);
+  }
+  return names.map((name) => jobRoute(jobs.find((job) => job.name === name) as Job));
+}
+
+export const routes: Route[] = [
+  { method: 'GET', path: '/v1/health', fn: 'health', roles: 'public', table: [] },
+  { method: 'GET', path: '/v1/openapi.json', fn: 'openapi', roles: 'public', table: [] },
+  // The API reference page, rendered in the browser from /v1/openapi.json by Redoc, which
+  // the API serves itself: nothing is fetched from anywhere else.
+  { method: 'GET', path: '/docs', fn: 'docsPage', roles: 'public', table: [] },
+  {
+    method: 'GET',
+    path: '/docs/redoc.standalone.js',
+    fn: 'docsScript',
+    roles: 'public',
+    table: [],
+    assets: [REDOC_SCRIPT],
+  },
+  // The merchant console (lib/console/): one page, its script and styles built into it by
+  // esbuild, that calls this API from the browser with an admin key. It reads no data itself.
+  {
+    method: 'GET',
+    path: '/console',
+    fn: 'consolePage',
+    roles: 'public',
+    table: [],
+    console: true,
+    trailingSlash: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/program',
+    fn: 'getProgram',
+    roles: ['admin', 'pos', 'partner', 'app'],
+    table: GET_ONLY,
+  },
+  { method: 'PUT', path: '/v1/program', fn: 'putProgram', roles: ['admin'], table: PUT_ONLY },
+  {
+    method: 'POST',
+    path: '/v1/customers',
+    fn: 'createCustomer',
+    roles: ['admin', 'pos', 'app'],
+    // UpdateItem: the counts by day (store/reports.ts: a new customer) and the counts of enrolment
+    // campaigns; ConditionCheckItem: that the referring customer exists; all in one transaction.
+    table: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers',
+    fn: 'findCustomer',
+    roles: ['admin', 'pos', 'app'],
+    table: SETTLING_READ,
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/{id}',
+    fn: 'getCustomer',
+    roles: ['admin', 'pos', 'app'],
+    table: SETTLING_READ,
+  },
+  {
+    method: 'GET',
+    path: '/v1/customers/{id}/activity',
+    fn: 'listCustomerActivity',
+    roles: ['admin', 'pos', 'app'],
+    table: SETTLING_ACTIVITY,
+  },
+  {
+    method: 'POST',
+    path: '/v1/customers/{id}/session-tokens',
+    fn: 'createSessionToken',
+    roles: ['admin', 'app'],
+    table: GET_ONLY,
+    tokenSecret: true,
+  },
+  { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: SETTLING_READ },
+  {
+    method: 'GET',
+    path: '/v1/me/activity',
+    fn: 'listMyActivity',
+    roles: ['customer'],
+    table: SETTLING_ACTIVITY,
+  },
+  {
+    method: 'POST',
+    path: '/v1/me/redemption-codes',
+    fn: 'createRedemptionCode',
+    roles: ['customer'],
+    table: PUT_ONLY,
+  },
+  {
+    method: 'POST',
+    path: '/v1/purchases',
+    fn: 'recordPurchase',
+    roles: ['admin', 'pos'],
+    // UpdateItem: the counts of the campaigns the purchase earned by, in its transaction.
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'POST',
+    path: '/v1/purchases/quote',
+    fn: 'quotePurchase',
+    roles: ['admin', 'pos'],
+    table: CAMPAIGN_READ,
+  },
+  {
+    method: 'POST',
+    path: '/v1/campaigns',
+    fn: 'createCampaign',
+    roles: ['admin'],
+    table: CAMPAIGN_WRITE,
+  },
+  {
+    method: 'GET',
+    path: '/v1/campaigns',
+    fn: 'listCampaigns',
+    roles: ['admin'],
+    table: ['Query', 'BatchGetItem'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/campaigns/{id}',
+    fn: 'getCampaign',
+    roles: ['admin'],
+    table: CAMPAIGN_READ,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/campaigns/{id}',
+    fn: 'patchCampaign',
+    roles: ['admin'],
+    table: CAMPAIGN_WRITE,
+  },
+  {
+    method: 'POST',
+    path: '/v1/purchases/{id}/refunds',
+    fn: 'refundPurchase',
+    roles: ['admin', 'pos'],
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'GET',
+    path: '/v1/purchases/{id}',
+    fn: 'getPurchase',
+    roles: ['admin', 'pos'],
+    table: GET_ONLY,
+  },
+  {
+    method: 'POST',
+    path: '/v1/redemptions',
+    fn: 'authorizeRedemption',
+    roles: ['admin', 'pos', 'partner'],
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'GET',
+    path: '/v1/redemptions/{id}',
+    fn: 'getRedemption',
+    roles: ['admin', 'pos', 'partner'],
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'POST',
+    path: '/v1/redemptions/{id}/capture',
+    fn: 'captureRedemption',
+    roles: ['admin', 'pos', 'partner'],
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'POST',
+    path: '/v1/redemptions/{id}/void',
+    fn: 'voidRedemption',
+    roles: ['admin', 'pos', 'partner'],
+    table: CUSTOMER_WRITE,
+  },
+  {
+    method: 'GET',
+    path: '/v1/partners/{id}/settlement',
+    fn: 'partnerSettlement',
+    roles: ['admin', 'partner'],
+    table: GET_AND_QUERY,
+    queriesIndex: true,
+  },
+  {
+    method: 'POST',
+    path: '/v1/customers/{id}/adjustments',
+    fn: 'adjustPoints',
+    roles: ['admin'],
+    table: CUSTOMER_WRITE,
+  },
+  { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: QUERY_ONLY },
+  {
+    method: 'GET',
+    path: '/v1/lapsed-customers',
+    fn: 'listLapsedCustomers',
+    roles: ['admin'],
+    table: GET_AND_QUERY,
+    queriesIndex: true,
+  },
+  {
+    method: 'PUT',
+    path: '/v1/customers/{id}/lapse-reason',
+    fn: 'putLapseReason',
+    roles: ['admin'],
+    table: SETTLING_READ,
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/retention',
+    fn: 'retentionReport',
+    roles: ['admin'],
+    // The counts by day (store/reports.ts): never the customers themselves.
+    table: REPORT_READ,
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/lapse-quality',
+    fn: 'lapseQualityReport',
+    roles: ['admin'],
+    // The stored backtest (or, before the first, the program for its thresholds).
+    table: GET_ONLY,
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports/daily',
+    fn: 'dailyReport',
+    roles: ['admin'],
+    table: REPORT_READ,
+  },
+  ...jobRoutes(
+    'release-holds',
+    'activate-pending',
+    'expire-points',
+    'review-tiers',
+    'lapse-scan',
+    'birthday-bonus',
+    'roll-up-reports',
+    'expiry-reminders',
+    'deliver-webhooks',
+  ),
+  // Webhook endpoints: in one partition; secrets sealed.
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints',
+    fn: 'createWebhookEndpoint',
+    roles: ['admin'],
+    table: PUT_ONLY,
+    webhookKey: 'encrypt',
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints',
+    fn: 'listWebhookEndpoints',
+    roles: ['admin'],
+    table: QUERY_ONLY,
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints/{id}',
+    fn: 'getWebhookEndpoint',
+    roles: ['admin'],
+    table: GET_ONLY,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/webhook-endpoints/{id}',
+    fn: 'deleteWebhookEndpoint',
+    roles: ['admin'],
+    table: ['DeleteItem'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/rotate-secret',
+    fn: 'rotateWebhookSecret',
+    roles: ['admin'],
+    table: ['GetItem', 'UpdateItem'],
+    webhookKey: 'encrypt',
+  },
+  {
+    method: 'POST',
+    path: '/v1/webhook-endpoints/{id}/test',
+    fn: 'testWebhookEndpoint',
+    roles: ['admin'],
+    table: GET_AND_PUT,
+    webhookKey: 'decrypt',
+    // The receiver has 10 s.
+    timeoutSeconds: 15,
+  },
+  {
+    method: 'GET',
+    path: '/v1/webhook-endpoints/{id}/deliveries',
+    fn: 'listWebhookDeliveries',
+    roles: ['admin'],
+    table: GET_AND_QUERY,
+  },
+  // A batch is many transactions: its customers, receipts and campaign markers read in
+  // BatchGetItems, campaign counts added (UpdateItem), its Idempotency-Key marked (PutItem).
+  {
+    method: 'POST',
+    path: '/v1/imports/customers',
+    fn: 'importCustomers',
+    roles: ['admin'],
+    table: CUSTOMER_WRITE,
+    timeoutSeconds: 29,
+    maxBodyBytes: IMPORT_BODY_BYTES,
+  },
+  {
+    method: 'POST',
+    path: '/v1/imports/purchases',
+    fn: 'importPurchases',
+    roles: ['admin'],
+    table: CUSTOMER_WRITE,
+    timeoutSeconds: 29,
+    maxBodyBytes: IMPORT_BODY_BYTES,
+  },
+  { method: 'POST', path: '/v1/stores', fn: 'createStore', roles: ['admin'], table: PUT_ONLY },
+  { method: 'GET', path: '/v1/stores', fn: 'listStores', roles: ['admin'], table: QUERY_ONLY },
+  {
+    method: 'POST',
+    path: '/v1/partners',
+    fn: 'createPartner',
+    roles: ['admin'],
+    table: PUT_ONLY,
+  },
+  { method: 'GET', path: '/v1/partners', fn: 'listPartners', roles: ['admin'], table: QUERY_ONLY },
+  {
+    method: 'POST',
+    path: '/v1/api-keys',
+    fn: 'createApiKey',
+    roles: ['admin'],
+    table: GET_AND_PUT,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/api-keys/{id}',
+    fn: 'revokeApiKey',
+    roles: ['admin'],
+    table: ['GetItem', 'UpdateItem', 'DeleteItem'],
   },
 ];
 
