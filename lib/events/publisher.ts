@@ -1,9 +1,6 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { DomainEvent } from '../domain/ledger.ts';
-import { EVENTS_PARTITION } from '../store/keys.ts';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { outboxEvent } from '../store/events.ts';
 
 /** The `source` of every event the programme puts on its bus. */
 export const EVENT_SOURCE = 'loyalty';
@@ -16,16 +13,6 @@ const eventBridge = () => {
   client ??= new EventBridgeClient({});
   return client;
 };
-
-/** The outbox event a stream record inserted, if it is one. */
-export function outboxEvent(record: DynamoDBRecord): DomainEvent | undefined {
-  const image = record.dynamodb?.NewImage;
-  if (record.eventName !== 'INSERT' || !image) return undefined;
-  const item = unmarshall(image as Record<string, AttributeValue>);
-  if (item.PK !== EVENTS_PARTITION) return undefined;
-  const { id, type, at, customerId, data } = item;
-  return { id, type, at, customerId, data } as DomainEvent;
-}
 
 /**
  * Publishes the outbox's new events (from the table's stream) to the bus, in stream order.

@@ -8,6 +8,9 @@ import { keys, SAMPLE_SHARDS } from './keys.ts';
 import { decodeCursor, encodeCursor, queryPages } from './pagination.ts';
 import type { LAPSED_ATTRIBUTES } from './table.ts';
 
+/** How many shards the customers' sample (and the backfill that walks it) is spread over. */
+export { SAMPLE_SHARDS };
+
 /** What the Lapsed index holds of a lapsed customer. */
 export type LapsedCustomer = Pick<CustomerState, (typeof LAPSED_ATTRIBUTES)[number]> & {
   lapsedAt: string;

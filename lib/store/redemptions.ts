@@ -4,7 +4,7 @@ import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';
-import { indexKeys, type Key, keys } from './keys.ts';
+import { HOLD_SHARDS, indexKeys, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 import { batchGet, pick } from './reads.ts';
 
@@ -42,25 +42,48 @@ const redemptionFromItem = (item: Record<string, unknown>): Redemption => {
   return rest as unknown as Redemption;
 };
 
+/** Redemptions by id, those that exist (consistent reads, one BatchGetItem per 100). */
+export async function getRedemptions(ids: readonly string[]): Promise<Redemption[]> {
+  if (ids.length === 0) return [];
+  return (await batchGet(ids.map((id) => keys.redemption(id)))).map(redemptionFromItem);
+}
+
+/** Where a redemption is spent: one of the merchant's stores, or a partner. */
+export type Place = { storeId: string } | { partnerId: string };
+
+const placeKey = (place: Place) =>
+  'storeId' in place ? keys.store(place.storeId) : keys.partner(place.partnerId);
+
+/** Whose failed code attempts a count is of: an API key's, in one minute (epoch minutes). */
+export interface CodeFailures {
+  keyId: string;
+  minute: number;
+}
+
+const failuresKey = (f: CodeFailures) => keys.codeFailures(f.keyId, f.minute);
+
+/** How many hold shards the lapsed holds are spread over (the release job walks them). */
+export { HOLD_SHARDS };
+
 /** The first read of an authorization: the code, the idempotency record, an admin's place. */
 export async function loadAuthorizationContext(
   code: string,
   idem: IdempotencyContext,
-  place: Key | undefined,
-  failures: Key,
+  place: Place | undefined,
+  failures: CodeFailures,
 ) {
   const wanted = [
     keys.redemptionCode(code),
     idempotencyKey(idem),
-    failures,
-    ...(place ? [place] : []),
+    failuresKey(failures),
+    ...(place ? [placeKey(place)] : []),
   ];
   const found = await batchGet(wanted);
   return {
     code: pick(found, keys.redemptionCode(code)),
     idempotencyItem: pick(found, idempotencyKey(idem)),
-    failures: (pick(found, failures)?.count as number | undefined) ?? 0,
-    placeExists: place ? pick(found, place) !== undefined : true,
+    failures: (pick(found, failuresKey(failures))?.count as number | undefined) ?? 0,
+    placeExists: place ? pick(found, placeKey(place)) !== undefined : true,
   };
 }
 
@@ -70,14 +93,14 @@ export async function loadAuthorizationContext(
  * `max` are counted and answered as wrong). Only failures pay this write; TTL cleans up.
  */
 export async function countCodeFailure(
-  failures: Key,
+  failures: CodeFailures,
   expiresAt: number,
   max: number,
 ): Promise<boolean> {
   return writeIf(
     new UpdateCommand({
       TableName: tableName(),
-      Key: failures,
+      Key: failuresKey(failures),
       UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
       ConditionExpression: 'attribute_not_exists(#count) OR #count < :max',
       ExpressionAttributeNames: { '#count': 'count' },
@@ -87,9 +110,9 @@ export async function countCodeFailure(
 }
 
 /** Failed code attempts counted so far (a consistent read). */
-export async function codeFailures(failures: Key): Promise<number> {
+export async function codeFailures(failures: CodeFailures): Promise<number> {
   const { Item } = await db().send(
-    new GetCommand({ TableName: tableName(), Key: failures, ConsistentRead: true }),
+    new GetCommand({ TableName: tableName(), Key: failuresKey(failures), ConsistentRead: true }),
   );
   return (Item?.count as number | undefined) ?? 0;
 }

@@ -25,12 +25,12 @@ import {
 import type { DomainEvent } from '../domain/ledger.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
-import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
-import { keys, SAMPLE_SHARDS } from '../store/keys.ts';
-import { customerIdsOfShard } from '../store/lapsed.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
+import { customerIdsOfShard, SAMPLE_SHARDS } from '../store/lapsed.ts';
+import { getCustomers } from '../store/lookups.ts';
 import { getProgram } from '../store/program.ts';
-import { purchaseFromItem } from '../store/purchases.ts';
-import { batchGet, byKey } from '../store/reads.ts';
+import { getPurchases } from '../store/purchases.ts';
+import { getRedemptions } from '../store/redemptions.ts';
 import {
   addReactivations,
   backfillState,
@@ -84,10 +84,9 @@ export async function backfillReports(
     const ids = await customerIdsOfShard(shard);
     for (let i = 0; i < ids.length; i += 100) {
       if (options.deadline !== undefined && Date.now() > options.deadline) return stop(shard);
-      const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
-      const uncounted = items
-        .map((item) => customerFromItem(item) as CustomerState)
-        .filter((c) => c.counted !== true);
+      const uncounted = (await getCustomers(ids.slice(i, i + 100))).filter(
+        (c) => c.counted !== true,
+      );
       await inParallel(uncounted, CONCURRENCY, async (c) => {
         const outcome = await countCustomer(c.id, program, now, async () => {
           await refresh();
@@ -160,11 +159,11 @@ export async function historyOf(
   const ledger = await wholeLedger(customer.id);
   // A hold captured later: its points were counted as redeemed at the capture.
   const captures = ledger.filter((e) => e.type === 'redeem' && e.points === 0 && e.redemptionId);
-  const redemptions = byKey(
-    await batchGet(captures.map((e) => keys.redemption(e.redemptionId as string))),
+  const redemptions = new Map(
+    (await getRedemptions(captures.map((e) => e.redemptionId as string))).map((r) => [r.id, r]),
   );
   for (const e of captures) {
-    const redemption = redemptions(keys.redemption(e.redemptionId as string));
+    const redemption = redemptions.get(e.redemptionId as string);
     if (redemption) count(stats, utcDay(e.at), 'pointsRedeemed', redemption.points as number);
   }
   const purchaseIds = [
@@ -178,8 +177,7 @@ export async function historyOf(
   let since = joined;
   // A purchase's points count on the day it occurred, as PointsChange counts them.
   const purchaseDays = new Map<string, string>();
-  for (const item of await batchGet(purchaseIds.map((pid) => keys.purchase(pid)))) {
-    const purchase = purchaseFromItem(item);
+  for (const purchase of await getPurchases(purchaseIds)) {
     const day = utcDay(purchase.occurredAt);
     purchaseDays.set(purchase.id, day);
     count(stats, day, 'purchases', 1);

@@ -24,7 +24,6 @@ import {
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import {
   type CustomerChange,
-  customerFromItem,
   getCustomerConsistent,
   type Identifiers,
   insertCustomer,
@@ -33,11 +32,11 @@ import {
   newCustomerItemCount,
 } from '../store/customers.ts';
 import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
-import { type IdentifierKind, keys } from '../store/keys.ts';
+import type { IdentifierKind } from '../store/keys.ts';
+import { lookUp } from '../store/lookups.ts';
 import { markModelStale } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
-import { batchGet, byKey, keyOf } from '../store/reads.ts';
 import {
   isRefusedRequest,
   isStorageFailure,
@@ -142,12 +141,24 @@ interface NewMember {
   outcome?: { created: true } | { existingId: string; matchedBy: IdentifierKind } | ItemError;
 }
 
-/** An item's identifiers, each with its item's key (and that key as a string). */
+/** An item's identifiers, each with its kind, value and both as one string (`key`). */
 const identifierKeys = (identifiers: Identifiers) =>
-  Object.entries(identifiers).map(([kind, value]) => {
-    const item = keys.identifier(kind as IdentifierKind, value as string);
-    return { kind: kind as IdentifierKind, item, key: keyOf(item) };
-  });
+  Object.entries(identifiers).map(([kind, value]) => ({
+    kind: kind as IdentifierKind,
+    value: value as string,
+    key: `${kind}\u0000${value}`,
+  }));
+
+/** Whose each of these identifiers is now (one consistent read of each), by `key`. */
+async function ownersOf(taken: ReturnType<typeof identifierKeys>): Promise<Map<string, string>> {
+  const found = await lookUp({ identifiers: taken });
+  const owners = new Map<string, string>();
+  for (const t of taken) {
+    const owner = found.owner(t.kind, t.value);
+    if (owner !== undefined) owners.set(t.key, owner);
+  }
+  return owners;
+}
 
 /**
  * Whom an item's identifiers already belong to, given each identifier's owner (if any):
@@ -220,9 +231,7 @@ export async function importCustomers(
       else parsed.push({ index, input: result.data, identifiers: normalise(result.data) });
     });
 
-    const owners = new Map<string, string>();
-    const wanted = parsed.flatMap((p) => identifierKeys(p.identifiers).map((t) => t.item));
-    for (const item of await batchGet(wanted)) owners.set(keyOf(item), item.customerId as string);
+    const owners = await ownersOf(parsed.flatMap((p) => identifierKeys(p.identifiers)));
     const existing: CustomerImport['existing'] = [];
     const claimedBy = new Map<string, NewMember>();
     const followers: { index: number; of: NewMember; matchedBy: IdentifierKind }[] = [];
@@ -370,10 +379,7 @@ async function takenMeanwhile(
   takenBy: { existingId: string; matchedBy: IdentifierKind },
 ): Promise<NonNullable<NewMember['outcome']>> {
   const taken = identifierKeys(m.identifiers);
-  const now = new Map<string, string>();
-  for (const item of await batchGet(taken.map((t) => t.item))) {
-    now.set(keyOf(item), item.customerId as string);
-  }
+  const now = await ownersOf(taken);
   const owner = ownerOf(taken, (key) => now.get(key));
   if (owner === undefined) return takenBy;
   if ('owners' in owner) return conflictOf(m.index, owner.owners);
@@ -427,6 +433,9 @@ const asChange = (chain: Chain): CustomerChange => ({
   stats: chain.changes.reduce((all, c) => mergeStats(all, c.stats), new Map() as DayStats),
 });
 
+/** A campaign's marker of a customer as one string, for sets. */
+const markerOf = (campaignId: string, customerId: string) => `${campaignId}\u0000${customerId}`;
+
 /**
  * One transaction's worth of `unit`: reads its customers, receipts and campaign markers
  * (one consistent BatchGetItem per 100 keys), then applies each customer's purchases in
@@ -440,24 +449,27 @@ async function planUnit(
   live: readonly Campaign[],
   now: Date,
 ): Promise<{ plan: Plan; changes: CustomerChange[]; extras: ReturnType<typeof purchaseItems> }> {
-  const markerKeys = unit.flatMap((w) =>
+  const credited = unit.flatMap((w) =>
     w.items.flatMap((i) =>
-      campaignsFor(live, i.input, i.occurredAt).map((c) =>
-        keys.campaignCustomer(c.id, w.customerId),
-      ),
+      campaignsFor(live, i.input, i.occurredAt).map((c) => ({
+        campaignId: c.id,
+        customerId: w.customerId,
+      })),
     ),
   );
-  const found = byKey(
-    await batchGet([
-      ...unit.map((w) => keys.customer(w.customerId)),
-      ...unit.flatMap((w) => w.items.map((i) => keys.receipt(i.input.storeId, i.input.receiptId))),
-      ...markerKeys,
-    ]),
-  );
+  const found = await lookUp({
+    customers: unit.map((w) => w.customerId),
+    receipts: unit.flatMap((w) => w.items.map((i) => i.input)),
+    credited,
+  });
   const plan: Plan = { imported: [], duplicates: [], errors: [], leftover: [] };
   const chains = new Map<string, Chain>();
   const steps: PurchaseStep[] = [];
-  const markers = new Set(markerKeys.filter((k) => found(k)).map(keyOf));
+  const markers = new Set(
+    credited
+      .filter((m) => found.credited(m.campaignId, m.customerId))
+      .map((m) => markerOf(m.campaignId, m.customerId)),
+  );
   const campaignsInTransaction = new Set<string>();
   // The days the transaction counts on (one item each, dayStatsItems), and room for the
   // mark that a past day changed.
@@ -465,7 +477,7 @@ async function planUnit(
   let used = 1;
 
   for (const [w, work] of unit.entries()) {
-    const read = customerFromItem(found(keys.customer(work.customerId)));
+    const read = found.customer(work.customerId);
     if (!read && !chains.has(work.customerId)) {
       for (const i of work.items) {
         plan.errors.push({ index: i.index, code: 'not-found', detail: 'Customer was not found' });
@@ -473,7 +485,7 @@ async function planUnit(
       continue;
     }
     for (const [n, item] of work.items.entries()) {
-      if (found(keys.receipt(item.input.storeId, item.input.receiptId))) {
+      if (found.receipt(item.input.storeId, item.input.receiptId)) {
         plan.duplicates.push(item.index);
         continue;
       }
@@ -486,12 +498,9 @@ async function planUnit(
         storeId: item.input.storeId,
         live,
         occurredAt: item.occurredAt,
-        seen: (campaignId) =>
-          markers.has(keyOf(keys.campaignCustomer(campaignId, work.customerId))),
+        seen: (campaignId) => markers.has(markerOf(campaignId, work.customerId)),
         referrer: async (id) =>
-          chains.get(id)?.current ??
-          customerFromItem(found(keys.customer(id))) ??
-          (await getCustomerConsistent(id)),
+          chains.get(id)?.current ?? found.customer(id) ?? (await getCustomerConsistent(id)),
       });
       // The customer, and its referrer on a referred customer's first purchase.
       const changed = [step.change, ...step.others];
@@ -537,7 +546,7 @@ async function planUnit(
       }
       for (const t of step.tallies) {
         campaignsInTransaction.add(t.campaignId);
-        if (t.newCustomer) markers.add(keyOf(keys.campaignCustomer(t.campaignId, t.customerId)));
+        if (t.newCustomer) markers.add(markerOf(t.campaignId, t.customerId));
       }
       steps.push(step);
       plan.imported.push(item.index);
@@ -632,17 +641,15 @@ export async function importPurchases(
 
     // Unknown stores and customers first (one consistent read of each), so that a receipt
     // sent twice in the batch is a duplicate of an item that can be applied.
-    const found = byKey(
-      await batchGet([
-        ...checked.map((c) => keys.store(c.input.storeId)),
-        ...checked.map((c) => keys.customer(c.input.customerId)),
-      ]),
-    );
+    const found = await lookUp({
+      stores: checked.map((c) => c.input.storeId),
+      customers: checked.map((c) => c.input.customerId),
+    });
     const applicable: PurchaseItem[] = [];
     for (const item of checked) {
-      if (!found(keys.store(item.input.storeId))) {
+      if (!found.store(item.input.storeId)) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Store was not found' });
-      } else if (!found(keys.customer(item.input.customerId))) {
+      } else if (!found.customer(item.input.customerId)) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Customer was not found' });
       } else applicable.push(item);
     }
@@ -653,7 +660,7 @@ export async function importPurchases(
     let round: PurchaseItem[] = [];
     const first = new Map<string, PurchaseItem>();
     for (const item of applicable) {
-      const receipt = keyOf(keys.receipt(item.input.storeId, item.input.receiptId));
+      const receipt = `${item.input.storeId}\u0000${item.input.receiptId}`;
       const ahead = first.get(receipt);
       if (ahead) behind.set(ahead.index, [...(behind.get(ahead.index) ?? []), item]);
       else {

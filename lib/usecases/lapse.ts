@@ -25,9 +25,9 @@ import type { Program } from '../domain/program.ts';
 import { annualSpend } from '../domain/tiers.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { ID_PATTERN, newId } from '../ids.ts';
-import { customerFromItem, getCustomerConsistent } from '../store/customers.ts';
-import { keys } from '../store/keys.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
 import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
+import { getCustomers } from '../store/lookups.ts';
 import {
   getLapseQuality,
   getLapseQualityItem,
@@ -38,7 +38,6 @@ import {
 } from '../store/model.ts';
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
-import { batchGet } from '../store/reads.ts';
 import { changeCustomers, write } from './change.ts';
 import { indexLapseWatch } from './lapseWatchIndex.ts';
 import { runJob } from './lifecycle.ts';
@@ -179,10 +178,8 @@ export async function fitModel(
   const summaries = [];
   const customers: KeptHistory[] = [];
   for (let i = 0; i < ids.length; i += 100) {
-    const items = await batchGet(ids.slice(i, i + 100).map((id) => keys.customer(id)));
-    for (const item of items) {
-      const customer = customerFromItem(item);
-      const cadence = customer?.cadence;
+    for (const customer of await getCustomers(ids.slice(i, i + 100))) {
+      const cadence = customer.cadence;
       const summary = summaryOf(cadence, asOf);
       if (summary && cadence) {
         summaries.push(summary);

@@ -9,17 +9,15 @@ import type { IdempotencyContext } from '../principal.ts';
 import type { AdjustmentInput } from '../schemas.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import {
-  customerFromItem,
   type ExtraItem,
   getCustomer,
   getCustomerConsistent,
 } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds, lapsedCustomerIds } from '../store/due.ts';
-import { idempotencyKey, replayFrom } from '../store/idempotency.ts';
-import { keys } from '../store/keys.ts';
+import { replayFrom } from '../store/idempotency.ts';
+import { loadCustomerContext, lookUp } from '../store/lookups.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
-import { batchGet, pick } from '../store/reads.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 import { indexReminders } from './remindIndex.ts';
 
@@ -69,10 +67,9 @@ export async function adjustPoints(
     clock,
     idempotency: { ctx: idem, replay: replayed },
     attempt: async (now) => {
-      const found = await batchGet([keys.customer(customerId), idempotencyKey(idem)]);
-      const replay = replayFrom(pick(found, idempotencyKey(idem)), idem, now);
+      const { customer, idempotencyItem } = await loadCustomerContext(customerId, idem);
+      const replay = replayFrom(idempotencyItem, idem, now);
       if (replay) return done(replayed(replay));
-      const customer = customerFromItem(pick(found, keys.customer(customerId)));
       if (!customer) throw notFound('Customer');
       const change = new PointsChange(customer, program, now).settle();
       const available = change.customer.available;
@@ -205,14 +202,14 @@ export async function bonusCountItems(change: PointsChange, now: Date): Promise<
   if (bonuses.length === 0) return [];
   const customerId = change.customer.id;
   const ids = [...new Set(bonuses.map((e) => e.campaignId as string))];
-  const seen = await batchGet(ids.map((id) => keys.campaignCustomer(id, customerId)));
+  const seen = await lookUp({ credited: ids.map((campaignId) => ({ campaignId, customerId })) });
   return campaignCountItems(
     bonuses.map((e) => ({
       campaignId: e.campaignId as string,
       customerId,
       points: e.points,
       purchase: false,
-      newCustomer: !pick(seen, keys.campaignCustomer(e.campaignId as string, customerId)),
+      newCustomer: !seen.credited(e.campaignId as string, customerId),
     })),
     now,
   );
@@ -274,7 +271,7 @@ export async function runJob(
       break;
     }
     if (ids.length === 0) continue;
-    const found = await batchGet(ids.map((id) => keys.customer(id)));
+    const found = await lookUp({ customers: ids });
     for (const id of ids) {
       const applied = await changeCustomers<{ points: number; tiersChanged: number } | null>({
         // A customer that keeps changing under the run stays due: the next run takes it.
@@ -282,10 +279,7 @@ export async function runJob(
         clock,
         attempt: async (now, attempt) => {
           // The page's read first; after a lost race, the customer as it is now.
-          const customer =
-            attempt === 0
-              ? customerFromItem(pick(found, keys.customer(id)))
-              : await getCustomerConsistent(id);
+          const customer = attempt === 0 ? found.customer(id) : await getCustomerConsistent(id);
           if (!customer) return done(null);
           // Rules as of asOf; entries written at the attempt's own clock reading.
           const change = new PointsChange(customer, program, asOf, now);

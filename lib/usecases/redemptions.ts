@@ -14,16 +14,17 @@ import type { AuthorizeRedemptionInput } from '../schemas.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
-import { HOLD_SHARDS, type Key, keys } from '../store/keys.ts';
 import { getProgram } from '../store/program.ts';
 import {
   codeFailures,
   codeUseItem,
   countCodeFailure,
   countLapsedHolds,
+  HOLD_SHARDS,
   lapsedHoldIds,
   loadAuthorizationContext,
   loadRedemptionContext,
+  type Place,
   type Redemption,
   redemptionItem,
   settlementTotals,
@@ -40,7 +41,7 @@ const rateLimited = (now: Date) =>
 function placeOf(
   principal: Principal,
   input: AuthorizeRedemptionInput,
-): { storeId?: string; partnerId?: string; check?: Key } {
+): { storeId?: string; partnerId?: string; check?: Place } {
   if (principal.role === 'pos') return { storeId: principal.storeId as string };
   if (principal.role === 'partner') return { partnerId: principal.partnerId as string };
   if ((input.storeId === undefined) === (input.partnerId === undefined)) {
@@ -49,8 +50,8 @@ function placeOf(
     ]);
   }
   return input.storeId !== undefined
-    ? { storeId: input.storeId, check: keys.store(input.storeId) }
-    : { partnerId: input.partnerId as string, check: keys.partner(input.partnerId as string) };
+    ? { storeId: input.storeId, check: { storeId: input.storeId } }
+    : { partnerId: input.partnerId as string, check: { partnerId: input.partnerId as string } };
 }
 
 /** What a client sees of a redemption. */
@@ -82,7 +83,7 @@ export async function authorizeRedemption(
     },
     attempt: async (now) => {
       const minute = codeFailureMinute(now);
-      const failures = keys.codeFailures(principal.keyId, minute);
+      const failures = { keyId: principal.keyId, minute };
       const context = await loadAuthorizationContext(input.code, idem, check, failures);
       const replay = replayFrom(context.idempotencyItem, idem, now);
       if (replay) return done(replayed(replay));
