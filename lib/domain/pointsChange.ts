@@ -10,6 +10,7 @@ import {
   runsOnDay,
 } from './campaigns.ts';
 import { type CustomerState, type ReferralPaid, referralOpen } from './customer.ts';
+import { withDerivedKeys } from './customerKeys.ts';
 import {
   count,
   countEntry,
@@ -21,37 +22,29 @@ import {
   utcDay,
 } from './dayStats.ts';
 import { DAY_MS, dayKey } from './days.ts';
-import { type Earning, earningFor } from './earning.ts';
-import { lapseWatchOf } from './lapseWatch.ts';
+import type { Earning } from './earning.ts';
+import { sameShare, shareDay } from './lapsedShareMoves.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import {
-  boundPendingLots,
-  type Lots,
-  lotExpiresAt,
-  MAX_LOTS,
-  pendingLotFor,
-  pendingLotOf,
-} from './lots.ts';
+  credit,
+  debit,
+  expiringLots,
+  normalisedLots,
+  takeDuePending,
+  takeExpired,
+} from './lotArithmetic.ts';
+import { boundPendingLots, type Lots, lotExpiresAt, pendingLotFor, pendingLotOf } from './lots.ts';
 import { money } from './money.ts';
 import type { Program, Tier } from './program.ts';
+import { boughtOf, isReturn, purchaseEarning } from './purchaseEarning.ts';
 import {
   ANNUAL_MONTHS,
   addSpend,
   heldTier,
-  nextReviewAt,
   pruneSpend,
   qualifyingSpend,
   tierForSpend,
 } from './tiers.ts';
-
-const sortedDays = (lots: Lots) => Object.keys(lots).sort();
-
-/** When and where the purchase behind a ledger entry was made (the entry's `at` is when it was written). */
-const boughtOf = (args: { occurredAt: Date; storeId?: string; receiptId?: string }) => ({
-  occurredAt: args.occurredAt.toISOString(),
-  ...(args.storeId !== undefined && { storeId: args.storeId }),
-  ...(args.receiptId !== undefined && { receiptId: args.receiptId }),
-});
 
 /**
  * Every change to a customer's points goes through one of these: it applies the changes
@@ -138,32 +131,7 @@ export class PointsChange {
   /** The customer after every change so far (version bumped once per ledger entry). */
   get customer(): CustomerState {
     const bump = Math.max(this.entries.length, this.#dirty ? 1 : 0);
-    const {
-      reviewAt: _,
-      lapseDueAt: __,
-      lapseWatch: ____,
-      birthdayAt: ___,
-      ...rest
-    } = this.#customer;
-    const c = this.#customer;
-    return {
-      ...rest,
-      version: this.expectedVersion + bump,
-      ...optional('reviewAt', nextReviewAt(c.tierId, c.spend, this.program, this.asOf)),
-      ...optional(
-        'birthdayAt',
-        c.birthDate === undefined
-          ? undefined
-          : nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt),
-      ),
-      // The LapseWatch key (lapseWatch.ts); a legacy lapseDueAt is dropped by any write.
-      ...optional(
-        'lapseWatch',
-        c.status === 'active'
-          ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, this.program.lapse.minPurchases)
-          : undefined,
-      ),
-    };
+    return withDerivedKeys(this.#customer, this.expectedVersion + bump, this.program, this.asOf);
   }
 
   /** Whether anything changed, so there is something to write. */
@@ -186,23 +154,11 @@ export class PointsChange {
   }
 
   activateDue(): number {
-    const bound = this.asOf.toISOString();
-    const lots = this.#customer.pendingLots ?? {};
-    const due = Object.keys(lots)
-      .filter((at) => at <= bound)
-      .sort();
-    if (due.length === 0) return 0;
-    let total = 0;
-    const credit: Lots = {};
-    for (const at of due) {
-      const points = lots[at] as number;
-      total += points;
-      const day = dayKey(new Date(at));
-      credit[day] = (credit[day] ?? 0) + points;
-      delete lots[at];
-    }
+    const due = takeDuePending(this.#customer.pendingLots ?? {}, this.asOf);
+    if (due === undefined) return 0;
+    const total = due.total;
     this.#customer.pending -= total;
-    this.credit(total, credit);
+    credit(this.#customer, total, due.days);
     this.record({ type: 'activate', points: total, pendingPoints: -total });
     return total;
   }
@@ -210,14 +166,7 @@ export class PointsChange {
   expireDue(): number {
     const days = this.program.pointsExpireAfterDays;
     if (days === null) return 0;
-    const lots = this.#customer.lots as Lots;
-    const asOf = this.asOf.getTime();
-    let total = 0;
-    for (const day of sortedDays(lots)) {
-      if (lotExpiresAt(day, days).getTime() > asOf) break;
-      total += lots[day] as number;
-      delete lots[day];
-    }
+    const total = takeExpired(this.#customer.lots as Lots, days, this.asOf);
     if (total === 0) return 0;
     // Lots hold exactly the positive balance, so this never takes available below 0.
     this.#customer.available -= total;
@@ -241,18 +190,10 @@ export class PointsChange {
     const reminded = before.filter(
       (day) => lotExpiresAt(day, expireAfter).getTime() > this.asOf.getTime(),
     );
-    const asOf = this.asOf.getTime();
-    const horizon = asOf + days * 86_400_000;
     let sent = 0;
-    for (const day of sortedDays(lots)) {
-      const expiresAt = lotExpiresAt(day, expireAfter).getTime();
-      if (expiresAt > horizon) break;
-      if (expiresAt <= asOf || reminded.includes(day)) continue;
-      this.event('points.expiring', {
-        points: lots[day] as number,
-        expiresAt: new Date(expiresAt).toISOString(),
-      });
-      reminded.push(day);
+    for (const lot of expiringLots(lots, expireAfter, this.asOf, days, reminded)) {
+      this.event('points.expiring', { points: lot.points, expiresAt: lot.expiresAt });
+      reminded.push(lot.day);
       sent += 1;
     }
     if (sent > 0 || reminded.length !== before.length) {
@@ -302,19 +243,7 @@ export class PointsChange {
     // Only a purchase after the lapse is a return; one dated before it (a till syncing
     // late, a second store's history) was made while the customer was still active.
     const returning = c.status === 'lapsed' && isReturn(c, at);
-    const earning = earningFor({
-      total: args.amount,
-      lines: args.lines,
-      program: this.program,
-      tierMultiplier: before.multiplier,
-      campaigns: args.campaigns ?? [],
-      occurredAt: args.occurredAt,
-      customer: {
-        tierId: before.id,
-        status: c.status === 'lapsed' && !returning ? 'active' : c.status,
-        purchases: c.purchases,
-      },
-    });
+    const earning = purchaseEarning(c, this.program, before, returning, args);
     const points = earning.points;
     const day = utcDay(args.occurredAt);
     // A referred customer's purchases with no earnable spend leave the referral to the
@@ -362,7 +291,7 @@ export class PointsChange {
         day,
       );
     } else {
-      this.credit(points, { [dayKey(args.availableAt)]: points });
+      credit(c, points, { [dayKey(args.availableAt)]: points });
       this.record(
         {
           type: 'earn',
@@ -393,7 +322,7 @@ export class PointsChange {
       c.pending += points;
       return this.record({ type: 'bonus', points: 0, pendingPoints: points, campaignId });
     }
-    this.credit(points, { [dayKey(this.asOf)]: points });
+    credit(c, points, { [dayKey(this.asOf)]: points });
     return this.record({ type: 'bonus', points, campaignId });
   }
 
@@ -558,7 +487,7 @@ export class PointsChange {
       c.pending -= fromPending;
     }
     const fromAvailable = args.points - fromPending;
-    this.debit(fromAvailable, dayKey(args.availableAt));
+    debit(c, fromAvailable, dayKey(args.availableAt));
     c.lifetimeEarned -= args.points;
     c.spend = addSpend(
       c.spend,
@@ -580,7 +509,7 @@ export class PointsChange {
 
   /** Points leave available, oldest first, into held (or spent at once with `capture`). */
   hold(points: number, redemptionId: string, capture: boolean): Lots {
-    const taken = this.debit(points);
+    const taken = debit(this.#customer, points);
     if (!capture) this.#customer.held += points;
     this.record({ type: capture ? 'redeem' : 'hold', points: -points, redemptionId });
     return taken;
@@ -596,55 +525,15 @@ export class PointsChange {
   /** Held points go back, to the lots they came from (an expired lot expires at the next settle). */
   release(points: number, redemptionId: string, lots: Lots | undefined): void {
     this.#customer.held -= points;
-    this.credit(points, lots ?? { [dayKey(this.asOf)]: points });
+    credit(this.#customer, points, lots ?? { [dayKey(this.asOf)]: points });
     this.record({ type: 'release', points, redemptionId });
   }
 
   /** A goodwill credit (a new lot today) or a correction (oldest first). */
   adjust(points: number, reason: string): LedgerEntry {
-    if (points > 0) this.credit(points, { [dayKey(this.asOf)]: points });
-    else this.debit(-points);
+    if (points > 0) credit(this.#customer, points, { [dayKey(this.asOf)]: points });
+    else debit(this.#customer, -points);
     return this.record({ type: 'adjust', points, reason });
-  }
-
-  /** Adds to available; whatever first pays off a negative balance takes the oldest days. */
-  private credit(points: number, days: Lots): void {
-    const c = this.#customer;
-    const before = Math.max(0, c.available);
-    c.available += points;
-    let toAdd = Math.max(0, c.available) - before;
-    const lots = c.lots as Lots;
-    for (const day of sortedDays(days).reverse()) {
-      if (toAdd === 0) break;
-      const n = Math.min(toAdd, days[day] as number);
-      lots[day] = (lots[day] ?? 0) + n;
-      toAdd -= n;
-    }
-    compact(lots);
-  }
-
-  /** Takes from available: from `preferDay`'s lot first, then the oldest. */
-  private debit(points: number, preferDay?: string): Lots {
-    const c = this.#customer;
-    const before = Math.max(0, c.available);
-    c.available -= points;
-    let toTake = before - Math.max(0, c.available);
-    const lots = c.lots as Lots;
-    const taken: Lots = {};
-    const order = sortedDays(lots);
-    if (preferDay !== undefined && lots[preferDay] !== undefined) {
-      order.splice(order.indexOf(preferDay), 1);
-      order.unshift(preferDay);
-    }
-    for (const day of order) {
-      if (toTake === 0) break;
-      const n = Math.min(toTake, lots[day] as number);
-      lots[day] = (lots[day] as number) - n;
-      if (lots[day] === 0) delete lots[day];
-      taken[day] = n;
-      toTake -= n;
-    }
-    return taken;
   }
 
   private setTier(tier: Tier, spend: number, reason: 'purchase' | 'review' | 'program'): void {
@@ -689,61 +578,5 @@ export class PointsChange {
     this.entries.push({ version: this.expectedVersion + this.entries.length + 1, entry });
     if (this.#counting) countEntry(this.stats, entry, day);
     return entry;
-  }
-}
-
-/**
- * Whether a purchase at `at` (RFC 3339) by a lapsed customer is their return: after the
- * lapse began (lapsed strictly after lapsedAt) and after their last purchase.
- */
-const isReturn = (c: CustomerState, at: string) =>
-  (c.lapsedAt === undefined || at > c.lapsedAt) &&
-  (c.lastPurchaseAt === undefined || at > c.lastPurchaseAt);
-
-/** `day`, or the day the customer's lapsed share last moved if that is later. */
-const shareDay = (c: CustomerState, day: string) =>
-  c.lapsedShareDay !== undefined && c.lapsedShareDay > day ? c.lapsedShareDay : day;
-
-function sameShare(a: LapsedShare | undefined, b: LapsedShare | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.reason !== b.reason) return false;
-  const months = new Set([...Object.keys(a.spend), ...Object.keys(b.spend)]);
-  return [...months].every((m) => a.spend[m] === b.spend[m]);
-}
-
-const optional = <K extends string, V>(key: K, value: V | undefined) =>
-  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
-
-/**
- * Lots always add up to the positive balance. A customer stored before lots existed (or
- * with any difference) gets the difference as a lot dated today.
- */
-function normalisedLots(customer: CustomerState, asOf: Date): Lots {
-  const lots: Lots = { ...(customer.lots ?? {}) };
-  const sum = Object.values(lots).reduce((a, b) => a + b, 0);
-  const target = Math.max(0, customer.available);
-  if (sum < target) {
-    const day = dayKey(asOf);
-    lots[day] = (lots[day] ?? 0) + target - sum;
-  } else if (sum > target) {
-    let extra = sum - target;
-    for (const day of sortedDays(lots)) {
-      const n = Math.min(extra, lots[day] as number);
-      lots[day] = (lots[day] as number) - n;
-      if (lots[day] === 0) delete lots[day];
-      extra -= n;
-      if (extra === 0) break;
-    }
-  }
-  return lots;
-}
-
-/** Keeps at most MAX_LOTS lots by moving the oldest into the next one (a later expiry). */
-function compact(lots: Lots): void {
-  const days = sortedDays(lots);
-  for (let i = 0; days.length - i > MAX_LOTS; i++) {
-    const [oldest, next] = [days[i] as string, days[i + 1] as string];
-    lots[next] = (lots[next] as number) + (lots[oldest] as number);
-    delete lots[oldest];
   }
 }

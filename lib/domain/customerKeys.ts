@@ -1,0 +1,45 @@
+/**
+ * The customer as PointsChange writes it: the keys of the item that are derived from the
+ * rest of it, recomputed on every write rather than kept up to date by each change. They
+ * are when the tier is next reviewed (reviewAt, tiers.ts), when the next birthday falls due
+ * (birthdayAt, birthdays.ts) and, for an active customer, the LapseWatch index key
+ * (lapseWatch.ts); a key with no value is left off the item, and a legacy lapseDueAt is
+ * dropped.
+ */
+import { nextBirthdayAt } from './birthdays.ts';
+import type { CustomerState } from './customer.ts';
+import { lapseWatchOf } from './lapseWatch.ts';
+import type { Program } from './program.ts';
+import { nextReviewAt } from './tiers.ts';
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+/** `customer` at `version`, its derived keys as they stand at `asOf`. */
+export function withDerivedKeys(
+  customer: CustomerState,
+  version: number,
+  program: Program,
+  asOf: Date,
+): CustomerState {
+  const { reviewAt: _, lapseDueAt: __, lapseWatch: ____, birthdayAt: ___, ...rest } = customer;
+  const c = customer;
+  return {
+    ...rest,
+    version,
+    ...optional('reviewAt', nextReviewAt(c.tierId, c.spend, program, asOf)),
+    ...optional(
+      'birthdayAt',
+      c.birthDate === undefined
+        ? undefined
+        : nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt),
+    ),
+    // The LapseWatch key (lapseWatch.ts); a legacy lapseDueAt is dropped by any write.
+    ...optional(
+      'lapseWatch',
+      c.status === 'active'
+        ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, program.lapse.minPurchases)
+        : undefined,
+    ),
+  };
+}
