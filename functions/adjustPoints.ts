@@ -1,6 +1,6 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
 import { adjustmentSchema } from '../lib/schemas.ts';
-import { adjustPoints } from '../lib/usecases/lifecycle.ts';
+import { adjustPoints } from '../lib/usecases/adjustments.ts';
 
 export const handler = httpHandler('POST /v1/customers/{id}/adjustments', async (req) => {
   const idempotency = req.idempotency();

@@ -1,6 +1,6 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
 import { importBatchSchema } from '../lib/schemas.ts';
-import { importCustomers } from '../lib/usecases/imports.ts';
+import { importCustomers } from '../lib/usecases/importCustomers.ts';
 
 export const handler = httpHandler('POST /v1/imports/customers', async (req) => {
   const idempotency = req.idempotency();

@@ -1,6 +1,6 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
 import { importBatchSchema } from '../lib/schemas.ts';
-import { importPurchases } from '../lib/usecases/imports.ts';
+import { importPurchases } from '../lib/usecases/importPurchases.ts';
 
 export const handler = httpHandler('POST /v1/imports/purchases', async (req) => {
   const idempotency = req.idempotency();

@@ -1,5 +1,5 @@
 import { jobFunction } from '../lib/http/jobs.ts';
-import { runJob } from '../lib/usecases/lifecycle.ts';
+import { runJob } from '../lib/usecases/jobs.ts';
 
 export const handler = jobFunction('expire-points', (asOf, options) =>
   runJob('expire-points', asOf, options),

@@ -1,4 +1,4 @@
 import { jobFunction } from '../lib/http/jobs.ts';
-import { runExpiryReminders } from '../lib/usecases/lifecycle.ts';
+import { runExpiryReminders } from '../lib/usecases/jobs.ts';
 
 export const handler = jobFunction('expiry-reminders', runExpiryReminders);

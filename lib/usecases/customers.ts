@@ -18,7 +18,7 @@ import type { Page } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { getPurchases } from '../store/purchases.ts';
 import { mintCustomerToken } from '../tokens.ts';
-import { readSettledCustomer, settledCustomer } from './lifecycle.ts';
+import { readSettledCustomer, settledCustomer } from './settledCustomer.ts';
 
 /** Emails are matched case-insensitively; phones and external ids exactly. */
 export const normalise = (input: Identifiers): Identifiers => ({

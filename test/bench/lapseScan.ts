@@ -34,7 +34,7 @@ import { customerItem, ledgerItem } from '../../lib/store/customers.ts';
 import { allLapsed } from '../../lib/store/lapsed.ts';
 import { putProgram } from '../../lib/store/program.ts';
 import { fitModel, MODEL_SAMPLE } from '../../lib/usecases/lapse.ts';
-import { runJob } from '../../lib/usecases/lifecycle.ts';
+import { runJob } from '../../lib/usecases/jobs.ts';
 import { itemSize } from './itemSize.ts';
 import { prng } from './workload.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultProgram } from '../../lib/domain/program.ts';
-import { runJob } from '../../lib/usecases/lifecycle.ts';
+import { runJob } from '../../lib/usecases/jobs.ts';
 import { redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger, wholeLedger } from '../support/ledger.ts';
 

@@ -7,7 +7,7 @@ import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { releaseRollUpLease, takeRollUpLease } from '../../lib/store/reports.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { recordLapseReason, runLapseScan } from '../../lib/usecases/lapse.ts';
-import { adjustPoints } from '../../lib/usecases/lifecycle.ts';
+import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase, refundPurchase } from '../../lib/usecases/purchases.ts';
 import { createRedemptionCode } from '../../lib/usecases/redemptionCodes.ts';

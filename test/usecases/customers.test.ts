@@ -18,7 +18,7 @@ import {
   enrolCustomer,
   findCustomer,
 } from '../../lib/usecases/customers.ts';
-import { adjustPoints } from '../../lib/usecases/lifecycle.ts';
+import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { startTestTable, storedItem } from '../support/table.ts';
 

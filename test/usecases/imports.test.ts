@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { findCustomer } from '../../lib/usecases/customers.ts';
-import { importCustomers, importPurchases } from '../../lib/usecases/imports.ts';
+import { importCustomers } from '../../lib/usecases/importCustomers.ts';
+import { importPurchases } from '../../lib/usecases/importPurchases.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { startTestTable } from '../support/table.ts';
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { db } from '../../lib/store/client.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
-import { importPurchases } from '../../lib/usecases/imports.ts';
+import { importPurchases } from '../../lib/usecases/importPurchases.ts';
 import { fitModel, lapseQualityReport, runLapseScan } from '../../lib/usecases/lapse.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { DAY, seedCustomers } from '../support/seedCustomers.ts';

@@ -6,7 +6,7 @@ import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { customerItem, getCustomerConsistent } from '../../lib/store/customers.ts';
 import { runLapseScan } from '../../lib/usecases/lapse.ts';
-import { runJob } from '../../lib/usecases/lifecycle.ts';
+import { runJob } from '../../lib/usecases/jobs.ts';
 import {
   buildCustomer,
   DAY,

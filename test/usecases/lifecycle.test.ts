@@ -4,16 +4,13 @@ import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
+import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
-import {
-  adjustPoints,
-  readSettledCustomer,
-  runJob,
-  settledCustomer,
-} from '../../lib/usecases/lifecycle.ts';
+import { runJob } from '../../lib/usecases/jobs.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { readProgram } from '../../lib/usecases/program.ts';
 import { recordPurchase, refundPurchase } from '../../lib/usecases/purchases.ts';
+import { readSettledCustomer, settledCustomer } from '../../lib/usecases/settledCustomer.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**

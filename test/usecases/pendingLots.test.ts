@@ -12,8 +12,8 @@ import { customerItem, getCustomerConsistent } from '../../lib/store/customers.t
 import { keys } from '../../lib/store/keys.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
-import { importPurchases } from '../../lib/usecases/imports.ts';
-import { runJob } from '../../lib/usecases/lifecycle.ts';
+import { importPurchases } from '../../lib/usecases/importPurchases.ts';
+import { runJob } from '../../lib/usecases/jobs.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase, refundPurchase } from '../../lib/usecases/purchases.ts';
 import { itemSize, numberSize } from '../bench/itemSize.ts';

@@ -4,7 +4,7 @@ import { MAX_CODE_FAILURES_PER_MINUTE } from '../../lib/domain/redemptions.ts';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
 import { enrolCustomer } from '../../lib/usecases/customers.ts';
-import { adjustPoints } from '../../lib/usecases/lifecycle.ts';
+import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import {
   CODE_ALPHABET,

@@ -1,90 +1,20 @@
+/**
+ * The periodic jobs that change customers one by one from a due index (activate-pending,
+ * expire-points, review-tiers, birthday-bonus, expiry-reminders, and the lapse scan's
+ * flagging): each reads only the customers due and applies its step to each in the
+ * customer's own conditional transaction.
+ */
 import type { Campaign } from '../domain/campaigns.ts';
-import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
-import type { LedgerEntry } from '../domain/ledger.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
-import { DomainError, notFound } from '../errors.ts';
-import type { IdempotencyContext } from '../principal.ts';
-import type { AdjustmentInput } from '../schemas.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
-import {
-  type ExtraItem,
-  getCustomer,
-  getCustomerConsistent,
-} from '../store/customers.ts';
+import { type ExtraItem, getCustomerConsistent } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds, lapsedCustomerIds } from '../store/due.ts';
-import { replayFrom } from '../store/idempotency.ts';
-import { loadCustomerContext, lookUp } from '../store/lookups.ts';
-import { getModel } from '../store/model.ts';
+import { lookUp } from '../store/lookups.ts';
 import { getProgram } from '../store/program.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import { changeCustomers, done, write } from './change.ts';
 import { indexReminders } from './remindIndex.ts';
-
-/**
- * A customer as of now. Whatever fell due since the last change (pending points that
- * became available, expired points, a tier review) is written first, lazily, with its
- * ledger entries, so what a reader sees always matches the ledger, whether or not the
- * jobs have run yet. A read pays a write only when something was due.
- */
-export async function settledCustomer(
-  id: string,
-  program: Program,
-  now: Date,
-): Promise<CustomerState | undefined> {
-  return changeCustomers<CustomerState | undefined>({
-    clock: () => now,
-    attempt: async (_, attempt) => {
-      // An eventually consistent read first: most reads find nothing due.
-      const customer = attempt === 0 ? await getCustomer(id) : await getCustomerConsistent(id);
-      if (!customer) return done(undefined);
-      const change = new PointsChange(customer, program, now).settle();
-      if (!change.changed) return done(customer);
-      return write({ changes: [change], result: change.customer });
-    },
-  });
-}
-
-export async function readSettledCustomer(id: string, now = new Date()): Promise<CustomerView> {
-  const [program, model] = await Promise.all([getProgram(), getModel()]);
-  const customer = await settledCustomer(id, program, now);
-  if (!customer) throw notFound('Customer');
-  return customerView(customer, program, now, model);
-}
-
-/**
- * A goodwill credit or a correction, with its reason. A debit may not take available
- * points below 0 (422 insufficient-points). Idempotent like every POST.
- */
-export async function adjustPoints(
-  customerId: string,
-  input: AdjustmentInput,
-  idem: IdempotencyContext,
-  clock: () => Date = () => new Date(),
-): Promise<Answer<LedgerEntry>> {
-  const program = await getProgram();
-  return changeCustomers<Answer<LedgerEntry>>({
-    clock,
-    idempotency: { ctx: idem, replay: replayed },
-    attempt: async (now) => {
-      const { customer, idempotencyItem } = await loadCustomerContext(customerId, idem);
-      const replay = replayFrom(idempotencyItem, idem, now);
-      if (replay) return done(replayed(replay));
-      if (!customer) throw notFound('Customer');
-      const change = new PointsChange(customer, program, now).settle();
-      const available = change.customer.available;
-      // Only a debit is refused: a credit to a balance a refund took below 0 pays it off.
-      if (input.points < 0 && available + input.points < 0) {
-        throw new DomainError(
-          'insufficient-points',
-          `An adjustment of ${input.points} would take available points below 0 (${available} available)`,
-        );
-      }
-      const entry: LedgerEntry = change.adjust(input.points, input.reason);
-      return write({ changes: [change], answer: entry, result: answered(entry) });
-    },
-  });
-}
 
 export type JobName =
   | 'activate-pending'

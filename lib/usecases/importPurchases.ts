@@ -1,5 +1,5 @@
 /**
- * Import: a merchant's members and their purchase history, in batches of up to 500.
+ * Import of a merchant's purchase history, in batches of up to 500.
  * Purchases go through the very steps of `POST /v1/purchases` (`purchaseStep`): per
  * customer in occurredAt order, each on the customer as the previous one left it, so a
  * history imported gives the customers that recording it one purchase at a time gives.
@@ -8,43 +8,33 @@
  * Receipts make a rerun safe: one already recorded at its store is a duplicate, skipped.
  */
 import type { Campaign } from '../domain/campaigns.ts';
-import { type CustomerState, newCustomer, totalOutOfBounds } from '../domain/customer.ts';
+import { type CustomerState, totalOutOfBounds } from '../domain/customer.ts';
 import { type DayStats, mergeStats } from '../domain/dayStats.ts';
-import { PointsChange } from '../domain/pointsChange.ts';
+import type { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
-import { DomainError, type ErrorCode } from '../errors.ts';
-import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
-import {
-  type ImportCustomerInput,
-  type ImportPurchaseInput,
-  importCustomerSchema,
-  importPurchaseSchema,
-} from '../schemas.ts';
+import { type ImportPurchaseInput, importPurchaseSchema } from '../schemas.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import {
   type CustomerChange,
   getCustomerConsistent,
-  type Identifiers,
-  insertCustomer,
-  insertCustomers,
   MAX_TRANSACTION_ITEMS,
-  newCustomerItemCount,
 } from '../store/customers.ts';
-import { keepAnswer, markInFlight, releaseInFlight } from '../store/idempotency.ts';
-import type { IdentifierKind } from '../store/keys.ts';
 import { lookUp } from '../store/lookups.ts';
 import { markModelStale } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
+import { isRefusedRequest, isStorageFailure } from '../store/transactions.ts';
+import { type Answer, changeCustomers, done, write } from './change.ts';
 import {
-  isRefusedRequest,
-  isStorageFailure,
-  isTransactionConflict,
-} from '../store/transactions.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
-import { normalise } from './customers.ts';
-import { inParallel } from './parallel.ts';
+  byIndex,
+  CONCURRENT_TRANSACTIONS,
+  type ItemError,
+  invalid,
+  onceFor,
+  packed,
+  problemOf,
+} from './importBatches.ts';
 import {
   campaignsFor,
   checkCurrencies,
@@ -53,340 +43,11 @@ import {
   purchaseStep,
 } from './purchases.ts';
 
-/** Transactions of one batch written at once: enough to keep DynamoDB busy, few enough to be polite. */
-export const CONCURRENT_TRANSACTIONS = 4;
-
-/** An item that was not imported, with the problem code its single route would answer. */
-export interface ItemError {
-  index: number;
-  code: ErrorCode;
-  detail: string;
-}
-
-export interface CustomerImport {
-  created: number;
-  /** The customers created, by their item's index (so a client can map its own ids). */
-  createdCustomers: { index: number; customerId: string }[];
-  /**
-   * Items whose identifier already belongs to a customer: that customer, not re-created,
-   * and the identifier it was found by: its externalId when that customer has it, else
-   * its email or phone (a row's externalId belongs to that customer only when `matchedBy`
-   * is `externalId`). Identifiers of two different customers are a `conflict` error.
-   */
-  existing: { index: number; customerId: string; matchedBy: IdentifierKind }[];
-  errors: ItemError[];
-}
-
 export interface PurchaseImport {
   imported: number;
   duplicates: number;
   errors: ItemError[];
 }
-
-const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
-
-/** At most this many of an item's problems are told (the answer stays small whatever is sent). */
-const MAX_ISSUES_PER_ITEM = 5;
-
-/** An item's schema problems as one line: `path: message; ...`, the first few of them. */
-function invalid(
-  index: number,
-  issues: readonly { path: PropertyKey[]; message: string }[],
-): ItemError {
-  const told = issues
-    .slice(0, MAX_ISSUES_PER_ITEM)
-    .map((i) => `${i.path.map(String).join('.').slice(0, 100) || '(item)'}: ${i.message}`);
-  const more = issues.length - told.length;
-  const detail = told.join('; ') + (more > 0 ? `; and ${more} more` : '');
-  return { index, code: 'validation-failed', detail };
-}
-
-/** What the single route would answer: a DomainError's code and detail; anything else is ours. */
-function problemOf(index: number, error: unknown): ItemError {
-  if (!(error instanceof DomainError)) throw error;
-  const fields = error.extra.errors?.map((e) => `${e.path || '(item)'}: ${e.message}`);
-  return { index, code: error.code, detail: fields?.join('; ') ?? error.detail ?? error.code };
-}
-
-/**
- * A batch is many transactions, not one, so its Idempotency-Key is marked in flight first
- * (a second request with the key meanwhile: 409 `idempotency-key-in-use`) and its answer
- * kept after; a batch that failed frees its key at once. Running a batch again is safe in
- * any case: what it recorded is found and skipped.
- */
-async function onceFor<T>(
-  idem: IdempotencyContext,
-  clock: () => Date,
-  work: () => Promise<T>,
-): Promise<Answer<T>> {
-  const mark = await markInFlight(idem, clock());
-  if ('replay' in mark) return replayed(mark.replay);
-  try {
-    const value = await work();
-    await keepAnswer(idem, mark.token, value, clock());
-    return answered(value);
-  } catch (error) {
-    await releaseInFlight(idem, mark.token, clock()).catch(() => undefined);
-    throw error;
-  }
-}
-
-// ---------------------------------------------------------------- customers
-
-interface NewMember {
-  index: number;
-  identifiers: Identifiers;
-  change: PointsChange;
-  /** What enrolling it came to: its id, or the customer that took one of its identifiers first. */
-  outcome?: { created: true } | { existingId: string; matchedBy: IdentifierKind } | ItemError;
-}
-
-/** An item's identifiers, each with its kind, value and both as one string (`key`). */
-const identifierKeys = (identifiers: Identifiers) =>
-  Object.entries(identifiers).map(([kind, value]) => ({
-    kind: kind as IdentifierKind,
-    value: value as string,
-    key: `${kind}\u0000${value}`,
-  }));
-
-/** Whose each of these identifiers is now (one consistent read of each), by `key`. */
-async function ownersOf(taken: ReturnType<typeof identifierKeys>): Promise<Map<string, string>> {
-  const found = await lookUp({ identifiers: taken });
-  const owners = new Map<string, string>();
-  for (const t of taken) {
-    const owner = found.owner(t.kind, t.value);
-    if (owner !== undefined) owners.set(t.key, owner);
-  }
-  return owners;
-}
-
-/**
- * Whom an item's identifiers already belong to, given each identifier's owner (if any):
- * nobody; one owner, found by the item's externalId when that is one of its identifiers
- * (so a file run again matches its rows by externalId, whatever else they carry), else by
- * the first of email and phone; or two owners or more, which is a conflict: `conflictOf`
- * says whose each identifier is.
- */
-function ownerOf<Owner>(
-  taken: ReturnType<typeof identifierKeys>,
-  ownerOfKey: (key: string) => Owner | undefined,
-): { owner: Owner; matchedBy: IdentifierKind } | { owners: [IdentifierKind, Owner][] } | undefined {
-  const owned = taken.flatMap((t) => {
-    const owner = ownerOfKey(t.key);
-    return owner === undefined ? [] : [[t.kind, owner] as [IdentifierKind, Owner]];
-  });
-  const first = owned[0];
-  if (first === undefined) return undefined;
-  if (owned.some(([, owner]) => owner !== first[1])) return { owners: owned };
-  const byExternalId = owned.find(([kind]) => kind === 'externalId');
-  return { owner: first[1], matchedBy: (byExternalId ?? first)[0] };
-}
-
-/** The item's identifiers belong to different customers: a conflict, telling whose each is. */
-const conflictOf = (index: number, owners: [IdentifierKind, string][]): ItemError => ({
-  index,
-  code: 'conflict',
-  detail: `Its identifiers belong to different customers: ${owners
-    .map(([kind, owner]) => `its ${kind} to ${owner}`)
-    .join(', ')}`,
-});
-
-/** Consecutive groups whose items add up to at most `room` (an item bigger alone is a group). */
-function packed<T>(list: readonly T[], size: (t: T) => number, room: number): T[][] {
-  const groups: T[][] = [];
-  let group: T[] = [];
-  let used = 0;
-  for (const t of list) {
-    if (group.length > 0 && used + size(t) > room) {
-      groups.push(group);
-      group = [];
-      used = 0;
-    }
-    group.push(t);
-    used += size(t);
-  }
-  if (group.length > 0) groups.push(group);
-  return groups;
-}
-
-/**
- * Creates the batch's new members: an item whose identifier (in the table, or of an
- * earlier item of the batch) already has a customer is `existing`; the rest are created,
- * many to a transaction, with their opening balance as an `adjust` entry. Imported members
- * are members already, so enrolment campaigns do not credit them.
- */
-export async function importCustomers(
-  items: readonly unknown[],
-  idem: IdempotencyContext,
-  clock: () => Date = () => new Date(),
-): Promise<Answer<CustomerImport>> {
-  return onceFor(idem, clock, async () => {
-    const now = clock();
-    const program = await getProgram();
-    const errors: ItemError[] = [];
-    const parsed: { index: number; identifiers: Identifiers; input: ImportCustomerInput }[] = [];
-    items.forEach((raw, index) => {
-      const result = importCustomerSchema.safeParse(raw);
-      if (!result.success) errors.push(invalid(index, result.error.issues));
-      else parsed.push({ index, input: result.data, identifiers: normalise(result.data) });
-    });
-
-    const owners = await ownersOf(parsed.flatMap((p) => identifierKeys(p.identifiers)));
-    const existing: CustomerImport['existing'] = [];
-    const claimedBy = new Map<string, NewMember>();
-    const followers: { index: number; of: NewMember; matchedBy: IdentifierKind }[] = [];
-    const members: NewMember[] = [];
-    for (const { index, input, identifiers } of parsed) {
-      const taken = identifierKeys(identifiers);
-      // An identifier of a customer in the table and one of an earlier item's new member
-      // belong to two customers; so do identifiers of two earlier items' new members.
-      const claimed = (key: string) => claimedBy.get(key);
-      const owner = ownerOf(taken, (key) => owners.get(key) ?? claimed(key)?.change.customer.id);
-      if (owner && 'owners' in owner) {
-        errors.push(conflictOf(index, owner.owners));
-        continue;
-      }
-      if (owner && owners.has(taken.find((t) => t.kind === owner.matchedBy)?.key ?? '')) {
-        existing.push({ index, customerId: owner.owner, matchedBy: owner.matchedBy });
-        continue;
-      }
-      if (owner) {
-        const of = claimed(taken.find((t) => t.kind === owner.matchedBy)?.key ?? '') as NewMember;
-        followers.push({ index, of, matchedBy: owner.matchedBy });
-        continue;
-      }
-      const customer = newCustomer(
-        newId('cus', now.getTime()),
-        {
-          ...identifiers,
-          ...(input.name !== undefined && { name: input.name }),
-          ...(input.birthDate !== undefined && { birthDate: input.birthDate }),
-        },
-        program,
-        now,
-      );
-      const change = new PointsChange(customer, program, now).enrolled();
-      if (input.openingPoints) change.adjust(input.openingPoints, 'opening balance');
-      const member: NewMember = { index, identifiers, change };
-      for (const t of taken) claimedBy.set(t.key, member);
-      members.push(member);
-    }
-
-    // A few items per transaction are the counts by day (the day they joined, the mark).
-    const groups = packed(
-      members,
-      (m) => newCustomerItemCount(m.change, m.identifiers),
-      MAX_TRANSACTION_ITEMS - 3,
-    );
-    await inParallel(groups, CONCURRENT_TRANSACTIONS, async (group) => {
-      try {
-        await enrolGroup(group);
-      } catch (error) {
-        if (!isRefusedRequest(error)) return sendAgain(group, error);
-        // Refused (nothing of that write went in): each customer alone, to find whose it is.
-        for (const m of group.filter((m) => m.outcome === undefined)) {
-          try {
-            await enrolGroup([m]);
-          } catch (error) {
-            if (!isRefusedRequest(error)) sendAgain([m], error);
-            else {
-              console.error('loyalty: import transaction refused:', (error as Error).name);
-              m.outcome = {
-                index: m.index,
-                code: 'internal-error',
-                detail:
-                  'The database refused to create this customer (logged); sent again as it ' +
-                  'is, it would be refused again',
-              };
-            }
-          }
-        }
-      }
-    });
-    /** The database failed: what was not created is told, to be sent again. */
-    function sendAgain(group: NewMember[], error: unknown): void {
-      if (!isStorageFailure(error)) throw error;
-      for (const m of group) {
-        m.outcome ??= {
-          index: m.index,
-          code: 'service-unavailable',
-          detail: 'The database failed while these were written; send them again',
-        };
-      }
-    }
-    async function enrolGroup(group: NewMember[]): Promise<void> {
-      if (await insertCustomers(group)) {
-        for (const m of group) m.outcome = { created: true };
-        return;
-      }
-      // An identifier was taken meanwhile (or a race): each on its own, to tell which.
-      for (const m of group) {
-        try {
-          const result = await insertCustomer(m.change, m.identifiers);
-          if (result.ok) m.outcome = { created: true };
-          else if ('takenBy' in result && result.takenBy.customerId !== undefined) {
-            m.outcome = await takenMeanwhile(m, {
-              existingId: result.takenBy.customerId,
-              matchedBy: result.takenBy.kind,
-            });
-          } else {
-            m.outcome = { index: m.index, code: 'conflict', detail: 'An identifier is taken' };
-          }
-        } catch (error) {
-          if (!isTransactionConflict(error)) throw error;
-          m.outcome = {
-            index: m.index,
-            code: 'service-unavailable',
-            detail: 'Other enrolments kept getting in the way; send this customer again',
-          };
-        }
-      }
-    }
-
-    const idOf = (m: NewMember) =>
-      m.outcome && 'existingId' in m.outcome ? m.outcome.existingId : m.change.customer.id;
-    const createdCustomers = members
-      .filter((m) => m.outcome && 'created' in m.outcome)
-      .map((m) => ({ index: m.index, customerId: m.change.customer.id }));
-    for (const m of members) {
-      if (m.outcome && 'existingId' in m.outcome) {
-        existing.push({
-          index: m.index,
-          customerId: m.outcome.existingId,
-          matchedBy: m.outcome.matchedBy,
-        });
-      } else if (m.outcome && 'code' in m.outcome) errors.push(m.outcome);
-    }
-    for (const f of followers) {
-      if (f.of.outcome && 'code' in f.of.outcome) errors.push({ ...f.of.outcome, index: f.index });
-      else existing.push({ index: f.index, customerId: idOf(f.of), matchedBy: f.matchedBy });
-    }
-    return {
-      created: createdCustomers.length,
-      createdCustomers,
-      existing: existing.sort(byIndex),
-      errors: errors.sort(byIndex),
-    };
-  });
-}
-
-/**
- * A member whose identifier another enrolment took meanwhile: whom its identifiers belong
- * to now (read again, all of them), as an item found so in the first place would be told.
- */
-async function takenMeanwhile(
-  m: NewMember,
-  takenBy: { existingId: string; matchedBy: IdentifierKind },
-): Promise<NonNullable<NewMember['outcome']>> {
-  const taken = identifierKeys(m.identifiers);
-  const now = await ownersOf(taken);
-  const owner = ownerOf(taken, (key) => now.get(key));
-  if (owner === undefined) return takenBy;
-  if ('owners' in owner) return conflictOf(m.index, owner.owners);
-  return { existingId: owner.owner, matchedBy: owner.matchedBy };
-}
-
-// ---------------------------------------------------------------- purchases
 
 interface PurchaseItem {
   index: number;
