@@ -143,6 +143,7 @@ export interface Job {
   timeoutSeconds?: number;
 }
 
+/** Every periodic job, once: its schedule, its function and grants, and its route (jobRoute). */
 export const jobs: Job[] = [
   { name: 'release-holds', fn: 'runReleaseHolds', table: JOB, queriesIndex: true, everyMinutes: 5 },
   {
@@ -167,6 +168,17 @@ export const jobs: Job[] = [
     everyMinutes: 1440,
   },
   {
+    name: 'lapse-scan',
+    fn: 'runLapseScan',
+    table: JOB,
+    queriesIndex: true,
+    everyMinutes: 1440,
+    // Hourly on a laptop (LOYALTY_LAPSE_SCAN_MINUTES to change it).
+    localEveryMinutes: 60,
+    // Flagging, then the model fit on up to 20,000 customers.
+    timeoutSeconds: 300,
+  },
+  {
     name: 'birthday-bonus',
     fn: 'runBirthdayBonus',
     table: JOB,
@@ -176,14 +188,14 @@ export const jobs: Job[] = [
     localEveryMinutes: 60,
   },
   {
-    name: 'lapse-scan',
-    fn: 'runLapseScan',
-    table: JOB,
+    name: 'roll-up-reports',
+    fn: 'runRollUpReports',
+    table: ROLL_UP_JOB,
     queriesIndex: true,
-    everyMinutes: 1440,
-    // Hourly on a laptop (LOYALTY_LAPSE_SCAN_MINUTES to change it).
-    localEveryMinutes: 60,
-    // Flagging, then the model fit on up to 20,000 customers.
+    // Hourly: a day is rolled up soon after it ends, and again soon after history arrives.
+    everyMinutes: 60,
+    localEveryMinutes: 5,
+    // The first run over a long history writes a row for each of its days.
     timeoutSeconds: 300,
   },
   {
@@ -204,17 +216,6 @@ export const jobs: Job[] = [
     localEverySeconds: 2,
     webhookKey: 'decrypt',
   },
-  {
-    name: 'roll-up-reports',
-    fn: 'runRollUpReports',
-    table: ROLL_UP_JOB,
-    queriesIndex: true,
-    // Hourly: a day is rolled up soon after it ends, and again soon after history arrives.
-    everyMinutes: 60,
-    localEveryMinutes: 5,
-    // The first run over a long history writes a row for each of its days.
-    timeoutSeconds: 300,
-  },
 ];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
@@ -230,19 +231,6 @@ function jobRoute(job: Job): Route {
     timeoutSeconds: 29,
     ...(job.webhookKey !== undefined && { webhookKey: job.webhookKey }),
   };
-}
-
-/**
- * The jobs' routes (each job's fn, actions and grants as `jobs` gives them), in the order
- * the route table, and so the API reference, lists them: not `jobs`' own order, which the
- * schedules and their monitoring follow. Every job once.
- */
-function jobRoutes(...names: string[]): Route[] {
-  const unlisted = jobs.filter((job) => !names.includes(job.name));
-  if (unlisted.length > 0 || names.length !== jobs.length) {
-    throw new Error(`routes: each job's route listed once (${names.join(', ')})`);
-  }
-  return names.map((name) => jobRoute(jobs.find((job) => job.name === name) as Job));
 }
 
 export const routes: Route[] = [
@@ -470,17 +458,8 @@ export const routes: Route[] = [
     roles: ['admin'],
     table: REPORT_READ,
   },
-  ...jobRoutes(
-    'release-holds',
-    'activate-pending',
-    'expire-points',
-    'review-tiers',
-    'lapse-scan',
-    'birthday-bonus',
-    'roll-up-reports',
-    'expiry-reminders',
-    'deliver-webhooks',
-  ),
+  // Each job's route, in the order `jobs` lists them.
+  ...jobs.map(jobRoute),
   // Webhook endpoints: in one partition; secrets sealed.
   {
     method: 'POST',
