@@ -10,7 +10,7 @@ import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { dayStatsItems } from './reports.ts';
-import { backoff, failedConditions, isTransactionConflict } from './transactions.ts';
+import { failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
 
 export type { LedgerEntry } from '../domain/ledger.ts';
 
@@ -290,27 +290,27 @@ export async function insertCustomer(
   });
   // Two enrolments racing for one identifier may collide mid-transaction rather than
   // fail a condition; the retry then sees the winner's identifier and answers 409.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db().send(enrolment);
-      return { ok: true };
-    } catch (error) {
-      if (isTransactionConflict(error) && attempt < 5) {
-        await backoff(attempt);
-        continue;
+  return optimistic<EnrolResult>(
+    async () => {
+      try {
+        await db().send(enrolment);
+        return { ok: true };
+      } catch (error) {
+        if (isTransactionConflict(error)) throw error; // tried again
+        const failed = failedConditions(error) ?? [];
+        const ident = failed.find((i) => i > 0 && i <= idents.length);
+        if (ident !== undefined) {
+          const [kind, value] = idents[ident - 1] as [IdentifierKind, string];
+          return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
+        }
+        if (options.referrer !== undefined && failed.includes(referrerAt)) {
+          return { ok: false, referrerMissing: true };
+        }
+        throw error;
       }
-      const failed = failedConditions(error) ?? [];
-      const ident = failed.find((i) => i > 0 && i <= idents.length);
-      if (ident !== undefined) {
-        const [kind, value] = idents[ident - 1] as [IdentifierKind, string];
-        return { ok: false, takenBy: { kind, customerId: await customerIdFor(kind, value) } };
-      }
-      if (options.referrer !== undefined && failed.includes(referrerAt)) {
-        return { ok: false, referrerMissing: true };
-      }
-      throw error;
-    }
-  }
+    },
+    { attempts: 5 },
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
 import { DomainError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Page } from '../store/pagination.ts';
+import { AGAIN, optimistic } from '../store/transactions.ts';
 import {
   allEndpoints,
   type Delivery,
@@ -125,17 +126,25 @@ export async function removeEndpoint(id: string): Promise<void> {
  * those rotated out before it, each until its own time (at most MAX_SECRETS in all).
  */
 export async function rotateSecret(id: string, now = new Date()): Promise<{ secret: string }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const endpoint = await endpointOr404(id);
-    const until = new Date(now.getTime() + OLD_SECRET_MS).toISOString();
-    const secret = newWebhookSecret();
-    const secrets: SealedSecret[] = [
-      { sealed: await sealSecret(secret, id), createdAt: now.toISOString() },
-      ...inForce(endpoint.secrets, now.getTime()).map((s) => ({ ...s, until: s.until ?? until })),
-    ].slice(0, MAX_SECRETS);
-    if (await replaceSecrets(id, endpoint.secrets, secrets)) return { secret };
-  }
-  throw new DomainError('conflict', 'The endpoint changed while rotating: try again');
+  return optimistic(
+    async () => {
+      const endpoint = await endpointOr404(id);
+      const until = new Date(now.getTime() + OLD_SECRET_MS).toISOString();
+      const secret = newWebhookSecret();
+      const secrets: SealedSecret[] = [
+        { sealed: await sealSecret(secret, id), createdAt: now.toISOString() },
+        ...inForce(endpoint.secrets, now.getTime()).map((s) => ({ ...s, until: s.until ?? until })),
+      ].slice(0, MAX_SECRETS);
+      // Refused when another change came between: read again.
+      return (await replaceSecrets(id, endpoint.secrets, secrets)) ? { secret } : AGAIN;
+    },
+    {
+      attempts: 5,
+      wait: false,
+      exhausted: () =>
+        new DomainError('conflict', 'The endpoint changed while rotating: try again'),
+    },
+  );
 }
 
 /** `POST /v1/webhook-endpoints/{id}/test`: a `ping` now, logged, not retried. */
