@@ -1,5 +1,5 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
-import { adjustmentSchema } from '../lib/schemas.ts';
+import { adjustmentSchema } from '../lib/schemas/customers.ts';
 import { adjustPoints } from '../lib/usecases/adjustments.ts';
 
 export const handler = httpHandler('POST /v1/customers/{id}/adjustments', async (req) => {

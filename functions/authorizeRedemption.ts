@@ -1,5 +1,5 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
-import { authorizeRedemptionSchema } from '../lib/schemas.ts';
+import { authorizeRedemptionSchema } from '../lib/schemas/redemptions.ts';
 import { authorizeRedemption } from '../lib/usecases/redemptions.ts';
 
 export const handler = httpHandler('POST /v1/redemptions', async (req) => {

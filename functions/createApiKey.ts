@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { createApiKeySchema } from '../lib/schemas.ts';
+import { createApiKeySchema } from '../lib/schemas/apiKeys.ts';
 import { createApiKey } from '../lib/usecases/apiKeys.ts';
 
 export const handler = httpHandler('POST /v1/api-keys', async (req) => ({

@@ -1,5 +1,5 @@
 import { httpHandler, replyWith } from '../lib/http/handler.ts';
-import { createCampaignSchema } from '../lib/schemas.ts';
+import { createCampaignSchema } from '../lib/schemas/campaigns.ts';
 import { createCampaign } from '../lib/usecases/campaigns.ts';
 
 export const handler = httpHandler('POST /v1/campaigns', async (req) => {

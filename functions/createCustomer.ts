@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { createCustomerSchema } from '../lib/schemas.ts';
+import { createCustomerSchema } from '../lib/schemas/customers.ts';
 import { enrolCustomer } from '../lib/usecases/customers.ts';
 
 export const handler = httpHandler('POST /v1/customers', async (req) => ({

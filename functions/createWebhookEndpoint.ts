@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { createWebhookEndpointSchema } from '../lib/schemas.ts';
+import { createWebhookEndpointSchema } from '../lib/schemas/webhooks.ts';
 import { createEndpoint } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('POST /v1/webhook-endpoints', async (req) => ({

@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { customerLookupSchema } from '../lib/schemas.ts';
+import { customerLookupSchema } from '../lib/schemas/customers.ts';
 import { findCustomer } from '../lib/usecases/customers.ts';
 
 export const handler = httpHandler('GET /v1/customers', async (req) => ({

@@ -1,5 +1,5 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
-import { importBatchSchema } from '../lib/schemas.ts';
+import { importBatchSchema } from '../lib/schemas/imports.ts';
 import { importPurchases } from '../lib/usecases/importPurchases.ts';
 
 export const handler = httpHandler('POST /v1/imports/purchases', async (req) => {

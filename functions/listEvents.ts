@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { pageQuerySchema } from '../lib/schemas.ts';
+import { pageQuerySchema } from '../lib/schemas/common.ts';
 import { listEvents } from '../lib/usecases/events.ts';
 
 export const handler = httpHandler('GET /v1/events', async (req) => {

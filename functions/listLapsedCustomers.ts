@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { lapsedQuerySchema } from '../lib/schemas.ts';
+import { lapsedQuerySchema } from '../lib/schemas/reports.ts';
 import { listLapsedCustomers } from '../lib/usecases/lapse.ts';
 
 export const handler = httpHandler('GET /v1/lapsed-customers', async (req) => ({

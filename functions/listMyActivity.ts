@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { pageQuerySchema } from '../lib/schemas.ts';
+import { pageQuerySchema } from '../lib/schemas/common.ts';
 import { customerActivity } from '../lib/usecases/customers.ts';
 
 export const handler = httpHandler('GET /v1/me/activity', async (req) => {

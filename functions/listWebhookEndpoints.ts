@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { pageQuerySchema } from '../lib/schemas.ts';
+import { pageQuerySchema } from '../lib/schemas/common.ts';
 import { listWebhookEndpoints } from '../lib/usecases/webhookEndpoints.ts';
 
 export const handler = httpHandler('GET /v1/webhook-endpoints', async (req) => {

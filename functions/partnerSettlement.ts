@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { settlementQuerySchema } from '../lib/schemas.ts';
+import { settlementQuerySchema } from '../lib/schemas/redemptions.ts';
 import { partnerSettlement } from '../lib/usecases/redemptions.ts';
 
 export const handler = httpHandler('GET /v1/partners/{id}/settlement', async (req) => ({

@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { patchCampaignSchema } from '../lib/schemas.ts';
+import { patchCampaignSchema } from '../lib/schemas/campaigns.ts';
 import { patchCampaign } from '../lib/usecases/campaigns.ts';
 
 export const handler = httpHandler('PATCH /v1/campaigns/{id}', async (req) => ({

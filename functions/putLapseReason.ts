@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { lapseReasonSchema } from '../lib/schemas.ts';
+import { lapseReasonSchema } from '../lib/schemas/reports.ts';
 import { recordLapseReason } from '../lib/usecases/lapse.ts';
 
 export const handler = httpHandler('PUT /v1/customers/{id}/lapse-reason', async (req) => ({

@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { programSchema } from '../lib/schemas.ts';
+import { programSchema } from '../lib/schemas/program.ts';
 import { replaceProgram } from '../lib/usecases/program.ts';
 
 export const handler = httpHandler('PUT /v1/program', async (req) => ({

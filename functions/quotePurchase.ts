@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { recordPurchaseSchema } from '../lib/schemas.ts';
+import { recordPurchaseSchema } from '../lib/schemas/purchases.ts';
 import { quotePurchase } from '../lib/usecases/purchases.ts';
 
 export const handler = httpHandler('POST /v1/purchases/quote', async (req) => ({

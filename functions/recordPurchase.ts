@@ -1,5 +1,5 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
-import { recordPurchaseSchema } from '../lib/schemas.ts';
+import { recordPurchaseSchema } from '../lib/schemas/purchases.ts';
 import { recordPurchase } from '../lib/usecases/purchases.ts';
 
 export const handler = httpHandler('POST /v1/purchases', async (req) => {

@@ -1,5 +1,5 @@
 import { countIf, httpHandler, replyWith } from '../lib/http/handler.ts';
-import { refundSchema } from '../lib/schemas.ts';
+import { refundSchema } from '../lib/schemas/purchases.ts';
 import { refundPurchase } from '../lib/usecases/purchases.ts';
 
 export const handler = httpHandler('POST /v1/purchases/{id}/refunds', async (req) => {

@@ -1,5 +1,5 @@
 import { httpHandler } from '../lib/http/handler.ts';
-import { retentionQuerySchema } from '../lib/schemas.ts';
+import { retentionQuerySchema } from '../lib/schemas/reports.ts';
 import { retentionReport } from '../lib/usecases/reports.ts';
 
 export const handler = httpHandler('GET /v1/reports/retention', async (req) => {

@@ -108,8 +108,8 @@ export const referralOpen = (c: Pick<CustomerState, 'referredBy' | 'purchases' |
  * above or below 0, pending and held together) and lifetime points stay within 10^13, so
  * moving points between those never crosses the bound and a job or read never trips on
  * it; their cash value stays within 9 x 10^15 as a point is worth at most 900 minor
- * units (lib/schemas.ts). The spend kept for the tier window stays within 10^15: a
- * thousand purchases of the largest amount (10^12).
+ * units (lib/schemas/program.ts). The spend kept for the tier window stays within 10^15:
+ * a thousand purchases of the largest amount (10^12).
  */
 export const MAX_CUSTOMER_POINTS = 10_000_000_000_000;
 export const MAX_CUSTOMER_SPEND = 1_000_000_000_000_000;

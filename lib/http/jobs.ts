@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { DomainError } from '../errors.ts';
-import { jobRunSchema } from '../schemas.ts';
+import { jobRunSchema } from '../schemas/reports.ts';
 import { type HttpEvent, httpHandler } from './handler.ts';
 import { type JobRunner, scheduledJob } from './scheduled.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The OpenAPI 3.1 document, generated from the route table (lib/routes.ts) and the very
- * zod schemas that validate requests (lib/schemas.ts), so it cannot drift from what is
+ * zod schemas that validate requests (lib/schemas/), so it cannot drift from what is
  * served. Response shapes are zod schemas here too, which lets tests check real responses
  * against them. Served at GET /v1/openapi.json; written to lib/openapi.json by `npm run openapi`.
  */

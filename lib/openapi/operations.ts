@@ -1,30 +1,30 @@
 /** What the route table does not say about each route, keyed by its function. */
 import type * as z from 'zod';
 import type { ErrorCode } from '../errors.ts';
+import { createApiKeySchema } from '../schemas/apiKeys.ts';
+import {
+  campaignListQuerySchema,
+  createCampaignSchema,
+  patchCampaignSchema,
+} from '../schemas/campaigns.ts';
+import { nameSchema, pageQuerySchema } from '../schemas/common.ts';
 import {
   adjustmentSchema,
-  authorizeRedemptionSchema,
-  campaignListQuerySchema,
-  createApiKeySchema,
-  createCampaignSchema,
   createCustomerSchema,
-  createWebhookEndpointSchema,
   customerLookupSchema,
+} from '../schemas/customers.ts';
+import { importCustomersSchema, importPurchasesSchema } from '../schemas/imports.ts';
+import { programSchema } from '../schemas/program.ts';
+import { recordPurchaseSchema, refundSchema } from '../schemas/purchases.ts';
+import { authorizeRedemptionSchema, settlementQuerySchema } from '../schemas/redemptions.ts';
+import {
   dailyReportQuerySchema,
-  importCustomersSchema,
-  importPurchasesSchema,
   jobRunSchema,
   lapsedQuerySchema,
   lapseReasonSchema,
-  nameSchema,
-  pageQuerySchema,
-  patchCampaignSchema,
-  programSchema,
-  recordPurchaseSchema,
-  refundSchema,
   retentionQuerySchema,
-  settlementQuerySchema,
-} from '../schemas.ts';
+} from '../schemas/reports.ts';
+import { createWebhookEndpointSchema } from '../schemas/webhooks.ts';
 
 type Json = Record<string, unknown>;
 

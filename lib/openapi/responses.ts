@@ -5,25 +5,20 @@
 import * as z from 'zod';
 import { lapseReasons } from '../domain/cadence.ts';
 import type { CustomerView } from '../domain/customer.ts';
+import { createApiKeySchema, roles } from '../schemas/apiKeys.ts';
+import { createCampaignSchema, patchCampaignSchema } from '../schemas/campaigns.ts';
+import { moneySchema, nameSchema } from '../schemas/common.ts';
+import { adjustmentSchema, createCustomerSchema } from '../schemas/customers.ts';
 import {
-  adjustmentSchema,
-  createApiKeySchema,
-  createCampaignSchema,
-  createCustomerSchema,
   importCustomerSchema,
   importCustomersSchema,
   importPurchaseSchema,
   importPurchasesSchema,
-  lapseReasonSchema,
-  moneySchema,
-  nameSchema,
-  patchCampaignSchema,
-  programSchema,
-  purchaseLineSchema,
-  recordPurchaseSchema,
-  roles,
-  webhookEventTypes,
-} from '../schemas.ts';
+} from '../schemas/imports.ts';
+import { programSchema } from '../schemas/program.ts';
+import { purchaseLineSchema, recordPurchaseSchema } from '../schemas/purchases.ts';
+import { lapseReasonSchema } from '../schemas/reports.ts';
+import { webhookEventTypes } from '../schemas/webhooks.ts';
 
 import { problemCodes } from './problems.ts';
 
@@ -54,7 +49,7 @@ export const problemSchema = z
 
 /**
  * Money with a description of its own, still a ref to the Money component. The request
- * schemas are zod/mini (lib/schemas.ts), which has no .describe(): a describe check on a
+ * schemas are zod/mini (lib/schemas/), which has no .describe(): a describe check on a
  * clone does the same.
  */
 const describedMoney = (description: string) => moneySchema.check(z.describe(description));

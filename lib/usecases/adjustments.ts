@@ -3,7 +3,7 @@ import type { LedgerEntry } from '../domain/ledger.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound } from '../errors.ts';
 import type { IdempotencyContext } from '../principal.ts';
-import type { AdjustmentInput } from '../schemas.ts';
+import type { AdjustmentInput } from '../schemas/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { loadCustomerContext } from '../store/lookups.ts';
 import { getProgram } from '../store/program.ts';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Principal } from '../principal.ts';
-import type { CreateApiKeyInput } from '../schemas.ts';
+import type { CreateApiKeyInput } from '../schemas/apiKeys.ts';
 import {
   type ApiKeyRecord,
   insertApiKey,

@@ -8,7 +8,7 @@ import {
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext } from '../principal.ts';
-import type { CreateCampaignInput, PatchCampaignInput } from '../schemas.ts';
+import type { CreateCampaignInput, PatchCampaignInput } from '../schemas/campaigns.ts';
 import {
   type CampaignStats,
   campaignPage,

@@ -3,7 +3,7 @@ import { type CustomerView, customerView, newCustomer } from '../domain/customer
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { CreateCustomerInput } from '../schemas.ts';
+import type { CreateCustomerInput } from '../schemas/customers.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import {
   customerIdFor,

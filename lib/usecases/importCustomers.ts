@@ -8,7 +8,7 @@ import { newCustomer } from '../domain/customer.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext } from '../principal.ts';
-import { type ImportCustomerInput, importCustomerSchema } from '../schemas.ts';
+import { type ImportCustomerInput, importCustomerSchema } from '../schemas/imports.ts';
 import {
   type Identifiers,
   insertCustomer,

@@ -13,7 +13,7 @@ import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
-import { type ImportPurchaseInput, importPurchaseSchema } from '../schemas.ts';
+import { type ImportPurchaseInput, importPurchaseSchema } from '../schemas/imports.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import {
   type CustomerChange,

@@ -1,5 +1,5 @@
 import type { Program } from '../domain/program.ts';
-import type { ProgramInput } from '../schemas.ts';
+import type { ProgramInput } from '../schemas/program.ts';
 import { getProgram, putProgram } from '../store/program.ts';
 
 export const readProgram = (): Promise<Program> => getProgram();

@@ -20,7 +20,7 @@ import type { Program } from '../domain/program.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
-import type { RecordPurchaseInput } from '../schemas.ts';
+import type { RecordPurchaseInput } from '../schemas/purchases.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';

@@ -10,7 +10,7 @@ import {
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
-import type { AuthorizeRedemptionInput } from '../schemas.ts';
+import type { AuthorizeRedemptionInput } from '../schemas/redemptions.ts';
 import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';

@@ -4,7 +4,7 @@
  * any property the document does not declare refused (as if every object schema said
  * `unevaluatedProperties: false`). A field the API returns is a field integrators rely on,
  * so it is declared, with its meaning. The document is built as `npm run openapi` writes
- * lib/openapi.json, from lib/openapi/*.ts and lib/schemas.ts, so a declaration counts as
+ * lib/openapi.json, from lib/openapi/*.ts and lib/schemas/*.ts, so a declaration counts as
  * soon as it is made.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';

@@ -3,8 +3,8 @@
  * and no import up. Bottom to top: lib/domain, the store (lib/store, lib/webhooks), the use
  * cases (lib/usecases, lib/events), the route table (lib/routes.ts), lib/http, and on top
  * the rest (lib/local, lib/import, lib/console, functions, infra). The shared leaves
- * (errors, config, ids, principal, schemas, tokens) any layer may import; the domain imports
- * nothing but the domain and those leaves. lib/openapi is the published document's text:
+ * (errors, config, ids, principal, tokens, and every file of lib/schemas/) any layer may
+ * import; the domain imports nothing but the domain and those leaves. lib/openapi is the published document's text:
  * only itself, lib/http, functions and infra import it.
  *
  * The store is a closed door: only lib/store (and lib/local, infra) imports the DynamoDB

@@ -21,13 +21,36 @@ import {
   type storeSchema,
 } from '../../lib/openapi/responses.ts';
 import { routes } from '../../lib/routes.ts';
-import * as schemas from '../../lib/schemas.ts';
+import * as apiKeysSchemas from '../../lib/schemas/apiKeys.ts';
+import * as campaignsSchemas from '../../lib/schemas/campaigns.ts';
+import * as commonSchemas from '../../lib/schemas/common.ts';
+import * as customersSchemas from '../../lib/schemas/customers.ts';
+import * as importsSchemas from '../../lib/schemas/imports.ts';
+import * as programSchemas from '../../lib/schemas/program.ts';
+import * as purchasesSchemas from '../../lib/schemas/purchases.ts';
+import * as redemptionsSchemas from '../../lib/schemas/redemptions.ts';
+import * as reportsSchemas from '../../lib/schemas/reports.ts';
+import * as webhooksSchemas from '../../lib/schemas/webhooks.ts';
 import type { ApiKeyRecord } from '../../lib/store/apiKeys.ts';
 import type { Place } from '../../lib/store/catalog.ts';
 import type { LedgerEntry } from '../../lib/store/customers.ts';
 import type { Purchase } from '../../lib/store/purchases.ts';
 import type { CampaignView } from '../../lib/usecases/campaigns.ts';
 import type { PurchaseQuote } from '../../lib/usecases/purchases.ts';
+
+/** Every request schema and shared piece of lib/schemas/, by its exported name. */
+const schemas: Record<string, unknown> = {
+  ...apiKeysSchemas,
+  ...campaignsSchemas,
+  ...commonSchemas,
+  ...customersSchemas,
+  ...importsSchemas,
+  ...programSchemas,
+  ...purchasesSchemas,
+  ...redemptionsSchemas,
+  ...reportsSchemas,
+  ...webhooksSchemas,
+};
 
 /** The document as a client sees it: plain JSON. */
 const doc = JSON.parse(JSON.stringify(openApiDocument()));
@@ -215,11 +238,11 @@ describe('the OpenAPI document', () => {
     });
   });
 
-  it("carries every request schema the functions parse, from lib/schemas.ts's zod", () => {
+  it('carries every request schema the functions parse, from the zod of lib/schemas/', () => {
     const used = schemasUsed();
     expect(used.length).toBeGreaterThan(0);
     for (const { fn, kind, name } of used) {
-      const schema = (schemas as Record<string, unknown>)[name] as z.ZodObject;
+      const schema = schemas[name] as z.ZodObject;
       expect(schema, name).toBeDefined();
       const route = routes.find((r) => r.fn === fn);
       expect(route, fn).toBeDefined();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OVERLAPPING_CAMPAIGNS } from '../../lib/domain/campaigns.ts';
 import type { DomainError } from '../../lib/errors.ts';
-import type { CreateCampaignInput } from '../../lib/schemas.ts';
+import type { CreateCampaignInput } from '../../lib/schemas/campaigns.ts';
 import { getCampaign } from '../../lib/store/campaigns.ts';
 import {
   createCampaign,
