@@ -39,8 +39,8 @@ import {
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { changeCustomers, write } from './change.ts';
-import { indexLapseWatch } from './lapseWatchIndex.ts';
 import { runJob } from './jobs.ts';
+import { indexLapseWatch } from './lapseWatchIndex.ts';
 
 /** The model is fitted on at most this many customers (whole shards of the Customers index). */
 export const MODEL_SAMPLE = 20_000;

@@ -33,8 +33,8 @@ import { db, onDynamoCall, tableName } from '../../lib/store/client.ts';
 import { customerItem, ledgerItem } from '../../lib/store/customers.ts';
 import { allLapsed } from '../../lib/store/lapsed.ts';
 import { putProgram } from '../../lib/store/program.ts';
-import { fitModel, MODEL_SAMPLE } from '../../lib/usecases/lapse.ts';
 import { runJob } from '../../lib/usecases/jobs.ts';
+import { fitModel, MODEL_SAMPLE } from '../../lib/usecases/lapse.ts';
 import { itemSize } from './itemSize.ts';
 import { prng } from './workload.ts';
 

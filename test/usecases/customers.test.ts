@@ -5,6 +5,7 @@ import { principalForHash } from '../../lib/store/apiKeys.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { encodeCursor } from '../../lib/store/pagination.ts';
 import { TOKEN_TTL_SECONDS, verifyCustomerToken } from '../../lib/tokens.ts';
+import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import {
   authenticate,
   createApiKey,
@@ -18,7 +19,6 @@ import {
   enrolCustomer,
   findCustomer,
 } from '../../lib/usecases/customers.ts';
-import { adjustPoints } from '../../lib/usecases/adjustments.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { startTestTable, storedItem } from '../support/table.ts';
 

@@ -5,8 +5,8 @@ import type { CustomerState } from '../../lib/domain/customer.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import { db, tableName } from '../../lib/store/client.ts';
 import { customerItem, getCustomerConsistent } from '../../lib/store/customers.ts';
-import { runLapseScan } from '../../lib/usecases/lapse.ts';
 import { runJob } from '../../lib/usecases/jobs.ts';
+import { runLapseScan } from '../../lib/usecases/lapse.ts';
 import {
   buildCustomer,
   DAY,

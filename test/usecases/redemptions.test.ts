@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CODE_FAILURES_PER_MINUTE } from '../../lib/domain/redemptions.ts';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent } from '../../lib/store/customers.ts';
-import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { adjustPoints } from '../../lib/usecases/adjustments.ts';
+import { enrolCustomer } from '../../lib/usecases/customers.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import {
   CODE_ALPHABET,
