@@ -10,7 +10,7 @@ import { db, tableName } from './client.ts';
 import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { dayStatsItems } from './reports.ts';
-import { failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
+import { AGAIN, failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
 
 export type { LedgerEntry } from '../domain/ledger.ts';
 
@@ -290,13 +290,14 @@ export async function insertCustomer(
   });
   // Two enrolments racing for one identifier may collide mid-transaction rather than
   // fail a condition; the retry then sees the winner's identifier and answers 409.
+  const attempts = 5;
   return optimistic<EnrolResult>(
-    async () => {
+    async (n) => {
       try {
         await db().send(enrolment);
         return { ok: true };
       } catch (error) {
-        if (isTransactionConflict(error)) throw error; // tried again
+        if (isTransactionConflict(error) && n < attempts - 1) return AGAIN;
         const failed = failedConditions(error) ?? [];
         const ident = failed.find((i) => i > 0 && i <= idents.length);
         if (ident !== undefined) {
@@ -309,7 +310,7 @@ export async function insertCustomer(
         throw error;
       }
     },
-    { attempts: 5 },
+    { attempts },
   );
 }
 

@@ -139,6 +139,7 @@ export async function markInFlight(
     {
       attempts: 3,
       wait: false,
+      conflicts: false,
       exhausted: () =>
         new DomainError('idempotency-key-in-use', 'This Idempotency-Key is busy; retry shortly', {
           retryAfterSeconds: 1,

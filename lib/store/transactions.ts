@@ -83,32 +83,44 @@ export function isRefusedRequest(error: unknown): boolean {
 /** What an optimistic write's attempt answers when it lost a race and must read again. */
 export const AGAIN: unique symbol = Symbol('again');
 
+/** Marks an error a loop gave up with, so that a loop around it does not try again. */
+const GAVE_UP: unique symbol = Symbol('gave up');
+
 /**
  * The loop of every optimistic write outside the customer-change path (which has its own,
- * usecases/change.ts): `attempt` reads, decides and writes on the condition that what it
- * read has not moved; it answers its outcome, or AGAIN when the write lost that race, and
- * then runs again from a fresh read (after a jittered backoff unless `wait` is false). A
- * transaction that lost a race with another (isTransactionConflict) counts as AGAIN too.
- * After `attempts` lost races it throws `exhausted()`: by default a TransactionConflict,
- * which the API answers 503 with Retry-After.
+ * usecases/change.ts): `attempt` (its number from 0) reads, decides and writes on the
+ * condition that what it read has not moved; it answers its outcome, or AGAIN when the
+ * write lost that race, and then runs again from a fresh read (after a jittered backoff
+ * unless `wait` is false). With `conflicts`, a transaction it throws that lost a race with
+ * another (isTransactionConflict, with no condition failed) is tried again too, and thrown
+ * as it is when the last attempt loses it. After `attempts` AGAINs it throws `exhausted()`:
+ * by default a TransactionConflict, which the API answers 503 with Retry-After. What a loop
+ * gives up with is never tried again by a loop around it.
  */
 export async function optimistic<T>(
-  attempt: () => Promise<T | typeof AGAIN>,
+  attempt: (n: number) => Promise<T | typeof AGAIN>,
   {
     attempts = 10,
     wait = true,
+    conflicts = true,
     exhausted = () =>
       Object.assign(new Error('the item kept changing'), { name: 'TransactionConflictException' }),
-  }: { attempts?: number; wait?: boolean; exhausted?: () => Error } = {},
+  }: { attempts?: number; wait?: boolean; conflicts?: boolean; exhausted?: () => Error } = {},
 ): Promise<T> {
   for (let n = 0; n < attempts; n++) {
     if (n > 0 && wait) await backoff(n);
     try {
-      const outcome = await attempt();
+      const outcome = await attempt(n);
       if (outcome !== AGAIN) return outcome as T;
     } catch (error) {
-      if (!isTransactionConflict(error)) throw error;
+      const lostRace =
+        conflicts &&
+        isTransactionConflict(error) &&
+        (failedConditions(error) ?? []).length === 0 &&
+        (error as { [GAVE_UP]?: true })[GAVE_UP] !== true;
+      if (!lostRace) throw error;
+      if (n === attempts - 1) throw Object.assign(error as Error, { [GAVE_UP]: true });
     }
   }
-  throw exhausted();
+  throw Object.assign(exhausted(), { [GAVE_UP]: true });
 }

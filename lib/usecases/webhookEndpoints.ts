@@ -141,8 +141,9 @@ export async function rotateSecret(id: string, now = new Date()): Promise<{ secr
     {
       attempts: 5,
       wait: false,
+      conflicts: false,
       exhausted: () =>
-        new DomainError('conflict', 'The endpoint changed while rotating: try again'),
+        new DomainError('conflict', 'The endpoint kept changing while rotating: try again'),
     },
   );
 }
