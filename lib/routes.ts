@@ -95,8 +95,8 @@ const CAMPAIGN_READ: TableAction[] = ['GetItem', 'BatchGetItem'];
 const CAMPAIGN_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem'];
 /**
  * A customer's points changed in a transaction, the campaigns read (BatchGetItem) and their
- * counts added to (UpdateItem): purchases, refunds, the four redemption routes, adjustments,
- * the import batches.
+ * counts added to (UpdateItem): purchases, refunds, the four redemption routes (reading one
+ * gives back its lapsed hold), adjustments, the import batches.
  */
 const CUSTOMER_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'];
 /** The counts by day (store/reports.ts), never the customers: the retention and daily reports. */

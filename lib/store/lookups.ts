@@ -9,7 +9,8 @@ import { batchGet, byKey, pick } from './reads.ts';
  * Many things looked up at once, in the domain's words: customers, stores, receipts
  * recorded, campaigns' markers of the customers they credited, and identifiers' owners.
  * One consistent BatchGetItem per 100 keys (concurrent for more), whatever the mix, so a
- * use case that needs several of them pays one round trip.
+ * use case that needs several of them pays one round trip for up to 100 keys (more when
+ * DynamoDB leaves some unprocessed, which are asked again).
  */
 export interface Wanted {
   customers?: readonly string[];

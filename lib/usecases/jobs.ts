@@ -2,7 +2,8 @@
  * The periodic jobs that change customers one by one from a due index (activate-pending,
  * expire-points, review-tiers, birthday-bonus, expiry-reminders, and the lapse scan's
  * flagging): each reads only the customers due and applies its step to each in the
- * customer's own conditional transaction.
+ * customer's own conditional transaction. (expiry-reminders first finishes, once, the pass
+ * that gives customers stored before its index their remindLot: remindIndex.ts.)
  */
 import type { Campaign } from '../domain/campaigns.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
