@@ -1,4 +1,4 @@
-import type { Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -91,7 +91,24 @@ export class LoyaltyApi extends Construct {
         resultsCacheTtl: props.authorizerCacheTtl,
       },
     );
+    // The routes both API keys and customer tokens may call (GET /v1/exports/{id}): the same
+    // function reads whichever is sent. Uncached: API Gateway caches an authorizer's answer
+    // only under identity sources every request carries, and these requests carry one of two.
+    const eitherAuthorizer = new HttpLambdaAuthorizer('KeyOrTokenAuthorizer', props.authorizer, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
     const none = new HttpNoneAuthorizer();
+    const authorizerOf = (route: Route) => {
+      if (route.roles === 'public') return none;
+      const header = identityHeaderOf(route);
+      return header === 'either'
+        ? eitherAuthorizer
+        : header === 'authorization'
+          ? customerAuthorizer
+          : authorizer;
+    };
 
     const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of props.routes) {
@@ -106,12 +123,7 @@ export class LoyaltyApi extends Construct {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
-        authorizer:
-          route.roles === 'public'
-            ? none
-            : identityHeaderOf(route) === 'authorization'
-              ? customerAuthorizer
-              : authorizer,
+        authorizer: authorizerOf(route),
       });
       if (route.roles === 'public') {
         NagSuppressions.addResourceSuppressions(added, [

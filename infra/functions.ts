@@ -13,11 +13,12 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { assetSource } from '../lib/http/assets.ts';
-import type { TableAction } from '../lib/routes.ts';
+import type { ExportBucketUse, TableAction } from '../lib/routes.ts';
 import { arnFinding } from './nag.ts';
 import { projectRoot } from './paths.ts';
 
@@ -42,6 +43,11 @@ export interface LoyaltyFunctionProps {
    */
   webhookKey?: { key: IKey; use: 'encrypt' | 'decrypt' };
   environment?: Record<string, string>;
+  /**
+   * The exports' bucket and what the function does with it (a route's `exportBucket`):
+   * exactly those S3 actions on its objects, and its name in LOYALTY_EXPORT_BUCKET.
+   */
+  exportBucket?: { bucket: IBucket; uses: readonly ExportBucketUse[] };
   /** Package files the function reads at run time (a route's `assets`): copied next to its bundle. */
   assets?: readonly string[];
   /**
@@ -50,6 +56,17 @@ export interface LoyaltyFunctionProps {
    */
   console?: boolean;
 }
+
+/**
+ * The S3 actions of each use of the exports' bucket, on its objects only: a streamed
+ * multipart upload is PutObject (its create, part and complete calls) and, when it fails,
+ * AbortMultipartUpload; a presigned GET works only if its signer may GetObject.
+ */
+const EXPORT_BUCKET_ACTIONS: Record<ExportBucketUse, string[]> = {
+  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  link: ['s3:GetObject'],
+  delete: ['s3:DeleteObject'],
+};
 
 /** Shell-quotes a path for the bundling commands (local bundling runs them in a shell). */
 const quoted = (path: string) => `'${path.replaceAll("'", `'\\''`)}'`;
@@ -122,6 +139,7 @@ export class LoyaltyFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'loyalty-api',
         ...(props.tokenSecret && { LOYALTY_TOKEN_SECRET_ARN: props.tokenSecret.secretArn }),
         ...(props.webhookKey && { LOYALTY_WEBHOOK_KEY_ID: props.webhookKey.key.keyArn }),
+        ...(props.exportBucket && { LOYALTY_EXPORT_BUCKET: props.exportBucket.bucket.bucketName }),
         ...props.environment,
       },
       bundling: {
@@ -163,6 +181,16 @@ export class LoyaltyFunction extends Construct {
       props.webhookKey.key.grant(
         this.function,
         props.webhookKey.use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt',
+      );
+    }
+
+    if (props.exportBucket) {
+      const actions = props.exportBucket.uses.flatMap((use) => EXPORT_BUCKET_ACTIONS[use]);
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          actions: [...new Set(actions)].sort(),
+          resources: [props.exportBucket.bucket.arnForObjects('*')],
+        }),
       );
     }
 
@@ -208,6 +236,19 @@ export class LoyaltyFunction extends Construct {
                   '/index/*, granted only to the functions whose route or job Queries an ' +
                   'index, with the same actions as on the table.',
                 appliesTo: [arnFinding(this, props.table.tableArn, '/index/*')],
+              },
+            ]
+          : []),
+        ...(props.exportBucket
+          ? [
+              {
+                id: 'AwsSolutions-IAM5',
+                reason:
+                  "The exports' documents are objects named by export id, written by the " +
+                  'exports job, linked to by the export status route, deleted with their ' +
+                  "customer's exports: each function gets only its own use's actions " +
+                  '(lib/routes.ts exportBucket) on the objects of that one bucket.',
+                appliesTo: [arnFinding(this, props.exportBucket.bucket.bucketArn, '/*')],
               },
             ]
           : []),

@@ -10,6 +10,7 @@ import {
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -96,6 +97,33 @@ export class LoyaltyStack extends Stack {
       enableKeyRotation: true,
     });
 
+    // Customers' export documents (usecases/exports.ts): encrypted, private, HTTPS only, and
+    // gone 7 days after they are written (their export items go with them, by TTL). Links
+    // to them are presigned GETs of an hour.
+    const exportBucket = new Bucket(this, 'Exports', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [
+        { expiration: Duration.days(7), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    NagSuppressions.addResourceSuppressions(exportBucket, [
+      {
+        id: 'AwsSolutions-S1',
+        reason:
+          'No server access logs: they would need a bucket of their own (a stack close to ' +
+          "CloudFormation's 500 resources), and every object here is written by one function " +
+          'and read only through a presigned link that the export status route gives to the ' +
+          'credential that requested it, which the API access logs record.',
+      },
+    ]);
+    const bucketUses = new Map(
+      [...routes, ...jobs].flatMap((r) =>
+        r.exportBucket ? [[r.fn, r.exportBucket] as const] : [],
+      ),
+    );
+
     // Only the functions that Query GSI1 are granted `<table>/index/*`.
     const indexReaders = new Set(
       [...routes, ...jobs].filter((r) => r.queriesIndex).map((r) => r.fn),
@@ -119,6 +147,9 @@ export class LoyaltyStack extends Stack {
         }),
         ...(assets.has(fn) && { assets: assets.get(fn) }),
         ...(consoleFunctions.has(fn) && { console: true }),
+        ...(bucketUses.has(fn) && {
+          exportBucket: { bucket: exportBucket, uses: bucketUses.get(fn) ?? [] },
+        }),
       }).function;
 
     // One function per handler file; routes sharing a file share the union of their

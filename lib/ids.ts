@@ -14,7 +14,8 @@ export type IdPrefix =
   | 'evt'
   | 'cmp'
   | 'whe'
-  | 'dlv';
+  | 'dlv'
+  | 'exp';
 
 /** ULID-based ids with a type prefix: sortable by creation time, opaque to clients. */
 export const newId = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${nextUlid(now)}`;

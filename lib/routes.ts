@@ -54,7 +54,15 @@ export interface Route {
    * a new secret, or to open them to sign a delivery.
    */
   webhookKey?: 'encrypt' | 'decrypt';
+  /**
+   * What the function does with the exports' bucket (exports/s3.ts; local files in npm
+   * start): `write` a document (a multipart upload: PutObject and AbortMultipartUpload),
+   * `link` to one (a presigned GET: GetObject), `delete` one (DeleteObject).
+   */
+  exportBucket?: ExportBucketUse[];
 }
+
+export type ExportBucketUse = 'write' | 'link' | 'delete';
 
 /** Request bodies are at most this large (64 KiB)... */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -141,6 +149,8 @@ export interface Job {
   webhookKey?: 'encrypt' | 'decrypt';
   /** The scheduled function's timeout when not 60 s; it stops 5 s before. */
   timeoutSeconds?: number;
+  /** As Route's. */
+  exportBucket?: ExportBucketUse[];
 }
 
 /** Every periodic job, once: its schedule, its function and grants, and its route (jobRoute). */
@@ -216,6 +226,20 @@ export const jobs: Job[] = [
     localEverySeconds: 2,
     webhookKey: 'decrypt',
   },
+  {
+    // Customers' data exports: writes the documents requested (usecases/exports.ts), each
+    // streamed into the exports' bucket; a document it finds erased meanwhile it deletes.
+    name: 'exports',
+    fn: 'runExports',
+    table: JOB,
+    queriesIndex: true,
+    // Every minute (EventBridge Scheduler's finest); every 2 s on a laptop.
+    everyMinutes: 1,
+    localEverySeconds: 2,
+    // Lambda's longest: 100,000 ledger entries take a few minutes (npm run bench:export).
+    timeoutSeconds: 900,
+    exportBucket: ['write', 'delete'],
+  },
 ];
 
 /** `POST /v1/jobs/<name>`: an admin runs a periodic job now, as of a given time. */
@@ -230,6 +254,7 @@ function jobRoute(job: Job): Route {
     // API Gateway answers 503 after 30 s; the run stops starting new pages at 25 s.
     timeoutSeconds: 29,
     ...(job.webhookKey !== undefined && { webhookKey: job.webhookKey }),
+    ...(job.exportBucket !== undefined && { exportBucket: job.exportBucket }),
   };
 }
 
@@ -318,6 +343,31 @@ export const routes: Route[] = [
     fn: 'createRedemptionCode',
     roles: ['customer'],
     table: PUT_ONLY,
+  },
+  // Customers' data exports: a request is recorded (the export, its entry under the customer
+  // and the idempotent answer, in one transaction); the `exports` job writes the document.
+  {
+    method: 'POST',
+    path: '/v1/customers/{id}/exports',
+    fn: 'requestCustomerExport',
+    roles: ['admin', 'app'],
+    table: GET_AND_PUT,
+  },
+  {
+    method: 'POST',
+    path: '/v1/me/exports',
+    fn: 'requestMyExport',
+    roles: ['customer'],
+    table: GET_AND_PUT,
+  },
+  {
+    // Only the credential that asked reads it: an API key, or the customer's token.
+    method: 'GET',
+    path: '/v1/exports/{id}',
+    fn: 'getExport',
+    roles: ['admin', 'app', 'customer'],
+    table: GET_ONLY,
+    exportBucket: ['link'],
   },
   {
     method: 'POST',
@@ -571,11 +621,15 @@ export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.meth
 
 /**
  * The header that identifies the caller of a route that is not public: the customer's
- * token on the customer routes, an API key on all others. The stack's two authorizers
- * and the local server's cache of their answers both key on it.
+ * token on the customer routes, an API key on all others. The stack's two cached
+ * authorizers and the local server's cache of their answers both key on it. A route both
+ * may call (GET /v1/exports/{id}) is `either`: its authorizer reads whichever is sent (the
+ * key if both are), uncached, since API Gateway caches only on a credential every request has.
  */
-export const identityHeaderOf = (route: Route): 'authorization' | 'x-api-key' =>
-  route.roles !== 'public' && route.roles.includes('customer') ? 'authorization' : 'x-api-key';
+export function identityHeaderOf(route: Route): 'authorization' | 'x-api-key' | 'either' {
+  if (route.roles === 'public' || !route.roles.includes('customer')) return 'x-api-key';
+  return route.roles.every((role) => role === 'customer') ? 'authorization' : 'either';
+}
 
 const byKey = new Map(routes.map((r) => [routeKey(r), r]));
 

@@ -296,6 +296,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/customers/{id}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export everything held about a customer (GDPR Art. 15, 20)
+         * @description Records the request and answers at once; the `exports` job (every minute in AWS, every 2 s under npm start; POST /v1/jobs/exports runs it now) writes the document, and GET /v1/exports/{id}, by the same API key, then links to it. The document (JSON, `"format": "loyalty-export/1"`) holds everything kept about the customer: `customer` (profile and identifiers, as GET /v1/customers/{id}), `balances` (available, pending, held, lifetime, tier, cash value), `cadence` (with the purchase days kept), `lapse` (status, when, the reason recorded), `ledger` (every entry, newest first, as the activity pages list them; merges included), `purchases` (each as GET /v1/purchases/{id}, with its lines and `refunds`), `redemptions`, `redemptionCodes`, `campaigns` (each campaign its ledger names, with the points it awarded), `merges`, `events` (the outbox events naming the customer) and `webhookDeliveries` (of those events, to the endpoints that exist). No size limit: it is streamed as it is read. It is kept 7 days (in AWS in the stack's own encrypted, private bucket), then deleted with its export.
+         *
+         *     Roles: admin, app.
+         */
+        post: operations["requestCustomerExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export everything held about me (GDPR Art. 15, 20)
+         * @description The token's own customer, as POST /v1/customers/{id}/exports: GET /v1/exports/{id} with a token of the same customer then links to the document.
+         *
+         *     Roles: customer.
+         */
+        post: operations["requestMyExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An export's status and, once ready, a link to its document
+         * @description Only for the credential that requested it: the same API key, or a token of the same customer (any other caller gets 404, as for an export that does not exist). Once `ready`, `url` is a link to the document valid until `expiresAt`: an hour (never past the export's 7 days), a fresh one at each call. In AWS it is a presigned S3 GET (it may stop working earlier if the signing function's credentials expire first: ask again); under npm start a link to the local server signed with a local secret (HMAC-SHA256), whose forgery or expiry is 403 `forbidden`. `failed`: three runs could not write it; request another.
+         *
+         *     Roles: admin, app, customer.
+         */
+        get: operations["getExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/purchases": {
         parameters: {
             query?: never;
@@ -892,6 +958,28 @@ export interface paths {
          *     Roles: admin.
          */
         post: operations["runDeliverWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the exports job now, as of asOf
+         * @description Every minute in AWS (EventBridge Scheduler; every 2 s in the local server): writes the document of each export requested (at most 10 a run, oldest first), streamed into the exports' bucket. Each is claimed for the run first, so overlapping runs write it once; one not finished by the run's end (the scheduled function has 15 minutes) is started again by the next, and one that fails is tried a minute later, `failed` after 3 attempts. Why a schedule rather than an invocation per request: the request stays one transaction with nothing to call, a failed run is retried by the next like every job, and a missed run raises the job alarm; an export is ready within a minute or two. The body (optional) is `{"asOf", "dryRun"}`: asOf defaults to now; more than 5 minutes ahead is 422 `invalid-as-of` unless dryRun is true, which counts what the run would do and changes nothing.
+         *
+         *     Roles: admin.
+         */
+        post: operations["runExports"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1539,6 +1627,39 @@ export interface components {
              * @description At most 1 hour after minting
              */
             expiresAt: string;
+        };
+        Export: {
+            /** @description `exp_` + ULID */
+            id: string;
+            /**
+             * @description running until the exports job has written the document; failed after 3 attempts
+             * @enum {string}
+             */
+            status: "running" | "ready" | "failed";
+            /**
+             * Format: uri
+             * @description When ready: a link to the document (JSON), valid until expiresAt
+             */
+            url?: string;
+            /**
+             * Format: date-time
+             * @description When ready: the link's expiry, at most 1 hour on
+             */
+            expiresAt?: string;
+        };
+        ExportRunResult: {
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            asOf: string;
+            /** @description Documents this run wrote */
+            exported: number;
+            /** @description Exports that failed for good this run (after 3 attempts) */
+            failed: number;
+            /** @description false if exports were left for the next run (the run ran out of time) */
+            complete: boolean;
+            dryRun?: boolean;
         };
         RedemptionCode: {
             /** @description 8 characters, single use */
@@ -3426,6 +3547,326 @@ export interface operations {
                 };
             };
             /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestCustomerExport: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: the same key and request return the stored result for 48 h. Scoped to the calling API key. Missing: 400 `idempotency-key-required`. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, running */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /**
+             * @description - `idempotency-key-required`: No Idempotency-Key header
+             *     - `validation-failed`: The Idempotency-Key is not 1..255 printable ASCII characters
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such customer
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `idempotency-key-reused`: The key was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestMyExport: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: the same key and request return the stored result for 48 h. Scoped to the calling API key. Missing: 400 `idempotency-key-required`. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, running */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /**
+             * @description - `idempotency-key-required`: No Idempotency-Key header
+             *     - `validation-failed`: The Idempotency-Key is not 1..255 printable ASCII characters
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `idempotency-key-reused`: The key was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such export, not yours, or older than 7 days
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6542,6 +6983,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookRunResult"];
+                };
+            };
+            /**
+             * @description - `validation-failed`: The body is missing, not JSON, or fails the schema
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `invalid-as-of`: asOf is more than 5 minutes ahead and dryRun is not true (and the deployment does not run with LOYALTY_ALLOW_FUTURE_ASOF=1, for simulations) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["JobRun"];
+            };
+        };
+        responses: {
+            /** @description How many documents the run wrote */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRunResult"];
                 };
             };
             /**

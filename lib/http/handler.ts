@@ -12,7 +12,7 @@ import type * as z from 'zod/mini';
 import { DomainError, type FieldError, payloadTooLarge, validationFailed } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
-import { bodyLimitOf, findRoute, type Route } from '../routes.ts';
+import { bodyLimitOf, findRoute, identityHeaderOf, type Route } from '../routes.ts';
 import type { Answer } from '../usecases/change.ts';
 import { problemResponse, toProblem } from './problem.ts';
 
@@ -224,11 +224,12 @@ function principalOf(event: HttpEvent): Principal | undefined {
 export function checkAccess(route: Route, principal: Principal | undefined): void {
   if (route.roles === 'public') return;
   if (!principal) {
+    const token = 'a valid customer token as Authorization: Bearer <token>';
+    const key = 'a valid API key in x-api-key';
+    const header = identityHeaderOf(route);
     throw new DomainError(
       'unauthorized',
-      route.roles.includes('customer')
-        ? 'Send a valid customer token as Authorization: Bearer <token>'
-        : 'Send a valid API key in x-api-key',
+      `Send ${header === 'either' ? `${key} or ${token}` : header === 'authorization' ? token : key}`,
     );
   }
   if (!route.roles.includes(principal.role)) {

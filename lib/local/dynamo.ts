@@ -78,8 +78,17 @@ export function dynamoLocalCommand(dataDir?: string): { args: string[]; cwd: str
   };
 }
 
-/** What the local runtime keeps in its data directory (the database, the secret, locks). */
-const DATA_FILES = ['shared-local-instance.db', 'token-secret', LOCK_FILE, 'dynamodb-local.lock'];
+/**
+ * What the local runtime keeps in its data directory (the database, the secret, locks, and
+ * customers' export documents in `exports/`).
+ */
+const DATA_FILES = [
+  'shared-local-instance.db',
+  'token-secret',
+  LOCK_FILE,
+  'dynamodb-local.lock',
+  'exports',
+];
 
 /**
  * The data directory, created if need be, readable by its owner only: the directory

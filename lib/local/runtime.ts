@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { jobs } from '../routes.ts';
@@ -50,6 +51,20 @@ function tokenSecret(dataDir: string | undefined): string {
   if (!existsSync(file))
     writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Where customers' export documents go (exports/files.ts): `exports/` in the data directory
+ * (mode 700, its files 600), or a directory of this start's own when nothing is on disk,
+ * removed at stop. LOYALTY_EXPORT_DIR, if set, is used as it is.
+ */
+function exportDir(dataDir: string | undefined): { dir: string; temporary: boolean } {
+  const given = process.env.LOYALTY_EXPORT_DIR;
+  if (given) return { dir: given, temporary: false };
+  if (!dataDir) return { dir: mkdtempSync(join(tmpdir(), 'loyalty-exports-')), temporary: true };
+  const dir = join(dataDir, 'exports');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return { dir, temporary: false };
 }
 
 /** An admin key exists after start: the given one, or one generated on first start. */
@@ -114,12 +129,15 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let dynamo: DynamoLocal | undefined;
   if (!options.dynamoEndpoint) dynamo = await startDynamoLocal({ dataDir: options.dataDir });
   const endpoint = options.dynamoEndpoint ?? (dynamo as DynamoLocal).endpoint;
+  let exportFiles: { dir: string; temporary: boolean } | undefined;
   try {
     process.env.LOYALTY_TABLE = options.tableName ?? 'loyalty';
     process.env.DYNAMODB_ENDPOINT = endpoint;
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     process.env.LOYALTY_TOKEN_SECRET ||= tokenSecret(options.dataDir);
+    exportFiles = exportDir(options.dataDir);
+    process.env.LOYALTY_EXPORT_DIR = exportFiles.dir;
     await ensureTable(endpoint, tableName());
     await ensureProgram();
     const generatedAdminKey = await bootstrapAdminKey(options.adminKey);
@@ -128,6 +146,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       options.host,
       options.authorizerCacheSeconds,
     );
+    // Links to export documents point at this server (exports/files.ts).
+    process.env.LOYALTY_EXPORT_LINK_BASE = server.url;
     const timers = options.runJobs ? scheduleJobs() : [];
     return {
       url: server.url,
@@ -139,10 +159,12 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         for (const timer of timers) clearInterval(timer);
         await server.close();
         await dynamo?.stop();
+        if (exportFiles?.temporary) rmSync(exportFiles.dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await dynamo?.stop();
+    if (exportFiles?.temporary) rmSync(exportFiles.dir, { recursive: true, force: true });
     throw error;
   }
 }

@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import type { Context } from 'aws-lambda';
 import { bundleConsole } from '../console/bundle.ts';
 import { DomainError, payloadTooLarge } from '../errors.ts';
+import { LOCAL_EXPORTS_PATH, linkedDocument } from '../exports/files.ts';
 import { LOCAL_CONSOLE_DIR } from '../http/assets.ts';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../http/handler.ts';
 import { problemResponse, toProblem } from '../http/problem.ts';
@@ -204,7 +206,10 @@ async function toEvent(
 function cachedAuthorizer(ttlMs: number) {
   const cache = new Map<string, { context: AuthorizerContext; until: number }>();
   return async (event: HttpEvent, route: Route): Promise<AuthorizerContext> => {
-    const header = identityHeaderOf(route);
+    const named = identityHeaderOf(route);
+    // As the stack's uncached authorizer of such routes: whichever credential is sent.
+    if (named === 'either') return authorize(event, undefined);
+    const header = named;
     const identity = event.headers[header] ?? '';
     const key = `${header}:${createHash('sha256').update(identity).digest('base64url')}`;
     const now = Date.now();
@@ -221,14 +226,17 @@ function cachedAuthorizer(ttlMs: number) {
   };
 }
 
-async function authorize(event: HttpEvent, identity: string): Promise<AuthorizerContext> {
+async function authorize(
+  event: HttpEvent,
+  identity: string | undefined,
+): Promise<AuthorizerContext> {
   const authorizer = await handlerOf(authorizerFunction.fn);
   const result = (await authorizer(
     {
       version: '2.0',
       type: 'REQUEST',
       routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
-      identitySource: [identity],
+      identitySource: identity === undefined ? [] : [identity],
       routeKey: event.routeKey,
       rawPath: event.rawPath,
       rawQueryString: event.rawQueryString,
@@ -264,6 +272,10 @@ async function serve(
   const question = target.indexOf('?');
   const rawPath = question < 0 ? target : target.slice(0, question);
   const rawQuery = question < 0 ? '' : target.slice(question + 1);
+  if (rawPath.startsWith(LOCAL_EXPORTS_PATH) && req.method === 'GET') {
+    await serveExportDocument(res, rawPath, rawQuery);
+    return;
+  }
   try {
     const found = match(req.method ?? 'GET', rawPath);
     const fn = found?.route.fn ?? fallbackFunction.fn;
@@ -279,6 +291,32 @@ async function serve(
     const handler = await handlerOf(fn);
     send(res, (await handler(event, lambdaContext(fn))) as HttpResult);
   } catch (error) {
+    if (toProblem(error).status >= 500) console.error(error);
+    send(res, problemResponse(error, rawPath));
+  }
+}
+
+/**
+ * A customer's export document behind its signed link (exports/files.ts), which only this
+ * local server serves: in AWS the link is a presigned S3 one. A forged, altered or expired
+ * link is a 403 problem+json, a document no longer kept 404.
+ */
+async function serveExportDocument(res: ServerResponse, rawPath: string, rawQuery: string) {
+  try {
+    const name = rawPath.slice(LOCAL_EXPORTS_PATH.length);
+    const { stream, bytes } = await linkedDocument(name, new URLSearchParams(rawQuery), new Date());
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(bytes),
+      'content-disposition': `attachment; filename="${name}"`,
+      'cache-control': 'no-store',
+    });
+    await pipeline(stream, res);
+  } catch (error) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     if (toProblem(error).status >= 500) console.error(error);
     send(res, problemResponse(error, rawPath));
   }

@@ -276,6 +276,58 @@ export const operations: Record<string, Operation> = {
     responseDescription: 'One page of ledger entries',
     errors: [['validation-failed', 'Bad limit, or a cursor not issued for this list']],
   },
+  requestCustomerExport: {
+    tag: 'customers',
+    summary: 'Export everything held about a customer (GDPR Art. 15, 20)',
+    description:
+      'Records the request and answers at once; the `exports` job (every minute in AWS, ' +
+      'every 2 s under npm start; POST /v1/jobs/exports runs it now) writes the document, ' +
+      'and GET /v1/exports/{id}, by the same API key, then links to it. ' +
+      'The document (JSON, `"format": "loyalty-export/1"`) holds everything kept about the ' +
+      'customer: `customer` (profile and identifiers, as GET /v1/customers/{id}), `balances` ' +
+      '(available, pending, held, lifetime, tier, cash value), `cadence` (with the purchase ' +
+      'days kept), `lapse` (status, when, the reason recorded), `ledger` (every entry, newest ' +
+      'first, as the activity pages list them; merges included), `purchases` (each as GET ' +
+      '/v1/purchases/{id}, with its lines and `refunds`), `redemptions`, `redemptionCodes`, ' +
+      '`campaigns` (each campaign its ledger names, with the points it awarded), `merges`, ' +
+      '`events` (the outbox events naming the customer) and `webhookDeliveries` (of those ' +
+      'events, to the endpoints that exist). No size limit: it is streamed as it is read. ' +
+      "It is kept 7 days (in AWS in the stack's own encrypted, private bucket), then deleted " +
+      'with its export.',
+    idempotent: true,
+    status: 202,
+    response: 'Export',
+    responseDescription: 'The export, running',
+    errors: [['not-found', 'No such customer']],
+  },
+  requestMyExport: {
+    tag: 'me',
+    summary: 'Export everything held about me (GDPR Art. 15, 20)',
+    description:
+      "The token's own customer, as POST /v1/customers/{id}/exports: GET /v1/exports/{id} " +
+      'with a token of the same customer then links to the document.',
+    idempotent: true,
+    status: 202,
+    response: 'Export',
+    responseDescription: 'The export, running',
+  },
+  getExport: {
+    tag: 'customers',
+    summary: "An export's status and, once ready, a link to its document",
+    description:
+      'Only for the credential that requested it: the same API key, or a token of the same ' +
+      'customer (any other caller gets 404, as for an export that does not exist). Once ' +
+      '`ready`, `url` is a link to the document valid until `expiresAt`: an hour (never past ' +
+      "the export's 7 days), a fresh one at each call. In AWS it is a presigned S3 GET (it " +
+      "may stop working earlier if the signing function's credentials expire first: ask again); " +
+      'under npm start a link to the local server signed with a local secret (HMAC-SHA256), ' +
+      'whose forgery or expiry is 403 `forbidden`. `failed`: three runs could not write it; ' +
+      'request another.',
+    status: 200,
+    response: 'Export',
+    responseDescription: 'The export',
+    errors: [['not-found', 'No such export, not yours, or older than 7 days']],
+  },
   createRedemptionCode: {
     tag: 'me',
     summary: 'A single-use redemption code: the customer says yes to one redemption',
@@ -374,6 +426,25 @@ export const operations: Record<string, Operation> = {
     status: 200,
     response: 'ReleaseHoldsResult',
     responseDescription: 'How many holds were released',
+  },
+  runExports: {
+    tag: 'jobs',
+    summary: 'Run the exports job now, as of asOf',
+    description:
+      'Every minute in AWS (EventBridge Scheduler; every 2 s in the local server): writes the ' +
+      'document of each export requested (at most 10 a run, oldest first), streamed into the ' +
+      "exports' bucket. Each is claimed for the run first, so overlapping runs write it once; " +
+      "one not finished by the run's end (the scheduled function has 15 minutes) is started " +
+      'again by the next, and one that fails is tried a minute later, `failed` after 3 ' +
+      'attempts. Why a schedule rather than an invocation per request: the request stays one ' +
+      'transaction with nothing to call, a failed run is retried by the next like every job, ' +
+      'and a missed run raises the job alarm; an export is ready within a minute or two. ' +
+      JOB_BODY,
+    body: jobRunSchema,
+    bodyOptional: true,
+    status: 200,
+    response: 'ExportRunResult',
+    responseDescription: 'How many documents the run wrote',
   },
   runActivatePending: customerJob(
     'activate-pending',

@@ -701,6 +701,29 @@ const redemptionCodeSchema = z.object({
   expiresAt: z.iso.datetime().describe('10 minutes after creation'),
 });
 
+const exportSchema = z.object({
+  id: z.string().describe('`exp_` + ULID'),
+  status: z
+    .enum(['running', 'ready', 'failed'])
+    .describe('running until the exports job has written the document; failed after 3 attempts'),
+  url: z
+    .string()
+    .meta({ format: 'uri' })
+    .optional()
+    .describe('When ready: a link to the document (JSON), valid until expiresAt'),
+  expiresAt: timestamp.optional().describe("When ready: the link's expiry, at most 1 hour on"),
+});
+
+const exportRunSchema = z.object({
+  asOf: timestamp,
+  exported: z.int().describe('Documents this run wrote'),
+  failed: z.int().describe('Exports that failed for good this run (after 3 attempts)'),
+  complete: z
+    .boolean()
+    .describe('false if exports were left for the next run (the run ran out of time)'),
+  dryRun: z.boolean().optional(),
+});
+
 const sessionTokenSchema = z.object({
   token: z.string().describe('Send as `Authorization: Bearer <token>` to /v1/me routes'),
   expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
@@ -829,6 +852,8 @@ export const named: Record<string, z.core.$ZodType> = {
   NewApiKey: newApiKeySchema,
   Health: healthSchema,
   SessionToken: sessionTokenSchema,
+  Export: exportSchema,
+  ExportRunResult: exportRunSchema,
   RedemptionCode: redemptionCodeSchema,
   Redemption: redemptionSchema,
   Settlement: settlementSchema,

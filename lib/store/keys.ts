@@ -90,6 +90,13 @@ export const keys = {
   }),
   /** How far giving customers stored before the RemindDue index their remindLot has got. */
   remindIndexState: (): Key => ({ PK: 'JOBS', SK: 'REMIND_INDEX' }),
+  /** A customer's data export: who asked, its status, where its document is (store/exports.ts). */
+  export: (id: string): Key => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
+  /** An export listed under its customer, so an erase finds every one with one Query. */
+  customerExport: (customerId: string, id: string): Key => ({
+    PK: `CUS#${customerId}`,
+    SK: `${EXPORT_PREFIX}${id}`,
+  }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,
@@ -98,6 +105,8 @@ export const keys = {
 };
 
 export const EVENTS_PARTITION = 'EVENTS';
+/** The sort-key prefix of a customer's exports under the customer's partition. */
+export const EXPORT_PREFIX = 'EXPORT#';
 export const EVENT_PREFIX = 'EVT#';
 
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
@@ -130,4 +139,18 @@ export const indexKeys = {
     GSI1SK: `${capturedAt}#${redemptionId}`,
   }),
   settlementPartition: (partnerId: string) => `SETTLE#${partnerId}`,
+  /** An export waiting for the exports job, by when it is next due (store/exports.ts). */
+  exportDue: (runAt: string, exportId: string) => ({
+    GSI1PK: EXPORTS_DUE,
+    GSI1SK: `${runAt}#${exportId}`,
+  }),
+  /** A redemption code under its customer (an export lists them; a code lives 10 minutes). */
+  customerCode: (customerId: string, createdAt: string, code: string) => ({
+    GSI1PK: `CODES#${customerId}`,
+    GSI1SK: `${createdAt}#${code}`,
+  }),
+  customerCodes: (customerId: string) => `CODES#${customerId}`,
 };
+
+/** GSI1's one partition of exports still to write (few at a time: no shards). */
+export const EXPORTS_DUE = 'EXPORTS';

@@ -130,6 +130,10 @@ describe('the role matrix of the route table', () => {
     ['GET', () => '/v1/me', undefined, ['customer']],
     ['GET', () => '/v1/me/activity', undefined, ['customer']],
     ['POST', () => '/v1/me/redemption-codes', undefined, ['customer']],
+    ['POST', () => `/v1/customers/${customerId}/exports`, undefined, ['admin', 'app']],
+    ['POST', () => '/v1/me/exports', undefined, ['customer']],
+    // Another caller's export, or none: 404 to the roles allowed, 403 to pos and partner.
+    ['GET', () => '/v1/exports/exp_x', undefined, ['admin', 'app', 'customer']],
     ['POST', () => '/v1/redemptions', {}, ['admin', 'pos', 'partner']],
     ['GET', () => '/v1/redemptions/red_x', undefined, ['admin', 'pos', 'partner']],
     ['POST', () => '/v1/redemptions/red_x/capture', undefined, ['admin', 'pos', 'partner']],
@@ -182,6 +186,7 @@ describe('the role matrix of the route table', () => {
     ['POST', () => '/v1/imports/purchases', { items: [{}] }, ['admin']],
     ['POST', () => '/v1/jobs/expiry-reminders', {}, ['admin']],
     ['POST', () => '/v1/jobs/deliver-webhooks', {}, ['admin']],
+    ['POST', () => '/v1/jobs/exports', {}, ['admin']],
     ['POST', () => '/v1/webhook-endpoints', {}, ['admin']],
     ['GET', () => '/v1/webhook-endpoints', undefined, ['admin']],
     ['GET', () => '/v1/webhook-endpoints/whe_x', undefined, ['admin']],
@@ -197,7 +202,7 @@ describe('the role matrix of the route table', () => {
         ([method, path]) =>
           `${method} ${path()
             .split('?')[0]
-            ?.replace(/(cus|red|ptn|pur|key|cmp|whe)_[0-9A-Za-z]+/g, '{id}')}`,
+            ?.replace(/(cus|red|ptn|pur|key|cmp|whe|exp)_[0-9A-Za-z]+/g, '{id}')}`,
       ),
     );
     const secured = routes.filter((r) => r.roles !== 'public').map((r) => routeKey(r));

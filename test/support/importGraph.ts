@@ -1,6 +1,6 @@
 /**
  * The layers, read from the imports alone (type-only imports included): no import circle,
- * and no import up. Bottom to top: lib/domain, the store (lib/store, lib/webhooks), the use
+ * and no import up. Bottom to top: lib/domain, the store (lib/store, lib/webhooks, lib/exports), the use
  * cases (lib/usecases, lib/events), the route table (lib/routes.ts), lib/http, and on top
  * the rest (lib/local, lib/import, lib/console, functions, infra). The shared leaves
  * (errors, config, ids, principal, tokens, and every file of lib/schemas/) any layer may
@@ -25,7 +25,9 @@ const SHARED = new Set(
 function layerOf(file: string): [string, number] {
   if (SHARED.has(file) || file.startsWith('lib/schemas/')) return ['shared', -1];
   if (file.startsWith('lib/domain/')) return ['domain', 0];
-  if (file.startsWith('lib/store/') || file.startsWith('lib/webhooks/')) return ['store', 1];
+  if (['lib/store/', 'lib/webhooks/', 'lib/exports/'].some((dir) => file.startsWith(dir))) {
+    return ['store', 1];
+  }
   if (file.startsWith('lib/usecases/') || file.startsWith('lib/events/')) return ['usecases', 2];
   if (file === 'lib/routes.ts') return ['routes', 3];
   if (file.startsWith('lib/http/')) return ['http', 4];
