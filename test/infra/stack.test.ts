@@ -4,6 +4,7 @@ import { buildApp } from '../../infra/stack.ts';
 import {
   authorizerFunction,
   fallbackFunction,
+  identityHeaderOf,
   jobs,
   type Route,
   routeKey,
@@ -208,10 +209,22 @@ describe('HTTP API', () => {
 
   it('authorizes API keys and customer tokens with the authorizer function, cached', () => {
     const authorizers = ofType('AWS::ApiGatewayV2::Authorizer');
-    expect(authorizers).toHaveLength(2);
+    expect(authorizers).toHaveLength(3);
     const bySource = new Map(
-      authorizers.map(([id, a]) => [a.Properties.IdentitySource[0] as string, [id, a] as const]),
+      authorizers.map(([id, a]) => [
+        (a.Properties.IdentitySource[0] as string | undefined) ?? 'either',
+        [id, a] as const,
+      ]),
     );
+    // The routes both may call (GET /v1/exports/{id}): whichever is sent, uncached.
+    const [eitherAuthorizer, either] = bySource.get('either')!;
+    expect(either.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      IdentitySource: [],
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    expect(functionIn(either.Properties.AuthorizerUri)).toBe(functionFor(authorizerFunction.fn));
     for (const source of ['$request.header.x-api-key', '$request.header.Authorization']) {
       const [, authorizer] = bySource.get(source)!;
       expect(authorizer.Properties).toMatchObject({
@@ -228,7 +241,13 @@ describe('HTTP API', () => {
     const [keyAuthorizer] = bySource.get('$request.header.x-api-key')!;
     const [tokenAuthorizer] = bySource.get('$request.header.Authorization')!;
     for (const route of routes.filter((r) => r.roles !== 'public')) {
-      const expected = route.roles.includes('customer') ? tokenAuthorizer : keyAuthorizer;
+      const header = identityHeaderOf(route);
+      const expected =
+        header === 'either'
+          ? eitherAuthorizer
+          : header === 'authorization'
+            ? tokenAuthorizer
+            : keyAuthorizer;
       expect(routeResource(route).Properties.AuthorizerId, routeKey(route)).toEqual({
         Ref: expected,
       });
@@ -317,7 +336,10 @@ describe('functions', () => {
           },
         },
       });
-      expect(f.Properties.Timeout).toBeLessThanOrEqual(300);
+      // The exports job alone has Lambda's 15 minutes (a long ledger; see routes.ts).
+      expect(f.Properties.Timeout).toBeLessThanOrEqual(
+        id === functionFor('runExports') ? 900 : 300,
+      );
       // Jobs as of the future are for simulations only: never in a deployed stack.
       expect(f.Properties.Environment.Variables, id).not.toHaveProperty(
         'LOYALTY_ALLOW_FUTURE_ASOF',
@@ -482,6 +504,24 @@ describe('IAM', () => {
         expect(s.Resource).toEqual({ 'Fn::GetAtt': [ofType('AWS::KMS::Key')[0]![0], 'Arn'] });
         continue;
       }
+      const s3 = asList<string>(s.Action).filter((a) => a.startsWith('s3:'));
+      if (s3.length > 0) {
+        // The exports' bucket: each use's actions, on its objects only (infra/functions.ts).
+        const uses = [...routes, ...jobs].find((r) => r.fn === fn && r.exportBucket)?.exportBucket;
+        expect(uses, fn).toBeDefined();
+        const expected = (uses ?? []).flatMap((use) =>
+          use === 'write'
+            ? ['s3:PutObject', 's3:AbortMultipartUpload']
+            : use === 'link'
+              ? ['s3:GetObject']
+              : ['s3:DeleteObject'],
+        );
+        expect(asList<string>(s.Action).sort()).toEqual(expected.sort());
+        expect(s.Resource).toEqual({
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [ofType('AWS::S3::Bucket')[0]![0], 'Arn'] }, '/*']],
+        });
+        continue;
+      }
       const readsSecret = asList<string>(s.Action).every((a) => a.startsWith('secretsmanager:'));
       if (readsSecret) {
         expect(
@@ -494,6 +534,54 @@ describe('IAM', () => {
       } else {
         expect(asList<string>(s.Action).every((a) => XRAY_ACTIONS.has(a))).toBe(true);
       }
+    }
+  });
+});
+
+describe("the exports' bucket", () => {
+  it('is encrypted, private, HTTPS only, and empties itself after 7 days', () => {
+    const [[bucketId, bucket]] = ofType('AWS::S3::Bucket') as [[string, any]];
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+        ],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          expect.objectContaining({
+            ExpirationInDays: 7,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: 'Enabled',
+          }),
+        ],
+      },
+    });
+    const [[, policy]] = ofType('AWS::S3::BucketPolicy') as [[string, any]];
+    expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 's3:*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  });
+
+  it('is used by exactly the functions that say so, with their names of it', () => {
+    const users = [...routes, ...jobs].filter((r) => r.exportBucket).map((r) => r.fn);
+    expect([...new Set(users)].sort()).toEqual(['getExport', 'runExports']);
+    const [[bucketId]] = ofType('AWS::S3::Bucket') as [[string, unknown]];
+    for (const [id, f] of ofType('AWS::Lambda::Function')) {
+      const named = f.Properties.Environment?.Variables?.LOYALTY_EXPORT_BUCKET;
+      const user = users.some((fn) => functionFor(fn) === id);
+      expect(named, id).toEqual(user ? { Ref: bucketId } : undefined);
     }
   });
 });
@@ -511,6 +599,7 @@ describe('jobs', () => {
       'deliver-webhooks',
       'expire-points',
       'expiry-reminders',
+      'exports',
       'lapse-scan',
       'release-holds',
       'review-tiers',
