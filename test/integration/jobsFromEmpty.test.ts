@@ -73,6 +73,7 @@ describe('every job, first run on an empty programme', () => {
         'deliver-webhooks',
         'expire-points',
         'expiry-reminders',
+        'exports',
         'lapse-scan',
         'release-holds',
         'review-tiers',
@@ -150,6 +151,11 @@ describe('every job, first run on an empty programme', () => {
       });
       expect(await job('review-tiers', now + 70 * DAY)).toMatchObject({ tiersChanged: 1 });
       expect((await job('roll-up-reports')).rolledDays).toBeGreaterThan(0);
+      // An export requested by the admin: the next run writes its document.
+      const requested = await call('POST', `/v1/customers/${lapser}/exports`, undefined, 'exp-1');
+      expect(requested.status).toBe(202);
+      expect(await job('exports')).toMatchObject({ exported: 1, failed: 0, complete: true });
+      expect((await call('GET', `/v1/exports/${requested.body.id}`)).body.status).toBe('ready');
       const delivered = await job('deliver-webhooks');
       expect(delivered).toMatchObject({ failed: 0 });
       expect(delivered.delivered).toBeGreaterThan(0);
