@@ -271,6 +271,8 @@ const fx = {
   /** One webhook endpoint the fuzz reads, rotates and pings; another it may delete. */
   webhookEndpointId: '',
   throwawayWebhookEndpointId: '',
+  /** An export the admin key requested (GET /v1/exports/{id} answers only that key). */
+  exportId: '',
   program: {} as Record<string, unknown>,
   realCursors: [] as string[],
   idempotentRoutes: new Set<string>(),
@@ -400,6 +402,14 @@ beforeAll(async () => {
     );
   fx.webhookEndpointId = (await endpoint('fuzz')).id;
   fx.throwawayWebhookEndpointId = (await endpoint('throwaway')).id;
+  fx.exportId = (
+    await ok(
+      'POST',
+      `/v1/customers/${fx.customerId}/exports`,
+      { headers: { 'idempotency-key': nextKey() } },
+      202,
+    )
+  ).id;
 
   fx.program = await ok('GET', '/v1/program', {}, 200);
   for (const [path, options] of [
@@ -551,6 +561,7 @@ function realIdsFor(route: Route): string[] {
     stores: [fx.storeId],
     'api-keys': [fx.throwawayKeyId],
     campaigns: [fx.campaignId],
+    exports: [fx.exportId],
     // DELETE removes its endpoint: the routes after it in the table keep theirs.
     'webhook-endpoints': [
       route.method === 'DELETE' ? fx.throwawayWebhookEndpointId : fx.webhookEndpointId,
