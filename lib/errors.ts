@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'invalid-state'
   | 'rate-limited'
   | 'refund-exceeds-purchase'
+  | 'merge-blocked'
+  | 'customer-erased'
   | 'unsupported-media-type'
   | 'invalid-as-of'
   | 'internal-error'

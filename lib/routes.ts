@@ -87,7 +87,7 @@ const PUT_ONLY: TableAction[] = ['PutItem'];
 const QUERY_ONLY: TableAction[] = ['Query'];
 /** An item and a list: a partner's settlement, the lapsed customers, an endpoint's deliveries. */
 const GET_AND_QUERY: TableAction[] = ['GetItem', 'Query'];
-/** Reads an item and writes one: a new API key, a webhook endpoint's ping (logged). */
+/** Reads an item and writes one: a new API key, a webhook endpoint's ping (logged), a code. */
 const GET_AND_PUT: TableAction[] = ['GetItem', 'PutItem'];
 /**
  * Reads a customer and writes, lazily, whatever fell due (pending, expiry, tier review).
@@ -107,6 +107,20 @@ const CAMPAIGN_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem'];
  * gives back its lapsed hold), adjustments, the import batches.
  */
 const CUSTOMER_WRITE: TableAction[] = ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'];
+/**
+ * An erase: the customer, their ledger newest first and their codes (GSI1), their open
+ * redemptions (BatchGetItem), the answers kept for replays rewritten (PutItem), the
+ * identifiers deleted and the codes cancelled in the transaction, their exports deleted.
+ */
+const ERASE: TableAction[] = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+];
 /** The counts by day (store/reports.ts), never the customers: the retention and daily reports. */
 const REPORT_READ: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
 /**
@@ -331,6 +345,15 @@ export const routes: Route[] = [
   },
   { method: 'GET', path: '/v1/me', fn: 'getMe', roles: ['customer'], table: SETTLING_READ },
   {
+    method: 'POST',
+    path: '/v1/me/erase',
+    fn: 'eraseMe',
+    roles: ['customer'],
+    table: ERASE,
+    queriesIndex: true,
+    exportBucket: ['delete'],
+  },
+  {
     method: 'GET',
     path: '/v1/me/activity',
     fn: 'listMyActivity',
@@ -342,7 +365,7 @@ export const routes: Route[] = [
     path: '/v1/me/redemption-codes',
     fn: 'createRedemptionCode',
     roles: ['customer'],
-    table: PUT_ONLY,
+    table: GET_AND_PUT,
   },
   // Customers' data exports: a request is recorded (the export, its entry under the customer
   // and the idempotent answer, in one transaction); the `exports` job writes the document.
@@ -468,6 +491,25 @@ export const routes: Route[] = [
     fn: 'adjustPoints',
     roles: ['admin'],
     table: CUSTOMER_WRITE,
+  },
+  {
+    // Both customers, their ledgers and events, the identifiers moved, the campaigns'
+    // markers (BatchGetItem, PutItem) and the source's redemption codes (GSI1).
+    method: 'POST',
+    path: '/v1/customers/{id}/merge',
+    fn: 'mergeCustomers',
+    roles: ['admin', 'app'],
+    table: JOB,
+    queriesIndex: true,
+  },
+  {
+    method: 'POST',
+    path: '/v1/customers/{id}/erase',
+    fn: 'eraseCustomer',
+    roles: ['admin', 'app'],
+    table: ERASE,
+    queriesIndex: true,
+    exportBucket: ['delete'],
   },
   { method: 'GET', path: '/v1/events', fn: 'listEvents', roles: ['admin'], table: QUERY_ONLY },
   {

@@ -175,7 +175,7 @@ export interface paths {
         };
         /**
          * Read a customer
-         * @description The customer as of now. Whatever fell due since the customer last changed (pending points reaching availableAt, expired points, a tier review) is applied, with its ledger entries, before the answer, whether or not the periodic jobs have run.
+         * @description The customer as of now. Whatever fell due since the customer last changed (pending points reaching availableAt, expired points, a tier review) is applied, with its ledger entries, before the answer, whether or not the periodic jobs have run. A customer merged into another reads as that one (the `id` answered is the survivor's); one erased on request reads as `{id, status: "erased", erasedAt}` and nothing else.
          *
          *     Roles: admin, pos, app.
          */
@@ -248,6 +248,28 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase the token's own customer on request
+         * @description Customer tokens only: as POST /v1/customers/{id}/erase, for themselves. At once: their name, email, phone, externalId, birthDate and the identifiers kept from merges are gone from the customer, from the items that found them (a lookup by them answers 404, and they may enrol again as a new customer), from the answers kept for replays of requests about them (a replay answers without them), and their exports are deleted; open holds are voided, unused redemption codes cancelled, and every available and pending point forfeited by one `erase` ledger entry (the liability falls by their value). The ledger, purchases, refunds and redemptions stay under the bare id, so reports and settlements do not change. The customer reads `{id, status: "erased", erasedAt}` from then on, and every call that would change them answers 409 `customer-erased`. An event `customer.erased` tells your systems to erase what they hold. Outcomes and events carry the bare id only. Idempotent.
+         *
+         *     Roles: customer.
+         */
+        post: operations["eraseMe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -628,6 +650,50 @@ export interface paths {
          *     Roles: admin.
          */
         post: operations["adjustPoints"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge another record of the same customer into this one
+         * @description For duplicates (one enrolment by phone at the till, one by email in the app). In one atomic step everything of `from` moves to this customer: available points keep the day they were earned (and so their expiry), pending points the moment they become available, lifetime points and the tier window spend add up month by month (the tier is re-evaluated at once: it goes up if the spend together earns more, never down), the purchase days join the cadence, and the campaigns that counted `from` count this customer as theirs. This customer gets one `merge-in` ledger entry (+ the points moved), `from` one `merge-out` (- the same), so no point is made or lost, however many purchases race with the merge. `from` becomes `merged`: it keeps nothing, and every later call naming it (purchases, refunds of its purchases, adjustments, customer tokens, GET, activity) acts on this customer, through any chain of merges. Its email, phone and externalId now find this customer: those this customer lacks become its own, the others stay lookup keys of it. An event `customer.merged` `{from, pointsMoved}` is recorded. Refused while `from` has points held by an authorized redemption or a redemption code not yet used or expired. Idempotent.
+         *
+         *     Roles: admin, app.
+         */
+        post: operations["mergeCustomers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a customer on request (the right to be forgotten)
+         * @description At once: their name, email, phone, externalId, birthDate and the identifiers kept from merges are gone from the customer, from the items that found them (a lookup by them answers 404, and they may enrol again as a new customer), from the answers kept for replays of requests about them (a replay answers without them), and their exports are deleted; open holds are voided, unused redemption codes cancelled, and every available and pending point forfeited by one `erase` ledger entry (the liability falls by their value). The ledger, purchases, refunds and redemptions stay under the bare id, so reports and settlements do not change. The customer reads `{id, status: "erased", erasedAt}` from then on, and every call that would change them answers 409 `customer-erased`. An event `customer.erased` tells your systems to erase what they hold. Outcomes and events carry the bare id only. Idempotent.
+         *
+         *     Roles: admin, app.
+         */
+        post: operations["eraseCustomer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1286,7 +1352,7 @@ export interface components {
              * @description Machine-readable; branch on this
              * @enum {string}
              */
-            code: "validation-failed" | "unauthorized" | "forbidden" | "not-found" | "conflict" | "payload-too-large" | "idempotency-key-required" | "idempotency-key-reused" | "idempotency-key-in-use" | "currency-mismatch" | "insufficient-points" | "invalid-redemption-code" | "refund-exceeds-purchase" | "unsupported-media-type" | "invalid-as-of" | "rate-limited" | "invalid-state" | "internal-error" | "service-unavailable";
+            code: "validation-failed" | "unauthorized" | "forbidden" | "not-found" | "conflict" | "payload-too-large" | "idempotency-key-required" | "idempotency-key-reused" | "idempotency-key-in-use" | "currency-mismatch" | "insufficient-points" | "invalid-redemption-code" | "refund-exceeds-purchase" | "merge-blocked" | "customer-erased" | "unsupported-media-type" | "invalid-as-of" | "rate-limited" | "invalid-state" | "internal-error" | "service-unavailable";
             /** @description Human-readable; may change */
             detail?: string;
             /** @description The request path */
@@ -1448,10 +1514,29 @@ export interface components {
                 churnRisk: number | null;
             };
         };
+        /** @description A customer erased on request: nothing else is kept of them but the financial record (ledger, purchases, refunds, redemptions) under this id */
+        ErasedCustomer: {
+            id: string;
+            /** @constant */
+            status: "erased";
+            /**
+             * Format: date-time
+             * @description When the customer was erased on request
+             */
+            erasedAt: string;
+        };
+        /** @description What an erase did */
+        Erasure: {
+            id: string;
+            /** @constant */
+            status: "erased";
+            /** @description The available and pending points forfeited (after open holds were voided), by one `erase` ledger entry: the liability falls by their value */
+            pointsForfeited: number;
+        };
         LedgerEntry: {
             id: string;
             /** @enum {string} */
-            type: "earn" | "refund" | "hold" | "release" | "redeem" | "expire" | "adjust" | "pending" | "activate" | "bonus";
+            type: "earn" | "refund" | "hold" | "release" | "redeem" | "expire" | "adjust" | "pending" | "activate" | "bonus" | "merge-in" | "merge-out" | "erase";
             /** @description Signed effect on available points, so available = the sum of `points`. 0 for `pending` (the points are not available yet) and for `redeem` after a hold (they left available at the hold) */
             points: number;
             /** @description Signed effect on pending points: +N on `pending` and on a pending `bonus` (a referral, pending like its purchase's points), -N on `activate`, and -N on a `refund` inside the pending window (also taking back a pending referral) */
@@ -1476,6 +1561,10 @@ export interface components {
             refundId?: string;
             redemptionId?: string;
             reason?: string;
+            /** @description On a `merge-in` entry: the customer merged into this one, whose points (available, with their earn days, and pending) it brought */
+            mergedFrom?: string;
+            /** @description On a `merge-out` entry: the customer this one was merged into */
+            mergedInto?: string;
             /** @description On a `bonus` entry: the enrolment, birthday or referral campaign that credited it; on a `refund` entry: the referral campaign whose pending points a full refund took back */
             campaignId?: string;
             /** @description On `earn` and `pending` entries: as on the purchase */
@@ -1769,7 +1858,7 @@ export interface components {
             /** @description evt_ + ULID: unique, so a consumer can drop duplicates */
             id: string;
             /** @enum {string} */
-            type: "tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated";
+            type: "tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "customer.merged" | "customer.erased" | "program.lapse-calibrated";
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -1777,7 +1866,7 @@ export interface components {
             at: string;
             /** @description null on program.lapse-calibrated */
             customerId: string | null;
-            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: `{points, expiresAt}` (a lot of points expires within 14 days; once per lot); program.lapse-calibrated (the lapse thresholds in force changed with calibration): `{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: {precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}` */
+            /** @description tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: "purchase"|"review"|"program"|"merge", qualifyingSpend: Money}`; points.expiring: `{points, expiresAt}` (a lot of points expires within 14 days; once per lot); customer.merged: `{from, pointsMoved}` (another record of the customer, `from`, was merged into this one, with its available and pending points); customer.erased: `{}` (the customer asked to be forgotten: erase what you hold of them); program.lapse-calibrated (the lapse thresholds in force changed with calibration): `{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: {precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}` */
             data: {
                 [key: string]: unknown;
             };
@@ -1787,7 +1876,7 @@ export interface components {
             id: string;
             url: string;
             /** @description The event types it receives, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "customer.merged" | "customer.erased" | "program.lapse-calibrated" | "*")[];
             description?: string;
             /** @enum {string} */
             status: "enabled";
@@ -1802,7 +1891,7 @@ export interface components {
             id: string;
             url: string;
             /** @description The event types it receives, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "customer.merged" | "customer.erased" | "program.lapse-calibrated" | "*")[];
             description?: string;
             /** @enum {string} */
             status: "enabled";
@@ -2326,6 +2415,10 @@ export interface components {
             storeId?: string;
             partnerId?: string;
         };
+        CustomerMerge: {
+            /** @description The other record of the same customer: everything of it moves to this one, and it keeps nothing (status merged; every call naming it acts on this one) */
+            from: string;
+        };
         JobRun: {
             /**
              * Format: date-time
@@ -2339,7 +2432,7 @@ export interface components {
             /** @description https; http only to a loopback address on the local runtime. Private, loopback, link-local and metadata addresses are refused, also when a name resolves to one. */
             url: string;
             /** @description The event types to receive, or ["*"] for all */
-            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "program.lapse-calibrated" | "*")[];
+            events: ("tier.changed" | "customer.lapsed" | "customer.reactivated" | "points.expiring" | "customer.merged" | "customer.erased" | "program.lapse-calibrated" | "*")[];
             description?: string;
         };
     };
@@ -3020,13 +3113,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The customer */
+            /** @description The customer (or, erased, that they were) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Customer"];
+                    "application/json": components["schemas"]["Customer"] | components["schemas"]["ErasedCustomer"];
                 };
             };
             /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
@@ -3323,13 +3416,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The customer the token names */
+            /** @description The customer the token names (or, erased, that they were) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Customer"];
+                    "application/json": components["schemas"]["Customer"] | components["schemas"]["ErasedCustomer"];
                 };
             };
             /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
@@ -3365,6 +3458,121 @@ export interface operations {
             };
             /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    eraseMe: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: the same key and request return the stored result for 48 h. Scoped to the calling API key. Missing: 400 `idempotency-key-required`. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customer erased, and the points forfeited */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /**
+             * @description - `idempotency-key-required`: No Idempotency-Key header
+             *     - `validation-failed`: The Idempotency-Key is not 1..255 printable ASCII characters
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `idempotency-key-reused`: The key was used for a different request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3530,6 +3738,24 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `not-found`: The customer the token names no longer exists */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased on request: nothing about them changes */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3974,7 +4200,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `conflict`: This receiptId was already recorded at this store */
+            /**
+             * @description - `customer-erased`: The customer was erased on request: nothing about them changes
+             *     - `conflict`: This receiptId was already recorded at this store
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4666,6 +4895,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `customer-erased`: The customer was erased on request: nothing about them changes */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description - `payload-too-large`: The body is over 65536 bytes */
             413: {
                 headers: {
@@ -4878,6 +5116,15 @@ export interface operations {
             };
             /** @description - `not-found`: An admin's storeId or partnerId does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased on request: nothing about them changes */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5119,7 +5366,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `invalid-state`: Not authorized any more (voided, expired or captured) */
+            /**
+             * @description - `customer-erased`: The customer was erased on request: nothing about them changes
+             *     - `invalid-state`: Not authorized any more (voided, expired or captured)
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5248,7 +5498,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `invalid-state`: Not authorized any more (captured, expired or voided) */
+            /**
+             * @description - `customer-erased`: The customer was erased on request: nothing about them changes
+             *     - `invalid-state`: Not authorized any more (captured, expired or voided)
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5490,6 +5743,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `customer-erased`: The customer was erased on request: nothing about them changes */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description - `payload-too-large`: The body is over 65536 bytes */
             413: {
                 headers: {
@@ -5512,6 +5774,274 @@ export interface operations {
              * @description - `insufficient-points`: The debit would take available points below 0
              *     - `idempotency-key-reused`: The key was used for a different request
              */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    mergeCustomers: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: the same key and request return the stored result for 48 h. Scoped to the calling API key. Missing: 400 `idempotency-key-required`. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 65536 bytes */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerMerge"];
+            };
+        };
+        responses: {
+            /** @description This customer, with everything of `from` */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Customer"];
+                };
+            };
+            /**
+             * @description - `validation-failed`: The body is missing, not JSON, or fails the schema
+             *     - `idempotency-key-required`: No Idempotency-Key header
+             *     - `validation-failed`: The Idempotency-Key is not 1..255 printable ASCII characters
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             *     - `validation-failed`: A customer merged into itself; The change would take the customer's points (available, pending and held together, or lifetime) past 10^13, or the qualifying spend kept for the tier window past 10^15: nothing is written
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such customer, or no such `from`
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `merge-blocked`: `from` has points held, or a usable redemption code
+             *     - `conflict`: `from` was merged already, either customer was erased, or more than 50 records (30 identifiers) would merge into one
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `idempotency-key-reused`: The key was used for a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: the same key and request return the stored result for 48 h. Scoped to the calling API key. Missing: 400 `idempotency-key-required`. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customer erased, and the points forfeited */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /**
+             * @description - `idempotency-key-required`: No Idempotency-Key header
+             *     - `validation-failed`: The Idempotency-Key is not 1..255 printable ASCII characters
+             *     - `validation-failed`: The body nests deeper than 32 levels
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such customer
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `idempotency-key-reused`: The key was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5802,7 +6332,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description - `invalid-state`: The customer is not lapsed */
+            /**
+             * @description - `customer-erased`: The customer was erased on request: nothing about them changes
+             *     - `invalid-state`: The customer is not lapsed
+             */
             409: {
                 headers: {
                     [name: string]: unknown;

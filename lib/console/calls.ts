@@ -37,7 +37,9 @@ async function contactsOf(api: Api, ids: string[], known: Map<string, Customer>)
     const found = await Promise.all(
       batch.map((id) => ok(api.GET('/v1/customers/{id}', { params: { path: { id } } }))),
     );
-    for (const customer of found) known.set(customer.id, customer);
+    // An erased customer has no name or contact left: the list shows their id.
+    for (const customer of found)
+      if (customer.status !== 'erased') known.set(customer.id, customer);
   }
 }
 

@@ -317,17 +317,30 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
   return section;
 }
 
+const readCustomer = (api: ViewContext['api'], id: string) =>
+  ok(api.GET('/v1/customers/{id}', { params: { path: { id } } }));
+
 async function showCustomer(context: ViewContext, area: HTMLElement, id: string): Promise<void> {
   const { api, locale, signal } = context;
   replace(area, loading('the customer'));
-  let customer: Customer;
+  let read: Awaited<ReturnType<typeof readCustomer>>;
   try {
-    customer = await ok(api.GET('/v1/customers/{id}', { params: { path: { id } } }));
+    read = await readCustomer(api, id);
   } catch (error) {
     if (!signal.aborted) replace(area, failure('the customer', error));
     return;
   }
   if (signal.aborted) return;
+  if (read.status === 'erased') {
+    const when = new Date(read.erasedAt).toLocaleDateString(locale, { dateStyle: 'long' });
+    replace(
+      area,
+      h('h2', {}, read.id),
+      h('p', { class: 'erased' }, `Erased on request on ${when}: nothing but their id is kept.`),
+    );
+    return;
+  }
+  const customer: Customer = read;
   const who: Someone = { id: customer.id, name: nameOf(customer) };
   const give = h('button', { type: 'button', class: 'primary' }, 'Give points');
   give.addEventListener('click', async () => {

@@ -2,6 +2,8 @@
  * Campaigns: when one runs, whom it is for, and which of a purchase's spend it matches.
  * What a purchase then earns is in earning.ts.
  */
+
+import type { CustomerState } from './customer.ts';
 import { DAY_MS } from './days.ts';
 import type { Money } from './money.ts';
 
@@ -66,7 +68,7 @@ export function runsOnDay(c: Campaign, dayStart: Date): boolean {
 /** Who the customer was before the purchase, as audiences see it. */
 export interface AudienceMember {
   tierId: string;
-  status: 'active' | 'lapsed';
+  status: CustomerState['status'];
 }
 
 export function inAudience(c: Campaign, who: AudienceMember): boolean {

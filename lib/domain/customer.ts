@@ -10,6 +10,16 @@ import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
 
+/** An identifier that finds a customer. */
+export type IdentifierKind = 'email' | 'phone' | 'externalId';
+export const IDENTIFIER_KINDS: readonly IdentifierKind[] = ['email', 'phone', 'externalId'];
+
+/** An identifier kept as a lookup key of a customer beside its own (from a merge). */
+export interface Alias {
+  kind: IdentifierKind;
+  value: string;
+}
+
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 export interface CustomerState {
   id: string;
@@ -26,7 +36,18 @@ export interface CustomerState {
   spend: MonthlySpend;
   purchases: number;
   lastPurchaseAt?: string;
-  status: 'active' | 'lapsed';
+  /**
+   * `merged`: merged into `mergedInto` (merge.ts), keeping nothing else; every call naming
+   * it acts on that customer. `erased`: its personal data gone, on request.
+   */
+  status: 'active' | 'lapsed' | 'merged' | 'erased';
+  mergedInto?: string;
+  mergedAt?: string;
+  erasedAt?: string;
+  /** Identifiers of records merged into this one that are lookup keys of it too. */
+  aliases?: Alias[];
+  /** How many records were merged into this one (bounded: MAX_MERGES). */
+  merges?: number;
   lapsedAt?: string;
   /** What the win-back call learned (PUT /v1/customers/{id}/lapse-reason); cleared on return. */
   lapseReason?: { reason: LapseReason; note?: string; at: string };
@@ -169,7 +190,8 @@ export interface CustomerView extends CustomerProfile, Pick<CustomerState, 'id' 
     expiringSoon: { points: number; expiresAt: string } | null;
   };
   cashValue: Money;
-  status: CustomerState['status'];
+  /** A merged customer is read as its survivor, an erased one as ErasedCustomerView. */
+  status: 'active' | 'lapsed';
   lastPurchaseAt: string | null;
   lapsedAt: string | null;
   cadence: {
@@ -217,7 +239,7 @@ export function customerView(
       expiringSoon: expiringSoon(customer.lots ?? {}, program.pointsExpireAfterDays, now),
     },
     cashValue: cashValueOf(customer.available, program.cashValue, program.currency),
-    status: customer.status,
+    status: customer.status === 'lapsed' ? 'lapsed' : 'active',
     lastPurchaseAt: customer.lastPurchaseAt ?? null,
     lapsedAt: customer.lapsedAt ?? null,
     cadence: {

@@ -18,7 +18,10 @@ export interface LedgerEntry {
     | 'adjust'
     | 'pending'
     | 'activate'
-    | 'bonus';
+    | 'bonus'
+    | 'merge-in'
+    | 'merge-out'
+    | 'erase';
   points: number;
   pendingPoints?: number;
   balanceAfter: number;
@@ -35,6 +38,9 @@ export interface LedgerEntry {
   refundId?: string;
   redemptionId?: string;
   reason?: string;
+  /** A `merge-in` entry's source (merged into this customer); a `merge-out` entry's survivor. */
+  mergedFrom?: string;
+  mergedInto?: string;
   /** A `bonus` entry's campaign. */
   campaignId?: string;
   /** An `earn` (or `pending`) entry's points by source: base, then each campaign's. */
@@ -46,6 +52,10 @@ export type EventType =
   | 'customer.lapsed'
   | 'customer.reactivated'
   | 'points.expiring'
+  /** Another record of the customer was merged into them (merge.ts). */
+  | 'customer.merged'
+  /** The customer's personal data was erased on request. */
+  | 'customer.erased'
   /** The lapse thresholds in force changed with calibration (no customer: customerId null). */
   | 'program.lapse-calibrated';
 

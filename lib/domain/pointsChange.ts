@@ -23,6 +23,7 @@ import {
 } from './dayStats.ts';
 import { DAY_MS, dayKey } from './days.ts';
 import type { Earning } from './earning.ts';
+import { erasedState } from './erase.ts';
 import { sameShare, shareDay } from './lapsedShareMoves.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import {
@@ -34,6 +35,7 @@ import {
   takeExpired,
 } from './lotArithmetic.ts';
 import { boundPendingLots, type Lots, lotExpiresAt, pendingLotFor, pendingLotOf } from './lots.ts';
+import { joinInto, type Transfer, takeAll } from './merge.ts';
 import { money } from './money.ts';
 import type { Program, Tier } from './program.ts';
 import { boughtOf, isReturn, purchaseEarning } from './purchaseEarning.ts';
@@ -56,6 +58,8 @@ import {
 export class PointsChange {
   #customer: CustomerState;
   readonly expectedVersion: number;
+  /** The customer's status as read: an erased one may not change (customer-erased). */
+  readonly was: CustomerState['status'];
   readonly entries: { version: number; entry: LedgerEntry }[] = [];
   readonly events: DomainEvent[] = [];
   /** What this change adds to the programme's counts by day (dayStats.ts). */
@@ -78,6 +82,7 @@ export class PointsChange {
     private readonly at: Date = asOf,
   ) {
     this.expectedVersion = customer.version;
+    this.was = customer.status;
     this.#customer = {
       ...customer,
       lots: normalisedLots(customer, asOf),
@@ -536,7 +541,56 @@ export class PointsChange {
     return this.record({ type: 'adjust', points, reason });
   }
 
-  private setTier(tier: Tier, spend: number, reason: 'purchase' | 'review' | 'program'): void {
+  /** The source of a merge into `into` (merge.ts): it keeps nothing; one `merge-out` entry. */
+  mergeOut(into: string): Transfer {
+    const day = utcDay(this.at);
+    const { transfer: t, left } = takeAll(this.#customer, into, this.at);
+    this.#customer = left;
+    const pendingPoints = -t.pending || undefined;
+    this.record({ type: 'merge-out', points: -t.available, pendingPoints, mergedInto: into });
+    this.#add(day, 'customers', -1);
+    this.#countShare(day);
+    return t;
+  }
+
+  /** Erased on request (erase.ts): every point forfeited by one `erase` entry; no profile. */
+  erase(): LedgerEntry {
+    const day = utcDay(this.at);
+    const { available, pending } = this.#customer;
+    this.#customer = erasedState(this.#customer, this.at);
+    this.#add(day, 'customers', -1);
+    this.#countShare(day);
+    this.event('customer.erased', {});
+    return this.record({ type: 'erase', points: -available, pendingPoints: -pending || undefined });
+  }
+
+  /** The survivor of a merge (merge.ts): one `merge-in` entry; a tier up at once, never down. */
+  mergeIn(t: Transfer): LedgerEntry {
+    const c = joinInto(this.#customer, t);
+    this.#customer = c;
+    if (t.available >= 0) credit(c, t.available, t.lots);
+    else debit(c, -t.available);
+    const pendingPoints = t.pending || undefined;
+    const entry = this.record({
+      type: 'merge-in',
+      points: t.available,
+      pendingPoints,
+      mergedFrom: t.from,
+    });
+    const spend = qualifyingSpend(c.spend, this.asOf, this.program.qualifyingWindowMonths);
+    const held = heldTier(this.program, c.tierId, spend);
+    const theirs = heldTier(this.program, t.tierId, spend);
+    this.setTier(theirs.qualifyingSpend > held.qualifyingSpend ? theirs : held, spend, 'merge');
+    this.event('customer.merged', { from: t.from, pointsMoved: t.available + t.pending });
+    this.#countShare(utcDay(this.at));
+    return entry;
+  }
+
+  private setTier(
+    tier: Tier,
+    spend: number,
+    reason: 'purchase' | 'review' | 'program' | 'merge',
+  ): void {
     const c = this.#customer;
     if (tier.id === c.tierId) return;
     const from = this.program.tiers.find((t) => t.id === c.tierId);

@@ -19,6 +19,8 @@ const statusAndTitle: Record<ErrorCode, [status: number, title: string]> = {
   'invalid-state': [409, 'Not possible in the current state'],
   'rate-limited': [429, 'Too many failed attempts; retry later'],
   'refund-exceeds-purchase': [422, 'Refunds would exceed the purchase total'],
+  'merge-blocked': [409, 'The customer to merge has a redemption open'],
+  'customer-erased': [409, 'The customer was erased'],
   'unsupported-media-type': [415, 'The request body must be JSON'],
   'invalid-as-of': [422, 'asOf is in the future'],
   'internal-error': [500, 'Internal error'],

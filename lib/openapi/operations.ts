@@ -12,6 +12,7 @@ import {
   adjustmentSchema,
   createCustomerSchema,
   customerLookupSchema,
+  mergeSchema,
 } from '../schemas/customers.ts';
 import { importCustomersSchema, importPurchasesSchema } from '../schemas/imports.ts';
 import { programSchema } from '../schemas/program.ts';
@@ -27,6 +28,27 @@ import {
 import { createWebhookEndpointSchema } from '../schemas/webhooks.ts';
 
 type Json = Record<string, unknown>;
+
+/** A customer, or what is left of one erased on request. */
+const CUSTOMER_OR_ERASED = {
+  oneOf: [
+    { $ref: '#/components/schemas/Customer' },
+    { $ref: '#/components/schemas/ErasedCustomer' },
+  ],
+};
+
+const ERASE_NOTE =
+  'At once: their name, email, phone, externalId, birthDate and the identifiers kept from ' +
+  'merges are gone from the customer, from the items that found them (a lookup by them ' +
+  'answers 404, and they may enrol again as a new customer), from the answers kept for ' +
+  'replays of requests about them (a replay answers without them), and their exports are ' +
+  'deleted; open holds are voided, unused redemption codes cancelled, and every available ' +
+  'and pending point forfeited by one `erase` ledger entry (the liability falls by their ' +
+  'value). The ledger, purchases, refunds and redemptions stay under the bare id, so ' +
+  'reports and settlements do not change. The customer reads `{id, status: "erased", ' +
+  'erasedAt}` from then on, and every call that would change them answers 409 ' +
+  '`customer-erased`. An event `customer.erased` tells your systems to erase what they ' +
+  'hold. Outcomes and events carry the bare id only. Idempotent.';
 
 export interface Operation {
   summary: string;
@@ -226,10 +248,12 @@ export const operations: Record<string, Operation> = {
       'The customer as of now. ' +
       'Whatever fell due since the customer last changed (pending points reaching availableAt, ' +
       'expired points, a tier review) is applied, with its ledger entries, before the answer, ' +
-      'whether or not the periodic jobs have run.',
+      'whether or not the periodic jobs have run. A customer merged into another reads as ' +
+      "that one (the `id` answered is the survivor's); one erased on request reads as " +
+      '`{id, status: "erased", erasedAt}` and nothing else.',
     status: 200,
-    response: 'Customer',
-    responseDescription: 'The customer',
+    response: CUSTOMER_OR_ERASED,
+    responseDescription: 'The customer (or, erased, that they were)',
     errors: [['not-found', 'No such customer']],
   },
   listCustomerActivity: {
@@ -264,8 +288,8 @@ export const operations: Record<string, Operation> = {
       'Customer tokens only (Authorization: Bearer); API keys get 403. As of now, like ' +
       'GET /v1/customers/{id}.',
     status: 200,
-    response: 'Customer',
-    responseDescription: 'The customer the token names',
+    response: CUSTOMER_OR_ERASED,
+    responseDescription: 'The customer the token names (or, erased, that they were)',
   },
   listMyActivity: {
     tag: 'me',
@@ -338,6 +362,10 @@ export const operations: Record<string, Operation> = {
     status: 201,
     response: 'RedemptionCode',
     responseDescription: 'The code and when it expires',
+    errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
+      ['not-found', 'The customer the token names no longer exists'],
+    ],
   },
   authorizeRedemption: {
     tag: 'redemptions',
@@ -356,6 +384,7 @@ export const operations: Record<string, Operation> = {
     response: 'Redemption',
     responseDescription: 'The authorization (or capture)',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['invalid-redemption-code', 'The code is unknown, used or expired'],
       ['rate-limited', 'More than 10 wrong codes this minute from this credential'],
       ['insufficient-points', 'Not enough available points'],
@@ -382,6 +411,7 @@ export const operations: Record<string, Operation> = {
     response: 'Redemption',
     responseDescription: 'The redemption, now captured',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['invalid-state', 'Not authorized any more (voided, expired or captured)'],
       ['not-found', 'No such redemption, or not yours'],
     ],
@@ -394,6 +424,7 @@ export const operations: Record<string, Operation> = {
     response: 'Redemption',
     responseDescription: 'The redemption, now voided',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['invalid-state', 'Not authorized any more (captured, expired or voided)'],
       ['not-found', 'No such redemption, or not yours'],
     ],
@@ -693,6 +724,7 @@ export const operations: Record<string, Operation> = {
     response: 'LapseReasonResult',
     responseDescription: 'The reason recorded',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['invalid-state', 'The customer is not lapsed'],
       ['not-found', 'No such customer'],
     ],
@@ -763,10 +795,69 @@ export const operations: Record<string, Operation> = {
     response: 'LedgerEntry',
     responseDescription: 'The `adjust` ledger entry',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['insufficient-points', 'The debit would take available points below 0'],
       ['validation-failed', BOUNDS_NOTE],
       ['not-found', 'No such customer'],
     ],
+  },
+  mergeCustomers: {
+    tag: 'customers',
+    summary: 'Merge another record of the same customer into this one',
+    description:
+      'For duplicates (one enrolment by phone at the till, one by email in the app). In one ' +
+      'atomic step everything of `from` moves to this customer: available points keep the ' +
+      'day they were earned (and so their expiry), pending points the moment they become ' +
+      'available, lifetime points and the tier window spend add up month by month (the tier ' +
+      'is re-evaluated at once: it goes up if the spend together earns more, never down), ' +
+      'the purchase days join the cadence, and the campaigns that counted `from` count this ' +
+      'customer as theirs. This customer gets one `merge-in` ledger entry (+ the points ' +
+      'moved), `from` one `merge-out` (- the same), so no point is made or lost, however ' +
+      'many purchases race with the merge. `from` becomes `merged`: it keeps nothing, and ' +
+      'every later call naming it (purchases, refunds of its purchases, adjustments, ' +
+      'customer tokens, GET, activity) acts on this customer, through any chain of merges. ' +
+      'Its email, phone and externalId now find this customer: those this customer lacks ' +
+      'become its own, the others stay lookup keys of it. An event `customer.merged` ' +
+      '`{from, pointsMoved}` is recorded. Refused while `from` has points held by an ' +
+      'authorized redemption or a redemption code not yet used or expired. Idempotent.',
+    body: mergeSchema,
+    idempotent: true,
+    status: 200,
+    response: 'Customer',
+    responseDescription: 'This customer, with everything of `from`',
+    errors: [
+      ['merge-blocked', '`from` has points held, or a usable redemption code'],
+      [
+        'conflict',
+        '`from` was merged already, either customer was erased, or more than 50 records ' +
+          '(30 identifiers) would merge into one',
+      ],
+      ['validation-failed', `A customer merged into itself; ${BOUNDS_NOTE}`],
+      ['not-found', 'No such customer, or no such `from`'],
+    ],
+  },
+  eraseCustomer: {
+    tag: 'customers',
+    summary: 'Erase a customer on request (the right to be forgotten)',
+    description: ERASE_NOTE,
+    idempotent: true,
+    status: 200,
+    response: 'Erasure',
+    responseDescription: 'The customer erased, and the points forfeited',
+    errors: [
+      ['customer-erased', 'The customer was erased already'],
+      ['not-found', 'No such customer'],
+    ],
+  },
+  eraseMe: {
+    tag: 'me',
+    summary: "Erase the token's own customer on request",
+    description: `Customer tokens only: as POST /v1/customers/{id}/erase, for themselves. ${ERASE_NOTE}`,
+    idempotent: true,
+    status: 200,
+    response: 'Erasure',
+    responseDescription: 'The customer erased, and the points forfeited',
+    errors: [['customer-erased', 'The customer was erased already']],
   },
   listEvents: {
     tag: 'events',
@@ -798,6 +889,7 @@ export const operations: Record<string, Operation> = {
     response: 'RefundResult',
     responseDescription: 'The refund and the customer after it',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       ['refund-exceeds-purchase', 'The refunds would add up to more than the total'],
       ['currency-mismatch', "Not the purchase's currency"],
       ['not-found', "No such purchase, or another store's"],
@@ -830,6 +922,7 @@ export const operations: Record<string, Operation> = {
     response: 'RecordedPurchase',
     responseDescription: 'The purchase (or, with `Idempotent-Replayed: true`, its replay)',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       [
         'validation-failed',
         "An admin key without storeId; occurredAt out of range; the lines' spend exceeds the total",

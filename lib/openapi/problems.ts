@@ -19,6 +19,10 @@ export const problemCodeNotes: Record<ErrorCode, string> = {
   'insufficient-points': 'Not enough available points.',
   'invalid-redemption-code': 'The redemption code is unknown, already used or expired.',
   'refund-exceeds-purchase': 'The refunds of a purchase would add up to more than its total.',
+  'merge-blocked':
+    'The customer to merge (`from`) has points held by an authorized redemption, or a redemption code not yet used or expired: capture or void the redemption, or let the code expire (10 minutes), then merge.',
+  'customer-erased':
+    'The customer was erased on request: nothing about them may change any more (their financial record stays, under the bare id).',
   'unsupported-media-type':
     'A body was sent with a content type that is not JSON (`application/json` or `*/*+json`); a body without one is read as JSON.',
   'invalid-as-of':

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { lapseReasons } from '../domain/cadence.ts';
 import type { CustomerView } from '../domain/customer.ts';
+import type { ErasedCustomerView } from '../domain/erase.ts';
 import { createApiKeySchema, roles } from '../schemas/apiKeys.ts';
 import { createCampaignSchema, patchCampaignSchema } from '../schemas/campaigns.ts';
 import { moneySchema, nameSchema } from '../schemas/common.ts';
@@ -178,6 +179,9 @@ const ledgerTypes = [
   'pending',
   'activate',
   'bonus',
+  'merge-in',
+  'merge-out',
+  'erase',
 ] as const;
 
 export const breakdownSchema = z
@@ -228,6 +232,17 @@ export const ledgerEntrySchema = z.object({
   refundId: z.string().optional(),
   redemptionId: z.string().optional(),
   reason: z.string().optional(),
+  mergedFrom: z
+    .string()
+    .optional()
+    .describe(
+      'On a `merge-in` entry: the customer merged into this one, whose points (available, ' +
+        'with their earn days, and pending) it brought',
+    ),
+  mergedInto: z
+    .string()
+    .optional()
+    .describe('On a `merge-out` entry: the customer this one was merged into'),
   campaignId: z
     .string()
     .optional()
@@ -369,6 +384,8 @@ const eventSchema = z.object({
     'customer.lapsed',
     'customer.reactivated',
     'points.expiring',
+    'customer.merged',
+    'customer.erased',
     'program.lapse-calibrated',
   ]),
   at: timestamp,
@@ -377,8 +394,12 @@ const eventSchema = z.object({
     .record(z.string(), z.unknown())
     .describe(
       'tier.changed: `{from: {id, name}, to: {id, name}, direction: "up"|"down", reason: ' +
-        '"purchase"|"review"|"program", qualifyingSpend: Money}`; points.expiring: ' +
+        '"purchase"|"review"|"program"|"merge", qualifyingSpend: Money}`; points.expiring: ' +
         '`{points, expiresAt}` (a lot of points expires within 14 days; once per lot); ' +
+        'customer.merged: `{from, pointsMoved}` (another record of the customer, `from`, ' +
+        'was merged into this one, with its available and pending points); ' +
+        'customer.erased: `{}` (the customer asked to be forgotten: erase what you hold of ' +
+        'them); ' +
         'program.lapse-calibrated (the lapse thresholds in force changed with calibration): ' +
         '`{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: ' +
         '{precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}`',
@@ -828,6 +849,30 @@ export const purchaseImportSchema = z
   })
   .describe('What a purchases batch did');
 
+export const erasedCustomerSchema = z
+  .object({
+    id: z.string(),
+    status: z.literal('erased'),
+    erasedAt: timestamp.describe('When the customer was erased on request'),
+  })
+  .describe(
+    'A customer erased on request: nothing else is kept of them but the financial record ' +
+      '(ledger, purchases, refunds, redemptions) under this id',
+  ) satisfies z.ZodType<ErasedCustomerView>;
+
+export const erasureSchema = z
+  .object({
+    id: z.string(),
+    status: z.literal('erased'),
+    pointsForfeited: z
+      .int()
+      .describe(
+        'The available and pending points forfeited (after open holds were voided), by one ' +
+          '`erase` ledger entry: the liability falls by their value',
+      ),
+  })
+  .describe('What an erase did');
+
 /** Every schema that becomes a named component, by id. */
 export const named: Record<string, z.core.$ZodType> = {
   Money: moneySchema,
@@ -841,6 +886,8 @@ export const named: Record<string, z.core.$ZodType> = {
   CreateApiKey: createApiKeySchema,
   Name: nameSchema,
   Customer: customerSchema,
+  ErasedCustomer: erasedCustomerSchema,
+  Erasure: erasureSchema,
   LedgerEntry: ledgerEntrySchema,
   LedgerPage: pageOf(ledgerEntrySchema),
   Purchase: purchaseSchema,

@@ -78,3 +78,14 @@ export const adjustmentSchema = z
   })
   .check(z.meta({ id: 'Adjustment' }));
 export type AdjustmentInput = z.infer<typeof adjustmentSchema>;
+
+export const mergeSchema = z
+  .object({
+    from: id.check(
+      z.describe(
+        'The other record of the same customer: everything of it moves to this one, and it ' +
+          'keeps nothing (status merged; every call naming it acts on this one)',
+      ),
+    ),
+  })
+  .check(z.meta({ id: 'CustomerMerge' }));

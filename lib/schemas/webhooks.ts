@@ -8,6 +8,8 @@ export const webhookEventTypes = [
   'customer.lapsed',
   'customer.reactivated',
   'points.expiring',
+  'customer.merged',
+  'customer.erased',
   'program.lapse-calibrated',
   '*',
 ] as const;

@@ -6,8 +6,16 @@ import {
 import type { CustomerState } from '../domain/customer.ts';
 import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
+import { MAX_MERGES } from '../domain/merge.ts';
 import { db, tableName } from './client.ts';
-import { dueShardOf, type IdentifierKind, keys, LEDGER_PREFIX, sampleShardOf } from './keys.ts';
+import {
+  dueShardOf,
+  type IdentifierKind,
+  type Key,
+  keys,
+  LEDGER_PREFIX,
+  sampleShardOf,
+} from './keys.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { dayStatsItems } from './reports.ts';
 import { AGAIN, failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
@@ -17,6 +25,8 @@ export type { LedgerEntry } from '../domain/ledger.ts';
 /** A change to one customer: what PointsChange produces and a transaction writes. */
 export interface CustomerChange {
   customer: CustomerState;
+  /** The customer's status as read (an erased one is refused before any write). */
+  was?: CustomerState['status'];
   expectedVersion: number;
   entries: { version: number; entry: LedgerEntry }[];
   events: DomainEvent[];
@@ -76,7 +86,7 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
  * the version read), then its new ledger entries (one per version) and the events it
  * records (the outbox). All or nothing, so the balance always equals the ledger.
  */
-function changeItems(change: CustomerChange) {
+function changeItems(change: CustomerChange, answer: Key | undefined) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
@@ -92,7 +102,8 @@ function changeItems(change: CustomerChange) {
     ...change.entries.map(({ version, entry }) => ({
       Put: {
         TableName,
-        Item: ledgerItem(customer.id, version, entry),
+        // The answer kept for a replay of the request, so an erase finds it (erasure.ts).
+        Item: { ...ledgerItem(customer.id, version, entry), ...(answer && { answerKey: answer }) },
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     })),
@@ -148,9 +159,10 @@ export async function commitChanges(args: {
   if (new Set(args.changes.map((c) => c.customer.id)).size < args.changes.length) {
     throw new Error('one change per customer in a transaction: combine the operations');
   }
+  const answer = args.idempotency?.Put?.Item as Key | undefined;
   for (const change of args.changes) {
     customerIndexes.add(items.length);
-    items.push(...changeItems(change));
+    items.push(...changeItems(change, answer && { PK: answer.PK, SK: answer.SK }));
   }
   items.push(...dayStatsItems(statsOf(args.changes)));
   const idemIndex = args.idempotency ? items.length : -1;
@@ -200,19 +212,46 @@ export function customerFromItem(
   return state as unknown as CustomerState;
 }
 
-/** The customer as of now (a consistent read), for a change conditional on its version. */
-export async function getCustomerConsistent(id: string): Promise<CustomerState | undefined> {
+/**
+ * A customer merged into another is read as the customer it went into, however many
+ * merges led there (each merge refuses a merged customer on either side, so a chain only
+ * grows when its end is merged on, and is at most MAX_MERGES long).
+ */
+export async function survivorOf(
+  customer: CustomerState | undefined,
+  read: (id: string) => Promise<CustomerState | undefined>,
+): Promise<CustomerState | undefined> {
+  let c = customer;
+  for (let hops = 0; c?.status === 'merged' && hops <= MAX_MERGES; hops++) {
+    c = await read(c.mergedInto as string);
+  }
+  return c?.status === 'merged' ? undefined : c;
+}
+
+/** The customer as stored under this id: a merged one as it is, not its survivor. */
+export async function getCustomerAsStored(id: string): Promise<CustomerState | undefined> {
   const { Item } = await db().send(
     new GetCommand({ TableName: tableName(), Key: keys.customer(id), ConsistentRead: true }),
   );
   return customerFromItem(Item);
 }
 
+/**
+ * The customer as of now (a consistent read), for a change conditional on its version;
+ * a merged one's survivor.
+ */
+export async function getCustomerConsistent(id: string): Promise<CustomerState | undefined> {
+  return survivorOf(await getCustomerAsStored(id), getCustomerAsStored);
+}
+
 export async function getCustomer(id: string): Promise<CustomerState | undefined> {
-  const { Item } = await db().send(
-    new GetCommand({ TableName: tableName(), Key: keys.customer(id) }),
-  );
-  return customerFromItem(Item);
+  const read = async (key: string) => {
+    const { Item } = await db().send(
+      new GetCommand({ TableName: tableName(), Key: keys.customer(key) }),
+    );
+    return customerFromItem(Item);
+  };
+  return survivorOf(await read(id), read);
 }
 
 export type Identifiers = Partial<Record<IdentifierKind, string>>;
@@ -370,7 +409,7 @@ export async function listLedger(
     cursor,
   );
   return {
-    items: page.items.map((item) => withoutKeys<LedgerEntry>(item)),
+    items: page.items.map(({ answerKey: _, ...item }) => withoutKeys<LedgerEntry>(item)),
     nextCursor: page.nextCursor,
   };
 }

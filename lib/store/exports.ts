@@ -268,7 +268,8 @@ export async function* ledgerPages(
     ScanIndexForward: false,
     Limit: LEDGER_PAGE,
   })) {
-    yield items.map((item) => withoutKeys(item));
+    // answerKey: the answer kept for a replay of the entry's request (erasure.ts), not the entry's.
+    yield items.map(({ answerKey: _, ...item }) => withoutKeys(item));
   }
 }
 

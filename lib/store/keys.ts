@@ -1,3 +1,4 @@
+import type { IdentifierKind } from '../domain/customer.ts';
 /**
  * Every key of the single table is built here, so the layout can be read in one place
  * (the README's key design mirrors this file).
@@ -109,7 +110,7 @@ export const EVENTS_PARTITION = 'EVENTS';
 export const EXPORT_PREFIX = 'EXPORT#';
 export const EVENT_PREFIX = 'EVT#';
 
-export type IdentifierKind = 'email' | 'phone' | 'externalId';
+export type { IdentifierKind };
 
 /** Holds are spread over a few GSI partitions so a busy hour of tills has no hot key. */
 export const HOLD_SHARDS = 4;

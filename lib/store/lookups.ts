@@ -1,6 +1,6 @@
 import type { CustomerState } from '../domain/customer.ts';
 import type { IdempotencyContext } from '../principal.ts';
-import { customerFromItem } from './customers.ts';
+import { customerFromItem, getCustomerAsStored, survivorOf } from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { type IdentifierKind, type Key, keys } from './keys.ts';
 import { batchGet, byKey, pick } from './reads.ts';
@@ -21,6 +21,7 @@ export interface Wanted {
 }
 
 export interface Found {
+  /** The customer, or the one it was merged into (however many merges led there). */
   customer(id: string): CustomerState | undefined;
   store(id: string): boolean;
   /** Whether a purchase with this receipt was recorded at the store. */
@@ -40,8 +41,14 @@ export async function lookUp(wanted: Wanted): Promise<Found> {
     ...(wanted.identifiers ?? []).map((i) => keys.identifier(i.kind, i.value)),
   ];
   const found = byKey(all.length === 0 ? [] : await batchGet(all));
+  const survivors = new Map<string, CustomerState | undefined>();
+  for (const id of wanted.customers ?? []) {
+    const c = customerFromItem(found(keys.customer(id)));
+    if (c?.status === 'merged') survivors.set(id, await survivorOf(c, getCustomerAsStored));
+  }
   return {
-    customer: (id) => customerFromItem(found(keys.customer(id))),
+    customer: (id) =>
+      survivors.has(id) ? survivors.get(id) : customerFromItem(found(keys.customer(id))),
     store: (id) => found(keys.store(id)) !== undefined,
     receipt: (storeId, receiptId) => found(keys.receipt(storeId, receiptId)) !== undefined,
     credited: (campaignId, customerId) =>
@@ -60,8 +67,10 @@ export async function getCustomers(ids: readonly string[]): Promise<CustomerStat
 /** A customer and the idempotency record of a change to it, in one consistent read. */
 export async function loadCustomerContext(customerId: string, idem: IdempotencyContext) {
   const found = await batchGet([keys.customer(customerId), idempotencyKey(idem)]);
+  const customer = customerFromItem(pick(found, keys.customer(customerId)));
   return {
-    customer: customerFromItem(pick(found, keys.customer(customerId))),
+    customer:
+      customer?.status === 'merged' ? await survivorOf(customer, getCustomerAsStored) : customer,
     idempotencyItem: pick(found, idempotencyKey(idem)),
   };
 }

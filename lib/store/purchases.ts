@@ -4,7 +4,13 @@ import type { BreakdownItem } from '../domain/earning.ts';
 import type { Money } from '../domain/money.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { db, tableName } from './client.ts';
-import { customerFromItem, type ExtraItem, withoutKeys } from './customers.ts';
+import {
+  customerFromItem,
+  type ExtraItem,
+  getCustomerAsStored,
+  survivorOf,
+  withoutKeys,
+} from './customers.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { type Key, keys } from './keys.ts';
 import { batchGet, pick } from './reads.ts';
@@ -59,14 +65,21 @@ export async function loadPurchaseContext(
   if (storeToCheck) wanted.push(keys.store(storeToCheck));
   for (const id of campaignIds) wanted.push(keys.campaignCustomer(id, customerId));
   const found = await batchGet(wanted);
-  return {
-    customer: customerFromItem(pick(found, keys.customer(customerId))),
+  const customer = customerFromItem(pick(found, keys.customer(customerId)));
+  const context = {
+    customer,
     idempotencyItem: idem ? pick(found, idempotencyKey(idem)) : undefined,
     storeExists: storeToCheck ? pick(found, keys.store(storeToCheck)) !== undefined : true,
     campaignsSeen: new Set(
       campaignIds.filter((id) => pick(found, keys.campaignCustomer(id, customerId))),
     ),
   };
+  // A merged customer's purchase is its survivor's: read again as that one (rare).
+  if (customer?.status !== 'merged') return context;
+  const survivor = await survivorOf(customer, getCustomerAsStored);
+  if (!survivor) return { ...context, customer: undefined };
+  const again = await loadPurchaseContext(survivor.id, undefined, undefined, campaignIds);
+  return { ...context, customer: again.customer, campaignsSeen: again.campaignsSeen };
 }
 
 /**

@@ -50,6 +50,12 @@ const tooContended = (what: 'customer' | 'purchase') =>
     retryAfterSeconds: 1,
   });
 
+/** An erased customer changes no more: their record stays as it was left. */
+function refuseErased(change: CustomerChange): void {
+  if (change.was !== 'erased') return;
+  throw new DomainError('customer-erased', `Customer ${change.customer.id} was erased on request`);
+}
+
 /** Refused before anything is written: a total past its bound would no longer be exact. */
 function refuseOutOfBounds(change: CustomerChange): void {
   const total = totalOutOfBounds(change.customer);
@@ -91,7 +97,10 @@ export async function changeCustomers<T>(options: {
     const now = clock();
     const decision = await options.attempt(now, attempt);
     if (decision.kind === 'done') return decision.result;
-    for (const change of decision.changes) refuseOutOfBounds(change);
+    for (const change of decision.changes) {
+      refuseErased(change);
+      refuseOutOfBounds(change);
+    }
     const idem = options.idempotency;
     // An idempotent change always stores its answer: without it a retry would apply again.
     if (idem && decision.answer === undefined)

@@ -1,5 +1,6 @@
 import { inAudience, runsAt } from '../domain/campaigns.ts';
 import { type CustomerView, customerView, newCustomer } from '../domain/customer.ts';
+import type { ErasedCustomerView } from '../domain/erase.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { newId } from '../ids.ts';
@@ -78,7 +79,10 @@ export async function enrolCustomer(
   return customerView(change.customer, program, now);
 }
 
-export async function findCustomer(query: Identifiers, now = new Date()): Promise<CustomerView> {
+export async function findCustomer(
+  query: Identifiers,
+  now = new Date(),
+): Promise<CustomerView | ErasedCustomerView> {
   const [kind, value] = Object.entries(normalise(query))[0] as [IdentifierKind, string];
   const id = await customerIdFor(kind, value);
   if (id === undefined) throw notFound(`A customer with this ${kind}`);
@@ -102,7 +106,8 @@ export async function customerActivity(
     ? await getCustomer(id)
     : await settledCustomer(id, await getProgram(), now);
   if (!customer) throw notFound('Customer');
-  const page = await listLedger(id, limit, cursor);
+  // A merged customer's activity is its survivor's.
+  const page = await listLedger(customer.id, limit, cursor);
   return { ...page, items: await withPurchaseFacts(page.items) };
 }
 

@@ -312,7 +312,14 @@ export async function importPurchases(
         errors.push({ index: item.index, code: 'not-found', detail: 'Store was not found' });
       } else if (!found.customer(item.input.customerId)) {
         errors.push({ index: item.index, code: 'not-found', detail: 'Customer was not found' });
-      } else applicable.push(item);
+      } else if (found.customer(item.input.customerId)?.status === 'erased') {
+        const detail = 'The customer was erased on request';
+        errors.push({ index: item.index, code: 'customer-erased', detail });
+      } else {
+        // A customer merged into another: the purchase is the survivor's.
+        const customerId = (found.customer(item.input.customerId) as CustomerState).id;
+        applicable.push({ ...item, input: { ...item.input, customerId } });
+      }
     }
 
     // The first item with a receipt is applied; later ones with it wait behind it, and are

@@ -1,4 +1,6 @@
 import { randomInt } from 'node:crypto';
+import { DomainError, notFound } from '../errors.ts';
+import { getCustomerConsistent } from '../store/customers.ts';
 import { insertRedemptionCode } from '../store/redemptionCodes.ts';
 
 /** No 0/O, 1/I/L or U: a code read aloud or typed at a till can't be mistaken. */
@@ -16,9 +18,16 @@ const drawCode = () =>
  * (6.6 x 10^11) codes, drawn with a CSPRNG, so guessing one is impractical.
  */
 export async function createRedemptionCode(
-  customerId: string,
+  id: string,
   now = new Date(),
 ): Promise<{ code: string; expiresAt: string }> {
+  // The customer the token names, or the one they were merged into; an erased one may not.
+  const customer = await getCustomerConsistent(id);
+  if (!customer) throw notFound('Customer');
+  if (customer.status === 'erased') {
+    throw new DomainError('customer-erased', `Customer ${customer.id} was erased on request`);
+  }
+  const customerId = customer.id;
   const expiresAt = Math.floor(now.getTime() / 1000) + CODE_TTL_SECONDS;
   for (let attempt = 0; attempt < 5; attempt++) {
     const code = drawCode();

@@ -38,6 +38,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'customer.lapsed',
   'customer.reactivated',
   'points.expiring',
+  'customer.merged',
+  'customer.erased',
 ] as const;
 
 /** The old secret keeps signing this long after a rotation. */

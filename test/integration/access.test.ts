@@ -149,6 +149,10 @@ describe('the role matrix of the route table', () => {
       ['admin'],
     ],
     ['GET', () => '/v1/events', undefined, ['admin']],
+    // A merge of an unknown customer: 404 to those allowed, 403 to the rest.
+    ['POST', () => `/v1/customers/${customerId}/merge`, { from: 'cus_unknown' }, ['admin', 'app']],
+    // Erase of an unknown customer (never the shared one): 404 to those allowed.
+    ['POST', () => '/v1/customers/cus_unknown/erase', undefined, ['admin', 'app']],
     ['POST', () => '/v1/jobs/lapse-scan', {}, ['admin']],
     ['POST', () => '/v1/jobs/birthday-bonus', {}, ['admin']],
     ['GET', () => '/v1/lapsed-customers', undefined, ['admin']],
@@ -194,6 +198,8 @@ describe('the role matrix of the route table', () => {
     ['POST', () => '/v1/webhook-endpoints/whe_x/rotate-secret', undefined, ['admin']],
     ['POST', () => '/v1/webhook-endpoints/whe_x/test', undefined, ['admin']],
     ['GET', () => '/v1/webhook-endpoints/whe_x/deliveries', undefined, ['admin']],
+    // Last: the token's customer is erased by it (a real erase: 200 to the customer).
+    ['POST', () => '/v1/me/erase', undefined, ['customer']],
   ];
 
   it('covers every route of the route table', () => {

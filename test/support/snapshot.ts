@@ -28,8 +28,9 @@ export async function snapshot(table: string, prefix = '') {
   }
   const ledgers: Record<string, any[]> = {};
   for (const e of items.filter((i) => i.PK.startsWith('CUS#') && i.SK !== 'PROFILE')) {
-    // The store differs between tables; the receipt names the purchase.
-    const { PK, SK, id: _, at: __, storeId: ___, purchaseId, breakdown, ...entry } = e;
+    // The store differs between tables; the receipt names the purchase. The answer kept for
+    // a replay of the entry's request (answerKey) is the request's, not the history's.
+    const { PK, SK, id: _, at: __, storeId: ___, purchaseId, breakdown, answerKey, ...entry } = e;
     const owner = externalIdOf.get(PK.slice('CUS#'.length));
     if (!owner) continue;
     const ledger = ledgers[owner] ?? [];

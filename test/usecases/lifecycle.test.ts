@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CustomerView } from '../../lib/domain/customer.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
 import { getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
@@ -278,12 +279,12 @@ describe('settling on read (pointsExpireAfterDays: 30)', () => {
     // 00:00 UTC the day after the lot's day + 30 days.
     const expiresAt = dayStartAfter(occurredAt, 31);
 
-    const before = await readSettledCustomer(id, at(expiresAt - 1));
+    const before = (await readSettledCustomer(id, at(expiresAt - 1))) as CustomerView;
     expect(before.points).toMatchObject({
       available: 42,
       expiringSoon: { points: 42, expiresAt: at(expiresAt).toISOString() },
     });
-    const after = await readSettledCustomer(id, at(expiresAt));
+    const after = (await readSettledCustomer(id, at(expiresAt))) as CustomerView;
     expect(after.points).toMatchObject({ available: 0, lifetimeEarned: 42, expiringSoon: null });
     const [expired] = await ledger(id);
     expect(expired).toMatchObject({

@@ -1,0 +1,228 @@
+/**
+ * Merging two records of one person (a member enrolled at the till by phone and again in
+ * the app by email): everything of the source moves to the survivor, so that the survivor
+ * is the customer one record would have been. The points keep their days (available points
+ * their earn day and so their expiry, pending points their moment), the tier window's
+ * spend adds up month by month, the purchase days join, and the identifiers the survivor
+ * lacks become its own (the others stay lookup keys of it: `aliases`). The source keeps
+ * nothing but its id and where it went. PointsChange applies both halves (mergeOut on the
+ * source, mergeIn on the survivor) with their ledger entries, in one transaction.
+ */
+import { CADENCE_DAYS, CADENCE_WINDOW_DAYS, type Cadence } from './cadence.ts';
+import { type Alias, type CustomerState, IDENTIFIER_KINDS } from './customer.ts';
+import { DAY_MS, dayStart } from './days.ts';
+import type { Lots } from './lots.ts';
+import type { MonthlySpend } from './tiers.ts';
+
+/**
+ * At most this many records merge into one customer, and at most MAX_ALIASES identifiers
+ * of theirs stay lookup keys of it: what the customer item holds, and what one merge's
+ * transaction moves, stay small.
+ */
+export const MAX_MERGES = 50;
+export const MAX_ALIASES = 30;
+
+/** What a merge moves from the source to the survivor. */
+export interface Transfer {
+  from: string;
+  /** Available points (below 0 when a refund took the source below 0). */
+  available: number;
+  /** Available points by the UTC day they became available. */
+  lots: Lots;
+  pending: number;
+  pendingLots: Lots;
+  lifetimeEarned: number;
+  spend: MonthlySpend;
+  purchases: number;
+  lastPurchaseAt?: string;
+  cadence?: Cadence;
+  remindedLots?: string[];
+  tierId: string;
+  status: CustomerState['status'];
+  /** Profile and identifiers: the survivor takes those it lacks. */
+  profile: Pick<CustomerState, 'externalId' | 'email' | 'phone' | 'name' | 'birthDate'>;
+  aliases: Alias[];
+  referral: Pick<CustomerState, 'referredBy' | 'referralOpen' | 'referralPaid'>;
+  birthdayYear?: number;
+  merges: number;
+}
+
+/** Why a merge of `source` into `survivor` can't be made, if it can't. */
+export function mergeRefusal(
+  survivor: CustomerState,
+  source: CustomerState,
+): { code: 'validation-failed' | 'conflict' | 'merge-blocked'; detail: string } | undefined {
+  if (survivor.id === source.id) {
+    return { code: 'validation-failed', detail: 'A customer cannot be merged into itself' };
+  }
+  for (const c of [source, survivor]) {
+    if (c.status === 'merged') {
+      return { code: 'conflict', detail: `Customer ${c.id} was merged into ${c.mergedInto}` };
+    }
+    if (c.status === 'erased') {
+      return { code: 'conflict', detail: `Customer ${c.id} was erased` };
+    }
+  }
+  if (source.held > 0) {
+    return {
+      code: 'merge-blocked',
+      detail: `Customer ${source.id} has ${source.held} points held by an authorized redemption: capture or void it first`,
+    };
+  }
+  if ((survivor.merges ?? 0) + (source.merges ?? 0) + 1 > MAX_MERGES) {
+    return { code: 'conflict', detail: `At most ${MAX_MERGES} records merge into one customer` };
+  }
+  if ((survivor.aliases?.length ?? 0) + (source.aliases?.length ?? 0) + 3 > MAX_ALIASES) {
+    return {
+      code: 'conflict',
+      detail: `At most ${MAX_ALIASES} identifiers of merged records find one customer`,
+    };
+  }
+  return undefined;
+}
+
+/** Everything `source` gives up in a merge, and the source as it is left: merged, empty. */
+export function takeAll(
+  source: CustomerState,
+  into: string,
+  at: Date,
+): { transfer: Transfer; left: CustomerState } {
+  const s = source;
+  const transfer: Transfer = {
+    from: s.id,
+    available: s.available,
+    lots: { ...(s.lots ?? {}) },
+    pending: s.pending,
+    pendingLots: { ...(s.pendingLots ?? {}) },
+    lifetimeEarned: s.lifetimeEarned,
+    spend: { ...s.spend },
+    purchases: s.purchases,
+    ...(s.lastPurchaseAt !== undefined && { lastPurchaseAt: s.lastPurchaseAt }),
+    ...(s.cadence !== undefined && { cadence: s.cadence }),
+    ...(s.remindedLots !== undefined && { remindedLots: s.remindedLots }),
+    tierId: s.tierId,
+    status: s.status,
+    profile: {
+      ...(s.externalId !== undefined && { externalId: s.externalId }),
+      ...(s.email !== undefined && { email: s.email }),
+      ...(s.phone !== undefined && { phone: s.phone }),
+      ...(s.name !== undefined && { name: s.name }),
+      ...(s.birthDate !== undefined && { birthDate: s.birthDate }),
+    },
+    aliases: s.aliases ?? [],
+    referral: {
+      ...(s.referredBy !== undefined && { referredBy: s.referredBy }),
+      ...(s.referralOpen !== undefined && { referralOpen: s.referralOpen }),
+      ...(s.referralPaid !== undefined && { referralPaid: s.referralPaid }),
+    },
+    ...(s.birthdayYear !== undefined && { birthdayYear: s.birthdayYear }),
+    merges: s.merges ?? 0,
+  };
+  const left: CustomerState = {
+    id: s.id,
+    createdAt: s.createdAt,
+    tierId: s.tierId,
+    available: 0,
+    pending: 0,
+    held: 0,
+    lifetimeEarned: 0,
+    spend: {},
+    purchases: 0,
+    status: 'merged',
+    mergedInto: into,
+    mergedAt: at.toISOString(),
+    lots: {},
+    pendingLots: {},
+    ...(s.counted !== undefined && { counted: s.counted }),
+    ...(s.memberSince !== undefined && { memberSince: s.memberSince }),
+    version: s.version,
+  };
+  return { transfer, left };
+}
+
+/**
+ * The survivor with everything of `t` but its points, which PointsChange credits or
+ * debits (so a balance below 0 on either side is paid off as any credit pays it off).
+ */
+export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
+  const c: CustomerState = { ...survivor };
+  c.pending += t.pending;
+  c.pendingLots = addLots(c.pendingLots ?? {}, t.pendingLots);
+  c.lifetimeEarned += t.lifetimeEarned;
+  c.spend = addMonths(c.spend, t.spend);
+  c.purchases += t.purchases;
+  if (
+    t.lastPurchaseAt !== undefined &&
+    !(c.lastPurchaseAt && c.lastPurchaseAt >= t.lastPurchaseAt)
+  ) {
+    c.lastPurchaseAt = t.lastPurchaseAt;
+  }
+  const cadence = joinCadence(c.cadence, t.cadence);
+  if (cadence !== undefined) c.cadence = cadence;
+  const reminded = [...new Set([...(c.remindedLots ?? []), ...(t.remindedLots ?? [])])].sort();
+  if (reminded.length > 0) c.remindedLots = reminded;
+  // One of them still buying: the person has not lapsed.
+  if (c.status === 'lapsed' && t.status === 'active') {
+    c.status = 'active';
+    delete c.lapsedAt;
+    delete c.lapseReason;
+  }
+  const aliases = [...(c.aliases ?? []), ...t.aliases];
+  for (const kind of IDENTIFIER_KINDS) {
+    const value = t.profile[kind];
+    if (value === undefined) continue;
+    if (c[kind] === undefined) c[kind] = value;
+    else if (c[kind] !== value) aliases.push({ kind, value });
+  }
+  const unique = new Map(aliases.map((a) => [`${a.kind}\u0000${a.value}`, a]));
+  if (unique.size > 0) c.aliases = [...unique.values()];
+  if (c.name === undefined && t.profile.name !== undefined) c.name = t.profile.name;
+  if (c.birthDate === undefined && t.profile.birthDate !== undefined) {
+    c.birthDate = t.profile.birthDate;
+  }
+  if (c.referredBy === undefined && t.referral.referredBy !== undefined) {
+    Object.assign(c, t.referral);
+  }
+  if (t.birthdayYear !== undefined && !((c.birthdayYear ?? 0) >= t.birthdayYear)) {
+    c.birthdayYear = t.birthdayYear;
+  }
+  c.merges = (c.merges ?? 0) + t.merges + 1;
+  return c;
+}
+
+function addLots(a: Lots, b: Lots): Lots {
+  const sum: Lots = { ...a };
+  for (const [key, n] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + n;
+  return sum;
+}
+
+function addMonths(a: MonthlySpend, b: MonthlySpend): MonthlySpend {
+  const sum: MonthlySpend = { ...a };
+  for (const [month, n] of Object.entries(b)) sum[month] = (sum[month] ?? 0) + n;
+  return sum;
+}
+
+/**
+ * Two customers' purchase days as one customer's: the days kept by either, purchases on a
+ * day both bought added, the days ever counted once (a day both bought on is one day).
+ * Where one dropped its oldest days, those of the other before them are kept as they are.
+ */
+export function joinCadence(a: Cadence | undefined, b: Cadence | undefined): Cadence | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  const counts = new Map<string, number>();
+  for (const c of [a, b]) {
+    c.days.forEach((day, i) => counts.set(day, (counts.get(day) ?? 0) + (c.purchases?.[i] ?? 1)));
+  }
+  const both = a.days.filter((day) => b.days.includes(day)).length;
+  const days = [...counts.keys()].sort();
+  const windowStart = dayStart(days.at(-1) as string) - CADENCE_WINDOW_DAYS * DAY_MS;
+  let before = 0;
+  while (before < days.length && dayStart(days[before] as string) < windowStart) before++;
+  const kept = days.slice(Math.max(0, before - CADENCE_DAYS));
+  return {
+    days: kept,
+    purchases: kept.map((day) => counts.get(day) as number),
+    dayCount: a.dayCount + b.dayCount - both,
+    firstDay: a.firstDay < b.firstDay ? a.firstDay : b.firstDay,
+  };
+}
