@@ -12,7 +12,7 @@ import {
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
@@ -30,6 +30,11 @@ export interface LoyaltyFunctionProps {
   /** The file in functions/ (without .ts) exporting `handler`. */
   fn: string;
   table: ITable;
+  /**
+   * The log group every function of the stack writes to (one for all keeps the stack far
+   * below CloudFormation's 500 resources; each function's streams carry its name).
+   */
+  logGroup: LogGroup;
   /** Exactly the DynamoDB actions this function may call; [] grants nothing. */
   tableActions: readonly TableAction[];
   /** Also grant the actions on `<table>/index/*` (Query on a GSI). */
@@ -107,9 +112,9 @@ export class LoyaltyFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: LoyaltyFunctionProps) {
     super(scope, id);
-    // Our own log group (as Powertools' FunctionWithLogGroup does) instead of the implicit
-    // /aws/lambda/<name> one, which would keep logs forever.
-    this.logGroup = new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH });
+    // The stack's log group (with a retention) instead of the implicit /aws/lambda/<name>
+    // one, which would keep logs forever; Lambda names each stream after the function.
+    this.logGroup = props.logGroup;
     // Not the managed AWSLambdaBasicExecutionRole (logs:CreateLogGroup and PutLogEvents on
     // every log group in the account): writing to its own log group is all it needs.
     const role = new InlinePolicyRole(this, 'Role', {

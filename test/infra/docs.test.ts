@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Context } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoyaltyFunction } from '../../infra/functions.ts';
@@ -29,6 +30,7 @@ describe("GET /docs/redoc.standalone.js in AWS: the function's bundle", () => {
     new LoyaltyFunction(stack, 'DocsScript', {
       fn: route!.fn,
       table,
+      logGroup: new LogGroup(stack, 'Logs'),
       tableActions: route!.table,
       includeIndexes: false,
       assets: route!.assets,
