@@ -53,6 +53,13 @@ const CALLS = [
   '201 POST /v1/purchases',
   '200 GET /v1/campaigns',
   '200 PATCH /v1/campaigns/{id}',
+  // a duplicate merged into Ada, then Ada erased by naming it
+  '201 POST /v1/customers',
+  '201 POST /v1/purchases',
+  '200 POST /v1/customers/{id}/merge',
+  '200 GET /v1/customers',
+  '200 POST /v1/customers/{id}/erase',
+  '200 GET /v1/customers/{id}',
 ];
 
 let api: LocalApi;
@@ -89,6 +96,7 @@ describe('the README curl session', () => {
       block('session-tokens'),
       block('/settlement'),
       block('/campaigns'),
+      block('/merge'),
     ].join('\n');
     const script = [
       'set -euo pipefail',
