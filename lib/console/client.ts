@@ -9,6 +9,8 @@ import type { components, paths } from './api.gen.ts';
 export type Schemas = components['schemas'];
 export type Customer = Schemas['Customer'];
 export type LedgerEntry = Schemas['LedgerEntry'];
+export type Erasure = Schemas['Erasure'];
+export type DataExport = Schemas['Export'];
 export type LapsedCustomer = Schemas['LapsedCustomer'];
 export type RetentionReport = Schemas['RetentionReport'];
 export type LapseQuality = Schemas['LapseQuality'];

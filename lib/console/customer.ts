@@ -4,7 +4,8 @@
  */
 import { givenMessage, givePoints, recordReason, type Someone } from './actions.ts';
 import { nameOf } from './calls.ts';
-import { ApiProblem, type Customer, ok } from './client.ts';
+import { ApiProblem, type Customer, type Erasure, ok } from './client.ts';
+import { dataExport, eraseOnRequest, mergeRecord } from './dataRights.ts';
 import { announce, describeProblem, failure, field, h, loading, replace } from './dom.ts';
 import {
   formatDays,
@@ -320,7 +321,13 @@ function ledger(context: ViewContext, customerId: string): HTMLElement {
 const readCustomer = (api: ViewContext['api'], id: string) =>
   ok(api.GET('/v1/customers/{id}', { params: { path: { id } } }));
 
-async function showCustomer(context: ViewContext, area: HTMLElement, id: string): Promise<void> {
+/** Draws customer `id` in `area`; `erased`: what an erase just did, said under the erased state. */
+async function showCustomer(
+  context: ViewContext,
+  area: HTMLElement,
+  id: string,
+  erased?: Erasure,
+): Promise<void> {
   const { api, locale, signal } = context;
   replace(area, loading('the customer'));
   let read: Awaited<ReturnType<typeof readCustomer>>;
@@ -332,11 +339,26 @@ async function showCustomer(context: ViewContext, area: HTMLElement, id: string)
   }
   if (signal.aborted) return;
   if (read.status === 'erased') {
-    const when = new Date(read.erasedAt).toLocaleDateString(locale, { dateStyle: 'long' });
+    // The API's UTC day, whatever the browser's time zone.
+    const when = new Date(read.erasedAt).toLocaleDateString(locale, {
+      dateStyle: 'long',
+      timeZone: 'UTC',
+    });
     replace(
       area,
-      h('h2', {}, read.id),
-      h('p', { class: 'erased' }, `Erased on request on ${when}: nothing but their id is kept.`),
+      h('h2', { id: 'customer-name', tabindex: -1 }, read.id),
+      h(
+        'p',
+        { class: 'erased', 'data-figure': 'erased' },
+        `Erased on request on ${when}: nothing but their id is kept.`,
+      ),
+      erased
+        ? h(
+            'p',
+            { 'data-figure': 'pointsForfeited' },
+            `${formatPoints(erased.pointsForfeited, locale)} points forfeited; the financial record (purchases, refunds, redemptions, ledger) stays under this id.`,
+          )
+        : null,
     );
     return;
   }
@@ -364,12 +386,33 @@ async function showCustomer(context: ViewContext, area: HTMLElement, id: string)
           'Record why they left',
         )
       : null;
+  const merge = h('button', { type: 'button' }, 'Merge another record into this one');
+  merge.addEventListener('click', async () => {
+    const merged = await mergeRecord(api, customer, locale);
+    if (!merged) return;
+    announce(
+      `Merged ${merged.merged} into ${nameOf(merged.survivor)}: ${formatPoints(merged.survivor.points.available, locale)} points available now.`,
+    );
+    await showCustomer(context, area, merged.survivor.id);
+    area.querySelector<HTMLElement>('#customer-name')?.focus();
+  });
+  const erase = h('button', { type: 'button', class: 'danger' }, 'Erase on request');
+  erase.addEventListener('click', async () => {
+    const erasure = await eraseOnRequest(api, customer, locale);
+    if (!erasure) return;
+    announce(
+      `Erased ${who.name} on request: ${formatPoints(erasure.pointsForfeited, locale)} points forfeited.`,
+    );
+    await showCustomer(context, area, id, erasure);
+    area.querySelector<HTMLElement>('#customer-name')?.focus();
+  });
+  const exporting = dataExport(api, customer, signal);
   replace(
     area,
     h(
       'section',
       { class: 'customer', 'data-customer': customer.id, 'aria-labelledby': 'customer-name' },
-      h('h2', { id: 'customer-name' }, who.name),
+      h('h2', { id: 'customer-name', tabindex: -1 }, who.name),
       h(
         'p',
         {},
@@ -397,6 +440,18 @@ async function showCustomer(context: ViewContext, area: HTMLElement, id: string)
       h('div', { class: 'actions' }, give, reason),
       summary(customer, locale),
       ledger(context, customer.id),
+      h(
+        'section',
+        { class: 'data-rights', 'aria-labelledby': 'data-rights' },
+        h('h3', { id: 'data-rights' }, 'Their records and personal data'),
+        h(
+          'p',
+          { class: 'muted' },
+          'One person enrolled twice, a request to see their data, a request to be forgotten.',
+        ),
+        h('div', { class: 'actions' }, merge, exporting.button, erase),
+        exporting.status,
+      ),
     ),
   );
 }

@@ -77,6 +77,14 @@ export interface DialogOptions {
   intro?: Child[];
   fields: HTMLElement[];
   submitLabel: string;
+  /** The action cannot be undone: its button says so in red. */
+  danger?: boolean;
+  /**
+   * Whether the action may be taken yet (a typed confirmation, a preview shown): the submit
+   * button is disabled while false. Asked when the dialog opens and on every input or change
+   * event in it, so a field that changes it dispatches one (`inputChanged`).
+   */
+  ready?: () => boolean;
   /** Runs the action; a thrown error is shown in the dialog, which stays open. */
   submit: (form: HTMLFormElement) => Promise<void>;
 }
@@ -88,7 +96,11 @@ export interface DialogOptions {
 export function openDialog(options: DialogOptions): Promise<boolean> {
   return new Promise((resolve) => {
     const error = h('p', { class: 'error', role: 'alert' });
-    const submitButton = h('button', { type: 'submit', class: 'primary' }, options.submitLabel);
+    const submitButton = h(
+      'button',
+      { type: 'submit', class: options.danger ? 'primary danger' : 'primary' },
+      options.submitLabel,
+    );
     const titleId = `d-${Math.random().toString(36).slice(2, 10)}`;
     let succeeded = false;
     const form = h(
@@ -106,8 +118,17 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
       ),
     );
     const dialog = h('dialog', { 'aria-labelledby': titleId }, form);
+    let busy = false;
+    const enable = () => {
+      submitButton.disabled = busy || !(options.ready?.() ?? true);
+    };
+    form.addEventListener('input', enable);
+    form.addEventListener('change', enable);
+    enable();
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
+      if (submitButton.disabled) return;
+      busy = true;
       submitButton.disabled = true;
       error.textContent = '';
       try {
@@ -117,7 +138,8 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
       } catch (e) {
         error.textContent = describeProblem(e);
       } finally {
-        submitButton.disabled = false;
+        busy = false;
+        enable();
       }
     });
     dialog.addEventListener('close', () => {
@@ -128,6 +150,10 @@ export function openDialog(options: DialogOptions): Promise<boolean> {
     dialog.showModal();
   });
 }
+
+/** Tells the dialog around `element` that what its `ready` depends on changed. */
+export const inputChanged = (element: Element) =>
+  element.dispatchEvent(new Event('input', { bubbles: true }));
 
 /** A "Loading..." placeholder, or the problem, for a part of the page that waits on the API. */
 export const loading = (what: string) =>

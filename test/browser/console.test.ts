@@ -22,7 +22,7 @@ import {
 } from '../../lib/console/format.ts';
 import { trustProblem } from '../../lib/domain/lapseQuality.ts';
 import { putLapseQuality } from '../../lib/store/model.ts';
-import { ADMIN_KEY, startTestApi, type TestApi } from '../support/api.ts';
+import { ADMIN_KEY, redemptionCodeFor, startTestApi, type TestApi } from '../support/api.ts';
 import { launchChromium } from './chromium.ts';
 
 // A browser test waits on a page that waits on the API: slower than the others on a busy machine.
@@ -772,6 +772,224 @@ describe('every page', () => {
       expect(await overflow(), link).toBeLessThanOrEqual(0);
     }
     await screenshot(page, 'phone');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('a customer’s records and personal data', () => {
+  /** The customer page of `id`, drawn. */
+  async function customerPage(id: string, viewport = DESKTOP) {
+    const opened = await signedIn(viewport);
+    await opened.page.goto(`${t.api.url}/console/#/customer/${id}`);
+    await opened.page.locator(`section.customer[data-customer="${id}"]`).waitFor();
+    return opened;
+  }
+
+  it('merges another record after a preview that adds both up, and shows the survivor', async () => {
+    // One person enrolled twice: by email in the app, by phone at the till.
+    const survivorId = await customerWho(
+      { name: 'Mary Jackson', email: 'mary@example.com', externalId: 'CRM-3003' },
+      [3, 17],
+      6_400,
+    );
+    const otherId = await customerWho(
+      { name: 'M. Jackson', phone: '+14155550131', externalId: 'TILL-77' },
+      [5, 9, 30],
+      2_150,
+    );
+    const [survivor, other] = [
+      (await t.call('GET', `/v1/customers/${survivorId}`)).body,
+      (await t.call('GET', `/v1/customers/${otherId}`)).body,
+    ];
+    expect(other.points.available).toBeGreaterThan(0);
+    const { context, page, errors } = await customerPage(survivorId);
+
+    await page.getByRole('button', { name: 'Merge another record into this one' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Merge another record into Mary Jackson' });
+    const confirm = dialog.getByRole('button', { name: 'Merge', exact: true });
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Find it by').selectOption('phone');
+    await dialog.getByLabel('Their phone').fill('+14155550131');
+    await dialog.getByRole('button', { name: 'Preview' }).click();
+    await dialog.locator('table.merge-table').waitFor();
+    expect(await confirm.isEnabled()).toBe(true);
+
+    const rows = await cellsOf(page, 'dialog tr[data-row]', 'data-row');
+    const figures = (field: 'available' | 'pending' | 'lifetimeEarned') => ({
+      survivor: formatPoints(survivor.points[field], LOCALE),
+      other: formatPoints(other.points[field], LOCALE),
+      result: formatPoints(survivor.points[field] + other.points[field], LOCALE),
+    });
+    expect(rows).toEqual({
+      name: { survivor: 'Mary Jackson', other: 'M. Jackson', result: 'Mary Jackson' },
+      email: { survivor: 'mary@example.com', other: '–', result: 'mary@example.com' },
+      phone: { survivor: '–', other: '+14155550131', result: '+14155550131 (taken over)' },
+      externalId: { survivor: 'CRM-3003', other: 'TILL-77', result: 'CRM-3003' },
+      available: figures('available'),
+      pending: figures('pending'),
+      lifetimeEarned: figures('lifetimeEarned'),
+      tier: {
+        survivor: survivor.tier.name,
+        other: other.tier.name,
+        result: `${survivor.tier.name} or higher`,
+      },
+    });
+    expect(await text(page, 'dialog [data-field="keeps"]')).toBe(
+      'Mary Jackson keeps: email mary@example.com, external id CRM-3003.',
+    );
+    expect(await text(page, 'dialog [data-field="takesOver"]')).toBe(
+      'It takes over: phone +14155550131.',
+    );
+    expect(await text(page, 'dialog [data-field="findsToo"]')).toBe(
+      'Kept as lookups that find it: external id TILL-77.',
+    );
+    expect(await text(page, 'dialog [data-field="tierNote"]')).toMatch(
+      /can only go up, never down/,
+    );
+    // Another value drops the preview: the merge waits for a new one.
+    await dialog.getByLabel('Their phone').fill('+14155550132');
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Their phone').press('Enter');
+    await expect
+      .poll(() => text(page, 'dialog .merge-preview'))
+      .toBe('No customer has the phone +14155550132.');
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Their phone').fill('+14155550131');
+    await dialog.getByLabel('Their phone').press('Enter');
+    await dialog.locator('table.merge-table').waitFor();
+
+    await confirm.click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    const after = (await t.call('GET', `/v1/customers/${survivorId}`)).body;
+    expect(after.points.available).toBe(survivor.points.available + other.points.available);
+    expect(after.points.lifetimeEarned).toBe(
+      survivor.points.lifetimeEarned + other.points.lifetimeEarned,
+    );
+    expect(after.phone).toBe('+14155550131');
+    await expect
+      .poll(() => text(page, '[data-figure="available"]'))
+      .toBe(figures('available').result);
+    expect(await text(page, '[data-figure="lifetimeEarned"]')).toBe(
+      figures('lifetimeEarned').result,
+    );
+    expect(await text(page, '[data-figure="phone"]')).toBe('+14155550131');
+    expect(await text(page, '#status')).toBe(
+      `Merged M. Jackson into Mary Jackson: ${figures('available').result} points available now.`,
+    );
+    // The merged record now reads as the survivor.
+    expect((await t.call('GET', `/v1/customers/${otherId}`)).body.id).toBe(survivorId);
+    // The browser logs the lookup that found nobody (a 404), and nothing else.
+    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await context.close();
+  });
+
+  it('says in words why a merge is refused while the other record has a usable code', async () => {
+    const appKey = (await t.call('POST', '/v1/api-keys', { body: { role: 'app' } })).body.key;
+    const survivorId = await customerWho(
+      { name: 'Dorothy Vaughan', email: 'dorothy@example.com' },
+      [4],
+      3_000,
+    );
+    const otherId = await customerWho({ name: 'D. Vaughan', phone: '+14155550151' }, [6], 50_000);
+    await redemptionCodeFor(t, otherId, appKey);
+    const before = (await t.call('GET', `/v1/customers/${survivorId}`)).body;
+    // On a phone: the preview fits the screen too.
+    const { context, page } = await customerPage(survivorId, PHONE);
+
+    await page.getByRole('button', { name: 'Merge another record into this one' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Merge another record into Dorothy Vaughan' });
+    await dialog.getByLabel('Their customer id').fill(otherId);
+    await dialog.getByRole('button', { name: 'Preview' }).click();
+    await dialog.locator('table.merge-table').waitFor();
+    const box = await dialog.boundingBox();
+    expect(box && box.x >= 0 && box.x + box.width <= PHONE.width).toBe(true);
+    expect(
+      await page.locator('html').evaluate((html) => html.scrollWidth - html.clientWidth),
+    ).toBeLessThanOrEqual(0);
+    await dialog.getByRole('button', { name: 'Merge', exact: true }).click();
+    await expect
+      .poll(() => text(page, 'dialog .error[role=alert]'))
+      .toMatch(
+        /^D\. Vaughan cannot be merged yet: .*redemption code not yet used\..*\[409 merge-blocked\]\)$/,
+      );
+    // The dialog stays open, nothing changed.
+    expect(await dialog.count()).toBe(1);
+    expect((await t.call('GET', `/v1/customers/${survivorId}`)).body.points).toEqual(before.points);
+    expect((await t.call('GET', `/v1/customers/${otherId}`)).body.id).toBe(otherId);
+    await context.close();
+  });
+
+  it('erases a customer once the word is typed, and shows the points forfeited', async () => {
+    const id = await customerWho(
+      { name: 'Annie Easley', email: 'annie@example.com', phone: '+14155550141' },
+      [2, 12],
+      4_000,
+    );
+    const before = (await t.call('GET', `/v1/customers/${id}`)).body;
+    expect(before.points.available).toBeGreaterThan(0);
+    const { context, page, errors } = await customerPage(id);
+
+    await page.getByRole('button', { name: 'Erase on request' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Erase Annie Easley on request?' });
+    expect(await text(page, 'dialog .consequences')).toMatch(/This cannot be undone\.$/);
+    const erase = dialog.getByRole('button', { name: 'Erase for good' });
+    const word = dialog.getByLabel('Type ERASE to confirm');
+    expect(await erase.isDisabled()).toBe(true);
+    await word.fill('erase');
+    expect(await erase.isDisabled()).toBe(true);
+    await word.press('Enter'); // a disabled button submits nothing
+    expect((await t.call('GET', `/v1/customers/${id}`)).body.status).toBe('active');
+    await word.fill('ERASE');
+    expect(await erase.isEnabled()).toBe(true);
+    await erase.click();
+    await expect.poll(() => dialog.count()).toBe(0);
+
+    const forfeited = formatPoints(before.points.available + before.points.pending, LOCALE);
+    await expect
+      .poll(() => text(page, '[data-figure="erased"]'))
+      .toMatch(/^Erased on request on .+: nothing but their id is kept\.$/);
+    expect(await text(page, '[data-figure="pointsForfeited"]')).toMatch(
+      new RegExp(`^${forfeited} points forfeited`),
+    );
+    expect(await text(page, '#status')).toBe(
+      `Erased Annie Easley on request: ${forfeited} points forfeited.`,
+    );
+    const read = await t.call('GET', `/v1/customers/${id}`);
+    expect(read.body).toEqual({ id, status: 'erased', erasedAt: expect.any(String) });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('exports their data: Preparing… until the job has run, then a link to the document', async () => {
+    const id = await customerWho(
+      { name: 'Christine Darden', email: 'christine@example.com' },
+      [1, 20],
+      3_300,
+    );
+    const { context, page, errors } = await customerPage(id);
+    await page.getByRole('button', { name: 'Export their data' }).click();
+    await expect.poll(() => text(page, '.export-status')).toBe('Preparing their data…');
+    // The local server of the tests runs no job by itself: run the exports job now.
+    const run = await t.call('POST', '/v1/jobs/exports', { body: {} });
+    expect(run.status).toBe(200);
+    expect(run.body.exported).toBeGreaterThanOrEqual(1);
+
+    const link = page.locator('.export-status a[data-field="exportLink"]');
+    await link.waitFor();
+    expect(await link.textContent()).toBe('download Christine Darden’s data (JSON)');
+    const exportId = await page.locator('.export-status').getAttribute('data-export');
+    const ready = (await t.call('GET', `/v1/exports/${exportId}`)).body;
+    expect(ready).toMatchObject({ id: exportId, status: 'ready' });
+    expect(await text(page, '[data-field="exportExpires"]')).toBe(
+      `. The link works until ${utcMinute(ready.expiresAt)}.`,
+    );
+    const href = (await link.getAttribute('href')) as string;
+    const document = await fetch(new URL(href, t.api.url));
+    expect(document.status).toBe(200);
+    const exported = (await document.json()) as { format: string; customer: { id: string } };
+    expect(exported.format).toBe('loyalty-export/1');
+    expect(exported.customer.id).toBe(id);
     expect(errors).toEqual([]);
     await context.close();
   });
