@@ -29,7 +29,7 @@ function layerOf(file: string): [string, number] {
     return ['store', 1];
   }
   if (file.startsWith('lib/usecases/') || file.startsWith('lib/events/')) return ['usecases', 2];
-  if (file === 'lib/routes.ts') return ['routes', 3];
+  if (file === 'lib/routes.ts' || file.startsWith('lib/routes/')) return ['routes', 3];
   if (file.startsWith('lib/http/')) return ['http', 4];
   if (file.startsWith('lib/openapi/')) return ['openapi', 5];
   return ['top', 6];
