@@ -7,6 +7,8 @@
  * redemptions, keyed by the id alone.
  */
 import type { CustomerState } from './customer.ts';
+import type { LedgerEntry } from './ledger.ts';
+import type { PointsChange } from './pointsChange.ts';
 
 /** The fields of a customer that identify a person. */
 export const PERSONAL_FIELDS = ['name', 'email', 'phone', 'externalId', 'birthDate'] as const;
@@ -60,4 +62,18 @@ export function withoutPersonalData(value: unknown, ids: ReadonlySet<string>): u
     kept[key] = withoutPersonalData(v, ids);
   }
   return kept;
+}
+
+/**
+ * The erase applied to the customer's change (after its open holds went back): one
+ * `erase` entry forfeits every available and pending point; they count as a customer no
+ * more; event `customer.erased`.
+ */
+export function eraseChange(change: PointsChange, at: Date): LedgerEntry {
+  const c = change.customer;
+  return change.becomes(
+    erasedState(c, at),
+    { type: 'erase', points: -c.available, pendingPoints: -c.pending || undefined },
+    { leaves: true, event: ['customer.erased', {}] },
+  );
 }

@@ -5,14 +5,17 @@
  * their earn day and so their expiry, pending points their moment), the tier window's
  * spend adds up month by month, the purchase days join, and the identifiers the survivor
  * lacks become its own (the others stay lookup keys of it: `aliases`). The source keeps
- * nothing but its id and where it went. PointsChange applies both halves (mergeOut on the
- * source, mergeIn on the survivor) with their ledger entries, in one transaction.
+ * nothing but its id and where it went. mergeChanges applies both halves to the two
+ * customers' changes (PointsChange.becomes), written in one transaction.
  */
 import { CADENCE_DAYS, CADENCE_WINDOW_DAYS, type Cadence } from './cadence.ts';
 import { type Alias, type CustomerState, IDENTIFIER_KINDS } from './customer.ts';
 import { DAY_MS, dayStart } from './days.ts';
+import { credit, debit } from './lotArithmetic.ts';
 import type { Lots } from './lots.ts';
-import type { MonthlySpend } from './tiers.ts';
+import type { PointsChange } from './pointsChange.ts';
+import type { Program } from './program.ts';
+import { heldTier, type MonthlySpend, qualifyingSpend } from './tiers.ts';
 
 /**
  * At most this many records merge into one customer, and at most MAX_ALIASES identifiers
@@ -225,4 +228,45 @@ export function joinCadence(a: Cadence | undefined, b: Cadence | undefined): Cad
     dayCount: a.dayCount + b.dayCount - both,
     firstDay: a.firstDay < b.firstDay ? a.firstDay : b.firstDay,
   };
+}
+
+/**
+ * A merge applied to both customers' changes: the source gives up everything (one
+ * `merge-out` entry; it counts as a customer no more), the survivor takes it (one
+ * `merge-in`, its points credited or, below 0, debited as any change would); the tier goes
+ * up at once if the spend together earns one, or to the source's if it held a higher
+ * one, never down. `at` is when the entries are written.
+ */
+export function mergeChanges(
+  into: PointsChange,
+  out: PointsChange,
+  program: Program,
+  asOf: Date,
+  at: Date,
+): void {
+  const survivor = into.customer;
+  const { transfer: t, left } = takeAll(out.customer, survivor.id, at);
+  const pendingOut = -t.pending || undefined;
+  const outEntry = { points: -t.available, pendingPoints: pendingOut, mergedInto: survivor.id };
+  out.becomes(left, { type: 'merge-out', ...outEntry }, { leaves: true });
+  const c = joinInto(survivor, t);
+  c.lots = { ...(c.lots ?? {}) };
+  if (t.available >= 0) credit(c, t.available, t.lots);
+  else debit(c, -t.available);
+  const spend = qualifyingSpend(c.spend, asOf, program.qualifyingWindowMonths);
+  const held = heldTier(program, survivor.tierId, spend);
+  const theirs = heldTier(program, t.tierId, spend);
+  c.tierId = (theirs.qualifyingSpend > held.qualifyingSpend ? theirs : held).id;
+  const inEntry = {
+    points: t.available,
+    pendingPoints: t.pending || undefined,
+    mergedFrom: t.from,
+  };
+  into.becomes(
+    c,
+    { type: 'merge-in', ...inEntry },
+    {
+      event: ['customer.merged', { from: t.from, pointsMoved: t.available + t.pending }],
+    },
+  );
 }

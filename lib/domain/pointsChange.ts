@@ -23,7 +23,6 @@ import {
 } from './dayStats.ts';
 import { DAY_MS, dayKey } from './days.ts';
 import type { Earning } from './earning.ts';
-import { erasedState } from './erase.ts';
 import { sameShare, shareDay } from './lapsedShareMoves.ts';
 import type { DomainEvent, EventType, LedgerEntry } from './ledger.ts';
 import {
@@ -35,7 +34,6 @@ import {
   takeExpired,
 } from './lotArithmetic.ts';
 import { boundPendingLots, type Lots, lotExpiresAt, pendingLotFor, pendingLotOf } from './lots.ts';
-import { joinInto, type Transfer, takeAll } from './merge.ts';
 import { money } from './money.ts';
 import type { Program, Tier } from './program.ts';
 import { boughtOf, isReturn, purchaseEarning } from './purchaseEarning.ts';
@@ -277,6 +275,7 @@ export class PointsChange {
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
     let availableAt = args.availableAt;
+    const of = { purchaseId: args.purchaseId, ...boughtOf(args), breakdown: earning.breakdown };
     if (pending) {
       const lots = c.pendingLots as Lots;
       availableAt = pendingLotFor(lots, args.availableAt);
@@ -284,29 +283,10 @@ export class PointsChange {
       // A purchase earning nothing keeps no lot (nor an activation of 0).
       if (points > 0) lots[key] = (lots[key] ?? 0) + points;
       c.pending += points;
-      this.record(
-        {
-          type: 'pending',
-          points: 0,
-          pendingPoints: points,
-          purchaseId: args.purchaseId,
-          ...boughtOf(args),
-          breakdown: earning.breakdown,
-        },
-        day,
-      );
+      this.record({ type: 'pending', points: 0, pendingPoints: points, ...of }, day);
     } else {
       credit(c, points, { [dayKey(args.availableAt)]: points });
-      this.record(
-        {
-          type: 'earn',
-          points,
-          purchaseId: args.purchaseId,
-          ...boughtOf(args),
-          breakdown: earning.breakdown,
-        },
-        day,
-      );
+      this.record({ type: 'earn', points, ...of }, day);
     }
     return { ...earning, pending, availableAt };
   }
@@ -541,49 +521,25 @@ export class PointsChange {
     return this.record({ type: 'adjust', points, reason });
   }
 
-  /** The source of a merge into `into` (merge.ts): it keeps nothing; one `merge-out` entry. */
-  mergeOut(into: string): Transfer {
+  /**
+   * The customer replaced whole by `next` (one side of a merge, merge.ts; an erase,
+   * erase.ts), with the one ledger entry that says so: a tier `next` holds is announced, a
+   * customer who `leaves` counts as one no more, and `event` is recorded.
+   */
+  becomes(
+    next: CustomerState,
+    draft: Omit<LedgerEntry, 'id' | 'balanceAfter' | 'at'>,
+    how: { leaves?: true; event?: [EventType, Record<string, unknown>] } = {},
+  ): LedgerEntry {
     const day = utcDay(this.at);
-    const { transfer: t, left } = takeAll(this.#customer, into, this.at);
-    this.#customer = left;
-    const pendingPoints = -t.pending || undefined;
-    this.record({ type: 'merge-out', points: -t.available, pendingPoints, mergedInto: into });
-    this.#add(day, 'customers', -1);
+    const tier = this.program.tiers.find((t) => t.id === next.tierId);
+    this.#customer = { ...next, tierId: this.#customer.tierId };
+    const months = this.program.qualifyingWindowMonths;
+    if (tier) this.setTier(tier, qualifyingSpend(next.spend, this.asOf, months), 'merge');
+    if (how.leaves) this.#add(day, 'customers', -1);
     this.#countShare(day);
-    return t;
-  }
-
-  /** Erased on request (erase.ts): every point forfeited by one `erase` entry; no profile. */
-  erase(): LedgerEntry {
-    const day = utcDay(this.at);
-    const { available, pending } = this.#customer;
-    this.#customer = erasedState(this.#customer, this.at);
-    this.#add(day, 'customers', -1);
-    this.#countShare(day);
-    this.event('customer.erased', {});
-    return this.record({ type: 'erase', points: -available, pendingPoints: -pending || undefined });
-  }
-
-  /** The survivor of a merge (merge.ts): one `merge-in` entry; a tier up at once, never down. */
-  mergeIn(t: Transfer): LedgerEntry {
-    const c = joinInto(this.#customer, t);
-    this.#customer = c;
-    if (t.available >= 0) credit(c, t.available, t.lots);
-    else debit(c, -t.available);
-    const pendingPoints = t.pending || undefined;
-    const entry = this.record({
-      type: 'merge-in',
-      points: t.available,
-      pendingPoints,
-      mergedFrom: t.from,
-    });
-    const spend = qualifyingSpend(c.spend, this.asOf, this.program.qualifyingWindowMonths);
-    const held = heldTier(this.program, c.tierId, spend);
-    const theirs = heldTier(this.program, t.tierId, spend);
-    this.setTier(theirs.qualifyingSpend > held.qualifyingSpend ? theirs : held, spend, 'merge');
-    this.event('customer.merged', { from: t.from, pointsMoved: t.available + t.pending });
-    this.#countShare(utcDay(this.at));
-    return entry;
+    if (how.event) this.event(...how.event);
+    return this.record(draft);
   }
 
   private setTier(

@@ -7,7 +7,8 @@
  * finds the survivor (or is refused: customer-erased).
  */
 import { type CustomerState, type CustomerView, customerView } from '../domain/customer.ts';
-import { mergeRefusal } from '../domain/merge.ts';
+import { eraseChange } from '../domain/erase.ts';
+import { mergeChanges, mergeRefusal } from '../domain/merge.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext } from '../principal.ts';
@@ -72,7 +73,7 @@ export async function mergeCustomers(
       }
       const out = new PointsChange(source, program, now).settle();
       const into = new PointsChange(survivor, program, now).settle();
-      into.mergeIn(out.mergeOut(survivor.id));
+      mergeChanges(into, out, program, now, now);
       const carry = await campaignsToCarry(
         source.id,
         survivor.id,
@@ -143,7 +144,7 @@ export async function eraseCustomer(
       );
       const change = new PointsChange(customer, program, now).settle();
       for (const r of holds) change.release(r.points, r.id, r.lots);
-      const entry = change.erase();
+      const entry = eraseChange(change, now);
       const voided = holds.map((r) =>
         redemptionItem({ ...r, status: 'voided', updatedAt: now.toISOString() }, 'authorized'),
       );

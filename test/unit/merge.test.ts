@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Cadence } from '../../lib/domain/cadence.ts';
 import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
 import { lotExpiresAt } from '../../lib/domain/lots.ts';
-import { joinCadence, mergeRefusal } from '../../lib/domain/merge.ts';
+import { joinCadence, mergeChanges, mergeRefusal } from '../../lib/domain/merge.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 
@@ -28,8 +28,7 @@ function buy(c: CustomerState, day: string, points: number, availableAt?: string
 function merge(survivor: CustomerState, source: CustomerState, when = asOf) {
   const out = new PointsChange(source, program, when).settle();
   const into = new PointsChange(survivor, program, when).settle();
-  const transfer = out.mergeOut(survivor.id);
-  into.mergeIn(transfer);
+  mergeChanges(into, out, program, when, when);
   return { out, into };
 }
 
