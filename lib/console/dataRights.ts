@@ -309,7 +309,9 @@ function previewOf(survivor: Customer, other: Customer, locale: string | undefin
             'Tier',
             survivor.tier.name,
             other.tier.name,
-            `${survivor.tier.name} or higher`,
+            survivor.tier.id === other.tier.id
+              ? `${survivor.tier.name} or higher`
+              : `The higher of ${survivor.tier.name} and ${other.tier.name}, or higher`,
           ),
         ),
       ),
