@@ -214,7 +214,9 @@ export function joinCadence(a: Cadence | undefined, b: Cadence | undefined): Cad
   if (a === undefined || b === undefined) return a ?? b;
   const counts = new Map<string, number>();
   for (const c of [a, b]) {
-    c.days.forEach((day, i) => counts.set(day, (counts.get(day) ?? 0) + (c.purchases?.[i] ?? 1)));
+    for (const [i, day] of c.days.entries()) {
+      counts.set(day, (counts.get(day) ?? 0) + (c.purchases?.[i] ?? 1));
+    }
   }
   const both = a.days.filter((day) => b.days.includes(day)).length;
   const days = [...counts.keys()].sort();
@@ -226,7 +228,7 @@ export function joinCadence(a: Cadence | undefined, b: Cadence | undefined): Cad
     days: kept,
     purchases: kept.map((day) => counts.get(day) as number),
     dayCount: a.dayCount + b.dayCount - both,
-    firstDay: a.firstDay < b.firstDay ? a.firstDay : b.firstDay,
+    firstDay: [a.firstDay, b.firstDay].sort()[0] as string,
   };
 }
 
