@@ -11,6 +11,7 @@ import { db, tableName } from './client.ts';
 import {
   dueShardOf,
   type IdentifierKind,
+  indexKeys,
   type Key,
   keys,
   LEDGER_PREFIX,
@@ -110,7 +111,12 @@ function changeItems(change: CustomerChange, answer: Key | undefined) {
     ...change.events.map((event) => ({
       Put: {
         TableName,
-        Item: { ...keys.event(event.id), ...event },
+        // Under the customer it names too (GSI1), so their export finds it in one Query.
+        Item: {
+          ...keys.event(event.id),
+          ...event,
+          ...(event.customerId !== null && indexKeys.customerEvent(event.customerId, event.id)),
+        },
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     })),

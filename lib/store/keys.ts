@@ -91,6 +91,8 @@ export const keys = {
   }),
   /** How far giving customers stored before the RemindDue index their remindLot has got. */
   remindIndexState: (): Key => ({ PK: 'JOBS', SK: 'REMIND_INDEX' }),
+  /** Where the pass giving events from before it their customer's index keys stands. */
+  eventIndexState: (): Key => ({ PK: 'JOBS', SK: 'EVENT_INDEX' }),
   /** A customer's data export: who asked, its status, where its document is (store/exports.ts). */
   export: (id: string): Key => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
   /** An export listed under its customer, so an erase finds every one with one Query. */
@@ -151,6 +153,12 @@ export const indexKeys = {
     GSI1SK: `${createdAt}#${code}`,
   }),
   customerCodes: (customerId: string) => `CODES#${customerId}`,
+  /** An outbox event under the customer it names (an export lists them), by its id (time). */
+  customerEvent: (customerId: string, eventId: string) => ({
+    GSI1PK: `EVENTS#${customerId}`,
+    GSI1SK: eventId,
+  }),
+  customerEvents: (customerId: string) => `EVENTS#${customerId}`,
 };
 
 /** GSI1's one partition of exports still to write (few at a time: no shards). */

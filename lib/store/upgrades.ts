@@ -3,7 +3,7 @@ import type { CustomerState } from '../domain/customer.ts';
 import { db, tableName, writeIf } from './client.ts';
 import { customerFromItem } from './customers.ts';
 import { dueItems } from './due.ts';
-import { DUE_SHARDS, keys } from './keys.ts';
+import { DUE_SHARDS, EVENTS_PARTITION, indexKeys, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 import { batchGet } from './reads.ts';
 
@@ -111,6 +111,57 @@ export function moveToLapseWatch(
         ':version': customer.version,
         ...(watch !== undefined && { ':watch': watch }),
       },
+    }),
+  );
+}
+
+/**
+ * Where the pass that gives outbox events written before the customer-event index their
+ * keys stands: done, or the last event id it went through (none: not started).
+ */
+export async function eventIndexState(): Promise<{ done: boolean; after?: string }> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.eventIndexState(), ConsistentRead: true }),
+  );
+  return { done: Item?.done === true, ...(Item?.after !== undefined && { after: Item.after }) };
+}
+
+export async function saveEventIndexState(state: { done: boolean; after?: string }) {
+  await db().send(
+    new PutCommand({ TableName: tableName(), Item: { ...keys.eventIndexState(), ...state } }),
+  );
+}
+
+/** The outbox after event `after` (its SK), oldest first, a page of up to 100 at a time. */
+export async function* outboxAfter(
+  after: string | undefined,
+): AsyncGenerator<{ sk: string; id: string; customerId: string | null; indexed: boolean }[]> {
+  for await (const page of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: after === undefined ? 'PK = :pk' : 'PK = :pk AND SK > :after',
+    ExpressionAttributeValues: { ':pk': EVENTS_PARTITION, ...(after && { ':after': after }) },
+    ProjectionExpression: 'SK, id, customerId, GSI1PK',
+    Limit: 100,
+  })) {
+    yield page.map((item) => ({
+      sk: item.SK as string,
+      id: item.id as string,
+      customerId: (item.customerId as string | null | undefined) ?? null,
+      indexed: item.GSI1PK !== undefined,
+    }));
+  }
+}
+
+/** Gives an event of a customer its place under them in GSI1, unless it has one. */
+export function indexEvent(id: string, customerId: string): Promise<boolean> {
+  const { GSI1PK, GSI1SK } = indexKeys.customerEvent(customerId, id);
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.event(id),
+      UpdateExpression: 'SET GSI1PK = :pk, GSI1SK = :sk',
+      ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(GSI1PK)',
+      ExpressionAttributeValues: { ':pk': GSI1PK, ':sk': GSI1SK },
     }),
   );
 }

@@ -23,6 +23,7 @@ import {
 } from '../store/exports.ts';
 import { readReplay } from '../store/idempotency.ts';
 import { type Answer, answered, replayed } from './change.ts';
+import { indexCustomerEvents } from './eventIndex.ts';
 import { exportDocument, OutOfTime } from './exportDocument.ts';
 
 /** An export, its document and its link are kept this long after the request. */
@@ -151,6 +152,8 @@ export async function runExports(
   complete: boolean;
 }> {
   const counts = { exported: 0, failed: 0 };
+  // Once: events from before the customer-event index get their place in it.
+  if (!options.dryRun) await indexCustomerEvents(options.deadline);
   const due = await dueExports(asOf, PER_RUN);
   if (options.dryRun) {
     return { asOf: asOf.toISOString(), exported: due.length, failed: 0, complete: true };
