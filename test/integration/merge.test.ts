@@ -141,8 +141,9 @@ describe('POST /v1/customers/{id}/merge', () => {
   });
 
   it('follows a chain of merges: A into B, then B into C, and A still finds C', async () => {
-    const [a, b, c] = [await enrol(), await enrol(), await enrol()];
-    await buy(a, 1_000);
+    const aEmail = `chain-a-${Date.now()}@example.com`;
+    const [a, b, c] = [await enrol({ email: aEmail }), await enrol(), await enrol()];
+    const aPurchase = await buy(a, 1_000);
     await buy(b, 2_000);
     await buy(c, 4_000);
     expect((await merge(b, a)).status).toBe(200);
@@ -153,6 +154,16 @@ describe('POST /v1/customers/{id}/merge', () => {
       headers: { 'idempotency-key': `chain-${n}` },
     });
     expect(bought.body.customer).toMatchObject({ id: c, points: { available: 150 } });
+    // A's email and A's old purchase: C's now.
+    const found = await t.call('GET', `/v1/customers?email=${encodeURIComponent(aEmail)}`);
+    expect(found.body.id).toBe(c);
+    const refunded = await t.call('POST', `/v1/purchases/${aPurchase.id}/refunds`, {
+      key: ADMIN_KEY,
+      body: { amount: usd(1_000) },
+      headers: { 'idempotency-key': `chain-refund-${n}` },
+    });
+    expect(refunded.status).toBe(201);
+    expect(refunded.body.customer).toMatchObject({ id: c, points: { available: 140 } });
     await expectBalanceEqualsLedger(t, c);
     expect([await storedLedgerSum(a), await storedLedgerSum(b)]).toEqual([0, 0]);
   });
@@ -164,6 +175,20 @@ describe('POST /v1/customers/{id}/merge', () => {
     expect((await merge(a, b)).status).toBe(200);
     const merged = await merge(a, b);
     expect([merged.status, merged.body.code]).toEqual([409, 'conflict']);
+    // An erased customer is merged neither way.
+    const gone = await enrol();
+    const erased = await t.call('POST', `/v1/customers/${gone}/erase`, {
+      key: appKey,
+      headers: { 'idempotency-key': `gone-${n}` },
+    });
+    expect(erased.status).toBe(200);
+    for (const [into, from] of [
+      [a, gone],
+      [gone, a],
+    ] as const) {
+      const refused = await merge(into, from);
+      expect([refused.status, refused.body.code], `${into} <- ${from}`).toEqual([409, 'conflict']);
+    }
 
     // A usable code blocks; so do points held by an authorized redemption.
     const c = await enrol();
