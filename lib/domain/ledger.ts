@@ -47,17 +47,21 @@ export interface LedgerEntry {
   breakdown?: BreakdownItem[];
 }
 
-export type EventType =
-  | 'tier.changed'
-  | 'customer.lapsed'
-  | 'customer.reactivated'
-  | 'points.expiring'
-  /** Another record of the customer was merged into them (merge.ts). */
-  | 'customer.merged'
-  /** The customer's personal data was erased on request. */
-  | 'customer.erased'
-  /** The lapse thresholds in force changed with calibration (no customer: customerId null). */
-  | 'program.lapse-calibrated';
+/** Every type of event the outbox records (and a webhook endpoint may subscribe to). */
+export const EVENT_TYPES = [
+  'tier.changed',
+  'customer.lapsed',
+  'customer.reactivated',
+  'points.expiring',
+  // Another record of the customer was merged into them (merge.ts).
+  'customer.merged',
+  // The customer's personal data was erased on request (erase.ts).
+  'customer.erased',
+  // The lapse thresholds in force changed with calibration (no customer: customerId null).
+  'program.lapse-calibrated',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** What the outbox records, in the same transaction as the change it reports. */
 export interface DomainEvent {

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { lapseReasons } from '../domain/cadence.ts';
 import type { CustomerView } from '../domain/customer.ts';
 import type { ErasedCustomerView } from '../domain/erase.ts';
+import { EVENT_TYPES } from '../domain/ledger.ts';
 import { createApiKeySchema, roles } from '../schemas/apiKeys.ts';
 import { createCampaignSchema, patchCampaignSchema } from '../schemas/campaigns.ts';
 import { moneySchema, nameSchema } from '../schemas/common.ts';
@@ -379,15 +380,7 @@ const jobResultSchema = z.object({
 
 const eventSchema = z.object({
   id: z.string().describe('evt_ + ULID: unique, so a consumer can drop duplicates'),
-  type: z.enum([
-    'tier.changed',
-    'customer.lapsed',
-    'customer.reactivated',
-    'points.expiring',
-    'customer.merged',
-    'customer.erased',
-    'program.lapse-calibrated',
-  ]),
+  type: z.enum(EVENT_TYPES),
   at: timestamp,
   customerId: z.string().nullable().describe('null on program.lapse-calibrated'),
   data: z

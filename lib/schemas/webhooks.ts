@@ -1,18 +1,10 @@
 /** Webhook endpoints: the event types one may subscribe to, and creating one. */
 import * as z from 'zod/mini';
+import { EVENT_TYPES } from '../domain/ledger.ts';
 import { line, noControl } from './common.ts';
 
 /** What a webhook endpoint may subscribe to: any type of the outbox's events, or all. */
-export const webhookEventTypes = [
-  'tier.changed',
-  'customer.lapsed',
-  'customer.reactivated',
-  'points.expiring',
-  'customer.merged',
-  'customer.erased',
-  'program.lapse-calibrated',
-  '*',
-] as const;
+export const webhookEventTypes = [...EVENT_TYPES, '*'] as const;
 
 export const createWebhookEndpointSchema = z
   .object({

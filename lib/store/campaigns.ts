@@ -501,18 +501,24 @@ export function campaignCountItems(tallies: readonly CampaignTally[], at: Date):
       },
       onFailure: 'stale',
     });
-    for (const customerId of newCustomers) {
-      items.push({
-        item: {
-          Put: {
-            TableName: tableName(),
-            Item: { ...keys.campaignCustomer(campaignId, customerId), at: at.toISOString() },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          },
-        },
-        onFailure: 'stale',
-      });
-    }
+    for (const customerId of newCustomers) items.push(campaignMarker(campaignId, customerId, at));
   }
   return items;
+}
+
+/**
+ * The campaign's marker of a customer it counted (their first purchase or credit in it),
+ * unless there: a new one is stale (read again), as a marker is only written once.
+ */
+export function campaignMarker(campaignId: string, customerId: string, at: Date): ExtraItem {
+  return {
+    item: {
+      Put: {
+        TableName: tableName(),
+        Item: { ...keys.campaignCustomer(campaignId, customerId), at: at.toISOString() },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    onFailure: 'stale',
+  };
 }

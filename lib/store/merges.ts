@@ -1,5 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState, IdentifierKind } from '../domain/customer.ts';
+import { campaignMarker } from './campaigns.ts';
 import { tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
@@ -52,20 +53,8 @@ export async function campaignsToCarry(
 }
 
 /** The markers that make the campaigns count `customerId` as theirs already. */
-export function campaignMarkers(campaignIds: readonly string[], customerId: string, at: Date) {
-  return campaignIds.map(
-    (campaignId): ExtraItem => ({
-      item: {
-        Put: {
-          TableName: tableName(),
-          Item: { ...keys.campaignCustomer(campaignId, customerId), at: at.toISOString() },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      onFailure: 'stale',
-    }),
-  );
-}
+export const campaignMarkers = (campaignIds: readonly string[], customerId: string, at: Date) =>
+  campaignIds.map((campaignId) => campaignMarker(campaignId, customerId, at));
 
 /** How many of the customer's redemption codes could still be used at `now`. */
 export async function usableCodes(customerId: string, now: Date): Promise<number> {

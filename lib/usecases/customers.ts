@@ -116,7 +116,7 @@ export async function customerActivity(
  * import's earlier history, say) get them from the purchase, so every purchase entry says
  * when it was bought; one read for the page, and none once every entry carries them.
  */
-async function withPurchaseFacts(entries: LedgerEntry[]): Promise<LedgerEntry[]> {
+export async function withPurchaseFacts(entries: LedgerEntry[]): Promise<LedgerEntry[]> {
   const missing = entries.filter((e) => e.purchaseId !== undefined && e.occurredAt === undefined);
   if (missing.length === 0) return entries;
   const purchases = new Map(

@@ -21,7 +21,9 @@ import { getPurchases, type Purchase } from '../store/purchases.ts';
 import { customerCodes } from '../store/redemptionCodes.ts';
 import { getRedemptions } from '../store/redemptions.ts';
 import { allEndpoints, type Delivery } from '../store/webhooks.ts';
+import { withPurchaseFacts } from './customers.ts';
 import { settledCustomer } from './settledCustomer.ts';
+import { deliveryView } from './webhookEndpoints.ts';
 
 /** The document's format, in its first field: a reader can tell what it reads. */
 export const EXPORT_FORMAT = 'loyalty-export/1';
@@ -68,28 +70,6 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 }
 
 /**
- * Entries of a purchase written before entries carried when and where it was made get them
- * from the purchase, as the activity pages (usecases/customers.ts) give them.
- */
-async function withPurchaseFacts(entries: LedgerEntry[]): Promise<LedgerEntry[]> {
-  const missing = entries.filter((e) => e.purchaseId !== undefined && e.occurredAt === undefined);
-  if (missing.length === 0) return entries;
-  const purchases = new Map(
-    (await getPurchases(missing.map((e) => e.purchaseId as string))).map((p) => [p.id, p]),
-  );
-  return entries.map((entry) => {
-    const purchase = entry.occurredAt === undefined && purchases.get(entry.purchaseId ?? '');
-    if (!purchase) return entry;
-    return {
-      ...entry,
-      occurredAt: purchase.occurredAt,
-      storeId: purchase.storeId,
-      ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
-    };
-  });
-}
-
-/**
  * A purchase as GET /v1/purchases/{id} answers it (usecases/purchases.ts readPurchase), and
  * when it was recorded, which that answer leaves out.
  */
@@ -107,19 +87,9 @@ function purchaseView(purchase: Purchase, now: Date) {
  * A delivery as GET /v1/webhook-endpoints/{id}/deliveries lists it, with its endpoint and
  * the body sent (the event, as the endpoint received it).
  */
-const deliveryView = (d: Delivery) => ({
+const deliveryOf = (d: Delivery) => ({
   endpointId: d.endpointId,
-  id: d.id,
-  eventId: d.eventId,
-  eventType: d.eventType,
-  status: d.status,
-  attempts: d.attempts,
-  lastAttemptAt: d.lastAttemptAt ?? null,
-  ...(d.lastStatusCode !== undefined && { lastStatusCode: d.lastStatusCode }),
-  ...(d.lastError !== undefined && { lastError: d.lastError }),
-  ...(d.status === 'pending' &&
-    d.nextAttemptAt !== undefined && { nextAttemptAt: d.nextAttemptAt }),
-  createdAt: d.createdAt,
+  ...deliveryView(d),
   body: d.body,
 });
 
@@ -295,7 +265,7 @@ export async function* exportDocument(
       const perRead = Math.max(1, Math.floor(100 / endpointIds.length));
       for (const ids of chunks(eventIds, perRead)) {
         checkpoint();
-        yield (await deliveriesOf(endpointIds, ids, now)).map(deliveryView);
+        yield (await deliveriesOf(endpointIds, ids, now)).map(deliveryOf);
       }
     })(),
   );

@@ -32,16 +32,6 @@ import {
   urlPolicy,
 } from './webhookDelivery.ts';
 
-/** The event types an endpoint may subscribe to (or `*`, all of them). */
-export const WEBHOOK_EVENT_TYPES = [
-  'tier.changed',
-  'customer.lapsed',
-  'customer.reactivated',
-  'points.expiring',
-  'customer.merged',
-  'customer.erased',
-] as const;
-
 /** The old secret keeps signing this long after a rotation. */
 export const OLD_SECRET_MS = 24 * 3_600_000;
 /** Endpoints a programme may have. */
@@ -197,7 +187,8 @@ export async function listEndpointDeliveries(
   return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
 }
 
-function deliveryView(d: Delivery) {
+/** A delivery as the delivery log lists it. */
+export function deliveryView(d: Delivery) {
   return {
     id: d.id,
     eventId: d.eventId,
