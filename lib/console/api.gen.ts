@@ -3874,6 +3874,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description - `customer-erased`: The customer was erased on request: nothing is left to export */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description - `payload-too-large`: The body is over 65536 bytes */
             413: {
                 headers: {
@@ -3973,6 +3982,15 @@ export interface operations {
             };
             /** @description - `forbidden`: The key's role is not in `x-roles` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased on request: nothing is left to export */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4327,6 +4345,15 @@ export interface operations {
             };
             /** @description - `not-found`: Unknown customerId, or unknown storeId (admin keys) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `customer-erased`: The customer was erased on request: nothing about them changes */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

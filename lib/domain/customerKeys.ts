@@ -24,13 +24,15 @@ export function withDerivedKeys(
 ): CustomerState {
   const { reviewAt: _, lapseDueAt: __, lapseWatch: ____, birthdayAt: ___, ...rest } = customer;
   const c = customer;
+  const gone = c.status === 'merged' || c.status === 'erased';
   return {
     ...rest,
     version,
-    ...optional('reviewAt', nextReviewAt(c.tierId, c.spend, program, asOf)),
+    // A customer merged away or erased is due for nothing: in no due index.
+    ...optional('reviewAt', gone ? undefined : nextReviewAt(c.tierId, c.spend, program, asOf)),
     ...optional(
       'birthdayAt',
-      c.birthDate === undefined
+      c.birthDate === undefined || gone
         ? undefined
         : nextBirthdayAt(c.birthDate, c.birthdayYear, c.createdAt),
     ),

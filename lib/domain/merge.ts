@@ -185,6 +185,10 @@ export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
   }
   if (c.referredBy === undefined && t.referral.referredBy !== undefined) {
     Object.assign(c, t.referral);
+  } else if (c.referralPaid === undefined && t.referral.referralPaid !== undefined) {
+    // A referral the source's first purchase paid, still pending: a full refund of that
+    // purchase takes it back from the survivor.
+    c.referralPaid = t.referral.referralPaid;
   }
   if (t.birthdayYear !== undefined && !((c.birthdayYear ?? 0) >= t.birthdayYear)) {
     c.birthdayYear = t.birthdayYear;

@@ -322,7 +322,10 @@ export const operations: Record<string, Operation> = {
     status: 202,
     response: 'Export',
     responseDescription: 'The export, running',
-    errors: [['not-found', 'No such customer']],
+    errors: [
+      ['customer-erased', 'The customer was erased on request: nothing is left to export'],
+      ['not-found', 'No such customer'],
+    ],
   },
   requestMyExport: {
     tag: 'me',
@@ -334,6 +337,7 @@ export const operations: Record<string, Operation> = {
     status: 202,
     response: 'Export',
     responseDescription: 'The export, running',
+    errors: [['customer-erased', 'The customer was erased on request: nothing is left to export']],
   },
   getExport: {
     tag: 'customers',
@@ -947,6 +951,7 @@ export const operations: Record<string, Operation> = {
     response: 'PurchaseQuote',
     responseDescription: 'What the purchase would earn',
     errors: [
+      ['customer-erased', 'The customer was erased on request: nothing about them changes'],
       [
         'validation-failed',
         "An admin key without storeId; occurredAt out of range; the lines' spend exceeds the total",

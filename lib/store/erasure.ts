@@ -1,5 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { withoutPersonalData } from '../domain/erase.ts';
 import type { LedgerEntry } from '../domain/ledger.ts';
 import { db, tableName, writeIf } from './client.ts';
@@ -84,18 +84,20 @@ export function identifierDeletes(customer: Parameters<typeof identifiersOf>[0])
   }));
 }
 
-/** Cancels a usable code: it reads as used from now on (a till gets invalid-redemption-code). */
-export function codeCancel(code: RedemptionCode, now: Date): ExtraItem {
-  return {
-    item: {
-      Update: {
+/**
+ * Cancels usable codes: each reads as used from now on (a till gets
+ * invalid-redemption-code); one already used or cancelled is left as it is.
+ */
+export async function cancelCodes(codes: readonly RedemptionCode[], now: Date): Promise<void> {
+  for (const code of codes) {
+    await writeIf(
+      new UpdateCommand({
         TableName: tableName(),
         Key: keys.redemptionCode(code.code),
         UpdateExpression: 'SET usedAt = :now, cancelled = :yes',
         ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(usedAt)',
         ExpressionAttributeValues: { ':now': now.toISOString(), ':yes': true },
-      },
-    },
-    onFailure: 'stale',
-  };
+      }),
+    );
+  }
 }

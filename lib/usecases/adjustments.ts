@@ -7,7 +7,15 @@ import type { AdjustmentInput } from '../schemas/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { loadCustomerContext } from '../store/lookups.ts';
 import { getProgram } from '../store/program.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import {
+  type Answer,
+  answered,
+  changeCustomers,
+  done,
+  refuseIfErased,
+  replayed,
+  write,
+} from './change.ts';
 
 /**
  * A goodwill credit or a correction, with its reason. A debit may not take available
@@ -28,6 +36,7 @@ export async function adjustPoints(
       const replay = replayFrom(idempotencyItem, idem, now);
       if (replay) return done(replayed(replay));
       if (!customer) throw notFound('Customer');
+      refuseIfErased(customer);
       const change = new PointsChange(customer, program, now).settle();
       const available = change.customer.available;
       // Only a debit is refused: a credit to a balance a refund took below 0 pays it off.

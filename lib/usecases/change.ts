@@ -5,7 +5,12 @@
  * reads and jobs all go through `changeCustomers`, so they share one retry policy, one
  * idempotent-replay rule and one way of naming a lost race.
  */
-import { MAX_CUSTOMER_POINTS, MAX_CUSTOMER_SPEND, totalOutOfBounds } from '../domain/customer.ts';
+import {
+  type CustomerState,
+  MAX_CUSTOMER_POINTS,
+  MAX_CUSTOMER_SPEND,
+  totalOutOfBounds,
+} from '../domain/customer.ts';
 import { DomainError, validationFailed } from '../errors.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { type CustomerChange, commitChanges, type ExtraItem } from '../store/customers.ts';
@@ -52,8 +57,16 @@ const tooContended = (what: 'customer' | 'purchase') =>
 
 /** An erased customer changes no more: their record stays as it was left. */
 function refuseErased(change: CustomerChange): void {
-  if (change.was !== 'erased') return;
-  throw new DomainError('customer-erased', `Customer ${change.customer.id} was erased on request`);
+  if (change.was === 'erased') refuseIfErased(change.customer);
+}
+
+/**
+ * Refuses a call about an erased customer before anything else is checked, so it answers
+ * customer-erased rather than whatever their emptied balance would make of it.
+ */
+export function refuseIfErased(customer: Pick<CustomerState, 'id' | 'status'> | undefined) {
+  if (customer?.status !== 'erased') return;
+  throw new DomainError('customer-erased', `Customer ${customer.id} was erased on request`);
 }
 
 /** Refused before anything is written: a total past its bound would no longer be exact. */

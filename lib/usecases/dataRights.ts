@@ -14,7 +14,12 @@ import { DomainError, notFound, validationFailed } from '../errors.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { liveCampaigns } from '../store/campaigns.ts';
 import { getCustomerAsStored, getCustomerConsistent } from '../store/customers.ts';
-import { codeCancel, identifierDeletes, ledgerNewestFirst, scrubAnswer } from '../store/erasure.ts';
+import {
+  cancelCodes,
+  identifierDeletes,
+  ledgerNewestFirst,
+  scrubAnswer,
+} from '../store/erasure.ts';
 import { deleteCustomerExports } from '../store/exports.ts';
 import { IDEMPOTENCY_TTL_SECONDS, readReplay } from '../store/idempotency.ts';
 import type { Key } from '../store/keys.ts';
@@ -27,7 +32,7 @@ import {
 } from '../store/merges.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
-import { customerCodes } from '../store/redemptionCodes.ts';
+import { customerCodes, type RedemptionCode } from '../store/redemptionCodes.ts';
 import { getRedemptions, type Redemption, redemptionItem } from '../store/redemptions.ts';
 import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
 
@@ -92,8 +97,13 @@ export async function mergeCustomers(
       });
     },
   });
-  if (!answer.replayed && carryLater && carryLater.ids.length > 0) {
+  if (carryLater && carryLater.ids.length > 0) {
     await carryMarkers(carryLater.ids, carryLater.to, carryLater.at);
+  } else if (answer.replayed) {
+    // The first run may have stopped after its commit: whatever it had left to carry.
+    const live = (await liveCampaigns()).map((c) => c.id);
+    const to = answer.value.id;
+    await carryMarkers(await campaignsToCarry(from, to, live), to, clock());
   }
   return answer;
 }
@@ -107,6 +117,8 @@ export interface ErasedCustomer {
 
 /** The answers kept for replays last this long; an erase scrubs those of this window. */
 const ANSWER_WINDOW_MS = (IDEMPOTENCY_TTL_SECONDS + 3_600) * 1000;
+/** Exports are kept 7 days: an erase deletes those of the records merged in since then. */
+const EXPORT_WINDOW_MS = 8 * 86_400_000;
 
 /**
  * Erases customer `id` (a merged one: the customer it went into) on request: open holds
@@ -122,7 +134,7 @@ export async function eraseCustomer(
   clock: () => Date = () => new Date(),
 ): Promise<Answer<ErasedCustomer>> {
   const program = await getProgram();
-  let erasedId: string | undefined;
+  let after: { ids: ReadonlySet<string>; codes: RedemptionCode[]; at: Date } | undefined;
   const answer = await changeCustomers<Answer<ErasedCustomer>>({
     clock,
     idempotency: { ctx: idem, replay: replayed },
@@ -148,7 +160,9 @@ export async function eraseCustomer(
       const voided = holds.map((r) =>
         redemptionItem({ ...r, status: 'voided', updatedAt: now.toISOString() }, 'authorized'),
       );
-      erasedId = customer.id;
+      // After the commit: a code of an erased customer redeems nothing anyway (the change
+      // it would make is refused), and any number of them would not fit the transaction.
+      after = { ids, codes, at: now };
       const value: ErasedCustomer = {
         id: customer.id,
         status: 'erased',
@@ -156,17 +170,16 @@ export async function eraseCustomer(
       };
       return write({
         changes: [change],
-        extras: [
-          ...voided,
-          ...identifierDeletes(customer),
-          ...codes.map((c) => codeCancel(c, now)),
-        ],
+        extras: [...voided, ...identifierDeletes(customer)],
         answer: value,
         result: answered(value),
       });
     },
   });
-  if (!answer.replayed && erasedId !== undefined) await deleteCustomerExports(erasedId);
+  // Again on a replay (the first run may have stopped after its commit): both idempotent.
+  const ids = after?.ids ?? new Set([answer.value.id]);
+  for (const customerId of ids) await deleteCustomerExports(customerId);
+  await cancelCodes(after?.codes ?? [], after?.at ?? clock());
   return answer;
 }
 
@@ -182,6 +195,7 @@ async function openHoldsAndAnswers(customer: CustomerState, now: Date) {
   const answers = new Map<string, Key>();
   const ids = new Set<string>();
   const since = new Date(now.getTime() - ANSWER_WINDOW_MS).toISOString();
+  const mergedSince = new Date(now.getTime() - EXPORT_WINDOW_MS).toISOString();
   const read = async (id: string, held: number) => {
     ids.add(id);
     let found = 0;
@@ -197,16 +211,20 @@ async function openHoldsAndAnswers(customer: CustomerState, now: Date) {
       }
       const merged: string[] = [];
       for (const { entry, answerKey } of page) {
-        if (entry.at < since) continue;
-        if (answerKey !== undefined) answers.set(`${answerKey.PK}\u0000${answerKey.SK}`, answerKey);
-        if (entry.type === 'merge-in' && entry.mergedFrom !== undefined) {
+        if (
+          entry.type === 'merge-in' &&
+          entry.mergedFrom !== undefined &&
+          entry.at >= mergedSince
+        ) {
           merged.push(entry.mergedFrom);
         }
+        if (entry.at < since) continue;
+        if (answerKey !== undefined) answers.set(`${answerKey.PK}\u0000${answerKey.SK}`, answerKey);
       }
       // A merged record holds nothing: only its answers are read.
       for (const from of merged) await read(from, 0);
       const oldest = page.at(-1)?.entry.at ?? '';
-      if (found >= held && oldest < since) break;
+      if (found >= held && oldest < mergedSince) break;
     }
   };
   await read(customer.id, customer.held);

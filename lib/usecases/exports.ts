@@ -6,7 +6,7 @@
  * gives a link to it that lives an hour. Everything of an export goes 7 days after the request.
  */
 
-import { notFound } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { documentName, exportSink } from '../exports/sinks.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
@@ -59,10 +59,16 @@ export async function requestExport(
     const stored = await readReplay(idempotency, now);
     if (stored) return replayed(stored);
   }
-  if (!(await getCustomer(customerId))) throw notFound('Customer');
+  // A merged customer's export is its survivor's (and found by their erase); an erased
+  // one has nothing left to export.
+  const customer = await getCustomer(customerId);
+  if (!customer) throw notFound('Customer');
+  if (customer.status === 'erased') {
+    throw new DomainError('customer-erased', `Customer ${customer.id} was erased on request`);
+  }
   const record: CustomerExport = {
     id: newId('exp', now.getTime()),
-    customerId,
+    customerId: customer.id,
     requestedBy: principal.keyId,
     status: 'running',
     createdAt: now.toISOString(),

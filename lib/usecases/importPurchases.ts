@@ -88,6 +88,8 @@ const chainOf = (customer: CustomerState): Chain => ({
 /** A chain as one change to its customer: all its ledger entries and events, one version check. */
 const asChange = (chain: Chain): CustomerChange => ({
   customer: chain.current,
+  // As read: an erased one (erased since the batch looked) refuses the unit, not a 500.
+  was: chain.changes[0]?.was,
   expectedVersion: chain.expectedVersion,
   entries: chain.changes.flatMap((c) => c.entries),
   events: chain.changes.flatMap((c) => c.events),
@@ -139,6 +141,14 @@ async function planUnit(
 
   for (const [w, work] of unit.entries()) {
     const read = found.customer(work.customerId);
+    if (read?.status === 'erased') {
+      // Erased since the batch looked: nothing about them may change.
+      for (const i of work.items) {
+        const detail = 'The customer was erased on request';
+        plan.errors.push({ index: i.index, code: 'customer-erased', detail });
+      }
+      continue;
+    }
     if (!read && !chains.has(work.customerId)) {
       for (const i of work.items) {
         plan.errors.push({ index: i.index, code: 'not-found', detail: 'Customer was not found' });

@@ -38,7 +38,7 @@ import {
 } from '../store/model.ts';
 import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
-import { changeCustomers, write } from './change.ts';
+import { changeCustomers, refuseIfErased, write } from './change.ts';
 import { runJob } from './jobs.ts';
 import { indexLapseWatch } from './lapseWatchIndex.ts';
 
@@ -319,6 +319,7 @@ export async function recordLapseReason(
     attempt: async () => {
       const customer: CustomerState | undefined = await getCustomerConsistent(id);
       if (!customer) throw notFound('Customer');
+      refuseIfErased(customer);
       if (customer.status !== 'lapsed') {
         throw new DomainError('invalid-state', 'Only a lapsed customer has a lapse reason');
       }
@@ -326,7 +327,11 @@ export async function recordLapseReason(
       change.recordLapseReason(input.reason, input.note);
       return write({
         changes: [change],
-        result: { customerId: id, lapsedAt: customer.lapsedAt, ...change.customer.lapseReason },
+        result: {
+          customerId: customer.id,
+          lapsedAt: customer.lapsedAt,
+          ...change.customer.lapseReason,
+        },
       });
     },
   });

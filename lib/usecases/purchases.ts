@@ -34,7 +34,15 @@ import {
   purchaseItems,
   refundedItem,
 } from '../store/purchases.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import {
+  type Answer,
+  answered,
+  changeCustomers,
+  done,
+  refuseIfErased,
+  replayed,
+  write,
+} from './change.ts';
 
 function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   if (principal.role === 'pos') {
@@ -151,6 +159,10 @@ function applyPurchase(args: {
  * them back). The first purchase happens once, whatever races: every purchase is
  * conditional on the customer's version.
  */
+/** The referrer, if a referral may credit or take back their points. */
+const payableReferrer = (referrer: CustomerState, customerId: string) =>
+  referrer.status === 'erased' || referrer.id === customerId ? undefined : referrer;
+
 async function referralOnFirstPurchase(args: {
   customer: CustomerState;
   change: PointsChange;
@@ -180,7 +192,10 @@ async function referralOnFirstPurchase(args: {
   );
   if (referrals.length === 0) return none;
   const readReferrer = args.referrer ?? getCustomerConsistent;
-  const referrer = readReferrer === false ? undefined : await readReferrer(customer.referredBy);
+  const read = readReferrer === false ? undefined : await readReferrer(customer.referredBy);
+  // A referrer erased on request is paid nothing, nor one that is this customer now (a
+  // merge of the two); the referred customer's part still pays.
+  const referrer = read && payableReferrer(read, customer.id);
   const referrerChange = referrer && new PointsChange(referrer, args.program, now).settle();
   const tallies: CampaignTally[] = [];
   const paid: ReferralPaid['campaigns'] = [];
@@ -339,6 +354,7 @@ export async function recordPurchase(
       const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);
       if (!context.storeExists) throw notFound('Store');
       if (!context.customer) throw notFound('Customer');
+      refuseIfErased(context.customer);
 
       const { change, purchase, others, tallies } = await purchaseStep({
         customer: context.customer,
@@ -387,6 +403,7 @@ export async function quotePurchase(
   );
   if (!context.storeExists) throw notFound('Store');
   if (!context.customer) throw notFound('Customer');
+  refuseIfErased(context.customer);
   const { change, earned, availableAt } = applyPurchase({
     customer: context.customer,
     program,
@@ -476,6 +493,7 @@ export async function refundPurchase(
         pointsReversedFor(purchase.pointsEarned, before, purchase.total.amount);
       const customer = await getCustomerConsistent(purchase.customerId);
       if (!customer) throw notFound('Customer');
+      refuseIfErased(customer);
       const refundId = newId('ref', now.getTime());
       const change = new PointsChange(customer, program, now).settle();
       // The spend that counted towards tiers leaves in the same proportion (all of the
@@ -508,7 +526,8 @@ export async function refundPurchase(
           storeId: purchase.storeId,
           ...(purchase.receiptId !== undefined && { receiptId: purchase.receiptId }),
         });
-        const referrer = await getCustomerConsistent(paid.referrerId);
+        const read = await getCustomerConsistent(paid.referrerId);
+        const referrer = read && payableReferrer(read, customer.id);
         if (referrer) {
           const referrerChange = new PointsChange(referrer, program, now).settle();
           // The referrer's entry says when, not where or which receipt: not their purchase.

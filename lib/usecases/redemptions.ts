@@ -29,7 +29,15 @@ import {
   redemptionItem,
   settlementTotals,
 } from '../store/redemptions.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import {
+  type Answer,
+  answered,
+  changeCustomers,
+  done,
+  refuseIfErased,
+  replayed,
+  write,
+} from './change.ts';
 
 /** 429 until the next minute, when the credential's failures count from 0 again. */
 const rateLimited = (now: Date) =>
@@ -113,6 +121,7 @@ export async function authorizeRedemption(
       }
       const customer = await getCustomerConsistent(code.customerId as string);
       if (!customer) throw new DomainError('invalid-redemption-code', 'The code has no customer');
+      refuseIfErased(customer);
 
       const points = pointsToRedeem(input.amount.amount, program.cashValue);
       const capture = input.capture === true;
@@ -229,6 +238,7 @@ export async function captureOrVoidRedemption(
         getProgram(),
       ]);
       if (!customer) throw notFound('Customer');
+      refuseIfErased(customer);
       const next: Redemption = {
         ...current,
         status: action === 'capture' ? 'captured' : 'voided',

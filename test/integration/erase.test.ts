@@ -194,6 +194,78 @@ describe('POST /v1/customers/{id}/erase', () => {
     }
   });
 
+  it('leaves those they referred free to buy, and no job trips on them, whatever tier they held', async () => {
+    const campaign = await t.call('POST', '/v1/campaigns', {
+      body: {
+        name: 'Bring a friend',
+        type: 'referral',
+        points: 100,
+        refereePoints: 50,
+        startsAt: new Date(Date.now() - 86_400_000).toISOString(),
+      },
+      headers: { 'idempotency-key': `er-referral-${++n}` },
+    });
+    expect(campaign.status).toBe(201);
+    // The referrer, silver or above (a tier held is reviewed), then erased.
+    const referrer = (await t.call('POST', '/v1/customers', { body: { externalId: `rr-${n}` } }))
+      .body.id;
+    const referred = (
+      await t.call('POST', '/v1/customers', {
+        body: { externalId: `rd-${n}`, referredBy: referrer },
+      })
+    ).body.id;
+    expect((await purchase(referrer, 60_000, `er-rr-${n}`)).body.customer.tier.id).not.toBe(
+      'member',
+    );
+    const erased = await t.call('POST', `/v1/customers/${referrer}/erase`, {
+      key: appKey,
+      headers: { 'idempotency-key': `er-rr-erase-${n}` },
+    });
+    expect(erased.status).toBe(200);
+    // The referred customer's first purchase pays their own part, and nothing to the erased.
+    const first = await purchase(referred, 2_000, `er-rd-${n}`);
+    expect(first.status).toBe(201);
+    const ledger = await wholeLedger(t, referred);
+    expect(ledger.filter((e) => e.campaignId === campaign.body.id).map((e) => e.points)).toEqual([
+      50,
+    ]);
+    const gone = await wholeLedger(t, referrer);
+    expect(gone[0]).toMatchObject({ type: 'erase' });
+    // Refunded in full: the referred customer's part goes back; the erased one is untouched.
+    const refund = await t.call('POST', `/v1/purchases/${first.body.id}/refunds`, {
+      key: posKey,
+      body: { amount: usd(2_000) },
+      headers: { 'idempotency-key': `er-rd-refund-${n}` },
+    });
+    expect(refund.status).toBe(201);
+    expect(await wholeLedger(t, referrer)).toEqual(gone);
+    // Every job runs over them (the tier they held is not reviewed: they are due for nothing).
+    for (const job of ['review-tiers', 'expire-points', 'activate-pending', 'birthday-bonus']) {
+      expect((await t.call('POST', `/v1/jobs/${job}`, { body: {} })).status, job).toBe(200);
+    }
+    // Their changes answer customer-erased, whatever else would have been said.
+    const refusals = await Promise.all([
+      t.call('POST', `/v1/customers/${referrer}/adjustments`, {
+        body: { points: -5, reason: 'correction' },
+        headers: { 'idempotency-key': `er-rr-adj-${n}` },
+      }),
+      t.call('POST', '/v1/purchases/quote', {
+        key: posKey,
+        body: { customerId: referrer, total: usd(1_000) },
+      }),
+      t.call('PUT', `/v1/customers/${referrer}/lapse-reason`, {
+        body: { reason: 'moved' },
+      }),
+      t.call('POST', `/v1/customers/${referrer}/exports`, {
+        key: appKey,
+        headers: { 'idempotency-key': `er-rr-exp-${n}` },
+      }),
+    ]);
+    expect(refusals.map((r) => [r.status, r.body.code])).toEqual(
+      refusals.map(() => [409, 'customer-erased']),
+    );
+  });
+
   it('lets a customer erase themselves with their token, and only themselves', async () => {
     const id = (await t.call('POST', '/v1/customers', { body: { externalId: `self-${++n}` } })).body
       .id;

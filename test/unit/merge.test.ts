@@ -144,6 +144,19 @@ describe('merging two records of one customer', () => {
     });
   });
 
+  it("carries the source's pending referral, so a full refund of its purchase still takes it back", () => {
+    const paid = {
+      purchaseId: 'pur_s1',
+      availableAt: '2026-03-20T00:00:00.000Z',
+      referrerId: 'cus_y',
+      campaigns: [{ campaignId: 'cmp_r', points: 100, refereePoints: 50 }],
+    };
+    const survivor = { ...a0, referredBy: 'cus_x' };
+    const source = { ...b0, referredBy: 'cus_y', referralPaid: paid };
+    const { into } = merge(survivor, source);
+    expect(into.customer).toMatchObject({ referredBy: 'cus_x', referralPaid: paid });
+  });
+
   it('joins the purchase days as one customer', () => {
     const a = buy(buy(a0, '2026-01-10', 1), '2026-02-10', 1);
     const b = buy(buy(b0, '2026-01-25', 1), '2026-02-10', 1);
