@@ -1530,7 +1530,7 @@ export interface components {
             id: string;
             /** @constant */
             status: "erased";
-            /** @description The available and pending points forfeited (after open holds were voided), by one `erase` ledger entry: the liability falls by their value */
+            /** @description The available and pending points forfeited (after open holds were voided), by one `erase` ledger entry: the liability falls by their value. Negative when a refund had taken the balance below 0: that debt is forgiven */
             pointsForfeited: number;
         };
         LedgerEntry: {

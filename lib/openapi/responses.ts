@@ -861,7 +861,8 @@ export const erasureSchema = z
       .int()
       .describe(
         'The available and pending points forfeited (after open holds were voided), by one ' +
-          '`erase` ledger entry: the liability falls by their value',
+          '`erase` ledger entry: the liability falls by their value. Negative when a refund ' +
+          'had taken the balance below 0: that debt is forgiven',
       ),
   })
   .describe('What an erase did');
