@@ -44,6 +44,10 @@ import { indexLapseWatch } from './lapseWatchIndex.ts';
 
 /** The model is fitted on at most this many customers (whole shards of the Customers index). */
 export const MODEL_SAMPLE = 20_000;
+
+/** The longest history (T, weeks) of the summaries, 0 for none; never spread into arguments. */
+const longestHistory = (summaries: readonly { T: number }[]) =>
+  summaries.reduce((longest, c) => Math.max(longest, c.T), 0);
 /** Fewer customers with a purchase than this, and there is no model yet. */
 export const MODEL_MIN_CUSTOMERS = 30;
 
@@ -198,7 +202,7 @@ export async function fitModel(
     customers: summaries.length,
     // What the trust check reads (model.ts modelTrusted).
     repeatCustomers: summaries.filter((c) => c.x >= 1).length,
-    historyDays: Math.round(Math.max(...summaries.map((c) => c.T)) * 7),
+    historyDays: Math.round(longestHistory(summaries) * 7),
     fittedAt: asOf.toISOString(),
   };
   await putModel(model, imports);
@@ -362,7 +366,7 @@ export async function measureLapseQuality(
   const problem =
     trustProblem({
       repeatCustomers: summaries.filter((c) => c.x >= 1).length,
-      historyDays: summaries.length === 0 ? 0 : Math.max(...summaries.map((c) => c.T)) * 7,
+      historyDays: longestHistory(summaries) * 7,
     }) ?? undefined;
   const model = summaries.length >= MODEL_MIN_CUSTOMERS ? fitBgNbd(summaries).params : undefined;
   const result = backtest(customers, asOf, { rule: program.lapse, ...(model && { model }) });
