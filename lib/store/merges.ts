@@ -5,7 +5,6 @@ import { tableName, writeIf } from './client.ts';
 import type { ExtraItem } from './customers.ts';
 import { keys } from './keys.ts';
 import { lookUp } from './lookups.ts';
-import { customerCodes } from './redemptionCodes.ts';
 
 /**
  * What a merge writes beside the two customers (usecases/dataRights.ts): the source's
@@ -55,13 +54,6 @@ export async function campaignsToCarry(
 /** The markers that make the campaigns count `customerId` as theirs already. */
 export const campaignMarkers = (campaignIds: readonly string[], customerId: string, at: Date) =>
   campaignIds.map((campaignId) => campaignMarker(campaignId, customerId, at));
-
-/** How many of the customer's redemption codes could still be used at `now`. */
-export async function usableCodes(customerId: string, now: Date): Promise<number> {
-  const seconds = Math.floor(now.getTime() / 1000);
-  const codes = await customerCodes(customerId);
-  return codes.filter((c) => c.usedAt === undefined && c.expiresAt > seconds).length;
-}
 
 /** The markers a merge could not fit in its transaction, each written unless there. */
 export async function carryMarkers(campaignIds: readonly string[], customerId: string, at: Date) {

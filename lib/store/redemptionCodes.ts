@@ -68,3 +68,11 @@ export async function customerCodes(customerId: string): Promise<RedemptionCode[
   }
   return codes;
 }
+
+/** The customer's codes that could still be used at `now`: not used, not expired. */
+export async function usableCodes(customerId: string, now: Date): Promise<RedemptionCode[]> {
+  const seconds = Math.floor(now.getTime() / 1000);
+  return (await customerCodes(customerId)).filter(
+    (c) => c.usedAt === undefined && c.expiresAt > seconds,
+  );
+}

@@ -28,13 +28,20 @@ import {
   campaignsToCarry,
   carryMarkers,
   identifierMoves,
-  usableCodes,
 } from '../store/merges.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
-import { customerCodes, type RedemptionCode } from '../store/redemptionCodes.ts';
+import { type RedemptionCode, usableCodes } from '../store/redemptionCodes.ts';
 import { getRedemptions, type Redemption, redemptionItem } from '../store/redemptions.ts';
-import { type Answer, answered, changeCustomers, done, replayed, write } from './change.ts';
+import {
+  type Answer,
+  answered,
+  changeCustomers,
+  done,
+  refuseIfErased,
+  replayed,
+  write,
+} from './change.ts';
 
 /** Campaign markers a merge writes in its own transaction; any more right after it. */
 const MARKERS_IN_TRANSACTION = 40;
@@ -70,7 +77,7 @@ export async function mergeCustomers(
         throw validationFailed([{ path: 'from', message: refusal.detail }], refusal.detail);
       }
       if (refusal) throw new DomainError(refusal.code, refusal.detail);
-      if ((await usableCodes(source.id, now)) > 0) {
+      if ((await usableCodes(source.id, now)).length > 0) {
         throw new DomainError(
           'merge-blocked',
           `Customer ${source.id} has a redemption code not yet used: wait for it to expire (10 minutes)`,
@@ -143,17 +150,12 @@ export async function eraseCustomer(
       if (stored) return done(replayed(stored));
       const customer = await getCustomerConsistent(id);
       if (!customer) throw notFound('Customer');
-      if (customer.status === 'erased') {
-        throw new DomainError('customer-erased', `Customer ${customer.id} was erased already`);
-      }
+      refuseIfErased(customer);
       const { holds, answers, ids } = await openHoldsAndAnswers(customer, now);
       // Before the erase is committed: a request answered meanwhile changed the customer,
       // so this attempt loses its race and the next scrubs that answer too.
       await Promise.all(answers.map((key) => scrubAnswer(key, ids, now)));
-      const seconds = Math.floor(now.getTime() / 1000);
-      const codes = (await customerCodes(customer.id)).filter(
-        (c) => c.usedAt === undefined && c.expiresAt > seconds,
-      );
+      const codes = await usableCodes(customer.id, now);
       const change = new PointsChange(customer, program, now).settle();
       for (const r of holds) change.release(r.points, r.id, r.lots);
       const entry = eraseChange(change, now);

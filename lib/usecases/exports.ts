@@ -6,7 +6,7 @@
  * gives a link to it that lives an hour. Everything of an export goes 7 days after the request.
  */
 
-import { DomainError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { documentName, exportSink } from '../exports/sinks.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
@@ -22,7 +22,7 @@ import {
   settleExport,
 } from '../store/exports.ts';
 import { readReplay } from '../store/idempotency.ts';
-import { type Answer, answered, replayed } from './change.ts';
+import { type Answer, answered, refuseIfErased, replayed } from './change.ts';
 import { indexCustomerEvents } from './eventIndex.ts';
 import { exportDocument, OutOfTime } from './exportDocument.ts';
 
@@ -63,9 +63,7 @@ export async function requestExport(
   // one has nothing left to export.
   const customer = await getCustomer(customerId);
   if (!customer) throw notFound('Customer');
-  if (customer.status === 'erased') {
-    throw new DomainError('customer-erased', `Customer ${customer.id} was erased on request`);
-  }
+  refuseIfErased(customer);
   const record: CustomerExport = {
     id: newId('exp', now.getTime()),
     customerId: customer.id,

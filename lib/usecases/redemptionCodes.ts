@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { DomainError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { insertRedemptionCode } from '../store/redemptionCodes.ts';
+import { refuseIfErased } from './change.ts';
 
 /** No 0/O, 1/I/L or U: a code read aloud or typed at a till can't be mistaken. */
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -24,9 +25,7 @@ export async function createRedemptionCode(
   // The customer the token names, or the one they were merged into; an erased one may not.
   const customer = await getCustomerConsistent(id);
   if (!customer) throw notFound('Customer');
-  if (customer.status === 'erased') {
-    throw new DomainError('customer-erased', `Customer ${customer.id} was erased on request`);
-  }
+  refuseIfErased(customer);
   const customerId = customer.id;
   const expiresAt = Math.floor(now.getTime() / 1000) + CODE_TTL_SECONDS;
   for (let attempt = 0; attempt < 5; attempt++) {
