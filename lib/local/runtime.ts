@@ -90,7 +90,7 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
  * The local stand-in for EventBridge Scheduler: each job's own function on a timer, and
  * once shortly after start, so a daily job also runs on a laptop that is restarted daily.
  */
-function scheduleJobs(): NodeJS.Timeout[] {
+function scheduleJobs(stopped: () => boolean): NodeJS.Timeout[] {
   return jobs.flatMap((job) => {
     let running = false;
     const run = async () => {
@@ -103,7 +103,8 @@ function scheduleJobs(): NodeJS.Timeout[] {
         };
         await handler();
       } catch (error) {
-        console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
+        // A run the stop cut short (its database gone under it) failed nothing: it reruns.
+        if (!stopped()) console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       } finally {
         running = false;
       }
@@ -148,7 +149,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     );
     // Links to export documents point at this server (exports/files.ts).
     process.env.LOYALTY_EXPORT_LINK_BASE = server.url;
-    const timers = options.runJobs ? scheduleJobs() : [];
+    let stopping = false;
+    const timers = options.runJobs ? scheduleJobs(() => stopping) : [];
     return {
       url: server.url,
       port: server.port,
@@ -156,6 +158,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       ...(generatedAdminKey && { generatedAdminKey }),
       ...(dynamo && { dynamoLost: dynamo.lost }),
       stop: async () => {
+        stopping = true;
         for (const timer of timers) clearInterval(timer);
         await server.close();
         await dynamo?.stop();
