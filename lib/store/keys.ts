@@ -84,6 +84,8 @@ export const keys = {
   webhookEndpoint: (id: string): Key => ({ PK: 'WEBHOOKS', SK: `WHE#${id}` }),
   /** How far the outbox has been fanned out to the endpoints. */
   webhookCursor: (): Key => ({ PK: 'WEBHOOKS', SK: 'CURSOR' }),
+  /** A deleted endpoint whose lane of deliveries the delivery job still has to cancel. */
+  webhookGone: (id: string): Key => ({ PK: 'WEBHOOKS', SK: `GONE#${id}` }),
   /** One event's delivery to one endpoint: by endpoint, by event (so by time). */
   webhookDelivery: (endpointId: string, eventId: string): Key => ({
     PK: `WHD#${endpointId}`,

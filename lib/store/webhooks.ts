@@ -4,18 +4,29 @@
  *   signing secrets, sealed (webhooks/secrets.ts: KMS in AWS), each with when it stops
  *   signing (the old one 24 h after a rotation).
  * - `WEBHOOKS` / `CURSOR`: the last outbox event fanned out to the endpoints.
+ * - `WEBHOOKS` / `GONE#<id>`: a deleted endpoint, kept until the delivery job has cancelled
+ *   what was left in its lane.
  * - `WHD#<endpointId>` / `DLV#<eventId>`: one event's delivery to one endpoint: the body
  *   sent (the same bytes at each attempt), its status and attempts. While an attempt is
- *   to come it carries `dueShard` + `deliverAt` and so sits in the WebhookDue index;
- *   a worker claims it by moving deliverAt on (a lease), so a worker that dies
+ *   to come it carries `dueShard` + `deliverAt` and so sits in the WebhookDue index, in
+ *   its endpoint's lane (dueShard `LANE#<endpointId>`): the job reads each endpoint's due
+ *   deliveries apart, only as many as it can send, so a slow endpoint's backlog is never
+ *   read past by the others'. (Those written before lanes, in shards `0`-`3`, the job moves
+ *   to their lanes.) A worker claims one by moving deliverAt on (a lease), so a worker that dies
  *   mid-delivery leaves it due again, and no two workers send it at once. Delivered,
  *   failed or cancelled (its endpoint deleted), it stays for 30 days (TTL `expiresAt`).
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
 import { db, tableName, writeIf } from './client.ts';
 import { dueItems } from './due.ts';
-import { dueShardOf, EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
+import { EVENT_PREFIX, EVENTS_PARTITION, keys } from './keys.ts';
 import { type Page, queryPage, queryPages } from './pagination.ts';
 import { batchGet, keyOf } from './reads.ts';
 
@@ -120,16 +131,54 @@ export async function allEndpoints(): Promise<WebhookEndpoint[]> {
   return all;
 }
 
-/** Deletes an endpoint; false if there was none. Its deliveries stay in the log. */
-export async function deleteEndpoint(id: string): Promise<boolean> {
-  const { Attributes } = await db().send(
-    new DeleteCommand({
-      TableName: tableName(),
-      Key: keys.webhookEndpoint(id),
-      ReturnValues: 'ALL_OLD',
-    }),
-  );
-  return Attributes !== undefined;
+/**
+ * Deletes an endpoint, leaving a marker (GONE#) by which the delivery job finds its lane
+ * and cancels what is pending there; false if there was none. Its deliveries stay in the log.
+ */
+export async function deleteEndpoint(id: string, at = new Date()): Promise<boolean> {
+  try {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName(),
+              Key: keys.webhookEndpoint(id),
+              ConditionExpression: 'attribute_exists(PK)',
+            },
+          },
+          {
+            Put: {
+              TableName: tableName(),
+              Item: { ...keys.webhookGone(id), id, at: at.toISOString() },
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'TransactionCanceledException') return false;
+    throw error;
+  }
+}
+
+/** The deleted endpoints whose lanes may still hold pending deliveries. */
+export async function goneEndpoints(): Promise<{ id: string; at: string }[]> {
+  const gone: { id: string; at: string }[] = [];
+  for await (const items of queryPages({
+    TableName: tableName(),
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    ExpressionAttributeValues: { ':pk': ENDPOINTS.PK, ':prefix': 'GONE#' },
+  })) {
+    gone.push(...items.map((item) => ({ id: item.id as string, at: item.at as string })));
+  }
+  return gone;
+}
+
+/** A deleted endpoint's lane is empty for good: its marker goes. */
+export async function forgetGone(id: string): Promise<void> {
+  await db().send(new DeleteCommand({ TableName: tableName(), Key: keys.webhookGone(id) }));
 }
 
 /**
@@ -200,7 +249,7 @@ export async function insertDelivery(delivery: Delivery): Promise<boolean> {
       Item: {
         ...keys.webhookDelivery(delivery.endpointId, delivery.eventId),
         ...delivery,
-        ...(delivery.deliverAt !== undefined && { dueShard: dueShardOf(delivery.eventId) }),
+        ...(delivery.deliverAt !== undefined && { dueShard: laneOf(delivery.endpointId) }),
       },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
@@ -260,20 +309,73 @@ export async function listDeliveries(
   };
 }
 
-/** The keys of deliveries due by `bound` (deliverAt at most it), a page at a time. */
-export async function* dueDeliveries(
+/** An endpoint's lane in the WebhookDue index (its partition key, `dueShard`). */
+const laneOf = (endpointId: string) => `LANE#${endpointId}`;
+
+/** A due delivery as the WebhookDue index holds it: what a claim needs. */
+export interface DueDelivery {
+  endpointId: string;
+  eventId: string;
+  deliverAt: string;
+}
+
+const dueOf = (item: Record<string, unknown>): DueDelivery => ({
+  endpointId: (item.PK as string).slice('WHD#'.length),
+  eventId: (item.SK as string).slice('DLV#'.length),
+  deliverAt: item.deliverAt as string,
+});
+
+/**
+ * One endpoint's deliveries due by `bound` (deliverAt at most it), longest due first, a
+ * page of `pageSize` at a time: one keys-only Query of its lane per page.
+ */
+export async function* dueInLane(
+  endpointId: string,
   bound: string,
-  pageSize = 100,
-  /** The shard to start from (a run picks one at random, so none waits behind the others). */
-  firstShard = 0,
-): AsyncGenerator<{ endpointId: string; eventId: string; deliverAt: string }[]> {
-  for await (const items of dueItems('WebhookDue', bound, { pageSize, firstShard })) {
-    yield items.map((item) => ({
-      endpointId: (item.PK as string).slice('WHD#'.length),
-      eventId: (item.SK as string).slice('DLV#'.length),
-      deliverAt: item.deliverAt as string,
-    }));
+  pageSize: number,
+): AsyncGenerator<DueDelivery[]> {
+  for await (const items of queryPages({
+    TableName: tableName(),
+    IndexName: 'WebhookDue',
+    KeyConditionExpression: 'dueShard = :lane AND deliverAt <= :bound',
+    ExpressionAttributeValues: { ':lane': laneOf(endpointId), ':bound': bound },
+    Limit: pageSize,
+  })) {
+    yield items.map(dueOf);
   }
+}
+
+/**
+ * Moves what is pending in the shards written before lanes into the lanes (each unless a
+ * worker claimed it meanwhile); one to an endpoint not among `endpointIds` (deleted before
+ * lanes) also gets that endpoint's GONE marker, so the job cancels it in its lane. A run
+ * does this first; once they are empty, it is a Query per shard finding nothing.
+ */
+export async function moveIntoLanes(endpointIds: Set<string>, now: Date): Promise<number> {
+  let moved = 0;
+  for await (const items of dueItems('WebhookDue', '9999')) {
+    for (const d of items.map(dueOf)) {
+      if (!endpointIds.has(d.endpointId)) {
+        await db().send(
+          new PutCommand({
+            TableName: tableName(),
+            Item: { ...keys.webhookGone(d.endpointId), id: d.endpointId, at: now.toISOString() },
+          }),
+        );
+      }
+      const done = await writeIf(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: keys.webhookDelivery(d.endpointId, d.eventId),
+          UpdateExpression: 'SET dueShard = :lane',
+          ConditionExpression: 'deliverAt = :seen',
+          ExpressionAttributeValues: { ':lane': laneOf(d.endpointId), ':seen': d.deliverAt },
+        }),
+      );
+      if (done) moved += 1;
+    }
+  }
+  return moved;
 }
 
 /**

@@ -14,11 +14,15 @@ import {
   allEndpoints,
   cancelDelivery,
   claimDelivery,
+  type DueDelivery,
   deliveryKeyString,
-  dueDeliveries,
+  dueInLane,
   existingDeliveries,
+  forgetGone,
   getEndpoint,
+  goneEndpoints,
   insertDelivery,
+  moveIntoLanes,
   outboxFrom,
   readCursor,
   recordAttempt,
@@ -48,12 +52,34 @@ const LEASE_MS = 30_000;
  * before its transaction commits, so one may appear after a later id was fanned out.
  */
 const LOOKBACK_MS = 120_000;
-/** Deliveries sent at once by one run... */
-const PARALLEL = 16;
-/** ...and to one endpoint: a slow receiver holds at most this many of them. */
-const PER_ENDPOINT = 4;
+/**
+ * Sends in flight at once in one run. A send mostly waits on its receiver, so many fit one
+ * Lambda: 128 sockets is well within its 1,024 file descriptors, and at 100 ms a
+ * receiver that is 1,000 sends a second, more than 100 events a second to a few endpoints.
+ */
+const PARALLEL = 128;
+/**
+ * ...and to one endpoint (its lane): all a slow receiver can hold of the run, so three of
+ * them still leave a quarter of it to the others. 32 at 300 ms is 100 sends a second.
+ */
+const PER_ENDPOINT = 32;
 /** Timeouts in a row after which a run leaves an endpoint's deliveries for the next run. */
 const TIMEOUTS_TO_SKIP = 3;
+/** Deliveries written at once by a fan-out. */
+const FAN_OUT_PARALLEL = 64;
+/**
+ * The fan-outs a run makes after its first (events that came while it delivered) re-read
+ * only this far behind the cursor, not LOOKBACK_MS: the next run's first fan-out re-reads
+ * the whole lookback, so a commit later than this is still caught, a minute later.
+ */
+const FOLLOW_UP_LOOKBACK_MS = 10_000;
+/** A run's fan-outs after its second start at most this often (each re-reads the outbox). */
+const FAN_OUT_EVERY_MS = 5_000;
+/**
+ * A deleted endpoint's marker stays this long after its lane is found empty: a run that
+ * read the endpoints before the deletion may still add to the lane meanwhile.
+ */
+const GONE_KEPT_MS = 3_600_000;
 /** A delivered, failed or cancelled delivery stays in the log this long. */
 const LOG_DAYS = 30;
 
@@ -131,6 +157,17 @@ export interface WebhookRun {
  * `clock` (the real one; tests move it on), never asOf, so a run as of another time cannot
  * shorten a delivery's day of retries. Fan-out gets at most half of the run: deliveries
  * and retries go on whatever the backlog of new events.
+ *
+ * Under load (issue 27: 100 events a second, each to each endpoint) the run does not stop
+ * at one batch: while events keep coming and time is left it fans out again and sends
+ * again, so in AWS (a run a minute) a delivery's first attempt comes seconds after its
+ * event, not a minute. Why a claim loop and not an SQS queue with a dead-letter queue:
+ * the retries wait up to an hour (SQS delays at most 15 minutes), the delivery log and its
+ * leases stay in DynamoDB either way, one queue would still put a slow endpoint's backlog
+ * before the others' (isolation would take a queue per endpoint, made at run time), the
+ * local runtime would need a queue of its own (different code from AWS), and the stack
+ * is near CloudFormation's 500 resources. Here each endpoint has its own lane
+ * (deliverDue) and the same code runs in both.
  */
 export async function runWebhooks(
   asOf: Date,
@@ -150,18 +187,42 @@ export async function runWebhooks(
   };
   const endpoints = await allEndpoints();
   const halfway = Number.isFinite(deadline) ? Date.now() + (deadline - Date.now()) / 2 : deadline;
-  const fanned = await fanOut(endpoints, asOf, clock, halfway, run, options.dryRun === true);
+  const fanning = { endpoints, asOf, clock, run, seen: new Set<string>() };
+  const fanned = await fanOut(fanning, halfway, LOOKBACK_MS, options.dryRun === true);
   if (options.dryRun) return { ...run, complete: fanned };
-  const delivered = await deliverDue(endpoints, asOf, clock, deadline, run, policy);
+  await moveIntoLanes(new Set(endpoints.map((e) => e.id)), clock());
+  const lanes = await lanesOf(endpoints);
+  let delivered = await deliverDue(lanes, asOf, clock, deadline, run, policy);
+  // Events that came meanwhile, while there is time to send them: the first follow-up at
+  // once (usually finding none, so a quiet run ends), the next ones FAN_OUT_EVERY_MS apart.
+  const lastStart = deadline - DELIVERY_TIMEOUT_MS;
+  for (let n = 0; fanned && delivered && Date.now() < lastStart; n++) {
+    if (n > 0) await sleep(Math.min(FAN_OUT_EVERY_MS, lastStart - Date.now()));
+    const before = run.fannedOut;
+    if (!(await fanOut(fanning, lastStart, FOLLOW_UP_LOOKBACK_MS, false))) break;
+    if (run.fannedOut === before) break;
+    for (const lane of lanes) lane.drained = false;
+    delivered = await deliverDue(lanes, asOf, clock, deadline, run, policy);
+  }
+  await forgetEmptyLanes(lanes, clock());
   return { ...run, complete: fanned && delivered };
 }
 
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
+
+interface Fanning {
+  endpoints: WebhookEndpoint[];
+  asOf: Date;
+  clock: () => Date;
+  run: WebhookRun;
+  /** Events this run has fanned out already: a follow-up neither adds nor checks them. */
+  seen: Set<string>;
+}
+
 async function fanOut(
-  endpoints: WebhookEndpoint[],
-  asOf: Date,
-  clock: () => Date,
+  { endpoints, asOf, clock, run, seen }: Fanning,
   deadline: number,
-  run: WebhookRun,
+  lookbackMs: number,
   dryRun: boolean,
 ): Promise<boolean> {
   const cursor = await readCursor();
@@ -172,10 +233,11 @@ async function fanOut(
     if (!dryRun && (cursor === undefined || cursor < floor)) await saveCursor(floor);
     return true;
   }
-  const start = cursor === undefined ? floor : lookbackFrom(cursor);
+  const start = cursor === undefined ? floor : lookbackFrom(cursor, lookbackMs);
   let through = cursor;
-  for await (const events of outboxFrom(start)) {
+  for await (const page of outboxFrom(start)) {
     if (Date.now() > deadline) return false;
+    const events = page.filter((event) => !seen.has(event.id));
     const pairs = events.flatMap((event) =>
       endpoints.filter((e) => subscribes(e, event)).map((endpoint) => ({ endpoint, event })),
     );
@@ -187,7 +249,7 @@ async function fanOut(
     );
     const missing = pairs.filter((p) => !exists.has(deliveryKeyString(p.endpoint.id, p.event.id)));
     if (!dryRun) {
-      await inParallel(missing, PARALLEL, async ({ endpoint, event }) => {
+      await inParallel(missing, FAN_OUT_PARALLEL, async ({ endpoint, event }) => {
         // Due at once (by asOf, if that is earlier: this run sends it); its day of
         // retries counts from now.
         const now = clock();
@@ -207,8 +269,9 @@ async function fanOut(
         });
         if (added) run.fannedOut += 1;
       });
+      for (const event of events) seen.add(event.id);
     } else run.fannedOut += missing.length;
-    const last = events.at(-1)?.id;
+    const last = page.at(-1)?.id;
     if (last !== undefined && (through === undefined || last > through)) through = last;
     if (!dryRun && through !== undefined) await saveCursor(through);
   }
@@ -216,94 +279,150 @@ async function fanOut(
 }
 
 /**
- * Where a run re-reads from: LOOKBACK_MS before the cursor's time. The cursor is an event's
+ * Where a run re-reads from: `lookbackMs` before the cursor's time. The cursor is an event's
  * id (a ULID), or the bare time prefix a run with no endpoint saves: only its time is read.
  */
-const lookbackFrom = (cursor: string) =>
-  `evt_${encodeTime(Math.max(0, decodeTime(ulidTime(cursor).padEnd(26, '0')) - LOOKBACK_MS), 10)}`;
+const lookbackFrom = (cursor: string, lookbackMs: number) =>
+  `evt_${encodeTime(Math.max(0, decodeTime(ulidTime(cursor).padEnd(26, '0')) - lookbackMs), 10)}`;
 
+/**
+ * One endpoint's deliveries in a run: its lane of the due index, what it has in flight,
+ * and its timeouts in a row. A deleted endpoint's lane (no `endpoint`) is emptied by
+ * cancelling, due or not.
+ */
+interface Lane {
+  endpointId: string;
+  endpoint?: WebhookEndpoint;
+  /** When it was deleted (its GONE marker's time). */
+  goneAt?: string;
+  inFlight: number;
+  timeouts: number;
+  /** Event ids this run has taken from the lane: each is attempted at most once a run. */
+  taken: Set<string>;
+  /** Its due deliveries all read (until the run fans out again). */
+  drained: boolean;
+}
+
+async function lanesOf(endpoints: WebhookEndpoint[]): Promise<Lane[]> {
+  const lane = (endpointId: string) => ({
+    endpointId,
+    inFlight: 0,
+    timeouts: 0,
+    taken: new Set<string>(),
+    drained: false,
+  });
+  const gone = await goneEndpoints();
+  return [
+    ...endpoints.map((endpoint) => ({ ...lane(endpoint.id), endpoint })),
+    ...gone
+      .filter((g) => !endpoints.some((e) => e.id === g.id))
+      .map((g) => ({ ...lane(g.id), goneAt: g.at })),
+  ];
+}
+
+/** A slow endpoint's lane after a timeout sends one at a time (a probe); after 3, none. */
+const capOf = (lane: Lane) =>
+  lane.endpoint === undefined ? PER_ENDPOINT : lane.timeouts > 0 ? 1 : PER_ENDPOINT;
+const skipped = (lane: Lane) => lane.timeouts >= TIMEOUTS_TO_SKIP;
+
+/** Deleted endpoints' lanes are read whole, due or not: nothing in them will be sent. */
+const ALL_PENDING = '9999';
+
+/**
+ * Sends what is due by `asOf`, lane by lane, until every lane is read out or the run's
+ * time is up: each endpoint up to PER_ENDPOINT sends at once, PARALLEL in all. An
+ * endpoint at its cap is passed over, not waited on, and its lane is read no further than
+ * it can send: a slow endpoint's backlog costs the others neither reads nor sends, and
+ * their first attempts go as soon as a send of the run is free. Within a lane, the
+ * longest due goes first (a first attempt is due from its event, a retry from its time).
+ */
 async function deliverDue(
-  endpoints: WebhookEndpoint[],
+  lanes: Lane[],
   asOf: Date,
   clock: () => Date,
   deadline: number,
   run: WebhookRun,
   policy: UrlPolicy,
 ): Promise<boolean> {
-  const byId = new Map(endpoints.map((e) => [e.id, e]));
-  // Per endpoint in this run: sends in flight, and timeouts in a row.
-  const inFlight = new Map<string, number>();
-  const timeouts = new Map<string, number>();
-  let complete = true;
-  const pages = dueDeliveries(asOf.toISOString(), 100, Math.floor(Math.random() * 4));
-  for (;;) {
-    if (Date.now() > deadline) return false;
-    // Up to CHUNK due deliveries from across the shards, round robin over the endpoints,
-    // sent PARALLEL at a time: one endpoint's backlog or slowness does not hold up others.
-    const chunk: { endpointId: string; eventId: string; deliverAt: string }[] = [];
-    let ended = false;
-    while (chunk.length < CHUNK) {
-      const next = await pages.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      chunk.push(...next.value);
+  const byId = new Map(lanes.flatMap((l) => (l.endpoint ? [[l.endpointId, l.endpoint]] : [])));
+  const sending = new Set<Promise<void>>();
+  const send = (lane: Lane, d: DueDelivery) => {
+    lane.inFlight += 1;
+    const sent: Promise<void> = attempt(d, byId, clock, run, policy)
+      .then(
+        (outcome) => {
+          if (outcome === 'timeout') lane.timeouts += 1;
+          else if (outcome !== 'skipped') lane.timeouts = 0;
+        },
+        (error) => {
+          // Its claim lapses and the next run tries again; this run goes on with the others.
+          console.error('loyalty: webhook delivery failed:', (error as Error).message);
+        },
+      )
+      .finally(() => {
+        lane.inFlight -= 1;
+        sending.delete(sent);
+      });
+    sending.add(sent);
+  };
+  // An attempt may take DELIVERY_TIMEOUT_MS: none starts that can outlast the run.
+  const timeLeft = () => Date.now() + DELIVERY_TIMEOUT_MS <= deadline;
+  for (let turn = 0; timeLeft(); turn++) {
+    let started = 0;
+    // From a lane further on each turn, so when PARALLEL is the limit none always goes last.
+    for (let k = 0; k < lanes.length && timeLeft(); k++) {
+      const lane = lanes[(turn + k) % lanes.length] as Lane;
+      const room = Math.min(capOf(lane) - lane.inFlight, PARALLEL - sending.size);
+      if (lane.drained || skipped(lane) || room <= 0) continue;
+      const bound = lane.endpoint ? asOf.toISOString() : ALL_PENDING;
+      const due = await takeFromLane(lane, bound, room);
+      for (const d of due) send(lane, d);
+      started += due.length;
     }
-    const order = roundRobin(chunk, (d) => d.endpointId);
-    await inParallel(order, PARALLEL, async (d) => {
-      // An attempt may take DELIVERY_TIMEOUT_MS: none starts that can outlast the run.
-      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) {
-        complete = false;
-        return;
-      }
-      // At most PER_ENDPOINT sends to one endpoint at a time; after a timeout, one at a
-      // time probes it; after TIMEOUTS_TO_SKIP in a row its deliveries wait for the next
-      // run (still due). The other endpoints go on meanwhile.
-      const skip = () => (timeouts.get(d.endpointId) ?? 0) >= TIMEOUTS_TO_SKIP;
-      const limit = () => ((timeouts.get(d.endpointId) ?? 0) > 0 ? 1 : PER_ENDPOINT);
-      while (!skip() && (inFlight.get(d.endpointId) ?? 0) >= limit()) {
-        await new Promise((done) => setTimeout(done, 20));
-      }
-      if (skip()) return;
-      if (Date.now() + DELIVERY_TIMEOUT_MS > deadline) {
-        complete = false;
-        return;
-      }
-      inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 0) + 1);
-      try {
-        const outcome = await attempt(d, byId, clock, run, policy);
-        if (outcome === 'timeout')
-          timeouts.set(d.endpointId, (timeouts.get(d.endpointId) ?? 0) + 1);
-        else if (outcome !== 'skipped') timeouts.set(d.endpointId, 0);
-      } catch (error) {
-        // Its claim lapses and the next run tries again; this run goes on with the others.
-        console.error('loyalty: webhook delivery failed:', (error as Error).message);
-      } finally {
-        inFlight.set(d.endpointId, (inFlight.get(d.endpointId) ?? 1) - 1);
-      }
-    });
-    if (ended) return complete;
+    if (started > 0) continue;
+    if (sending.size === 0) break;
+    await Promise.race(sending);
   }
+  await Promise.all(sending);
+  // A lane left for its timeouts is not unfinished work: the next run takes it up.
+  return lanes.every((lane) => lane.drained || skipped(lane));
 }
 
-/** Due deliveries taken at once, across shards and endpoints. */
-const CHUNK = 400;
-
-/** `items` interleaved by `key`: one of each, then the second of each... */
-function roundRobin<T>(items: T[], key: (item: T) => string): T[] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  const out: T[] = [];
-  for (let i = 0; out.length < items.length; i++) {
-    for (const group of groups.values()) if (i < group.length) out.push(group[i] as T);
+/**
+ * Up to `room` deliveries of the lane due by `bound` that this run has not taken yet. The
+ * index lags its table a little, so a page may still show some taken; past them, the
+ * next page. Reads the lane out (drained) when fewer are left.
+ */
+async function takeFromLane(lane: Lane, bound: string, room: number): Promise<DueDelivery[]> {
+  const out: DueDelivery[] = [];
+  for await (const page of dueInLane(lane.endpointId, bound, room + lane.inFlight + 8)) {
+    for (const d of page) {
+      if (out.length === room) return out;
+      if (lane.taken.has(d.eventId)) continue;
+      lane.taken.add(d.eventId);
+      out.push(d);
+    }
   }
+  if (out.length < room) lane.drained = true;
   return out;
+}
+
+/**
+ * Deleted endpoints' lanes read out, with nothing left, lose their markers once
+ * GONE_KEPT_MS old (a run that read the endpoints before a deletion may add to one).
+ */
+async function forgetEmptyLanes(lanes: Lane[], now: Date): Promise<void> {
+  for (const lane of lanes) {
+    if (lane.goneAt === undefined || !lane.drained || lane.inFlight > 0) continue;
+    if (now.getTime() - Date.parse(lane.goneAt) < GONE_KEPT_MS) continue;
+    const left = await dueInLane(lane.endpointId, ALL_PENDING, 1).next();
+    if (left.done || left.value.length === 0) await forgetGone(lane.endpointId);
+  }
 }
 
 /** One attempt at a due delivery: claimed, sent, its outcome recorded. */
 async function attempt(
-  d: { endpointId: string; eventId: string; deliverAt: string },
+  d: DueDelivery,
   endpoints: Map<string, WebhookEndpoint>,
   clock: () => Date,
   run: WebhookRun,

@@ -416,22 +416,19 @@ describe('deliveries', () => {
       const started = Date.now();
       const run = await deliver();
       const took = Date.now() - started;
-      // The healthy endpoint gets its 6 at once; the other takes 4 at a time (PER_ENDPOINT),
-      // and after 3 timeouts in a row the run leaves the rest of its deliveries for later.
+      // The healthy endpoint gets its 6 at once; the other's 6 go at once too (its lane takes
+      // up to 32) and are all cut at 10 s, after which the run leaves that lane.
       expect(healthy.got).toHaveLength(6);
       for (const g of healthy.got) expect(g.at - started).toBeLessThan(5_000);
-      expect(run).toMatchObject({ delivered: 6, retried: 4 });
+      expect(run).toMatchObject({ delivered: 6, retried: 6 });
       expect(took).toBeGreaterThanOrEqual(9_900);
       expect(took).toBeLessThan(15_000);
       const log = await deliveries(endpoint.id);
       expect(log).toHaveLength(6);
-      const tried = log.filter((d) => d.attempts === 1);
-      expect(tried).toHaveLength(4);
-      for (const d of tried) {
-        expect(d).toMatchObject({ status: 'pending', lastError: 'timeout' });
+      for (const d of log) {
+        expect(d).toMatchObject({ status: 'pending', attempts: 1, lastError: 'timeout' });
         expect(d).not.toHaveProperty('lastStatusCode');
       }
-      expect(log.filter((d) => d.attempts === 0 && d.status === 'pending')).toHaveLength(2);
       await t.call('DELETE', `/v1/webhook-endpoints/${endpoint.id}`);
       await t.call('DELETE', `/v1/webhook-endpoints/${other.id}`);
     } finally {
