@@ -7,10 +7,12 @@
  * dropped.
  */
 import { nextBirthdayAt } from './birthdays.ts';
+import { type Cadence, valueAtRisk } from './cadence.ts';
 import type { CustomerState } from './customer.ts';
 import { lapseWatchOf } from './lapseWatch.ts';
+import { type ModelParams, modelScores } from './model.ts';
 import type { Program } from './program.ts';
-import { nextReviewAt } from './tiers.ts';
+import { annualSpend, type MonthlySpend, nextReviewAt } from './tiers.ts';
 
 const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
@@ -43,5 +45,28 @@ export function withDerivedKeys(
         ? lapseWatchOf(c.purchases, c.lastPurchaseAt, c.cadence, program.lapse.minPurchases)
         : undefined,
     ),
+  };
+}
+
+/**
+ * What the lapsed list's two sorted orders rank a lapsed customer by, as integers so an
+ * index key and a cursor hold them exactly: the value at risk (minor units: annual spend
+ * x (1 - pAlive), the whole annual spend without a trusted model) and churnRisk in
+ * millionths (of its 4-decimal figure; -1 without one, so it sorts last). Both move with
+ * time (pAlive decays with the silence, months leave the annual window), so the indexes
+ * hold them as of `asOf`: the customer's last write or the daily refresh
+ * (usecases/lapsedScores.ts). Undefined for a customer not lapsed (merged and erased ones
+ * included): they are in neither order.
+ */
+export function lapsedScores(
+  customer: { status: CustomerState['status']; spend?: MonthlySpend; cadence?: Cadence },
+  model: ModelParams | undefined,
+  asOf: Date,
+): { valueAtRisk: number; churnRisk: number } | undefined {
+  if (customer.status !== 'lapsed') return undefined;
+  const scores = modelScores(customer, model, asOf);
+  return {
+    valueAtRisk: valueAtRisk(annualSpend(customer.spend ?? {}, asOf), scores.pAlive),
+    churnRisk: scores.churnRisk === null ? -1 : Math.round(scores.churnRisk * 1e6),
   };
 }

@@ -77,7 +77,7 @@ export class PointsChange {
     /** The moment rules are evaluated at (a job's asOf; otherwise now). */
     private readonly asOf: Date,
     /** When the entries are written (the wall clock). */
-    private readonly at: Date = asOf,
+    readonly at: Date = asOf,
   ) {
     this.expectedVersion = customer.version;
     this.was = customer.status;

@@ -4,9 +4,11 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
+import { lapsedScores } from '../domain/customerKeys.ts';
 import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { MAX_MERGES } from '../domain/merge.ts';
+import type { ModelParams } from '../domain/model.ts';
 import { db, tableName } from './client.ts';
 import {
   dueShardOf,
@@ -17,6 +19,7 @@ import {
   LEDGER_PREFIX,
   sampleShardOf,
 } from './keys.ts';
+import { getModel } from './model.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { dayStatsItems } from './reports.ts';
 import { AGAIN, failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
@@ -33,6 +36,8 @@ export interface CustomerChange {
   events: DomainEvent[];
   /** What it adds to the counts by day (the reports). */
   stats?: DayStats;
+  /** When it is written (PointsChange's clock): a lapsed customer is scored as of then. */
+  at?: Date;
 }
 
 /** Attributes of the customer item that only exist for the sparse due indexes (table.ts). */
@@ -43,6 +48,9 @@ const DUE_ATTRIBUTES = [
   'oldestLot',
   'remindLot',
   'lapsedList',
+  'lapsedValue',
+  'GSI1PK',
+  'GSI1SK',
 ] as const;
 
 /** The first of the sorted lot days whose `points.expiring` reminder is still to go. */
@@ -56,9 +64,17 @@ export const remindLotOf = (customer: Pick<CustomerState, 'lots' | 'remindedLots
 /** The Lapsed index's one partition. */
 export const LAPSED_LIST = 'LAPSED';
 
+/** What a lapsed customer is scored by when written: the model in force, the write's clock. */
+export interface RiskScoring {
+  model: ModelParams | undefined;
+  at: Date;
+}
+
 /**
  * The customer item: the state plus the keys of the due indexes, derived from it on every
  * write (a Put replaces the item, so an attribute no longer due disappears from its index).
+ * A lapsed customer written so is in neither sorted order of the lapsed list until the
+ * daily refresh scores it (usecases/lapsedScores.ts): a change writes scoredCustomerItem.
  */
 export function customerItem(customer: CustomerState) {
   const pendingAt = Object.keys(customer.pendingLots ?? {}).sort()[0];
@@ -77,6 +93,24 @@ export function customerItem(customer: CustomerState) {
   };
 }
 
+/** The customer item with, when lapsed, its keys in the lapsed list's sorted orders. */
+export function scoredCustomerItem(customer: CustomerState, scoring: RiskScoring) {
+  return { ...customerItem(customer), ...riskKeys(customer, scoring) };
+}
+
+/** A lapsed customer's keys in the two sorted orders of the lapsed list (keys.ts). */
+export function riskKeys(
+  customer: CustomerState,
+  { model, at }: RiskScoring,
+): { lapsedValue: string; GSI1PK: string; GSI1SK: string } | undefined {
+  const scores = lapsedScores(customer, model, at);
+  if (!scores) return undefined;
+  return {
+    lapsedValue: indexKeys.lapsedByValue(scores.valueAtRisk, customer.id),
+    ...indexKeys.lapsedByChurn(customer.id, scores.churnRisk),
+  };
+}
+
 export const ledgerItem = (customerId: string, version: number, entry: LedgerEntry) => ({
   ...keys.ledgerEntry(customerId, version),
   ...entry,
@@ -87,7 +121,11 @@ export const ledgerItem = (customerId: string, version: number, entry: LedgerEnt
  * the version read), then its new ledger entries (one per version) and the events it
  * records (the outbox). All or nothing, so the balance always equals the ledger.
  */
-function changeItems(change: CustomerChange, answer: Key | undefined) {
+function changeItems(
+  change: CustomerChange,
+  answer: Key | undefined,
+  model: ModelParams | undefined,
+) {
   const TableName = tableName();
   // PointsChange derives its customer on each read: take it once.
   const customer = change.customer;
@@ -95,7 +133,7 @@ function changeItems(change: CustomerChange, answer: Key | undefined) {
     {
       Put: {
         TableName,
-        Item: customerItem(customer),
+        Item: scoredCustomerItem(customer, { model, at: change.at ?? new Date() }),
         ConditionExpression: 'version = :expected',
         ExpressionAttributeValues: { ':expected': change.expectedVersion },
       },
@@ -166,9 +204,13 @@ export async function commitChanges(args: {
     throw new Error('one change per customer in a transaction: combine the operations');
   }
   const answer = args.idempotency?.Put?.Item as Key | undefined;
+  // The model (cached) only when a lapsed customer is written: their keys in the sorted lists.
+  const model = args.changes.some((c) => c.customer.status === 'lapsed')
+    ? await getModel()
+    : undefined;
   for (const change of args.changes) {
     customerIndexes.add(items.length);
-    items.push(...changeItems(change, answer && { PK: answer.PK, SK: answer.SK }));
+    items.push(...changeItems(change, answer && { PK: answer.PK, SK: answer.SK }, model));
   }
   items.push(...dayStatsItems(statsOf(args.changes)));
   const idemIndex = args.idempotency ? items.length : -1;

@@ -95,6 +95,8 @@ export const keys = {
   remindIndexState: (): Key => ({ PK: 'JOBS', SK: 'REMIND_INDEX' }),
   /** Where the pass giving events from before it their customer's index keys stands. */
   eventIndexState: (): Key => ({ PK: 'JOBS', SK: 'EVENT_INDEX' }),
+  /** Where the daily refresh of the lapsed customers' sorted orders stands. */
+  lapsedScoresState: (): Key => ({ PK: 'JOBS', SK: 'LAPSED_SCORES' }),
   /** A customer's data export: who asked, its status, where its document is (store/exports.ts). */
   export: (id: string): Key => ({ PK: `EXPORT#${id}`, SK: 'EXPORT' }),
   /** An export listed under its customer, so an erase finds every one with one Query. */
@@ -161,7 +163,37 @@ export const indexKeys = {
     GSI1SK: eventId,
   }),
   customerEvents: (customerId: string) => `EVENTS#${customerId}`,
+  /**
+   * A lapsed customer in the LapsedByValue index (table.ts): under its dueShard, by value
+   * at risk (minor units) highest first, ties by id (riskSortKey).
+   */
+  lapsedByValue: (valueAtRisk: number, customerId: string) => riskSortKey(valueAtRisk, customerId),
+  /** A lapsed customer in GSI1 by churnRisk (millionths, -1 for none: last), as above. */
+  lapsedByChurn: (customerId: string, churnRisk: number) => ({
+    GSI1PK: lapsedByChurnShard(Number(dueShardOf(customerId))),
+    GSI1SK: riskSortKey(churnRisk, customerId),
+  }),
+  lapsedByChurnShard,
 };
+
+function lapsedByChurnShard(shard: number): string {
+  return `CHURN#${shard}`;
+}
+
+/**
+ * The sort key of both sorted orders of lapsed customers: larger scores first in the
+ * ascending string order (the complement to 2^53 - 1, 16 digits), then the id. Scores
+ * lie in [-1, 2^53 - 1].
+ */
+export function riskSortKey(score: number, customerId: string): string {
+  return `${String(Number.MAX_SAFE_INTEGER - score).padStart(16, '0')}#${customerId}`;
+}
+
+/** The score and customer id of a riskSortKey. */
+export function parseRiskSortKey(key: string): { score: number; customerId: string } {
+  const [complement = '', customerId = ''] = key.split('#');
+  return { score: Number.MAX_SAFE_INTEGER - Number(complement), customerId };
+}
 
 /** GSI1's one partition of exports still to write (few at a time: no shards). */
 export const EXPORTS_DUE = 'EXPORTS';

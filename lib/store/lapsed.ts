@@ -1,12 +1,13 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerState } from '../domain/customer.ts';
 import { isKeepableInstant } from '../domain/days.ts';
 import { ID_PATTERN } from '../ids.ts';
-import { db, tableName } from './client.ts';
-import { LAPSED_LIST } from './customers.ts';
-import { keys, SAMPLE_SHARDS } from './keys.ts';
+import { db, tableName, writeIf } from './client.ts';
+import { customerFromItem, LAPSED_LIST, type RiskScoring, riskKeys } from './customers.ts';
+import { DUE_SHARDS, indexKeys, keys, SAMPLE_SHARDS } from './keys.ts';
 import { decodeCursor, encodeCursor, queryPages } from './pagination.ts';
-import type { LAPSED_ATTRIBUTES } from './table.ts';
+import { batchGet } from './reads.ts';
+import { LAPSED_ATTRIBUTES } from './table.ts';
 
 /** How many shards the customers' sample (and the backfill that walks it) is spread over. */
 export { SAMPLE_SHARDS };
@@ -115,4 +116,171 @@ export async function customerIdsOfShard(shard: number): Promise<string[]> {
   const ids: string[] = [];
   for await (const page of shardPages(shard)) for (const id of page) ids.push(id);
   return ids;
+}
+
+/** The two orders of lapsed customers by a score, highest first (the lapsed list's sorts). */
+export type RiskSort = 'valueAtRisk' | 'churnRisk';
+
+/** Where each order is kept (table.ts): the index, its partition per shard, its sort key. */
+const riskOrders = {
+  valueAtRisk: {
+    IndexName: 'LapsedByValue',
+    partitionKey: 'dueShard',
+    partition: (shard: number) => String(shard),
+    sortKey: 'lapsedValue',
+  },
+  churnRisk: {
+    IndexName: 'GSI1',
+    partitionKey: 'GSI1PK',
+    partition: indexKeys.lapsedByChurnShard,
+    sortKey: 'GSI1SK',
+  },
+} as const;
+
+/** What a page in a sorted order reads of a customer (GSI1 holds the whole item). */
+const RISK_ATTRIBUTES = [...LAPSED_ATTRIBUTES, 'lapsedAt'] as const;
+
+/** A lapsed customer in a sorted order, with its sort key there (keys.ts riskSortKey). */
+export type RankedLapsed = LapsedCustomer & { rank: string };
+
+/**
+ * One page of lapsed customers in a sorted order, after the sort key `after` when given:
+ * the first `limit` + 1 of each dueShard (one Query each, in parallel) merged, so a page
+ * reads at most DUE_SHARDS x (limit + 1) index items however many customers are lapsed.
+ * `more`: whether any customer follows the page.
+ */
+export async function lapsedByRiskPage(
+  sort: RiskSort,
+  limit: number,
+  after: string | undefined,
+): Promise<{ items: RankedLapsed[]; more: boolean }> {
+  const order = riskOrders[sort];
+  const names = Object.fromEntries(RISK_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
+  const shards = await Promise.all(
+    Array.from({ length: DUE_SHARDS }, async (_, shard) => {
+      const { Items = [] } = await db().send(
+        new QueryCommand({
+          TableName: tableName(),
+          IndexName: order.IndexName,
+          KeyConditionExpression: `#p = :p${after === undefined ? '' : ' AND #s > :after'}`,
+          ProjectionExpression: [...Object.keys(names), '#s'].join(', '),
+          ExpressionAttributeNames: { ...names, '#p': order.partitionKey, '#s': order.sortKey },
+          ExpressionAttributeValues: {
+            ':p': order.partition(shard),
+            ...(after !== undefined && { ':after': after }),
+          },
+          Limit: limit + 1,
+        }),
+      );
+      return Items;
+    }),
+  );
+  // Each shard's head is in order: the first limit + 1 of their union are the page's.
+  const merged = shards
+    .flat()
+    .map((item) => ({ ...fromRiskItem(item), rank: item[order.sortKey] as string }))
+    .sort((x, y) => (x.rank < y.rank ? -1 : x.rank > y.rank ? 1 : 0));
+  return { items: merged.slice(0, limit), more: merged.length > limit };
+}
+
+const fromRiskItem = (item: Record<string, unknown>) => {
+  const customer: Record<string, unknown> = {};
+  for (const name of RISK_ATTRIBUTES) if (item[name] !== undefined) customer[name] = item[name];
+  return customer as unknown as LapsedCustomer;
+};
+
+/** Where the refresh of the sorted orders stands (usecases/lapsedScores.ts). */
+export interface LapsedScoresState {
+  /** What it scores by: the model and the day (see the use case). */
+  generation?: string;
+  done: boolean;
+  /** The Lapsed index key it goes on after. */
+  position?: Record<string, unknown>;
+}
+
+export async function lapsedScoresState(): Promise<LapsedScoresState> {
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.lapsedScoresState(), ConsistentRead: true }),
+  );
+  return {
+    done: Item?.done === true,
+    ...(typeof Item?.generation === 'string' && { generation: Item.generation }),
+    ...(Item?.position !== undefined && { position: Item.position }),
+  };
+}
+
+export async function saveLapsedScoresState(state: LapsedScoresState): Promise<void> {
+  await db().send(
+    new PutCommand({ TableName: tableName(), Item: { ...keys.lapsedScoresState(), ...state } }),
+  );
+}
+
+/** A lapsed customer as stored, and its keys in the sorted orders (none: never scored). */
+export interface ScoredCustomer {
+  customer: CustomerState;
+  lapsedValue?: string;
+  churnKey?: string;
+}
+
+/**
+ * Every lapsed customer, from the Lapsed index after `position`, 100 at a time, read
+ * whole from the table (consistently: the refresh writes conditional on their version);
+ * with each page, the index key to go on after it (undefined after the last page).
+ */
+export async function* lapsedCustomerPages(
+  position: Record<string, unknown> | undefined,
+): AsyncGenerator<{ customers: ScoredCustomer[]; next: Record<string, unknown> | undefined }> {
+  let start = position;
+  do {
+    const { Items = [], LastEvaluatedKey } = await db().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'Lapsed',
+        KeyConditionExpression: 'lapsedList = :l',
+        ExpressionAttributeValues: { ':l': LAPSED_LIST },
+        ProjectionExpression: 'PK, SK, lapsedList, lapsedAt',
+        Limit: 100,
+        ...(start !== undefined && { ExclusiveStartKey: start }),
+      }),
+    );
+    const items =
+      Items.length === 0
+        ? []
+        : await batchGet(Items.map((i) => keys.customer(keys.customerIdOf(i.PK as string))));
+    const customers = items.map((item) => ({
+      customer: customerFromItem(item) as CustomerState,
+      ...(typeof item.lapsedValue === 'string' && { lapsedValue: item.lapsedValue }),
+      ...(typeof item.GSI1SK === 'string' && { churnKey: item.GSI1SK }),
+    }));
+    start = LastEvaluatedKey;
+    yield { customers, next: start };
+  } while (start !== undefined);
+}
+
+/**
+ * Writes a lapsed customer's keys in the sorted orders as scored by `scoring`, unless they
+ * are already those; refused (false) when the customer changed since read (that write
+ * scored them) or is no longer lapsed.
+ */
+export async function rescore(stored: ScoredCustomer, scoring: RiskScoring): Promise<boolean> {
+  const next = riskKeys(stored.customer, scoring);
+  if (!next || (next.lapsedValue === stored.lapsedValue && next.GSI1SK === stored.churnKey)) {
+    return false;
+  }
+  return writeIf(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.customer(stored.customer.id),
+      UpdateExpression: 'SET lapsedValue = :value, GSI1PK = :churnShard, GSI1SK = :churn',
+      ConditionExpression: 'version = :version AND #status = :lapsed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':value': next.lapsedValue,
+        ':churnShard': next.GSI1PK,
+        ':churn': next.GSI1SK,
+        ':version': stored.customer.version,
+        ':lapsed': 'lapsed',
+      },
+    }),
+  );
 }

@@ -61,6 +61,14 @@ export const tableDefinition = {
    *
    * Lapsed holds lapsed customers only, in one partition newest lapse first, with the
    * few attributes the lapsed list and the retention report need.
+   *
+   * LapsedByValue holds lapsed customers only, by value at risk highest first, spread
+   * over `dueShard` with the same attributes: a page of the list sorted by value at risk
+   * reads each shard's head and merges them, never the whole list. Sorted by churnRisk,
+   * the list reads GSI1 (`CHURN#<dueShard>`, on the customer item), not an index of its
+   * own: CloudFormation adds one index per stack update, so one release adds one. Both
+   * keys are the scores as of the customer's last write or the daily refresh
+   * (usecases/lapsedScores.ts).
    */
   globalSecondaryIndexes: [
     { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', keysOnly: false },
@@ -79,6 +87,13 @@ export const tableDefinition = {
       sortKey: 'lapsedAt',
       keysOnly: false,
       include: LAPSED_ATTRIBUTES,
+    },
+    {
+      indexName: 'LapsedByValue',
+      partitionKey: 'dueShard',
+      sortKey: 'lapsedValue',
+      keysOnly: false,
+      include: [...LAPSED_ATTRIBUTES, 'lapsedAt'],
     },
   ] as IndexDefinition[],
 } as const;

@@ -26,7 +26,14 @@ import { annualSpend } from '../domain/tiers.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { ID_PATTERN, newId } from '../ids.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { allLapsed, type LapsedCustomer, lapsedPage, sampleCustomerIds } from '../store/lapsed.ts';
+import { parseRiskSortKey, riskSortKey } from '../store/keys.ts';
+import {
+  type LapsedCustomer,
+  lapsedByRiskPage,
+  lapsedPage,
+  type RiskSort,
+  sampleCustomerIds,
+} from '../store/lapsed.ts';
 import { getCustomers } from '../store/lookups.ts';
 import {
   getLapseQuality,
@@ -40,6 +47,7 @@ import { decodeCursor, encodeCursor } from '../store/pagination.ts';
 import { getProgram } from '../store/program.ts';
 import { changeCustomers, refuseIfErased, write } from './change.ts';
 import { runJob } from './jobs.ts';
+import { refreshLapsedScores } from './lapsedScores.ts';
 import { indexLapseWatch } from './lapseWatchIndex.ts';
 
 /** The model is fitted on at most this many customers (whole shards of the Customers index). */
@@ -140,6 +148,14 @@ export async function runLapseScan(
       complete = again.complete;
     } else thresholds = fitted.thresholds;
   }
+  // The lapsed list's sorted orders, rescored by the model now in force (lapsedScores.ts);
+  // what the deadline leaves undone, the next run goes on with.
+  if (!options.dryRun) {
+    await refreshLapsedScores({
+      ...(options.deadline !== undefined && { deadline: options.deadline }),
+      ...(options.clock && { clock: options.clock }),
+    });
+  }
   const { model, stale } = await getModelItem();
   return {
     asOf: asOf.toISOString(),
@@ -239,26 +255,19 @@ function lapsedView(
   };
 }
 
-/**
- * What a sorted list orders by, highest first: value at risk (minor units), or churnRisk
- * in millionths (integers, so the cursor holds it exactly; no score sorts last).
- */
-const sortKeys = {
-  valueAtRisk: (v: LapsedView) => v.valueAtRisk.amount,
-  churnRisk: (v: LapsedView) => (v.churnRisk === undefined ? -1 : Math.round(v.churnRisk * 1e6)),
-};
-
 type LapsedView = ReturnType<typeof lapsedView>;
 
 /**
  * Lapsed customers, most recently lapsed first; with `sort=valueAtRisk`, by annual spend
  * x (1 - pAlive), highest first (ties by id); with `sort=churnRisk`, by the probability of
- * no purchase in the next 90 days. That order is computed over all lapsed customers (the
- * Lapsed index: lapsed ones only) as of the first page, which the cursor carries with the
- * sort, so later pages continue the same order.
+ * no purchase in the next 90 days (none last). A sorted page is read from the heads of
+ * the order's shards (store/lapsed.ts lapsedByRiskPage), whatever the number of lapsed
+ * customers; the order is by the scores as of each customer's last write or the daily
+ * refresh (usecases/lapsedScores.ts), while the figures shown are as of now. The cursor
+ * holds the last customer's score and id there.
  */
 export async function listLapsedCustomers(
-  query: { limit: number; cursor?: string; sort?: 'lapsedAt' | 'valueAtRisk' | 'churnRisk' },
+  query: { limit: number; cursor?: string; sort?: 'lapsedAt' | RiskSort },
   now = new Date(),
 ): Promise<{ items: LapsedView[]; nextCursor: string | null }> {
   const [program, model] = await Promise.all([getProgram(), getModel()]);
@@ -270,43 +279,39 @@ export async function listLapsedCustomers(
     };
   }
   const sort = query.sort;
-  const key = sortKeys[sort];
   const after = query.cursor ? decodeRiskCursor(query.cursor, sort) : undefined;
-  const asOf = after ? new Date(after.asOf) : now;
-  const all = (await allLapsed())
-    .map((c) => lapsedView(c, model, program.currency, asOf))
-    .sort((x, y) => key(y) - key(x) || x.customerId.localeCompare(y.customerId));
-  const startAt = after
-    ? all.findIndex(
-        (v) => key(v) < after.risk || (key(v) === after.risk && v.customerId > after.id),
-      )
-    : 0;
-  const rest = startAt < 0 ? [] : all.slice(startAt);
-  const items = rest.slice(0, query.limit);
-  const last = items.at(-1);
+  const page = await lapsedByRiskPage(
+    sort,
+    query.limit,
+    after && riskSortKey(after.risk, after.id),
+  );
+  const last = page.items.at(-1);
   return {
-    items,
+    items: page.items.map((c) => lapsedView(c, model, program.currency, now)),
     nextCursor:
-      rest.length > query.limit && last
+      page.more && last
         ? encodeCursor({
-            asOf: asOf.toISOString(),
             ...(sort === 'churnRisk' && { sort }),
-            risk: key(last),
-            id: last.customerId,
+            risk: parseRiskSortKey(last.rank).score,
+            id: last.id,
           })
         : null,
   };
 }
 
-/** A cursor of this sort (valueAtRisk's carry no `sort`, as before churnRisk existed). */
-const decodeRiskCursor = (cursor: string, sort: 'valueAtRisk' | 'churnRisk') =>
-  decodeCursor<{ asOf: string; risk: number; id: string; sort?: string }>(
+/**
+ * A cursor of this sort (valueAtRisk's carry no `sort`, as before churnRisk existed; the
+ * `asOf` of cursors issued before the sorted orders were stored is accepted and unused).
+ */
+const decodeRiskCursor = (cursor: string, sort: RiskSort) =>
+  decodeCursor<{ risk: number; id: string; sort?: string }>(
     cursor,
     (v) =>
       (v.sort ?? 'valueAtRisk') === sort &&
-      typeof v.asOf === 'string' &&
-      isKeepableInstant(Date.parse(v.asOf)) &&
+      (v.asOf === undefined ||
+        (typeof v.asOf === 'string' && isKeepableInstant(Date.parse(v.asOf)))) &&
       Number.isSafeInteger(v.risk) &&
+      (v.risk as number) >= -1 &&
       typeof v.id === 'string' &&
       ID_PATTERN.test(v.id),
   );

@@ -17,6 +17,7 @@ import {
   recordLapseReason,
   runLapseScan,
 } from '../../lib/usecases/lapse.ts';
+import { refreshLapsedScores } from '../../lib/usecases/lapsedScores.ts';
 import { createPlace } from '../../lib/usecases/places.ts';
 import { recordPurchase } from '../../lib/usecases/purchases.ts';
 import { dailyReport, retentionReport } from '../../lib/usecases/reports.ts';
@@ -456,6 +457,8 @@ describe('runLapseScan with 30 customers or more with a purchase', () => {
     // expectedPurchases90d and churnRisk show, and churnRisk sorts the list (highest first,
     // paged, its cursor for its own sort only).
     await putModel({ ...(scan.model as ModelParams), repeatCustomers: 500, historyDays: 180 });
+    // The sorted orders are stored: rescored by the model put by hand, as after a refit.
+    await refreshLapsedScores();
     const trusted = await allLapsed('valueAtRisk');
     expect(trusted).toHaveLength(listed.length);
     for (const c of trusted) {
