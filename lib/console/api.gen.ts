@@ -621,7 +621,7 @@ export interface paths {
         };
         /**
          * What the programme owes a partner: its captured redemptions in [from, to)
-         * @description By capture time (an immediate capture is captured when authorized). Read from an index by partner and capture time, never a scan. A partner key reads its own only.
+         * @description By capture time (an immediate capture is captured when authorized). `from` and `to` are any instants, at most 366 days apart. Read from running totals per UTC day, hour and minute that each capture adds to in its own transaction (exact however many captures race, a retried capture counts once), plus the captures of the partial minutes at either end (none when both are whole minutes): the items read depend on the range, never on how many captures it holds. A partner key reads its own only.
          *
          *     Roles: admin, partner.
          */
@@ -5609,7 +5609,7 @@ export interface operations {
                     "application/json": components["schemas"]["Settlement"];
                 };
             };
-            /** @description - `validation-failed`: from/to missing, not RFC 3339, or to not after from */
+            /** @description - `validation-failed`: from/to missing, not RFC 3339, to not after from, more than 366 days apart, or a total past 2^53 - 1 (ask for a shorter range) */
             400: {
                 headers: {
                     [name: string]: unknown;

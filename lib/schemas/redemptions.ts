@@ -26,5 +26,5 @@ export type AuthorizeRedemptionInput = z.infer<typeof authorizeRedemptionSchema>
 
 export const settlementQuerySchema = z.object({
   from: instant().check(z.describe('Start, inclusive (RFC 3339)')),
-  to: instant().check(z.describe('End, exclusive (RFC 3339)')),
+  to: instant().check(z.describe('End, exclusive (RFC 3339); at most 366 days after from')),
 });

@@ -22,7 +22,12 @@ export async function insertPlace(kind: PlaceKind, place: Place): Promise<void> 
   await db().send(
     new PutCommand({
       TableName: tableName(),
-      Item: { ...keyOf(kind, place.id), ...place },
+      // A new partner's captures are all in its settlement totals (store/settlements.ts).
+      Item: {
+        ...keyOf(kind, place.id),
+        ...place,
+        ...(kind === 'partner' && { settlementTotals: true }),
+      },
       ConditionExpression: 'attribute_not_exists(PK)',
     }),
   );

@@ -104,6 +104,17 @@ export const keys = {
     PK: `CUS#${customerId}`,
     SK: `${EXPORT_PREFIX}${id}`,
   }),
+  /**
+   * What a partner's captures of one UTC day, hour or minute add up to, on one of
+   * SETTLEMENT_SHARDS: `D#2024-05-06#0`, `H#2024-05-06T07#1`, `M#2024-05-06T07:08#2`
+   * (domain/settlement.ts, store/settlements.ts).
+   */
+  settlementTotals: (partnerId: string, sk: string): Key => ({
+    PK: `SETTLETOTALS#${partnerId}`,
+    SK: sk,
+  }),
+  /** Where the pass giving captures from before the settlement totals to them stands. */
+  settlementTotalsState: (): Key => ({ PK: 'JOBS', SK: 'SETTLEMENT_TOTALS' }),
   /** Failed code attempts of one credential in one minute. */
   codeFailures: (scope: string, minute: number): Key => ({
     PK: `CODEFAIL#${scope}#${minute}`,
@@ -141,11 +152,20 @@ export const indexKeys = {
     GSI1SK: `${expiresAt}#${redemptionId}`,
   }),
   holdShard: (shard: number) => `HOLDS#${shard}`,
+  /**
+   * A redemption captured at a partner, by capture time, counted in the partner's totals
+   * (keys.settlementTotals) by the transaction that captured it.
+   */
   settlement: (partnerId: string, capturedAt: string, redemptionId: string) => ({
-    GSI1PK: `SETTLE#${partnerId}`,
+    GSI1PK: `CAPTURED#${partnerId}`,
     GSI1SK: `${capturedAt}#${redemptionId}`,
   }),
-  settlementPartition: (partnerId: string) => `SETTLE#${partnerId}`,
+  settlementPartition: (partnerId: string) => `CAPTURED#${partnerId}`,
+  /**
+   * Where captures written before the totals existed sit, by capture time: counted in no
+   * totals until the one-off pass (usecases/settlementTotals.ts) moves them.
+   */
+  legacySettlementPartition: (partnerId: string) => `SETTLE#${partnerId}`,
   /** An export waiting for the exports job, by when it is next due (store/exports.ts). */
   exportDue: (runAt: string, exportId: string) => ({
     GSI1PK: EXPORTS_DUE,

@@ -7,6 +7,7 @@ import { idempotencyKey } from './idempotency.ts';
 import { HOLD_SHARDS, indexKeys, keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
 import { batchGet, pick } from './reads.ts';
+import { settlementTotalItems } from './settlements.ts';
 
 export type RedemptionStatus = 'authorized' | 'captured' | 'voided' | 'expired';
 
@@ -152,6 +153,21 @@ export function redemptionItem(
   };
 }
 
+/**
+ * What a redemption captured at a partner adds to the partner's settlement totals, in the
+ * transaction that captures it (store/settlements.ts): a capture that does not commit
+ * adds nothing, and a replayed one is answered without a transaction.
+ */
+export function settlementItems(captured: Redemption): ExtraItem[] {
+  if (captured.status !== 'captured' || !captured.partnerId || !captured.capturedAt) return [];
+  return settlementTotalItems({
+    partnerId: captured.partnerId,
+    capturedAt: captured.capturedAt,
+    amount: captured.amount.amount,
+    points: captured.points,
+  }).map((item) => ({ item, onFailure: 'stale' }));
+}
+
 /** A code's single use, in the transaction that spends its points (`code-used` if it was). */
 export function codeUseItem(code: string, redemptionId: string, now: Date): ExtraItem {
   return {
@@ -171,43 +187,6 @@ export function codeUseItem(code: string, redemptionId: string, now: Date): Extr
     },
     onFailure: 'code-used',
   };
-}
-
-export interface SettlementTotals {
-  count: number;
-  amount: number;
-  points: number;
-}
-
-/**
- * Sums the redemptions captured at `partnerId` in [from, to): a Query on GSI1, never a
- * scan. The sort key is `<capturedAt>#<id>`, so BETWEEN from and to takes captures at
- * `from` and leaves out those at `to`.
- */
-export async function settlementTotals(
-  partnerId: string,
-  from: string,
-  to: string,
-): Promise<SettlementTotals> {
-  const totals = { count: 0, amount: 0, points: 0 };
-  for await (const items of queryPages({
-    TableName: tableName(),
-    IndexName: 'GSI1',
-    KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK BETWEEN :from AND :to',
-    ExpressionAttributeValues: {
-      ':pk': indexKeys.settlementPartition(partnerId),
-      ':from': from,
-      ':to': to,
-    },
-    ProjectionExpression: 'amount, points',
-  })) {
-    for (const item of items) {
-      totals.count += 1;
-      totals.amount += (item.amount as Money).amount;
-      totals.points += item.points as number;
-    }
-  }
-  return totals;
 }
 
 /** Authorizations in one hold shard whose hold lapsed at or before `asOf`: GSI1, never a scan. */

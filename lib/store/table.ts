@@ -31,8 +31,9 @@ export const tableDefinition = {
   /**
    * GSI1 is sparse: only items that must be found by something other than their key
    * carry GSI1PK/GSI1SK. Authorized redemptions sit under `HOLDS#<shard>` by expiry (the
-   * hold sweep); redemptions captured at a partner under `SETTLE#<partnerId>` by capture
-   * time (settlement).
+   * hold sweep); redemptions captured at a partner under `CAPTURED#<partnerId>` by capture
+   * time (the partial minutes at a settlement's ends; those captured before the settlement
+   * totals under `SETTLE#<partnerId>` until a one-off pass moves them: store/settlements.ts).
    *
    * The due indexes hold customer items only, keys only, and only while something is
    * due for them, so a job reads the customers due and never the rest. Each is spread

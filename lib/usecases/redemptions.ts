@@ -7,11 +7,11 @@ import {
   MAX_CODE_FAILURES_PER_MINUTE,
   secondsToNextMinute,
 } from '../domain/redemptions.ts';
+import { SETTLEMENT_MAX_DAYS, SETTLEMENT_MAX_MS } from '../domain/settlement.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
 import type { AuthorizeRedemptionInput } from '../schemas/redemptions.ts';
-import { getPlace } from '../store/catalog.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
 import { getProgram } from '../store/program.ts';
@@ -27,8 +27,9 @@ import {
   type Place,
   type Redemption,
   redemptionItem,
-  settlementTotals,
+  settlementItems,
 } from '../store/redemptions.ts';
+import { partnerSettlementState, settlementTotals } from '../store/settlements.ts';
 import {
   type Answer,
   answered,
@@ -38,6 +39,7 @@ import {
   replayed,
   write,
 } from './change.ts';
+import { totalLegacyCaptures } from './settlementTotals.ts';
 
 /** 429 until the next minute, when the credential's failures count from 0 again. */
 const rateLimited = (now: Date) =>
@@ -153,6 +155,7 @@ export async function authorizeRedemption(
         extras: [
           redemptionItem(capture ? redemption : { ...redemption, lots }, undefined),
           codeUseItem(input.code, redemption.id, now),
+          ...settlementItems(redemption),
         ],
         answer,
         result: answered(answer),
@@ -253,7 +256,7 @@ export async function captureOrVoidRedemption(
       const answer = shown(next);
       return write({
         changes: [change],
-        extras: [redemptionItem(next, 'authorized')],
+        extras: [redemptionItem(next, 'authorized'), ...settlementItems(next)],
         answer,
         result: answered(answer),
       });
@@ -261,7 +264,22 @@ export async function captureOrVoidRedemption(
   });
 }
 
-/** What the programme owes a partner: its captured redemptions in [from, to). */
+/** A settlement's figures are JSON numbers: exact only up to 2^53 - 1. */
+function exactly(n: bigint): number {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw validationFailed(
+      [{ path: 'to', message: 'the total passes 2^53 - 1: ask for a shorter range' }],
+      'This range totals more than a JSON number holds exactly',
+    );
+  }
+  return Number(n);
+}
+
+/**
+ * What the programme owes a partner: its captured redemptions in [from, to), at most
+ * SETTLEMENT_MAX_DAYS long. Read from the partner's running totals (store/settlements.ts),
+ * so the items read depend on the range, not on how many captures it holds.
+ */
 export async function partnerSettlement(
   principal: Principal,
   partnerId: string,
@@ -271,16 +289,21 @@ export async function partnerSettlement(
   const from = new Date(query.from).toISOString();
   const to = new Date(query.to).toISOString();
   if (from >= to) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
-  const [program, partner] = await Promise.all([getProgram(), getPlace('partner', partnerId)]);
+  if (Date.parse(to) - Date.parse(from) > SETTLEMENT_MAX_MS) {
+    throw validationFailed([
+      { path: 'to', message: `must be at most ${SETTLEMENT_MAX_DAYS} days after from` },
+    ]);
+  }
+  const [program, partner] = await Promise.all([getProgram(), partnerSettlementState(partnerId)]);
   if (!partner) throw notFound('Partner');
-  const totals = await settlementTotals(partnerId, from, to);
+  const totals = await settlementTotals(partnerId, from, to, partner.totalled);
   return {
     partnerId,
     from,
     to,
-    count: totals.count,
-    amount: { amount: totals.amount, currency: program.currency },
-    points: totals.points,
+    count: exactly(totals.count),
+    amount: { amount: exactly(totals.amount), currency: program.currency },
+    points: exactly(totals.points),
   };
 }
 
@@ -291,8 +314,10 @@ export async function partnerSettlement(
  */
 export async function releaseLapsedHolds(
   asOf: Date,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; deadline?: number } = {},
 ): Promise<{ asOf: string; released: number }> {
+  // Once: captures from before the settlement totals are added to them.
+  if (!options.dryRun) await totalLegacyCaptures(options.deadline);
   let released = 0;
   for (let shard = 0; shard < HOLD_SHARDS; shard++) {
     if (options.dryRun) {
