@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   FilterCriteria,
@@ -213,6 +214,17 @@ export class LoyaltyStack extends Stack {
         schedule: ScheduleExpression.rate(Duration.minutes(job.everyMinutes)),
         target: new LambdaInvoke(fn, { retryAttempts: 2, deadLetterQueue: jobDeadLetters }),
       });
+      // A job that drains starts its next run itself when a run ends with work left
+      // (lib/http/continuation.ts). A policy of its own, not the role's default one, which
+      // the function depends on: that one naming the function's ARN would be a cycle.
+      if (job.drains && fn.role) {
+        new Policy(this, `${pascal(job.fn)}Continues`, {
+          roles: [fn.role],
+          statements: [
+            new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+          ],
+        });
+      }
     }
     // The schedules' roles (made by LambdaInvoke) may invoke their job's function, which
     // CDK grants as the function ARN and `<arn>:*` (its versions and aliases).

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { CLOCK_SKEW_MS } from '../domain/days.ts';
 import { DomainError } from '../errors.ts';
+import { jobs } from '../routes.ts';
 import { jobRunSchema } from '../schemas/reports.ts';
 import { type HttpEvent, httpHandler } from './handler.ts';
 import { type JobRunner, scheduledJob } from './scheduled.ts';
@@ -42,7 +43,8 @@ export function jobRoute(name: string, run: JobRunner) {
  */
 export function jobFunction(name: string, run: JobRunner) {
   const route = jobRoute(name, run);
-  const scheduled = scheduledJob(name, run);
+  const drains = jobs.find((job) => job.name === name)?.drains === true;
+  const scheduled = scheduledJob(name, run, { drains });
   return (event?: unknown, context?: Context) =>
     event !== null && typeof event === 'object' && 'requestContext' in event
       ? route(event as HttpEvent, context as Context)

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { continueLocally } from '../http/continuation.ts';
 import { jobs } from '../routes.ts';
 import { db, tableName } from '../store/client.ts';
 import { ensureProgram } from '../store/program.ts';
@@ -91,6 +92,10 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
  * once shortly after start, so a daily job also runs on a laptop that is restarted daily.
  */
 function scheduleJobs(stopped: () => boolean): NodeJS.Timeout[] {
+  // A job run that stopped with work left asks for its next run (http/continuation.ts):
+  // it starts as soon as this one ends.
+  const again = new Set<string>();
+  continueLocally((name) => again.add(name));
   return jobs.flatMap((job) => {
     let running = false;
     const run = async () => {
@@ -107,6 +112,7 @@ function scheduleJobs(stopped: () => boolean): NodeJS.Timeout[] {
         if (!stopped()) console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       } finally {
         running = false;
+        if (again.delete(job.name) && !stopped()) setImmediate(run);
       }
     };
     // LOYALTY_<JOB>_MINUTES (e.g. LOYALTY_LAPSE_SCAN_MINUTES) sets any job's local period.
@@ -159,6 +165,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       ...(dynamo && { dynamoLost: dynamo.lost }),
       stop: async () => {
         stopping = true;
+        continueLocally(undefined);
         for (const timer of timers) clearInterval(timer);
         await server.close();
         await dynamo?.stop();

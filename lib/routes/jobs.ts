@@ -10,6 +10,7 @@ export const jobs: Job[] = [
   { name: 'release-holds', fn: 'runReleaseHolds', table: JOB, queriesIndex: true, everyMinutes: 5 },
   {
     name: 'activate-pending',
+    drains: true,
     fn: 'runActivatePending',
     table: JOB,
     queriesIndex: true,
@@ -17,6 +18,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'expire-points',
+    drains: true,
     fn: 'runExpirePoints',
     table: JOB,
     queriesIndex: true,
@@ -24,6 +26,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'review-tiers',
+    drains: true,
     fn: 'runReviewTiers',
     table: JOB,
     queriesIndex: true,
@@ -31,6 +34,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'lapse-scan',
+    drains: true,
     fn: 'runLapseScan',
     table: JOB,
     queriesIndex: true,
@@ -42,6 +46,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'birthday-bonus',
+    drains: true,
     fn: 'runBirthdayBonus',
     table: JOB,
     queriesIndex: true,
@@ -62,6 +67,7 @@ export const jobs: Job[] = [
   },
   {
     name: 'expiry-reminders',
+    drains: true,
     fn: 'runExpiryReminders',
     table: JOB,
     queriesIndex: true,

@@ -99,6 +99,11 @@ export interface Job {
   timeoutSeconds?: number;
   /** As Route's. */
   exportBucket?: ExportBucketUse[];
+  /**
+   * A scheduled run that stops with work left starts the next at once (the function may
+   * invoke itself: lib/http/continuation.ts), so the day's due work is done that day.
+   */
+  drains?: true;
 }
 
 /** Every periodic job, once: its schedule, its function and grants, and its route (jobRoute). */

@@ -6,6 +6,7 @@
  * that gives customers stored before its index their remindLot: remindIndex.ts.)
  */
 import type { Campaign } from '../domain/campaigns.ts';
+import type { CustomerState } from '../domain/customer.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
@@ -15,6 +16,7 @@ import { type DueIndex, dueCustomerIds, lapsedCustomerIds } from '../store/due.t
 import { lookUp } from '../store/lookups.ts';
 import { getProgram } from '../store/program.ts';
 import { changeCustomers, done, write } from './change.ts';
+import { bonusTallies, commitPacked, type Decided, packable } from './jobPacks.ts';
 import { indexReminders } from './remindIndex.ts';
 
 export type JobName =
@@ -127,30 +129,22 @@ const jobSpecs: Record<JobName, JobSpec> = {
  * their campaigns' counts: the points, and a customer the campaign has not credited before.
  */
 export async function bonusCountItems(change: PointsChange, now: Date): Promise<ExtraItem[]> {
-  const bonuses = change.entries
-    .map(({ entry }) => entry)
-    .filter((e) => e.type === 'bonus' && e.campaignId !== undefined);
-  if (bonuses.length === 0) return [];
-  const customerId = change.customer.id;
-  const ids = [...new Set(bonuses.map((e) => e.campaignId as string))];
-  const seen = await lookUp({ credited: ids.map((campaignId) => ({ campaignId, customerId })) });
-  return campaignCountItems(
-    bonuses.map((e) => ({
-      campaignId: e.campaignId as string,
-      customerId,
-      points: e.points,
-      purchase: false,
-      newCustomer: !seen.credited(e.campaignId as string, customerId),
-    })),
-    now,
-  );
+  return campaignCountItems(await bonusTallies([change]), now);
 }
 
+/** Customers due read per page: a wave of packed transactions (jobPacks.ts). */
+const PAGE_SIZE = 200;
+
+/** What one customer's step changed, as the job reports it. */
+type Counts = { points: number; tiersChanged: number };
+
 /**
- * Runs one periodic job as of `asOf`: queries its due index (only the customers due) and
- * applies its step to each in the customer's own conditional transaction. A customer
- * done leaves the index (or moves later in it), so a rerun, an overlapping run or a run
- * cut off half-way and started again applies nothing twice.
+ * Runs one periodic job as of `asOf`: queries its due index (only the customers due), a
+ * page at a time, and applies its step to each, several customers to a transaction and
+ * several transactions in flight (jobPacks.ts). A customer done leaves the index (or
+ * moves later in it), and each change is conditional on the customer's version, so a
+ * rerun, an overlapping run or a run cut off half-way and started again applies nothing
+ * twice.
  */
 export async function runJob(
   name: JobName,
@@ -169,6 +163,11 @@ export async function runJob(
     dryRun?: boolean;
     /** The rules to apply instead of the stored program's (the lapse thresholds in force). */
     program?: Program;
+    /**
+     * Each customer in its own transaction, one after another: the path before packing,
+     * kept for the scale bench's comparison (npm run bench:scale).
+     */
+    oneAtATime?: boolean;
   } = {},
 ): Promise<JobResult> {
   const { deadline = Number.POSITIVE_INFINITY, clock = () => new Date() } = options;
@@ -182,18 +181,49 @@ export async function runJob(
     tiersChanged: 0,
     complete: true,
   };
+  const pageSize = options.pageSize ?? (options.oneAtATime ? 100 : PAGE_SIZE);
   let due: AsyncGenerator<string[]>;
   if ('due' in spec) {
-    due = spec.due(asOf, program, {
-      ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
-      dropStale: !options.dryRun,
-    });
+    due = spec.due(asOf, program, { pageSize, dropStale: !options.dryRun });
   } else {
     const bound = spec.bound(asOf, program);
     if (bound === null) return result;
-    due = dueCustomerIds(spec.index, bound, options.pageSize);
+    due = dueCustomerIds(spec.index, bound, pageSize);
   }
   const campaigns = await liveCampaigns();
+  const count = (applied: Counts | null) => {
+    if (!applied) return;
+    result.customers += 1;
+    result.points += applied.points;
+    result.tiersChanged += applied.tiersChanged;
+  };
+  /** The step on a customer as read: its change and counts, or null when it changes nothing. */
+  const decide = (customer: CustomerState, now: Date): Decided<Counts> | null => {
+    // Rules as of asOf; entries written at the attempt's own clock reading.
+    const change = new PointsChange(customer, program, asOf, now);
+    const points = spec.apply(change, campaigns);
+    if (!change.changed) return null;
+    const tiersChanged = change.events.filter((e) => e.type === 'tier.changed').length;
+    return { change, counts: { points, tiersChanged } };
+  };
+  /** One customer in its own transaction, from `read` (the page's) or else a fresh read. */
+  const applyOne = (id: string, read?: { customer: CustomerState | undefined }) =>
+    changeCustomers<Counts | null>({
+      // A customer that keeps changing under the run stays due: the next run takes it.
+      onTooContended: () => null,
+      clock,
+      attempt: async (now, attempt) => {
+        const customer = attempt === 0 && read ? read.customer : await getCustomerConsistent(id);
+        const decided = customer && decide(customer, now);
+        if (!decided) return done(null);
+        if (options.dryRun) return done(decided.counts);
+        return write({
+          changes: [decided.change],
+          extras: await bonusCountItems(decided.change, now),
+          result: decided.counts,
+        });
+      },
+    });
   for await (const ids of due) {
     // Before each page of customers due; between index pages with nobody due (LapseWatch),
     // the deadline alone, so a long run of those cannot hold the run past it.
@@ -203,37 +233,29 @@ export async function runJob(
     }
     if (ids.length === 0) continue;
     const found = await lookUp({ customers: ids });
-    for (const id of ids) {
-      const applied = await changeCustomers<{ points: number; tiersChanged: number } | null>({
-        // A customer that keeps changing under the run stays due: the next run takes it.
-        onTooContended: () => null,
-        clock,
-        attempt: async (now, attempt) => {
-          // The page's read first; after a lost race, the customer as it is now.
-          const customer = attempt === 0 ? found.customer(id) : await getCustomerConsistent(id);
-          if (!customer) return done(null);
-          // Rules as of asOf; entries written at the attempt's own clock reading.
-          const change = new PointsChange(customer, program, asOf, now);
-          const points = spec.apply(change, campaigns);
-          if (!change.changed) return done(null);
-          const counts = {
-            points,
-            tiersChanged: change.events.filter((e) => e.type === 'tier.changed').length,
-          };
-          if (options.dryRun) return done(counts);
-          return write({
-            changes: [change],
-            extras: await bonusCountItems(change, now),
-            result: counts,
-          });
-        },
-      });
-      if (applied) {
-        result.customers += 1;
-        result.points += applied.points;
-        result.tiersChanged += applied.tiersChanged;
-      }
+    if (options.oneAtATime || options.dryRun) {
+      for (const id of ids) count(await applyOne(id, { customer: found.customer(id) }));
+      continue;
     }
+    const now = clock();
+    const decided: Decided<Counts>[] = [];
+    const alone: string[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      const customer = found.customer(id);
+      if (!customer) continue;
+      // Two ids read as one customer (a merge), or one the pack path would not check.
+      if (seen.has(customer.id) || !packable(customer)) {
+        alone.push(id);
+        continue;
+      }
+      seen.add(customer.id);
+      const d = decide(customer, now);
+      if (d) decided.push(d);
+    }
+    const { committed, contended } = await commitPacked(decided, now);
+    for (const counts of committed) count(counts);
+    for (const id of [...alone, ...contended]) count(await applyOne(id));
   }
   return result;
 }

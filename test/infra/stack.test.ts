@@ -522,6 +522,13 @@ describe('IAM', () => {
         });
         continue;
       }
+      if (asList<string>(s.Action).includes('lambda:InvokeFunction')) {
+        // Its continuation: a job that drains invokes itself, nothing else.
+        expect(asList<string>(s.Action)).toEqual(['lambda:InvokeFunction']);
+        expect(jobs.some((j) => j.fn === fn && j.drains)).toBe(true);
+        expect(functionIn(s.Resource)).toBe(functionFor(fn));
+        continue;
+      }
       const readsSecret = asList<string>(s.Action).every((a) => a.startsWith('secretsmanager:'));
       if (readsSecret) {
         expect(
@@ -613,6 +620,42 @@ describe('jobs', () => {
     // The same function serves both.
     for (const job of jobs) {
       expect(routes.find((r) => r.path === `/v1/jobs/${job.name}`)?.fn, job.name).toBe(job.fn);
+    }
+  });
+
+  it('lets a job that drains invoke itself (its continuation) and no other function, by a policy its function does not depend on', () => {
+    const draining = jobs.filter((j) => j.drains).map((j) => j.name);
+    expect(draining.sort()).toEqual([
+      'activate-pending',
+      'birthday-bonus',
+      'expire-points',
+      'expiry-reminders',
+      'lapse-scan',
+      'review-tiers',
+    ]);
+    const functionRoles = new Set(
+      ofType('AWS::Lambda::Function').map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]),
+    );
+    // Not the schedules' roles' (they invoke their job's function): the functions' own.
+    const policies = ofType('AWS::IAM::Policy').filter(
+      ([, p]) =>
+        asList(p.Properties.Roles).some((r: any) => functionRoles.has(r.Ref)) &&
+        asList(p.Properties.PolicyDocument.Statement).some((s: any) =>
+          asList(s.Action).includes('lambda:InvokeFunction'),
+        ),
+    );
+    expect(policies).toHaveLength(draining.length);
+    for (const [id, policy] of policies) {
+      const [statement, ...others] = asList(policy.Properties.PolicyDocument.Statement) as any[];
+      expect(others, id).toEqual([]);
+      expect(statement.Action).toBe('lambda:InvokeFunction');
+      const fn = functionIn(statement.Resource);
+      const job = jobs.find((j) => functionFor(j.fn) === fn);
+      expect(job?.drains, id).toBe(true);
+      // The function's own role, and no DependsOn from the function (that would be a cycle).
+      const role = (resources[fn]!.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      expect(policy.Properties.Roles).toEqual([{ Ref: role }]);
+      expect(asList((resources[fn] as { DependsOn?: string[] }).DependsOn)).not.toContain(id);
     }
   });
 
