@@ -221,7 +221,10 @@ export class LoyaltyStack extends Stack {
         new Policy(this, `${pascal(job.fn)}Continues`, {
           roles: [fn.role],
           statements: [
-            new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+            new PolicyStatement({
+              actions: ['lambda:InvokeFunction'],
+              resources: [fn.functionArn],
+            }),
           ],
         });
       }
