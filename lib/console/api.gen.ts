@@ -731,7 +731,7 @@ export interface paths {
         };
         /**
          * Lapsed customers: who, since when, what they were worth, why
-         * @description Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive) (annualSpend while the model is not trusted), highest first (ties by customerId). That order is computed over all lapsed customers as of the first page, and the cursor keeps it for the next pages. A customer who buys again leaves the list.
+         * @description Most recently lapsed first, or `sort=valueAtRisk`: annualSpend x (1 - pAlive) (annualSpend while the model is not trusted), or `sort=churnRisk`, highest first (ties by customerId; no churnRisk last). The sorted orders rank each customer by their score as of their last change (a refund, a lapse reason, the lapse itself) or the nightly lapse scan, whichever came later (the scan rescores every lapsed customer once a day and after each refit of the model), while the figures shown are as of the request: scores move with time, so neighbours' figures can differ a little from their order until the next scan. A page costs the same however many customers are lapsed, and the cursor goes on after the last customer's place: one whose score changes between pages may be shown twice or not at all. A customer who buys again, is erased or is merged into another leaves the list.
          *
          *     Roles: admin.
          */

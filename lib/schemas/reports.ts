@@ -37,7 +37,8 @@ export const lapsedQuerySchema = z.object({
     .check(
       z.describe(
         'lapsedAt: most recently lapsed first; valueAtRisk, churnRisk: highest first (a ' +
-          'customer with no churnRisk last)',
+          'customer with no churnRisk last), by the score as of their last change or the ' +
+          'nightly lapse scan',
       ),
     ),
 });
