@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelParams } from '../../lib/domain/model.ts';
 import { putModel } from '../../lib/store/model.ts';
 import { runLapseScan } from '../../lib/usecases/lapse.ts';
+import { refreshLapsedScores } from '../../lib/usecases/lapsedScores.ts';
 import { allPages, startTestApi, type TestApi } from '../support/api.ts';
 import { expectBalanceEqualsLedger } from '../support/ledger.ts';
 
@@ -226,6 +227,8 @@ describe('the scan job', () => {
 
     // The same parameters, as if fitted on a programme large and old enough.
     await putModel({ ...fitted, repeatCustomers: 500, historyDays: 180 });
+    // The sorted orders are stored: rescored by the model put by hand, as after a refit.
+    await refreshLapsedScores();
     const c = await customer(ids[0] as string);
     expect(c.cadence.pAlive).toBeGreaterThan(0);
     expect(c.cadence.pAlive).toBeLessThanOrEqual(1);
