@@ -67,6 +67,8 @@ const PER_ENDPOINT = 32;
 const TIMEOUTS_TO_SKIP = 3;
 /** Deliveries written at once by a fan-out. */
 const FAN_OUT_PARALLEL = 64;
+/** Events a fan-out takes at a time, checking its deadline between. */
+const FAN_OUT_SLICE = 250;
 /**
  * The fan-outs a run makes after its first (events that came while it delivered) re-read
  * only this far behind the cursor, not LOOKBACK_MS: the next run's first fan-out re-reads
@@ -235,45 +237,51 @@ async function fanOut(
   }
   const start = cursor === undefined ? floor : lookbackFrom(cursor, lookbackMs);
   let through = cursor;
-  for await (const page of outboxFrom(start)) {
-    if (Date.now() > deadline) return false;
-    const events = page.filter((event) => !seen.has(event.id));
-    const pairs = events.flatMap((event) =>
-      endpoints.filter((e) => subscribes(e, event)).map((endpoint) => ({ endpoint, event })),
-    );
-    // Those at or before the cursor were fanned out by an earlier run, unless their
-    // transaction committed late: add only the missing ones.
-    const old = pairs.filter((p) => cursor !== undefined && p.event.id <= cursor);
-    const exists = await existingDeliveries(
-      old.map((p) => ({ endpointId: p.endpoint.id, eventId: p.event.id })),
-    );
-    const missing = pairs.filter((p) => !exists.has(deliveryKeyString(p.endpoint.id, p.event.id)));
-    if (!dryRun) {
-      await inParallel(missing, FAN_OUT_PARALLEL, async ({ endpoint, event }) => {
-        // Due at once (by asOf, if that is earlier: this run sends it); its day of
-        // retries counts from now.
-        const now = clock();
-        const due = new Date(Math.min(now.getTime(), asOf.getTime())).toISOString();
-        const added = await insertDelivery({
-          id: newId('dlv', Date.now()),
-          endpointId: endpoint.id,
-          eventId: event.id,
-          eventType: event.type,
-          // The outbox's event as it is (eventOfItem: its fields only, in order).
-          body: JSON.stringify(event),
-          status: 'pending',
-          attempts: 0,
-          createdAt: now.toISOString(),
-          deliverAt: due,
-          nextAttemptAt: due,
+  for await (const read of outboxFrom(start)) {
+    // A page (up to 1 MB: thousands of events) by slices, so a fan-out stops near its time.
+    for (let i = 0; i < read.length; i += FAN_OUT_SLICE) {
+      if (Date.now() > deadline) return false;
+      const page = read.slice(i, i + FAN_OUT_SLICE);
+      const events = page.filter((event) => !seen.has(event.id));
+      const pairs = events.flatMap((event) =>
+        endpoints.filter((e) => subscribes(e, event)).map((endpoint) => ({ endpoint, event })),
+      );
+      // Those at or before the cursor were fanned out by an earlier run, unless their
+      // transaction committed late: add only the missing ones.
+      const old = pairs.filter((p) => cursor !== undefined && p.event.id <= cursor);
+      const exists = await existingDeliveries(
+        old.map((p) => ({ endpointId: p.endpoint.id, eventId: p.event.id })),
+      );
+      const missing = pairs.filter(
+        (p) => !exists.has(deliveryKeyString(p.endpoint.id, p.event.id)),
+      );
+      if (!dryRun) {
+        await inParallel(missing, FAN_OUT_PARALLEL, async ({ endpoint, event }) => {
+          // Due at once (by asOf, if that is earlier: this run sends it); its day of
+          // retries counts from now.
+          const now = clock();
+          const due = new Date(Math.min(now.getTime(), asOf.getTime())).toISOString();
+          const added = await insertDelivery({
+            id: newId('dlv', Date.now()),
+            endpointId: endpoint.id,
+            eventId: event.id,
+            eventType: event.type,
+            // The outbox's event as it is (eventOfItem: its fields only, in order).
+            body: JSON.stringify(event),
+            status: 'pending',
+            attempts: 0,
+            createdAt: now.toISOString(),
+            deliverAt: due,
+            nextAttemptAt: due,
+          });
+          if (added) run.fannedOut += 1;
         });
-        if (added) run.fannedOut += 1;
-      });
-      for (const event of events) seen.add(event.id);
-    } else run.fannedOut += missing.length;
-    const last = page.at(-1)?.id;
-    if (last !== undefined && (through === undefined || last > through)) through = last;
-    if (!dryRun && through !== undefined) await saveCursor(through);
+        for (const event of events) seen.add(event.id);
+      } else run.fannedOut += missing.length;
+      const last = page.at(-1)?.id;
+      if (last !== undefined && (through === undefined || last > through)) through = last;
+      if (!dryRun && through !== undefined) await saveCursor(through);
+    }
   }
   return true;
 }
