@@ -340,7 +340,8 @@ export const routes: Route[] = [
     path: '/v1/webhook-endpoints/{id}',
     fn: 'deleteWebhookEndpoint',
     roles: ['admin'],
-    table: ['DeleteItem'],
+    // The endpoint goes and its GONE marker comes, in one transaction (store/webhooks.ts).
+    table: ['DeleteItem', 'PutItem'],
   },
   {
     method: 'POST',

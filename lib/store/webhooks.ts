@@ -16,13 +16,7 @@
  *   mid-delivery leaves it due again, and no two workers send it at once. Delivered,
  *   failed or cancelled (its endpoint deleted), it stays for 30 days (TTL `expiresAt`).
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DomainEvent, eventOfItem } from '../domain/ledger.ts';
 import { db, tableName, writeIf } from './client.ts';
 import { dueItems } from './due.ts';
@@ -169,6 +163,7 @@ export async function goneEndpoints(): Promise<{ id: string; at: string }[]> {
   for await (const items of queryPages({
     TableName: tableName(),
     KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+    FilterExpression: 'attribute_not_exists(expiresAt)',
     ExpressionAttributeValues: { ':pk': ENDPOINTS.PK, ':prefix': 'GONE#' },
   })) {
     gone.push(...items.map((item) => ({ id: item.id as string, at: item.at as string })));
@@ -176,9 +171,19 @@ export async function goneEndpoints(): Promise<{ id: string; at: string }[]> {
   return gone;
 }
 
-/** A deleted endpoint's lane is empty for good: its marker goes. */
-export async function forgetGone(id: string): Promise<void> {
-  await db().send(new DeleteCommand({ TableName: tableName(), Key: keys.webhookGone(id) }));
+/**
+ * A deleted endpoint's lane is empty for good: its marker is let expire (the table's TTL;
+ * the delivery job may update, not delete) and is read no more.
+ */
+export async function forgetGone(id: string, now: Date): Promise<void> {
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: keys.webhookGone(id),
+      UpdateExpression: 'SET expiresAt = :now',
+      ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+    }),
+  );
 }
 
 /**

@@ -424,7 +424,7 @@ async function forgetEmptyLanes(lanes: Lane[], now: Date): Promise<void> {
     if (lane.goneAt === undefined || !lane.drained || lane.inFlight > 0) continue;
     if (now.getTime() - Date.parse(lane.goneAt) < GONE_KEPT_MS) continue;
     const left = await dueInLane(lane.endpointId, ALL_PENDING, 1).next();
-    if (left.done || left.value.length === 0) await forgetGone(lane.endpointId);
+    if (left.done || left.value.length === 0) await forgetGone(lane.endpointId, now);
   }
 }
 
