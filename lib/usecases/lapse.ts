@@ -153,6 +153,7 @@ export async function runLapseScan(
   if (!options.dryRun) {
     await refreshLapsedScores({
       ...(options.deadline !== undefined && { deadline: options.deadline }),
+      ...(options.shouldStop && { shouldStop: options.shouldStop }),
       ...(options.clock && { clock: options.clock }),
     });
   }

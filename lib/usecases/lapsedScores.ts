@@ -16,29 +16,33 @@ import { inParallel } from './parallel.ts';
  * with the customer, scored as of that write by the model then in force. Scores move
  * without writes (pAlive decays with the silence, months leave the annual window, the
  * model is refitted), so the lapse-scan job rescores every lapsed customer once a day and
- * after each change of the model: a generation is the model and the UTC day. The walk
+ * after each change of the model: a generation is the model and the UTC day (a walk that
+ * needs more than a run's budget goes on in the next runs, then starts over). The walk
  * goes page by page through the Lapsed index, writing only the keys that changed, each
  * conditional on the version read (a customer written meanwhile was scored by that
  * write); where it stands is saved after each page, so a run out of time leaves the rest
  * to the next. Customers lapsed before the sorted orders existed have no keys: the first
- * walk gives them theirs. True when this generation is done.
+ * walk gives them theirs. True when a walk under this generation reached the end.
  */
 export async function refreshLapsedScores(
-  options: { deadline?: number; clock?: () => Date } = {},
+  options: { deadline?: number; shouldStop?: () => boolean; clock?: () => Date } = {},
 ): Promise<boolean> {
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+  const stop = () => Date.now() > deadline || options.shouldStop?.() === true;
   const at = options.clock?.() ?? new Date();
   const { model } = await getModelItem();
   const generation = generationOf(model, at);
   const state = await lapsedScoresState();
   if (state.generation === generation && state.done) return true;
-  let position = state.generation === generation ? state.position : undefined;
+  // A walk cut short goes on where it stopped, even under a new generation (those before
+  // it were scored the day before): a walk longer than a run's budget still ends.
+  let position = state.done ? undefined : state.position;
   const save = (s: Omit<LapsedScoresState, 'generation'>) =>
     saveLapsedScoresState({ generation, ...s });
   for await (const page of lapsedCustomerPages(position)) {
     // Checked after the page's reads, before its writes: what is read and not written is
     // read again by the next run, never skipped.
-    if (Date.now() > deadline) {
+    if (stop()) {
       await save({ done: false, ...(position !== undefined && { position }) });
       return false;
     }

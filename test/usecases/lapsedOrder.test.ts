@@ -100,14 +100,16 @@ async function bothOrders() {
 
 const ids = (items: any[]) => items.map((c) => c.customerId);
 
-/** What `run` returns, and how many customer items it updated. */
-async function countingWrites<T>(run: () => Promise<T>): Promise<{ result: T; writes: number }> {
-  let writes = 0;
+/** What `run` returns, and the customers whose items it updated (in order). */
+async function updating<T>(run: () => Promise<T>): Promise<{ result: T; customers: string[] }> {
+  const customers: string[] = [];
   const stop = onDynamoCall((command, input: any) => {
-    if (command === 'UpdateItemCommand' && input?.Key?.SK === 'PROFILE') writes++;
+    if (command === 'UpdateItemCommand' && input?.Key?.SK === 'PROFILE') {
+      customers.push(keys.customerIdOf(input.Key.PK));
+    }
   });
   try {
-    return { result: await run(), writes };
+    return { result: await run(), customers };
   } finally {
     stop();
   }
@@ -232,12 +234,15 @@ describe('refreshLapsedScores', () => {
     expect(await storedItem(keys.lapsedScoresState())).toMatchObject({ done: false });
 
     // The walk writes the five only: the others' keys are already today's.
-    expect(await countingWrites(() => refreshLapsedScores())).toEqual({ result: true, writes: 5 });
+    const scored = await updating(() => refreshLapsedScores());
+    expect(scored.result).toBe(true);
+    expect(new Set(scored.customers)).toEqual(new Set(old));
+    expect(scored.customers).toHaveLength(5);
     const orders = await bothOrders();
     expect(ids(orders.valueAtRisk)).toEqual(ids(everyone));
 
     // Done for this model and day: the next run writes nothing.
-    expect(await countingWrites(() => refreshLapsedScores())).toEqual({ result: true, writes: 0 });
+    expect(await updating(() => refreshLapsedScores())).toEqual({ result: true, customers: [] });
 
     // A model that says the opposite of CDNOW's about who is alive: after the refresh,
     // each order is that of the new figures again (bothOrders checks), and has changed.
@@ -245,5 +250,30 @@ describe('refreshLapsedScores', () => {
     expect(await refreshLapsedScores()).toBe(true);
     const refitted = await bothOrders();
     expect(ids(refitted.churnRisk)).not.toEqual(ids(orders.churnRisk));
+  }, 120_000);
+
+  it('goes on where a run stopped, rescoring each customer once', async () => {
+    const lapsed = ids(await listed('valueAtRisk', 100));
+    expect(lapsed.length).toBeGreaterThan(300); // four pages of the walk or more
+    await putModel({ ...TRUSTED, r: 1.1, alpha: 3, a: 0.5, b: 3 });
+    let checks = 0;
+    // Stopped before the second page's writes.
+    const first = await updating(() => refreshLapsedScores({ shouldStop: () => ++checks > 1 }));
+    expect(first.result).toBe(false);
+    expect(first.customers.length).toBeGreaterThan(0);
+    expect(first.customers.length).toBeLessThanOrEqual(100);
+    expect(await storedItem(keys.lapsedScoresState())).toMatchObject({
+      done: false,
+      position: expect.any(Object),
+    });
+    const rest = await updating(() => refreshLapsedScores());
+    expect(rest.result).toBe(true);
+    expect(rest.customers.some((id) => first.customers.includes(id))).toBe(false);
+    expect(new Set([...first.customers, ...rest.customers]).size).toBe(
+      first.customers.length + rest.customers.length,
+    );
+    // Every lapsed customer's figures moved with the model: each rewritten, in order again.
+    expect(first.customers.length + rest.customers.length).toBe(lapsed.length);
+    await bothOrders();
   }, 120_000);
 });
