@@ -5,12 +5,12 @@
  * (`version = :expected`), so a customer that changed since the page was read fails the
  * whole transaction, which wrote nothing: its customers are then taken one at a time
  * (jobs.ts), each from a fresh read. A customer is thus changed once per due item however
- * runs overlap, and a pack costs one round trip for up to ~30 customers.
+ * runs overlap, and a pack costs one round trip for 15-30 customers.
  */
 import { type CustomerState, totalOutOfBounds } from '../domain/customer.ts';
 import type { PointsChange } from '../domain/pointsChange.ts';
 import { type CampaignTally, campaignCountItems } from '../store/campaigns.ts';
-import { commitChanges, MAX_TRANSACTION_ITEMS } from '../store/customers.ts';
+import { commitChanges } from '../store/customers.ts';
 import { lookUp } from '../store/lookups.ts';
 import { packed } from './importBatches.ts';
 import { inParallel } from './parallel.ts';
@@ -20,6 +20,14 @@ import { inParallel } from './parallel.ts';
  * job's Lambda to a handful of sockets and a page of 200 customers to one wave.
  */
 export const JOB_TRANSACTIONS_IN_FLIGHT = 8;
+
+/**
+ * Items a pack's transaction holds at most (DynamoDB takes MAX_TRANSACTION_ITEMS): 15-30
+ * customers. A transaction's time grows with its items, faster than linearly on DynamoDB
+ * Local past about 60 (npm run bench:scale: 60 items a pack ran expire-points 1.5-3x faster
+ * than 96), and a pack that loses a race sends fewer customers one at a time.
+ */
+export const PACK_ITEMS = 60;
 
 /**
  * Items kept free in each transaction for the counts by day (a job's changes fall on the
@@ -71,13 +79,16 @@ export async function commitPacked<C>(
   decided: readonly Decided<C>[],
   now: Date,
 ): Promise<{ committed: C[]; contended: string[] }> {
-  const tallies = await bonusTallies(decided.map((d) => d.change));
-  const talliesOf = (d: Decided<C>) => tallies.filter((t) => t.customerId === d.change.customer.id);
+  const tallies = new Map<string, CampaignTally[]>();
+  for (const t of await bonusTallies(decided.map((d) => d.change))) {
+    tallies.set(t.customerId, [...(tallies.get(t.customerId) ?? []), t]);
+  }
+  const talliesOf = (d: Decided<C>) => tallies.get(d.change.customer.id) ?? [];
   const packs = packed(
     decided,
     // Its customer, ledger entries and events, and a campaign count and marker per credit.
     (d) => 1 + d.change.entries.length + d.change.events.length + 2 * talliesOf(d).length,
-    MAX_TRANSACTION_ITEMS - RESERVED_ITEMS,
+    PACK_ITEMS - RESERVED_ITEMS,
   );
   const committed: C[] = [];
   const contended: string[] = [];
