@@ -4,7 +4,14 @@ import { isKeepableInstant } from '../domain/days.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { db, tableName, writeIf } from './client.ts';
 import { customerFromItem, LAPSED_LIST, type RiskScoring, riskKeys } from './customers.ts';
-import { DUE_SHARDS, indexKeys, keys, SAMPLE_SHARDS } from './keys.ts';
+import {
+  DUE_SHARDS,
+  indexKeys,
+  keys,
+  parseRiskSortKey,
+  riskSortKey,
+  SAMPLE_SHARDS,
+} from './keys.ts';
 import { decodeCursor, encodeCursor, queryPages } from './pagination.ts';
 import { batchGet } from './reads.ts';
 import { LAPSED_ATTRIBUTES } from './table.ts';
@@ -144,7 +151,7 @@ const riskOrders = {
 const RISK_ATTRIBUTES = [...LAPSED_ATTRIBUTES, 'lapsedAt'] as const;
 
 /** A lapsed customer in a sorted order, with its sort key there (keys.ts riskSortKey). */
-export type RankedLapsed = LapsedCustomer & { rank: string };
+export type RankedLapsed = LapsedCustomer & { rank: string; score: number };
 
 /**
  * One page of lapsed customers in a sorted order, after the sort key `after` when given:
@@ -155,9 +162,11 @@ export type RankedLapsed = LapsedCustomer & { rank: string };
 export async function lapsedByRiskPage(
   sort: RiskSort,
   limit: number,
-  after: string | undefined,
+  /** The place of the last customer of the page before: its score and id. */
+  place: { score: number; id: string } | undefined,
 ): Promise<{ items: RankedLapsed[]; more: boolean }> {
   const order = riskOrders[sort];
+  const after = place && riskSortKey(place.score, place.id);
   const names = Object.fromEntries(RISK_ATTRIBUTES.map((a, i) => [`#a${i}`, a]));
   const shards = await Promise.all(
     Array.from({ length: DUE_SHARDS }, async (_, shard) => {
@@ -181,7 +190,10 @@ export async function lapsedByRiskPage(
   // Each shard's head is in order: the first limit + 1 of their union are the page's.
   const merged = shards
     .flat()
-    .map((item) => ({ ...fromRiskItem(item), rank: item[order.sortKey] as string }))
+    .map((item) => {
+      const rank = item[order.sortKey] as string;
+      return { ...fromRiskItem(item), rank, score: parseRiskSortKey(rank).score };
+    })
     .sort((x, y) => (x.rank < y.rank ? -1 : x.rank > y.rank ? 1 : 0));
   return { items: merged.slice(0, limit), more: merged.length > limit };
 }

@@ -26,7 +26,6 @@ import { annualSpend } from '../domain/tiers.ts';
 import { DomainError, notFound } from '../errors.ts';
 import { ID_PATTERN, newId } from '../ids.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
-import { parseRiskSortKey, riskSortKey } from '../store/keys.ts';
 import {
   type LapsedCustomer,
   lapsedByRiskPage,
@@ -284,7 +283,7 @@ export async function listLapsedCustomers(
   const page = await lapsedByRiskPage(
     sort,
     query.limit,
-    after && riskSortKey(after.risk, after.id),
+    after && { score: after.risk, id: after.id },
   );
   const last = page.items.at(-1);
   return {
@@ -293,7 +292,7 @@ export async function listLapsedCustomers(
       page.more && last
         ? encodeCursor({
             ...(sort === 'churnRisk' && { sort }),
-            risk: parseRiskSortKey(last.rank).score,
+            risk: last.score,
             id: last.id,
           })
         : null,
