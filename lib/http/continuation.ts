@@ -10,8 +10,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 
 /**
- * At most this many runs follow one scheduled run: a day of one-minute runs. A chain never
- * outlives its day; the next day's schedule starts a new one.
+ * At most this many runs follow one scheduled run: a day of one-minute runs. A job's own
+ * cap (jobs.ts jobFunction) is what fits in its period, so a chain ends before the next
+ * scheduled run would start another.
  */
 export const MAX_CONTINUATIONS = 1_440;
 
@@ -26,10 +27,15 @@ export function runOfChain(event: unknown): number {
   return Number.isSafeInteger(n) && (n as number) > 0 ? (n as number) : 0;
 }
 
-let local: ((job: string) => void) | undefined;
+let local: ((job: string, next: Continuation) => void) | undefined;
 
-/** The local server's way to continue a job: run it again when this run ends. */
-export function continueLocally(runAgain: ((job: string) => void) | undefined): void {
+/**
+ * The local server's way to continue a job: run it again, with `next` as its event, when
+ * this run ends.
+ */
+export function continueLocally(
+  runAgain: ((job: string, next: Continuation) => void) | undefined,
+): void {
   local = runAgain;
 }
 
@@ -40,22 +46,23 @@ const lambda = () => {
 };
 
 /**
- * Starts the next run of `job`'s chain, unless the chain has run a day's worth of runs.
- * Returns whether it did.
+ * Starts the next run of `job`'s chain, unless the chain has had `maxRuns` runs after its
+ * scheduled one (at most MAX_CONTINUATIONS). Returns whether it did.
  */
 export async function continueJob(
   job: string,
   run: number,
   context: Partial<Pick<Context, 'invokedFunctionArn'>> | undefined,
+  maxRuns = MAX_CONTINUATIONS,
 ): Promise<boolean> {
-  if (run + 1 > MAX_CONTINUATIONS) return false;
+  if (run + 1 > Math.min(maxRuns, MAX_CONTINUATIONS)) return false;
+  const payload: Continuation = { continuation: run + 1 };
   if (local) {
-    local(job);
+    local(job, payload);
     return true;
   }
   const arn = context?.invokedFunctionArn;
   if (!arn) return false;
-  const payload: Continuation = { continuation: run + 1 };
   await lambda().send(
     new InvokeCommand({
       FunctionName: arn,

@@ -18,13 +18,18 @@ export type JobRunner = (
  * (`complete: false`) starts its next run at once (continuation.ts), so a day with more
  * due than one run takes is done within the day; the others carry on at their next run.
  */
-export function scheduledJob(name: string, run: JobRunner, options: { drains?: boolean } = {}) {
+export function scheduledJob(
+  name: string,
+  run: JobRunner,
+  options: { drains?: boolean; maxRuns?: number } = {},
+) {
   return async (event?: unknown, context?: Partial<Context>) => {
     const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
     const result = await run(new Date(), { deadline: Date.now() + remaining - 5_000 });
     const chain = runOfChain(event);
     const left = (result as { complete?: unknown }).complete === false;
-    const continued = options.drains === true && left && (await continueJob(name, chain, context));
+    const continued =
+      options.drains === true && left && (await continueJob(name, chain, context, options.maxRuns));
     logger.info(name, { ...result, ...(chain > 0 && { runOfChain: chain }), continued });
     // One EMF line per run: the "job did not run" alarm watches invocations, these the work.
     metrics.addDimension('job', name);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { continueLocally } from '../http/continuation.ts';
+import { type Continuation, continueLocally } from '../http/continuation.ts';
 import { jobs } from '../routes.ts';
 import { db, tableName } from '../store/client.ts';
 import { ensureProgram } from '../store/program.ts';
@@ -94,25 +94,27 @@ async function bootstrapAdminKey(adminKey: string | undefined): Promise<string |
 function scheduleJobs(stopped: () => boolean): NodeJS.Timeout[] {
   // A job run that stopped with work left asks for its next run (http/continuation.ts):
   // it starts as soon as this one ends.
-  const again = new Set<string>();
-  continueLocally((name) => again.add(name));
+  const again = new Map<string, Continuation>();
+  continueLocally((name, next) => again.set(name, next));
   return jobs.flatMap((job) => {
     let running = false;
-    const run = async () => {
+    const run = async (event?: Continuation) => {
       // A run still going when the next is due: that one is skipped (the job carries on).
       if (running) return;
       running = true;
       try {
         const { handler } = (await import(`../../functions/${job.fn}.ts`)) as {
-          handler: () => Promise<unknown>;
+          handler: (event?: Continuation) => Promise<unknown>;
         };
-        await handler();
+        await handler(event);
       } catch (error) {
         // A run the stop cut short (its database gone under it) failed nothing: it reruns.
         if (!stopped()) console.error(`loyalty: job ${job.name} failed:`, (error as Error).message);
       } finally {
         running = false;
-        if (again.delete(job.name) && !stopped()) setImmediate(run);
+        const next = again.get(job.name);
+        again.delete(job.name);
+        if (next && !stopped()) setImmediate(() => run(next));
       }
     };
     // LOYALTY_<JOB>_MINUTES (e.g. LOYALTY_LAPSE_SCAN_MINUTES) sets any job's local period.

@@ -352,33 +352,46 @@ export async function* dueInLane(
 
 /**
  * Moves what is pending in the shards written before lanes into the lanes (each unless a
- * worker claimed it meanwhile); one to an endpoint not among `endpointIds` (deleted before
- * lanes) also gets that endpoint's GONE marker, so the job cancels it in its lane. A run
- * does this first; once they are empty, it is a Query per shard finding nothing.
+ * worker claimed it meanwhile), a page of the old shards at a time, its moves at once; an
+ * endpoint not among `endpointIds` (deleted before lanes) gets its GONE marker once, so the
+ * job cancels its deliveries in its lane. No page starts after `deadline`: a backlog from
+ * before lanes is moved over several runs, each still sending. A run does this first;
+ * once the old shards are empty, it is a Query per shard finding nothing.
  */
-export async function moveIntoLanes(endpointIds: Set<string>, now: Date): Promise<number> {
+export async function moveIntoLanes(
+  endpointIds: Set<string>,
+  now: Date,
+  deadline = Number.POSITIVE_INFINITY,
+): Promise<number> {
   let moved = 0;
+  const marked = new Set<string>();
   for await (const items of dueItems('WebhookDue', '9999')) {
-    for (const d of items.map(dueOf)) {
-      if (!endpointIds.has(d.endpointId)) {
-        await db().send(
-          new PutCommand({
-            TableName: tableName(),
-            Item: { ...keys.webhookGone(d.endpointId), id: d.endpointId, at: now.toISOString() },
-          }),
-        );
-      }
-      const done = await writeIf(
-        new UpdateCommand({
+    if (Date.now() > deadline) break;
+    const dues = items.map(dueOf);
+    for (const endpointId of new Set(dues.map((d) => d.endpointId))) {
+      if (endpointIds.has(endpointId) || marked.has(endpointId)) continue;
+      marked.add(endpointId);
+      await db().send(
+        new PutCommand({
           TableName: tableName(),
-          Key: keys.webhookDelivery(d.endpointId, d.eventId),
-          UpdateExpression: 'SET dueShard = :lane',
-          ConditionExpression: 'deliverAt = :seen',
-          ExpressionAttributeValues: { ':lane': laneOf(d.endpointId), ':seen': d.deliverAt },
+          Item: { ...keys.webhookGone(endpointId), id: endpointId, at: now.toISOString() },
         }),
       );
-      if (done) moved += 1;
     }
+    await Promise.all(
+      dues.map(async (d) => {
+        const done = await writeIf(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: keys.webhookDelivery(d.endpointId, d.eventId),
+            UpdateExpression: 'SET dueShard = :lane',
+            ConditionExpression: 'deliverAt = :seen',
+            ExpressionAttributeValues: { ':lane': laneOf(d.endpointId), ':seen': d.deliverAt },
+          }),
+        );
+        if (done) moved += 1;
+      }),
+    );
   }
   return moved;
 }

@@ -72,8 +72,9 @@ export const packable = (customer: CustomerState) =>
 
 /**
  * Commits the decided changes in packs of whole customers, JOB_TRANSACTIONS_IN_FLIGHT at a
- * time. Returns the counts of those committed and the ids of customers whose pack lost a
- * race (nothing of it was written): the caller takes those one at a time.
+ * time. Returns the counts of those committed and the ids of customers whose pack did not
+ * commit (lost a race, or failed: nothing of it was written): the caller takes those one
+ * at a time.
  */
 export async function commitPacked<C>(
   decided: readonly Decided<C>[],
@@ -93,11 +94,13 @@ export async function commitPacked<C>(
   const committed: C[] = [];
   const contended: string[] = [];
   await inParallel(packs, JOB_TRANSACTIONS_IN_FLIGHT, async (pack) => {
+    // A pack refused whole (past DynamoDB's 4 MB a transaction, say) or not answered wrote
+    // nothing either: its customers go one at a time, which answers each as before.
     const result = await commitChanges({
       changes: pack.map((d) => d.change),
       extras: campaignCountItems(pack.flatMap(talliesOf), now),
-    });
-    if (result.outcome === 'committed') committed.push(...pack.map((d) => d.counts));
+    }).catch(() => undefined);
+    if (result?.outcome === 'committed') committed.push(...pack.map((d) => d.counts));
     else contended.push(...pack.map((d) => d.change.customer.id));
   });
   return { committed, contended };

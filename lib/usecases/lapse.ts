@@ -148,9 +148,10 @@ export async function runLapseScan(
     } else thresholds = fitted.thresholds;
   }
   // The lapsed list's sorted orders, rescored by the model now in force (lapsedScores.ts);
-  // what the deadline leaves undone, the next run goes on with.
+  // what the deadline leaves undone, the next run goes on with (a scheduled run at once:
+  // the answer is then not complete).
   if (!options.dryRun) {
-    await refreshLapsedScores({
+    complete &&= await refreshLapsedScores({
       ...(options.deadline !== undefined && { deadline: options.deadline }),
       ...(options.shouldStop && { shouldStop: options.shouldStop }),
       ...(options.clock && { clock: options.clock }),

@@ -34,9 +34,11 @@ export async function refreshLapsedScores(
   const generation = generationOf(model, at);
   const state = await lapsedScoresState();
   if (state.generation === generation && state.done) return true;
-  // A walk cut short goes on where it stopped, even under a new generation (those before
-  // it were scored the day before): a walk longer than a run's budget still ends.
-  let position = state.done ? undefined : state.position;
+  // A walk cut short goes on where it stopped under a new day (those before it were scored
+  // the day before: a walk longer than a run's budget still ends), but starts over under a
+  // new model, which every customer is to be scored by.
+  const sameModel = state.generation?.split('@')[0] === generation.split('@')[0];
+  let position = state.done || !sameModel ? undefined : state.position;
   const save = (s: Omit<LapsedScoresState, 'generation'>) =>
     saveLapsedScoresState({ generation, ...s });
   for await (const page of lapsedCustomerPages(position)) {

@@ -192,7 +192,7 @@ export async function runWebhooks(
   const fanning = { endpoints, asOf, clock, run, seen: new Set<string>() };
   const fanned = await fanOut(fanning, halfway, LOOKBACK_MS, options.dryRun === true);
   if (options.dryRun) return { ...run, complete: fanned };
-  await moveIntoLanes(new Set(endpoints.map((e) => e.id)), clock());
+  await moveIntoLanes(new Set(endpoints.map((e) => e.id)), clock(), halfway);
   const lanes = await lanesOf(endpoints);
   let delivered = await deliverDue(lanes, asOf, clock, deadline, run, policy);
   // Events that came meanwhile, while there is time to send them: the first follow-up at

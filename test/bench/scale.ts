@@ -21,6 +21,10 @@
  * Then, on the same table, what one page of the lapsed list sorted by value at risk costs
  * at 10,000 and 100,000 lapsed customers (test/bench/lapsedList.ts).
  *
+ * Then what DynamoDB Local takes, one transaction at a time, for a transaction of one
+ * customer Put and for an item in transactions of 40: packing saves the first, never the
+ * second, which sets what a packed run can reach on DynamoDB Local.
+ *
  * Ends with one JSON line; exits non-zero if a job's after is not 4x its before, or
  * takes more than 0.25 round trips a customer, or a list page costs 20% more at the
  * larger size.
@@ -28,7 +32,7 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
 import { DAY_MS } from '../../lib/domain/days.ts';
 import { PointsChange } from '../../lib/domain/pointsChange.ts';
@@ -270,6 +274,42 @@ async function measure(
   };
 }
 
+// ---------------------------------------------------------------- DynamoDB Local's own rate
+
+/**
+ * What DynamoDB Local takes a transaction of `size` customer Puts (each conditional on
+ * its version, as a job writes them), one transaction at a time: ms per item. Measured on
+ * customers of their own, so the jobs' figures are not touched.
+ */
+async function transactionCost(size: number, count: number): Promise<number> {
+  const items = Array.from({ length: count }, () => customerItem(lapsedCustomer()));
+  for (let i = 0; i < items.length; i += 25) {
+    await db().send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+        },
+      }),
+    );
+  }
+  const start = performance.now();
+  for (let i = 0; i < items.length; i += size) {
+    await db().send(
+      new TransactWriteCommand({
+        TransactItems: items.slice(i, i + size).map((item) => ({
+          Put: {
+            TableName: tableName(),
+            Item: { ...item, version: (item.version as number) + 1 },
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': item.version },
+          },
+        })),
+      }),
+    );
+  }
+  return (performance.now() - start) / items.length;
+}
+
 // ---------------------------------------------------------------- main
 
 const JOBS: JobName[] = [
@@ -343,6 +383,13 @@ try {
     if (total !== expected) failures.push(`${name}: changed ${total} customers, not ${expected}`);
     if ((await runJob(name, ASOF)).customers !== 0) failures.push(`${name}: a rerun changed some`);
   }
+  // What DynamoDB Local takes per transaction and per item written: packing saves the
+  // first, never the second, which sets what the packed runs above can reach here.
+  const alone = await transactionCost(1, 300);
+  const packedItem = await transactionCost(40, 2_000);
+  console.log(
+    `  DynamoDB Local itself, one transaction at a time: ${round(alone, 2)} ms for a transaction of one customer Put, ${round(packedItem, 2)} ms an item in transactions of 40 customer Puts`,
+  );
   // In AWS: a page of 200 is one Query, one or two BatchGetItems and one wave of packed
   // transactions in flight; at ~10 ms a read and ~30 ms a transaction of ~30 customers:
   const awsPageMs = 10 + 2 * 10 + 30;

@@ -2,7 +2,9 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { continueLocally, MAX_CONTINUATIONS } from '../../lib/http/continuation.ts';
+import { chainLength } from '../../lib/http/jobs.ts';
 import { scheduledJob } from '../../lib/http/scheduled.ts';
+import { jobs } from '../../lib/routes.ts';
 
 /**
  * In AWS a scheduled run of a job that drains, stopped at its deadline with work left,
@@ -58,12 +60,32 @@ describe('a scheduled run in AWS', () => {
     expect(invocations().map((i) => i.Payload.continuation)).toEqual([1, 1, 1, 1]);
   });
 
-  it('locally, asks the local server for the next run instead', async () => {
-    const asked: string[] = [];
-    continueLocally((job) => asked.push(job));
+  it('locally, asks the local server for the next run instead, counting the runs as in AWS', async () => {
+    const asked: unknown[] = [];
+    continueLocally((job, next) => asked.push([job, next]));
     await scheduledJob('review-tiers', left, { drains: true })(undefined, undefined);
+    await scheduledJob('review-tiers', left, { drains: true })({ continuation: 4 }, undefined);
+    await scheduledJob('review-tiers', left, { drains: true, maxRuns: 4 })(
+      { continuation: 4 },
+      undefined,
+    );
     continueLocally(undefined);
-    expect(asked).toEqual(['review-tiers']);
+    expect(asked).toEqual([
+      ['review-tiers', { continuation: 1 }],
+      ['review-tiers', { continuation: 5 }],
+    ]);
     expect(invocations()).toEqual([]);
+  });
+
+  it("ends a chain within its job's period: the next scheduled run starts its own", () => {
+    const length = (name: string) => chainLength(jobs.find((j) => j.name === name)!);
+    expect(length('expire-points')).toBe(1_440);
+    expect(length('activate-pending')).toBe(60);
+    expect(length('lapse-scan')).toBe(288);
+    for (const job of jobs.filter((j) => j.drains)) {
+      expect(chainLength(job) * (job.timeoutSeconds ?? 60), job.name).toBeLessThanOrEqual(
+        job.everyMinutes * 60,
+      );
+    }
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as expirePoints } from '../../functions/runExpirePoints.ts';
 import type { CustomerState } from '../../lib/domain/customer.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
-import { continueLocally } from '../../lib/http/continuation.ts';
+import { type Continuation, continueLocally } from '../../lib/http/continuation.ts';
 import { getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
 import { runJob } from '../../lib/usecases/jobs.ts';
@@ -22,22 +22,20 @@ const program: Program = { ...defaultProgram, pointsExpireAfterDays: 180 };
 
 /** Runs the scheduled handler, and each run it asks for, as the local server would. */
 async function drain(budgetMs: number, chains = 1): Promise<{ runs: number; last: any }> {
-  let asked = chains;
+  let asked: (Continuation | undefined)[] = Array.from({ length: chains }, () => undefined);
   let runs = 0;
   let last: any;
-  continueLocally(() => {
-    asked += 1;
+  continueLocally((_job, next) => {
+    asked.push(next);
   });
   // The handler's deadline: what the context says is left, less 5 s.
   const context = { getRemainingTimeInMillis: () => 5_000 + budgetMs };
   try {
-    while (asked > 0 && runs < 100) {
+    while (asked.length > 0 && runs < 100) {
       const wave = asked;
-      asked = 0;
-      runs += wave;
-      const results = await Promise.all(
-        Array.from({ length: wave }, () => expirePoints(undefined, context as any)),
-      );
+      asked = [];
+      runs += wave.length;
+      const results = await Promise.all(wave.map((event) => expirePoints(event, context as any)));
       last = results.at(-1);
     }
   } finally {

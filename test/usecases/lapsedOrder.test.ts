@@ -276,4 +276,20 @@ describe('refreshLapsedScores', () => {
     expect(first.customers.length + rest.customers.length).toBe(lapsed.length);
     await bothOrders();
   }, 120_000);
+
+  it('starts over, not where it stopped, when the model changed in between', async () => {
+    const lapsed = ids(await listed('valueAtRisk', 100));
+    await putModel({ ...TRUSTED, r: 0.9, alpha: 5, a: 0.7, b: 2 });
+    let checks = 0;
+    const first = await updating(() => refreshLapsedScores({ shouldStop: () => ++checks > 1 }));
+    expect(first.result).toBe(false);
+    expect(first.customers.length).toBeGreaterThan(0);
+    // A refit before the walk went on: those scored by the model before are scored again.
+    await putModel({ ...TRUSTED, r: 1.3, alpha: 2.5, a: 0.6, b: 2.8 });
+    const again = await updating(() => refreshLapsedScores());
+    expect(again.result).toBe(true);
+    expect(first.customers.every((id) => again.customers.includes(id))).toBe(true);
+    expect(new Set(again.customers).size).toBe(lapsed.length);
+    await bothOrders();
+  }, 120_000);
 });
