@@ -10,6 +10,7 @@ import type { CustomerState } from '../domain/customer.ts';
 import { lastExpiredDay } from '../domain/lots.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
+import { DomainError } from '../errors.ts';
 import { campaignCountItems, liveCampaigns } from '../store/campaigns.ts';
 import { type ExtraItem, getCustomerConsistent } from '../store/customers.ts';
 import { type DueIndex, dueCustomerIds, lapsedCustomerIds } from '../store/due.ts';
@@ -206,8 +207,18 @@ export async function runJob(
     const tiersChanged = change.events.filter((e) => e.type === 'tier.changed').length;
     return { change, counts: { points, tiersChanged } };
   };
-  /** One customer in its own transaction, from `read` (the page's) or else a fresh read. */
+  /**
+   * One customer in its own transaction, from `read` (the page's) or else a fresh read. A
+   * change refused before any write (it would take the customer past a bound) leaves that
+   * customer as they are, logged, and the run goes on with the others.
+   */
   const applyOne = (id: string, read?: { customer: CustomerState | undefined }) =>
+    changeOne(id, read).catch((error: unknown) => {
+      if (!(error instanceof DomainError) || error.code !== 'validation-failed') throw error;
+      console.error(`loyalty: ${name} left customer ${id} as they are: ${error.detail}`);
+      return null;
+    });
+  const changeOne = (id: string, read?: { customer: CustomerState | undefined }) =>
     changeCustomers<Counts | null>({
       // A customer that keeps changing under the run stays due: the next run takes it.
       onTooContended: () => null,

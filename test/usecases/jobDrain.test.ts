@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as expirePoints } from '../../functions/runExpirePoints.ts';
-import type { CustomerState } from '../../lib/domain/customer.ts';
+import { type CustomerState, MAX_CUSTOMER_POINTS, newCustomer } from '../../lib/domain/customer.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
 import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import { type Continuation, continueLocally } from '../../lib/http/continuation.ts';
-import { getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
+import { newId } from '../../lib/ids.ts';
+import { customerItem, getCustomerConsistent, listLedger } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
+import { createCampaign } from '../../lib/usecases/campaigns.ts';
 import { runJob } from '../../lib/usecases/jobs.ts';
 import { inParallel } from '../../lib/usecases/parallel.ts';
-import { seedCustomers } from '../support/seedCustomers.ts';
+import { seedCustomers, storeItems } from '../support/seedCustomers.ts';
 import { startTestTable } from '../support/table.ts';
 
 /**
@@ -93,6 +96,48 @@ describe('a job with more due than one run takes', () => {
     const { last } = await drain(300, 2);
     expect(last.complete).toBe(true);
     await expectExpiredOnce(customers);
+  });
+
+  it('leaves a customer the change would take past the points bound as they are, and credits the rest', async () => {
+    const now = new Date();
+    const yesterday = new Date(now.getTime() - 86_400_000);
+    await createCampaign(
+      {
+        name: 'Birthday',
+        type: 'birthday',
+        points: 250,
+        startsAt: new Date(now.getTime() - 30 * 86_400_000).toISOString(),
+      },
+      { scope: 'drain', key: 'birthday', requestHash: 'h' },
+      now,
+    );
+    // Born yesterday (month and day), last credited a year before: due now, whatever the hour.
+    const born = (available: number) => {
+      const enrolled = new Date(now.getTime() - 400 * 86_400_000);
+      const state = newCustomer(
+        newId('cus', enrolled.getTime()),
+        {
+          externalId: `bound-${available}`,
+          birthDate: `2000-${yesterday.toISOString().slice(5, 10)}`,
+        },
+        program,
+        enrolled,
+      );
+      const lots =
+        available > 0 ? { [now.toISOString().slice(0, 10).replaceAll('-', '')]: available } : {};
+      return new PointsChange(
+        { ...state, available, lots, birthdayYear: yesterday.getUTCFullYear() - 1 },
+        program,
+        now,
+      ).customer;
+    };
+    const full = born(MAX_CUSTOMER_POINTS - 100);
+    const others = Array.from({ length: 40 }, () => born(0));
+    await storeItems([full, ...others].map(customerItem));
+    const run = await runJob('birthday-bonus', now);
+    expect(run).toMatchObject({ customers: 40, points: 40 * 250, complete: true });
+    expect((await getCustomerConsistent(full.id))?.available).toBe(MAX_CUSTOMER_POINTS - 100);
+    for (const c of others) expect((await getCustomerConsistent(c.id))?.available).toBe(250);
   });
 
   it('a dry run writes nothing, and a run without a budget does the lot in one', {
