@@ -262,7 +262,7 @@ export async function runJob(
       }
       seen.add(customer.id);
       const d = decide(customer, now);
-      // One the change would take past a bound: the one-at-a-time path refuses it as before.
+      // One the change would take past a bound: the one-at-a-time path leaves it, logged.
       if (d && !packable(d.change.customer)) alone.push(id);
       else if (d) decided.push(d);
     }
