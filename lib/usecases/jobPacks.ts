@@ -66,7 +66,10 @@ export async function bonusTallies(changes: readonly PointsChange[]): Promise<Ca
   }));
 }
 
-/** Whether a change may go in a pack: the one-at-a-time path answers the others as before. */
+/**
+ * Whether a change's customer (as the change leaves them) may go in a pack: the checks
+ * changeCustomers makes of every change; the one-at-a-time path answers the others.
+ */
 export const packable = (customer: CustomerState) =>
   customer.status !== 'erased' && totalOutOfBounds(customer) === undefined;
 

@@ -255,14 +255,15 @@ export async function runJob(
     for (const id of ids) {
       const customer = found.customer(id);
       if (!customer) continue;
-      // Two ids read as one customer (a merge), or one the pack path would not check.
-      if (seen.has(customer.id) || !packable(customer)) {
+      // Two ids read as one customer (a merge): the second from a fresh read, alone.
+      if (seen.has(customer.id)) {
         alone.push(id);
         continue;
       }
       seen.add(customer.id);
       const d = decide(customer, now);
-      // One the change would take past a bound: the one-at-a-time path leaves it, logged.
+      // One the pack path does not check (erased, or the change would take it past a
+      // bound): the one-at-a-time path answers it as for any change, logged.
       if (d && !packable(d.change.customer)) alone.push(id);
       else if (d) decided.push(d);
     }
