@@ -126,14 +126,19 @@ function lapsedCustomer(): CustomerState {
   return state;
 }
 
-async function store(build: () => CustomerState, total: number): Promise<void> {
+/** Builds and stores `total` customers, 8 BatchWriteItems in flight; returns their items. */
+async function store(
+  build: () => CustomerState,
+  total: number,
+): Promise<Record<string, unknown>[]> {
+  const stored: Record<string, unknown>[] = [];
   const batches = Array.from({ length: Math.ceil(total / 25) }, (_, i) =>
     Math.min(25, total - i * 25),
   );
   await inParallel(batches, 8, async (size) => {
-    let items = Array.from({ length: size }, () => ({
-      PutRequest: { Item: customerItem(build()) },
-    }));
+    const built = Array.from({ length: size }, () => customerItem(build()));
+    stored.push(...built);
+    let items = built.map((Item) => ({ PutRequest: { Item } }));
     while (items.length > 0) {
       const { UnprocessedItems } = await db().send(
         new BatchWriteCommand({ RequestItems: { [tableName()]: items } }),
@@ -141,6 +146,7 @@ async function store(build: () => CustomerState, total: number): Promise<void> {
       items = (UnprocessedItems?.[tableName()] ?? []) as typeof items;
     }
   });
+  return stored;
 }
 
 // ---------------------------------------------------------------- accounting
@@ -282,16 +288,7 @@ async function measure(
  * customers of their own, so the jobs' figures are not touched.
  */
 async function transactionCost(size: number, count: number): Promise<number> {
-  const items = Array.from({ length: count }, () => customerItem(lapsedCustomer()));
-  for (let i = 0; i < items.length; i += 25) {
-    await db().send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tableName()]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
-        },
-      }),
-    );
-  }
+  const items = await store(lapsedCustomer, count);
   const start = performance.now();
   for (let i = 0; i < items.length; i += size) {
     await db().send(
