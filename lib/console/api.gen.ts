@@ -449,7 +449,7 @@ export interface paths {
         put?: never;
         /**
          * Start (or schedule) a campaign
-         * @description `multiplier` (1 < m <= 10): matching spend earns m times its base points. `bonus`: points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; the tier multiplier applies to base points only. `match` narrows a campaign to lines of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days of occurredAt. The window may lie in the past: purchases backdated or imported into it earn by it. At most 20 campaigns may run at any one instant (ended ones count too), and the campaigns not yet ended (running or scheduled) together take at most 300,000 bytes (about 1,000 without match lists).
+         * @description `multiplier` (1 < m <= 10): matching spend earns m times its base points. `bonus`: points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; the tier multiplier applies to base points only. `match` narrows a campaign to lines of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back offer: it applies to the purchase that brings them back, also from a silence the lapse rule counts as a lapse that no scan had flagged yet), `daysOfWeek` to UTC days of occurredAt. The window may lie in the past: purchases backdated or imported into it earn by it. At most 20 campaigns may run at any one instant (ended ones count too), and the campaigns not yet ended (running or scheduled) together take at most 300,000 bytes (about 1,000 without match lists).
          *
          *     Roles: admin.
          */
@@ -709,7 +709,7 @@ export interface paths {
         };
         /**
          * Events, oldest first
-         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated after the lapse; one dated before it, recorded late, is no return). Ids are unique for deduplication; the order is by time to the millisecond.
+         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated after the lapse; one dated before it, recorded late, is no return). A lapse no scan flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history imported, a purchase before the day's scan), sends neither: it is counted in the reports and shown as the customer's lastLapse. Ids are unique for deduplication; the order is by time to the millisecond.
          *
          *     Roles: admin.
          */
@@ -775,7 +775,7 @@ export interface paths {
         };
         /**
          * The programme's retention figures
-         * @description The figures at the end of asOf's UTC day, from the counts the API keeps by day (see `GET /v1/reports/daily`): customers, active, lapsed and byReason stand as they did then; lapsedLast12Months and reactivatedLast12Months count the lapses and returns dated in the twelve months to it (after the same day a year before); valueAtRisk sums the spend in the 12 calendar months to asOf of the customers lapsed then. It reads a bounded number of small items however many customers the programme has.
+         * @description The figures at the end of asOf's UTC day, from the counts the API keeps by day (see `GET /v1/reports/daily`): customers, active, lapsed and byReason stand as they did then; lapsedLast12Months and reactivatedLast12Months count the lapses and returns dated in the twelve months to it (after the same day a year before), whether a scan flagged the lapse or a purchase after a silence the lapse rule counts as a lapse ended it first (history imported answers on its first day); valueAtRisk sums the spend in the 12 calendar months to asOf of the customers lapsed then. It reads a bounded number of small items however many customers the programme has.
          *
          *     Roles: admin.
          */
@@ -819,7 +819,7 @@ export interface paths {
         };
         /**
          * The programme day by day
-         * @description One row per UTC day from `from` to `to` (both included, at most 366 days), oldest first. Each change is counted on the day it belongs to: a purchase on the day it occurred, a lapse on the day the lapse rule started to hold (lapsedAt), a return on the day of the purchase that brought the customer back (never before the lapse, or before a reason recorded for it), points on the day they moved (ledger entries; a purchase's on the day it occurred), and a customer from the day they enrolled or, if history brought in shows them buying earlier, from that first purchase. So history imported shows on its own days. customers, active, lapsed, pointsOutstanding, liability and valueAtRisk stand at the end of the day; the rest is what the day added. The API counts as changes happen (one small item per day and shard) and an hourly job (`roll-up-reports`) stores one row per day older than 4 days, so a report reads one small item per older day and the counts of the days since the last row (about 4), never the customers; a change to an older day (a backdated purchase, a lapse dated earlier, history imported) is read from its counts too, from that day on, until the job has stored its rows again. Customers stored before the counts existed are counted by that job's first runs, history and all, from their ledgers, purchases and the outbox; what that history cannot give is the value at risk of a lapse that ended before (its spend then is not kept), a reason given on such a lapse counts from the day it began, the value at risk of a lapse counted then uses the spend of the day it was counted, and a customer with more than 90 days of history has its oldest months counted on their first day. Until the job answers `complete: true` some of those customers are not in the rows yet.
+         * @description One row per UTC day from `from` to `to` (both included, at most 366 days), oldest first. Each change is counted on the day it belongs to: a purchase on the day it occurred, a lapse on the day the lapse rule started to hold (lapsedAt), a return on the day of the purchase that brought the customer back (never before the lapse, or before a reason recorded for it); a lapse no scan flagged, ended by a purchase after a silence the rule counts as a lapse (with the thresholds in force when the purchase is recorded), counts the same, the customer lapsed in between; points on the day they moved (ledger entries; a purchase's on the day it occurred), and a customer from the day they enrolled or, if history brought in shows them buying earlier, from that first purchase. So history imported shows on its own days. customers, active, lapsed, pointsOutstanding, liability and valueAtRisk stand at the end of the day; the rest is what the day added. The API counts as changes happen (one small item per day and shard) and an hourly job (`roll-up-reports`) stores one row per day older than 4 days, so a report reads one small item per older day and the counts of the days since the last row (about 4), never the customers; a change to an older day (a backdated purchase, a lapse dated earlier, history imported) is read from its counts too, from that day on, until the job has stored its rows again. Customers stored before the counts existed are counted by that job's first runs, history and all, from their ledgers, purchases and the outbox; what that history cannot give is the value at risk of a lapse that ended before (its spend then is not kept), a reason given on such a lapse counts from the day it began, the value at risk of a lapse counted then uses the spend of the day it was counted, and a customer with more than 90 days of history has its oldest months counted on their first day. Until the job answers `complete: true` some of those customers are not in the rows yet.
          *
          *     Roles: admin.
          */
@@ -1498,6 +1498,16 @@ export interface components {
             status: "active" | "lapsed";
             lastPurchaseAt: string | null;
             lapsedAt: string | null;
+            /** @description The customer's last lapse by the lapse rule, whether a scan flagged it (then also lapsedAt while it lasts) or a purchase after a silence the rule counts as a lapse ended it before any scan did (history imported, a purchase before the day's scan: counted in the reports on its days, with no event sent); null if none */
+            lastLapse: {
+                /**
+                 * Format: date-time
+                 * @description When the lapse rule began to hold: the purchase before the silence + max(lapse.minDays, lapse.factor x the typical gap of the purchases before it)
+                 */
+                lapsedAt: string;
+                /** @description The occurredAt of the purchase that ended it; null while it lasts */
+                returnedAt: string | null;
+            } | null;
             /** @description The purchase rhythm the lapse rule and the model use */
             cadence: {
                 /** @description Number of purchases recorded */
@@ -2183,9 +2193,9 @@ export interface components {
             active: number;
             /** @description Customers lapsed at the end of the day */
             lapsed: number;
-            /** @description Customers whose lapse is dated that day (lapsedAt) */
+            /** @description Customers whose lapse is dated that day (when the lapse rule began to hold), flagged by a scan or ended by a purchase before any scan flagged it */
             lapsedToday: number;
-            /** @description Lapsed customers who bought again that day */
+            /** @description Customers who bought again that day after a lapse: one a scan flagged, or a silence the lapse rule counts as a lapse that no scan had flagged yet */
             reactivatedToday: number;
             /** @description Purchases that occurred that day */
             purchases: number;
@@ -2294,7 +2304,7 @@ export interface components {
                 categories?: string[];
                 skus?: string[];
             };
-            /** @description Whom it is for, as they were before the purchase: tiers held, or lapsed customers (a win-back offer: it applies to the purchase that reactivates them, one dated after the lapse; a purchase dated before it, recorded late, is no return) */
+            /** @description Whom it is for, as they were before the purchase: tiers held, or lapsed customers (a win-back offer: it applies to the purchase that reactivates them, one dated after the lapse, and to a purchase after a silence the lapse rule counts as a lapse that no scan had flagged yet; a purchase dated before the last one, recorded late, is no return) */
             audience?: {
                 tiers?: string[];
                 /** @constant */

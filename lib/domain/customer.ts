@@ -21,6 +21,12 @@ export interface Alias {
 }
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
+/** A lapse episode: when the rule began to hold, and when the customer bought again. */
+export interface LastLapse {
+  lapsedAt: string;
+  returnedAt?: string;
+}
+
 export interface CustomerState {
   id: string;
   createdAt: string;
@@ -49,6 +55,12 @@ export interface CustomerState {
   /** How many records were merged into this one (bounded: MAX_MERGES). */
   merges?: number;
   lapsedAt?: string;
+  /**
+   * The customer's last lapse by the rule (section 16): when it began and, once they
+   * bought again, when they came back. Set by a scan's flag, and by a purchase after a
+   * silence the rule counts as a lapse whether or not a scan had flagged it.
+   */
+  lastLapse?: LastLapse;
   /** What the win-back call learned (PUT /v1/customers/{id}/lapse-reason); cleared on return. */
   lapseReason?: { reason: LapseReason; note?: string; at: string };
   /** Purchase days (see cadence.ts). */
@@ -194,6 +206,7 @@ export interface CustomerView extends CustomerProfile, Pick<CustomerState, 'id' 
   status: 'active' | 'lapsed';
   lastPurchaseAt: string | null;
   lapsedAt: string | null;
+  lastLapse: { lapsedAt: string; returnedAt: string | null } | null;
   cadence: {
     purchases: number;
     typicalGapDays: number | null;
@@ -242,6 +255,12 @@ export function customerView(
     status: customer.status === 'lapsed' ? 'lapsed' : 'active',
     lastPurchaseAt: customer.lastPurchaseAt ?? null,
     lapsedAt: customer.lapsedAt ?? null,
+    lastLapse: customer.lastLapse
+      ? {
+          lapsedAt: customer.lastLapse.lapsedAt,
+          returnedAt: customer.lastLapse.returnedAt ?? null,
+        }
+      : null,
     cadence: {
       purchases: customer.purchases,
       typicalGapDays: typicalGapDays(customer.cadence),

@@ -9,7 +9,7 @@
  * customers' changes (PointsChange.becomes), written in one transaction.
  */
 import { CADENCE_DAYS, CADENCE_WINDOW_DAYS, type Cadence } from './cadence.ts';
-import { type Alias, type CustomerState, IDENTIFIER_KINDS } from './customer.ts';
+import { type Alias, type CustomerState, IDENTIFIER_KINDS, type LastLapse } from './customer.ts';
 import { DAY_MS, dayStart } from './days.ts';
 import { credit, debit } from './lotArithmetic.ts';
 import type { Lots } from './lots.ts';
@@ -40,6 +40,7 @@ export interface Transfer {
   lastPurchaseAt?: string;
   cadence?: Cadence;
   remindedLots?: string[];
+  lastLapse?: LastLapse;
   tierId: string;
   status: CustomerState['status'];
   /** Profile and identifiers: the survivor takes those it lacks. */
@@ -103,6 +104,7 @@ export function takeAll(
     ...(s.lastPurchaseAt !== undefined && { lastPurchaseAt: s.lastPurchaseAt }),
     ...(s.cadence !== undefined && { cadence: s.cadence }),
     ...(s.remindedLots !== undefined && { remindedLots: s.remindedLots }),
+    ...(s.lastLapse !== undefined && { lastLapse: s.lastLapse }),
     tierId: s.tierId,
     status: s.status,
     profile: {
@@ -164,6 +166,10 @@ export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
   if (cadence !== undefined) c.cadence = cadence;
   const reminded = [...new Set([...(c.remindedLots ?? []), ...(t.remindedLots ?? [])])].sort();
   if (reminded.length > 0) c.remindedLots = reminded;
+  // Each record's lapses were counted as they happened; the person's last is the later.
+  if (t.lastLapse !== undefined && !(c.lastLapse && c.lastLapse.lapsedAt >= t.lastLapse.lapsedAt)) {
+    c.lastLapse = t.lastLapse;
+  }
   // One of them still buying: the person has not lapsed.
   if (c.status === 'lapsed' && t.status === 'active') {
     c.status = 'active';

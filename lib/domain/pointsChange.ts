@@ -246,7 +246,17 @@ export class PointsChange {
     // Only a purchase after the lapse is a return; one dated before it (a till syncing
     // late, a second store's history) was made while the customer was still active.
     const returning = c.status === 'lapsed' && isReturn(c, at);
-    const earning = purchaseEarning(c, this.program, before, returning, args);
+    // A return from a silence the rule counts as a lapse that no scan had flagged
+    // (history imported, or a purchase before the day's scan): recorded all the same.
+    const unflagged = c.status === 'active' ? unflaggedLapseAt(c, this.program, at) : undefined;
+    const spendBefore = c.spend;
+    const earning = purchaseEarning(
+      c,
+      this.program,
+      before,
+      returning || unflagged !== undefined,
+      args,
+    );
     const points = earning.points;
     const day = utcDay(args.occurredAt);
     // A referred customer's purchases with no earnable spend leave the referral to the
@@ -270,7 +280,8 @@ export class PointsChange {
     c.cadence = addPurchaseDay(c.cadence, args.occurredAt);
     // A late one joins the history and nothing else: still lapsed, so still out of the
     // LapseWatch index, and the next scan does not flag them again.
-    if (returning) this.reactivate(day);
+    if (returning) this.reactivate(day, at);
+    else if (unflagged !== undefined) this.returnUnflagged(unflagged, at, spendBefore);
     this.#countShare(day);
     c.lifetimeEarned += points;
     const pending = args.availableAt.getTime() > this.asOf.getTime();
@@ -394,10 +405,11 @@ export class PointsChange {
   }
 
   /** A lapsed customer bought again: active, with a `customer.reactivated` event. */
-  private reactivate(back: string): void {
+  private reactivate(back: string, returnedAt: string): void {
     const c = this.#customer;
     const day = shareDay(c, back);
     this.#add(day, 'reactivatedToday', 1);
+    if (c.lapsedAt !== undefined) c.lastLapse = { lapsedAt: c.lapsedAt, returnedAt };
     this.event('customer.reactivated', {
       lapsedAt: c.lapsedAt ?? null,
       reason: c.lapseReason?.reason ?? null,
@@ -408,6 +420,25 @@ export class PointsChange {
     delete c.lapseReason;
     this.#dirty = true;
     this.#countShare(day);
+  }
+
+  /**
+   * A return from a lapse no scan had flagged (section 16): the lapse counted on the day
+   * the rule began to hold and the return on the purchase's day, the customer in the
+   * lapsed totals in between (as a flag and its return would have counted them), and no
+   * event: nothing was sent when it began, so an import of years of history sends none.
+   */
+  private returnUnflagged(lapsedAt: string, returnedAt: string, spend: CustomerState['spend']) {
+    this.#customer.lastLapse = { lapsedAt, returnedAt };
+    this.#dirty = true;
+    if (!this.#counting) return;
+    const lapsedDay = utcDay(lapsedAt);
+    const back = utcDay(returnedAt);
+    this.#add(lapsedDay, 'lapsedToday', 1);
+    this.#add(back, 'reactivatedToday', 1);
+    const share: LapsedShare = { reason: 'unknown', spend: { ...spend } };
+    moveLapsedShare(this.stats, lapsedDay, undefined, share);
+    moveLapsedShare(this.stats, back, share, undefined);
   }
 
   /**
@@ -423,6 +454,7 @@ export class PointsChange {
     if (due === undefined || due >= this.asOf.toISOString()) return false;
     c.status = 'lapsed';
     c.lapsedAt = due;
+    c.lastLapse = { lapsedAt: due };
     this.event('customer.lapsed', {
       lastPurchaseAt: c.lastPurchaseAt ?? null,
       typicalGapDays: typicalGapDays(c.cadence),
@@ -589,4 +621,20 @@ export class PointsChange {
     if (this.#counting) countEntry(this.stats, entry, day);
     return entry;
   }
+}
+
+/**
+ * When the lapse that a purchase at `at` (RFC 3339) ends began, if the rule counts the
+ * silence before it as one: at least `minPurchases` purchases before it, and `at` after
+ * the last of them + max(minDays, factor x their typical gap), with the thresholds in
+ * force. A purchase dated before the last one (a till syncing late) ends no silence.
+ */
+export function unflaggedLapseAt(
+  c: CustomerState,
+  program: Program,
+  at: string,
+): string | undefined {
+  if (c.lastPurchaseAt === undefined || at <= c.lastPurchaseAt) return undefined;
+  const due = lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, program);
+  return due !== undefined && due < at ? due : undefined;
 }

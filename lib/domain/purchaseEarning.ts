@@ -29,7 +29,9 @@ export const isReturn = (c: CustomerState, at: string) =>
 /**
  * What a purchase earns for customer `c` as they stood before it: by the tier `before`
  * held, the campaigns running at its occurredAt and its lines; `returning` says whether it
- * is a lapsed customer's return (isReturn), else a lapsed customer earns as an active one.
+ * is a return from a lapse (a flagged customer's, isReturn, or one from a silence the rule
+ * counts as a lapse that no scan had flagged: the win-back offer applies to both), else a
+ * lapsed customer earns as an active one.
  */
 export function purchaseEarning(
   c: CustomerState,
@@ -52,7 +54,7 @@ export function purchaseEarning(
     occurredAt: args.occurredAt,
     customer: {
       tierId: before.id,
-      status: c.status === 'lapsed' && !returning ? 'active' : c.status,
+      status: returning ? 'lapsed' : c.status === 'lapsed' ? 'active' : c.status,
       purchases: c.purchases,
     },
   });

@@ -754,7 +754,9 @@ export const operations: Record<string, Operation> = {
       "The figures at the end of asOf's UTC day, from the counts the API keeps by day (see " +
       '`GET /v1/reports/daily`): customers, active, lapsed and byReason stand as they did ' +
       'then; lapsedLast12Months and reactivatedLast12Months count the lapses and returns ' +
-      'dated in the twelve months to it (after the same day a year before); valueAtRisk ' +
+      'dated in the twelve months to it (after the same day a year before), whether a scan ' +
+      'flagged the lapse or a purchase after a silence the lapse rule counts as a lapse ' +
+      'ended it first (history imported answers on its first day); valueAtRisk ' +
       'sums the spend in the 12 calendar months to asOf of the customers lapsed then. It ' +
       'reads a bounded number of small items however many customers the programme has.',
     query: retentionQuerySchema,
@@ -770,7 +772,9 @@ export const operations: Record<string, Operation> = {
       'first. Each change is counted on the day it belongs to: a purchase on the day it ' +
       'occurred, a lapse on the day the lapse rule started to hold (lapsedAt), a return on ' +
       'the day of the purchase that brought the customer back (never before the lapse, or ' +
-      'before a reason recorded for it), points on the day they ' +
+      'before a reason recorded for it); a lapse no scan flagged, ended by a purchase after ' +
+      'a silence the rule counts as a lapse (with the thresholds in force when the purchase ' +
+      'is recorded), counts the same, the customer lapsed in between; points on the day they ' +
       "moved (ledger entries; a purchase's on the day it occurred), and a customer from the " +
       'day they enrolled or, if history ' +
       'brought in shows them buying earlier, from that first purchase. So history ' +
@@ -884,7 +888,10 @@ export const operations: Record<string, Operation> = {
       'The outbox: each event is written in the same transaction as the change it reports, ' +
       'so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), ' +
       '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated ' +
-      'after the lapse; one dated before it, recorded late, is no return). Ids are ' +
+      'after the lapse; one dated before it, recorded late, is no return). A lapse no scan ' +
+      'flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history ' +
+      'imported, a purchase before the day\'s scan), sends neither: it is counted in the ' +
+      'reports and shown as the customer\'s lastLapse. Ids are ' +
       'unique for deduplication; the order is by time to the millisecond.',
     query: pageQuerySchema,
     status: 200,
@@ -1048,7 +1055,8 @@ export const operations: Record<string, Operation> = {
       'points on a qualifying purchase (minSpend, firstPurchaseOnly). Campaigns add up; ' +
       'the tier multiplier applies to base points only. `match` narrows a campaign to lines ' +
       'of some categories or SKUs, `audience` to tiers or to lapsed customers (a win-back ' +
-      'offer: it applies to the purchase that brings them back), `daysOfWeek` to UTC days ' +
+      'offer: it applies to the purchase that brings them back, also from a silence the ' +
+      'lapse rule counts as a lapse that no scan had flagged yet), `daysOfWeek` to UTC days ' +
       'of occurredAt. The window may lie in the past: purchases backdated or imported into ' +
       'it earn by it. At most 20 campaigns may run at any one instant (ended ones count ' +
       'too), and the campaigns not yet ended (running or scheduled) together take at most ' +

@@ -123,6 +123,23 @@ export const customerSchema = z
     status: z.enum(['active', 'lapsed']),
     lastPurchaseAt: timestamp.nullable(),
     lapsedAt: timestamp.nullable(),
+    lastLapse: z
+      .object({
+        lapsedAt: timestamp.describe(
+          'When the lapse rule began to hold: the purchase before the silence + ' +
+            'max(lapse.minDays, lapse.factor x the typical gap of the purchases before it)',
+        ),
+        returnedAt: timestamp
+          .nullable()
+          .describe('The occurredAt of the purchase that ended it; null while it lasts'),
+      })
+      .nullable()
+      .describe(
+        "The customer's last lapse by the lapse rule, whether a scan flagged it (then also " +
+          'lapsedAt while it lasts) or a purchase after a silence the rule counts as a lapse ' +
+          'ended it before any scan did (history imported, a purchase before the day\'s scan: ' +
+          'counted in the reports on its days, with no event sent); null if none',
+      ),
     cadence: z
       .object({
         purchases: z.int().min(0).describe('Number of purchases recorded'),
@@ -658,8 +675,18 @@ const dailyRowSchema = z.object({
   newCustomers: z.int().describe('Customers who joined that day'),
   active: z.int().describe('customers - lapsed'),
   lapsed: z.int().describe('Customers lapsed at the end of the day'),
-  lapsedToday: z.int().describe('Customers whose lapse is dated that day (lapsedAt)'),
-  reactivatedToday: z.int().describe('Lapsed customers who bought again that day'),
+  lapsedToday: z
+    .int()
+    .describe(
+      'Customers whose lapse is dated that day (when the lapse rule began to hold), flagged ' +
+        'by a scan or ended by a purchase before any scan flagged it',
+    ),
+  reactivatedToday: z
+    .int()
+    .describe(
+      'Customers who bought again that day after a lapse: one a scan flagged, or a silence ' +
+        'the lapse rule counts as a lapse that no scan had flagged yet',
+    ),
   purchases: z.int().describe('Purchases that occurred that day'),
   spend: describedTotal('Their totals (refunds are not deducted)'),
   pointsEarned: z

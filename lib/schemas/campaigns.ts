@@ -38,7 +38,9 @@ const campaignFields = z.object({
         z.describe(
           'Whom it is for, as they were before the purchase: tiers held, or lapsed customers ' +
             '(a win-back offer: it applies to the purchase that reactivates them, one dated ' +
-            'after the lapse; a purchase dated before it, recorded late, is no return)',
+            'after the lapse, and to a purchase after a silence the lapse rule counts as a ' +
+            'lapse that no scan had flagged yet; a purchase dated before the last one, ' +
+            'recorded late, is no return)',
         ),
       ),
   ),

@@ -152,6 +152,7 @@ export async function* exportDocument(
   yield `"lapse":${json({
     status: state.status,
     lapsedAt: state.lapsedAt ?? null,
+    lastLapse: customer.lastLapse,
     reason: state.lapseReason ?? null,
   })},\n`;
 

@@ -184,6 +184,7 @@ describe('an export of a customer with every kind of record', () => {
     expect(doc.lapse).toEqual({
       status: 'lapsed',
       lapsedAt: customer.lapsedAt,
+      lastLapse: { lapsedAt: customer.lapsedAt, returnedAt: null },
       reason: { reason: 'price', note: 'Found it cheaper elsewhere', at: expect.any(String) },
     });
   });
