@@ -890,8 +890,8 @@ export const operations: Record<string, Operation> = {
       '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated ' +
       'after the lapse; one dated before it, recorded late, is no return). A lapse no scan ' +
       'flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history ' +
-      'imported, a purchase before the day\'s scan), sends neither: it is counted in the ' +
-      'reports and shown as the customer\'s lastLapse. Ids are ' +
+      "imported, a purchase before the day's scan), sends neither: it is counted in the " +
+      "reports and shown as the customer's lastLapse. Ids are " +
       'unique for deduplication; the order is by time to the millisecond.',
     query: pageQuerySchema,
     status: 200,

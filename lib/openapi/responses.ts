@@ -137,7 +137,7 @@ export const customerSchema = z
       .describe(
         "The customer's last lapse by the lapse rule, whether a scan flagged it (then also " +
           'lapsedAt while it lasts) or a purchase after a silence the rule counts as a lapse ' +
-          'ended it before any scan did (history imported, a purchase before the day\'s scan: ' +
+          "ended it before any scan did (history imported, a purchase before the day's scan: " +
           'counted in the reports on its days, with no event sent); null if none',
       ),
     cadence: z
