@@ -189,6 +189,14 @@ export const routes: Route[] = [
     table: CAMPAIGN_READ,
   },
   {
+    method: 'GET',
+    path: '/v1/campaigns/{id}/uplift',
+    fn: 'campaignUplift',
+    roles: ['admin'],
+    // The campaign (GetItem), its counts (BatchGetItem), one Query of its experiment's counts.
+    table: ['GetItem', 'BatchGetItem', 'Query'],
+  },
+  {
     method: 'PATCH',
     path: '/v1/campaigns/{id}',
     fn: 'patchCampaign',

@@ -486,6 +486,28 @@ export interface paths {
         patch: operations["patchCampaign"];
         trace?: never;
     };
+    "/v1/campaigns/{id}/uplift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A win-back offer's measured effect, against its holdout
+         * @description Of the customers flagged lapsed while the campaign ran and assigned to its offer or holdout group (campaign `holdout`), those flagged windowDays or more ago: how many bought within windowDays of their flag, and what they spent then, per group. `uplift.rate` is the difference of the two return rates with a 95% interval; incrementalCustomers and incrementalSpend scale it to the offer group. Customers whose lapse no scan flagged (a return from a silence ended before a scan reached them) are in neither group. The counts are kept by UTC day of the flag as changes happen, so this reads one small item per group, day and shard the campaign ran, however many customers it flagged.
+         *
+         *     Roles: admin.
+         */
+        get: operations["campaignUplift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/purchases/{id}/refunds": {
         parameters: {
             query?: never;
@@ -709,7 +731,7 @@ export interface paths {
         };
         /**
          * Events, oldest first
-         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated after the lapse; one dated before it, recorded late, is no return). A lapse no scan flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history imported, a purchase before the day's scan), sends neither: it is counted in the reports and shown as the customer's lastLapse. Ids are unique for deduplication; the order is by time to the millisecond.
+         * @description The outbox: each event is written in the same transaction as the change it reports, so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), `customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated after the lapse; one dated before the last purchase, recorded late, is no return; one dated after the last purchase but not after lapsedAt withdraws the lapse: `customer.reactivated` with `data.withdrawn: true`). A lapse no scan flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history imported, a purchase before the day's scan), sends neither: it is counted in the reports and shown as the customer's lastLapse. Ids are unique for deduplication; the order is by time to the millisecond.
          *
          *     Roles: admin.
          */
@@ -2268,6 +2290,8 @@ export interface components {
             refereePoints?: number;
             minSpend?: components["schemas"]["Money"];
             firstPurchaseOnly?: boolean;
+            /** @description A win-back campaign's holdout share: customers flagged while it runs are held out of the offer with this probability (GET /v1/campaigns/{id}/uplift) */
+            holdout?: number;
             /**
              * Format: date-time
              * @description RFC 3339, UTC
@@ -2287,6 +2311,55 @@ export interface components {
             items: components["schemas"]["Campaign"][];
             /** @description Send as `?cursor=` for the next page; null on the last page */
             nextCursor: string | null;
+        };
+        /** @description A win-back campaign's measured effect: the return rates of the customers offered it and of those held out, over windowDays after their flag */
+        CampaignUplift: {
+            campaignId: string;
+            windowDays: 30 | 60 | 90 | 180;
+            groups: {
+                offer: {
+                    /** @description Customers flagged and assigned to the group, windowDays or more days ago */
+                    lapsed: number;
+                    /** @description Of them, those who bought within windowDays of their flag */
+                    cameBack: number;
+                    /** @description cameBack / lapsed; null with no customer */
+                    rate: number | null;
+                    /** @description What they spent within windowDays of their flag (purchase totals) */
+                    spendAfter: components["schemas"]["MoneyTotal"];
+                    /** @description The campaign's points on their purchases in the window (0 for the holdout) */
+                    pointsAwarded: number;
+                };
+                holdout: {
+                    /** @description Customers flagged and assigned to the group, windowDays or more days ago */
+                    lapsed: number;
+                    /** @description Of them, those who bought within windowDays of their flag */
+                    cameBack: number;
+                    /** @description cameBack / lapsed; null with no customer */
+                    rate: number | null;
+                    /** @description What they spent within windowDays of their flag (purchase totals) */
+                    spendAfter: components["schemas"]["MoneyTotal"];
+                    /** @description The campaign's points on their purchases in the window (0 for the holdout) */
+                    pointsAwarded: number;
+                };
+            };
+            /** @description null with insufficientData */
+            uplift: {
+                /** @description offer.rate - holdout.rate */
+                rate: number;
+                /** @description 95% interval for the difference of the two proportions, by Newcombe's hybrid score method (his method 10, 1998: the two Wilson score intervals combined), which keeps near 95% coverage for small groups and rates near 0 */
+                ci95: [
+                    number,
+                    number
+                ];
+            } | null;
+            /** @description uplift.rate x offer.lapsed: customers the offer brought back who would not have come */
+            incrementalCustomers: number | null;
+            /** @description (offer's spendAfter per customer - holdout's) x offer.lapsed; null with insufficientData */
+            incrementalSpend: components["schemas"]["MoneyTotal"] | null;
+            /** @description The campaign's points awarded (stats.pointsAwarded) at their cash value */
+            cost: components["schemas"]["MoneyTotal"];
+            /** @description Why there is no uplift: fewer than 30 customers in a group (a campaign without a holdout has none in it), or not a win-back campaign */
+            insufficientData?: string;
         };
         CreateCampaign: {
             name: string;
@@ -2322,11 +2395,15 @@ export interface components {
             minSpend?: components["schemas"]["Money"];
             /** @description `bonus`: only on the customer's first purchase ever */
             firstPurchaseOnly?: boolean;
+            /** @description A win-back campaign (audience.status lapsed): the share of customers flagged while it runs who are held out of the offer (0 to 0.5, default 0), so that GET /v1/campaigns/{id}/uplift can measure what the offer brought back. Each customer is assigned once, at the flag, by a keyed hash of the campaign and customer ids: the same pair always gives the same group */
+            holdout?: number;
         };
         PatchCampaign: {
             name?: string;
             /** @description End it early, extend it, or (null) let it run until ended */
             endsAt?: string | null;
+            /** @description A win-back campaign's holdout share for the customers assigned from now on; those already assigned keep their group */
+            holdout?: number;
         };
         /** @description What the purchase would earn if recorded now; nothing was written */
         PurchaseQuote: {
@@ -4825,6 +4902,111 @@ export interface operations {
                 };
             };
             /** @description - `unsupported-media-type`: A body was sent with a content type other than application/json or *\/*+json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["Throttled"];
+            /** @description - `internal-error`: An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `service-unavailable`: The database is busy; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    campaignUplift: {
+        parameters: {
+            query?: {
+                windowDays?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The two groups, the uplift and its interval */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignUplift"];
+                };
+            };
+            /** @description - `validation-failed`: windowDays not one of 30, 60, 90, 180 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unauthorized`: Unknown or revoked key, or (locally) none. In AWS a request with no x-api-key header at all gets API Gateway's own 401 `{"message":"Unauthorized"}` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        /** @constant */
+                        message?: "Unauthorized";
+                    };
+                };
+            };
+            /** @description - `forbidden`: The key's role is not in `x-roles` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description - `not-found`: A path id of a shape no id has (over 64 characters, or not [A-Za-z0-9_-])
+             *     - `not-found`: No such campaign
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `payload-too-large`: The body (this route reads none) is over 65536 bytes */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description - `unsupported-media-type`: A body (this route reads none) was sent with a content type other than application/json or *\/*+json */
             415: {
                 headers: {
                     [name: string]: unknown;

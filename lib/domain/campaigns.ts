@@ -36,6 +36,11 @@ export interface Campaign {
   refereePoints?: number;
   minSpend?: Money;
   firstPurchaseOnly?: boolean;
+  /**
+   * A win-back campaign's holdout share (0..0.5): customers flagged while it runs are held
+   * out of the offer with this probability, to measure its effect (winBack.ts).
+   */
+  holdout?: number;
   createdAt: string;
 }
 

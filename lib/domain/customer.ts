@@ -9,6 +9,7 @@ import { type ModelParams, modelScores } from './model.ts';
 import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
+import type { WinBackAssignment } from './winBack.ts';
 
 /** An identifier that finds a customer. */
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
@@ -22,6 +23,8 @@ export interface Alias {
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 /** A lapse episode: when the rule began to hold, and when the customer bought again. */
+export type { WinBackAssignment } from './winBack.ts';
+
 export interface LastLapse {
   lapsedAt: string;
   returnedAt?: string;
@@ -61,6 +64,11 @@ export interface CustomerState {
    * silence the rule counts as a lapse whether or not a scan had flagged it.
    */
   lastLapse?: LastLapse;
+  /**
+   * The win-back experiments the customer was assigned to when flagged (winBack.ts), kept
+   * for the longest window after the flag so their return and spend are counted.
+   */
+  winBack?: WinBackAssignment[];
   /** What the win-back call learned (PUT /v1/customers/{id}/lapse-reason); cleared on return. */
   lapseReason?: { reason: LapseReason; note?: string; at: string };
   /** Purchase days (see cadence.ts). */

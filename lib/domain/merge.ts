@@ -9,13 +9,20 @@
  * customers' changes (PointsChange.becomes), written in one transaction.
  */
 import { CADENCE_DAYS, CADENCE_WINDOW_DAYS, type Cadence } from './cadence.ts';
-import { type Alias, type CustomerState, IDENTIFIER_KINDS, type LastLapse } from './customer.ts';
+import {
+  type Alias,
+  type CustomerState,
+  IDENTIFIER_KINDS,
+  type LastLapse,
+  type WinBackAssignment,
+} from './customer.ts';
 import { DAY_MS, dayStart } from './days.ts';
 import { credit, debit } from './lotArithmetic.ts';
 import type { Lots } from './lots.ts';
 import type { PointsChange } from './pointsChange.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, qualifyingSpend } from './tiers.ts';
+import { MAX_WATCHED } from './winBack.ts';
 
 /**
  * At most this many records merge into one customer, and at most MAX_ALIASES identifiers
@@ -41,6 +48,7 @@ export interface Transfer {
   cadence?: Cadence;
   remindedLots?: string[];
   lastLapse?: LastLapse;
+  winBack?: WinBackAssignment[];
   tierId: string;
   status: CustomerState['status'];
   /** Profile and identifiers: the survivor takes those it lacks. */
@@ -105,6 +113,7 @@ export function takeAll(
     ...(s.cadence !== undefined && { cadence: s.cadence }),
     ...(s.remindedLots !== undefined && { remindedLots: s.remindedLots }),
     ...(s.lastLapse !== undefined && { lastLapse: s.lastLapse }),
+    ...(s.winBack !== undefined && { winBack: s.winBack }),
     tierId: s.tierId,
     status: s.status,
     profile: {
@@ -170,6 +179,11 @@ export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
   if (t.lastLapse !== undefined && !(c.lastLapse && c.lastLapse.lapsedAt >= t.lastLapse.lapsedAt)) {
     c.lastLapse = t.lastLapse;
   }
+  // Both records' win-back experiments go on counting the person's return and spend.
+  const winBack = [...(c.winBack ?? []), ...(t.winBack ?? [])]
+    .sort((a, b) => (a.flaggedAt < b.flaggedAt ? -1 : 1))
+    .slice(-MAX_WATCHED);
+  if (winBack.length > 0) c.winBack = winBack;
   // One of them still buying: the person has not lapsed.
   if (c.status === 'lapsed' && t.status === 'active') {
     c.status = 'active';

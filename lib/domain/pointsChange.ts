@@ -45,6 +45,14 @@ import {
   qualifyingSpend,
   tierForSpend,
 } from './tiers.ts';
+import {
+  assign,
+  MAX_WATCHED,
+  stillWatched,
+  tally,
+  tallyPurchase,
+  type UpliftTallies,
+} from './winBack.ts';
 
 /**
  * Every change to a customer's points goes through one of these: it applies the changes
@@ -62,6 +70,8 @@ export class PointsChange {
   readonly events: DomainEvent[] = [];
   /** What this change adds to the programme's counts by day (dayStats.ts). */
   readonly stats: DayStats = new Map();
+  /** What it adds to the win-back experiments' counts (winBack.ts). */
+  readonly uplift: UpliftTallies = new Map();
   #dirty = false;
   /** The customer's share of the lapsed totals as last counted. */
   #share: LapsedShare | undefined;
@@ -243,20 +253,52 @@ export class PointsChange {
     const months = this.program.qualifyingWindowMonths;
     const before = heldTier(this.program, c.tierId, qualifyingSpend(c.spend, this.asOf, months));
     const at = args.occurredAt.toISOString();
-    // Only a purchase after the lapse is a return; one dated before it (a till syncing
-    // late, a second store's history) was made while the customer was still active.
+    // A purchase after the last one but not after the lapse began ends the silence before
+    // the rule held: the flag came before this purchase was known (a scan during an import,
+    // a till syncing late), and the lapse did not happen.
+    if (
+      c.status === 'lapsed' &&
+      c.lapsedAt !== undefined &&
+      c.lastPurchaseAt !== undefined &&
+      at > c.lastPurchaseAt &&
+      at <= c.lapsedAt
+    ) {
+      this.withdrawLapse(at);
+    }
+    // Only a purchase after the lapse is a return; one dated before the last purchase (a
+    // till syncing late, a second store's history) was made while the customer was active.
     const returning = c.status === 'lapsed' && isReturn(c, at);
+    // Assignments past their longest window are dropped; a holdout customer's return earns
+    // as usual but not the campaign they were held out of.
+    const watched = stillWatched(c.winBack ?? [], this.asOf);
+    const heldOut = new Set(
+      returning
+        ? watched.filter((a) => a.group === 'holdout' && at > a.flaggedAt).map((a) => a.campaignId)
+        : [],
+    );
+    const campaigns = (args.campaigns ?? []).filter((k) => !heldOut.has(k.id));
     // A return from a silence the rule counts as a lapse that no scan had flagged
     // (history imported, or a purchase before the day's scan): recorded all the same.
     const unflagged = c.status === 'active' ? unflaggedLapseAt(c, this.program, at) : undefined;
     const spendBefore = c.spend;
-    const earning = purchaseEarning(
-      c,
-      this.program,
-      before,
-      returning || unflagged !== undefined,
-      args,
-    );
+    const earning = purchaseEarning(c, this.program, before, returning || unflagged !== undefined, {
+      ...args,
+      campaigns,
+    });
+    if (watched.length > 0) {
+      const paid = new Map<string, number>();
+      for (const b of earning.breakdown) {
+        if (b.campaignId !== undefined)
+          paid.set(b.campaignId, (paid.get(b.campaignId) ?? 0) + b.points);
+      }
+      c.winBack = tallyPurchase(this.uplift, watched, {
+        occurredAt: at,
+        amount: args.amount,
+        points: paid,
+      });
+    } else if (c.winBack !== undefined) {
+      delete c.winBack;
+    }
     const points = earning.points;
     const day = utcDay(args.occurredAt);
     // A referred customer's purchases with no earnable spend leave the referral to the
@@ -423,6 +465,37 @@ export class PointsChange {
   }
 
   /**
+   * A flagged lapse that the purchase at `purchaseAt` (after the last one, not after the
+   * lapse began) shows did not happen: the customer is active again, the lapse leaves the
+   * counts (lapsedToday on its day, the lapsed totals from then) and the win-back
+   * experiments it entered, and `customer.reactivated` says `withdrawn: true`, for those
+   * who acted on `customer.lapsed`. It is no return: no reactivatedToday, no win-back.
+   */
+  private withdrawLapse(purchaseAt: string): void {
+    const c = this.#customer;
+    const lapsedAt = c.lapsedAt as string;
+    const lapsedDay = utcDay(lapsedAt);
+    this.#add(lapsedDay, 'lapsedToday', -1);
+    this.event('customer.reactivated', {
+      lapsedAt,
+      reason: c.lapseReason?.reason ?? null,
+      purchaseAt,
+      withdrawn: true,
+    });
+    const entered = (c.winBack ?? []).filter((a) => a.flaggedAt === lapsedAt);
+    for (const a of entered) tally(this.uplift, a, 'assigned', -1);
+    const kept = (c.winBack ?? []).filter((a) => a.flaggedAt !== lapsedAt);
+    if (kept.length > 0) c.winBack = kept;
+    else delete c.winBack;
+    c.status = 'active';
+    delete c.lapsedAt;
+    delete c.lapseReason;
+    if (c.lastLapse?.lapsedAt === lapsedAt) delete c.lastLapse;
+    this.#dirty = true;
+    this.#countShare(lapsedDay);
+  }
+
+  /**
    * A return from a lapse no scan had flagged (section 16): the lapse counted on the day
    * the rule began to hold and the return on the purchase's day, the customer in the
    * lapsed totals in between (as a flag and its return would have counted them), and no
@@ -447,7 +520,7 @@ export class PointsChange {
    * with `lapsedAt` the moment the rule started to hold and a `customer.lapsed` event.
    * Returns whether it flagged.
    */
-  flagLapse(): boolean {
+  flagLapse(campaigns: readonly Campaign[] = []): boolean {
     const c = this.#customer;
     if (c.status !== 'active') return false;
     const due = lapseDueAt(c.purchases, c.lastPurchaseAt, c.cadence, this.program);
@@ -455,11 +528,20 @@ export class PointsChange {
     c.status = 'lapsed';
     c.lapsedAt = due;
     c.lastLapse = { lapsedAt: due };
+    // The win-back experiments running at the flag's time (its lapsedAt): one group each.
+    const assigned = assign(campaigns, c, due);
+    for (const a of assigned) tally(this.uplift, a, 'assigned', 1);
+    const watched = [...stillWatched(c.winBack ?? [], this.asOf), ...assigned];
+    if (watched.length > 0) c.winBack = watched.slice(-MAX_WATCHED);
+    else delete c.winBack;
     this.event('customer.lapsed', {
       lastPurchaseAt: c.lastPurchaseAt ?? null,
       typicalGapDays: typicalGapDays(c.cadence),
       purchases: c.purchases,
       lapsedAt: due,
+      ...(assigned.length > 0 && {
+        winBack: assigned.map((a) => ({ campaignId: a.campaignId, group: a.group })),
+      }),
     });
     this.#dirty = true;
     this.#add(utcDay(due), 'lapsedToday', 1);

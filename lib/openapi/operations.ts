@@ -6,6 +6,7 @@ import {
   campaignListQuerySchema,
   createCampaignSchema,
   patchCampaignSchema,
+  upliftQuerySchema,
 } from '../schemas/campaigns.ts';
 import { nameSchema, pageQuerySchema } from '../schemas/common.ts';
 import {
@@ -888,7 +889,9 @@ export const operations: Record<string, Operation> = {
       'The outbox: each event is written in the same transaction as the change it reports, ' +
       'so none is lost: `tier.changed` (upgrades on purchase, downgrades at review), ' +
       '`customer.lapsed` (the lapse scan) and `customer.reactivated` (the next purchase dated ' +
-      'after the lapse; one dated before it, recorded late, is no return). A lapse no scan ' +
+      'after the lapse; one dated before the last purchase, recorded late, is no return; ' +
+      'one dated after the last purchase but not after lapsedAt withdraws the lapse: ' +
+      '`customer.reactivated` with `data.withdrawn: true`). A lapse no scan ' +
       'flagged, ended by a purchase after a silence the lapse rule counts as a lapse (history ' +
       "imported, a purchase before the day's scan), sends neither: it is counted in the " +
       "reports and shown as the customer's lastLapse. Ids are " +
@@ -1100,6 +1103,28 @@ export const operations: Record<string, Operation> = {
     response: 'Campaign',
     responseDescription: 'The campaign',
     errors: [['not-found', 'No such campaign']],
+  },
+  campaignUplift: {
+    tag: 'campaigns',
+    summary: "A win-back offer's measured effect, against its holdout",
+    description:
+      'Of the customers flagged lapsed while the campaign ran and assigned to its offer or ' +
+      'holdout group (campaign `holdout`), those flagged windowDays or more ago: how many ' +
+      'bought within windowDays of their flag, and what they spent then, per group. ' +
+      '`uplift.rate` is the difference of the two return rates with a 95% interval; ' +
+      'incrementalCustomers and incrementalSpend scale it to the offer group. Customers ' +
+      'whose lapse no scan flagged (a return from a silence ended before a scan reached ' +
+      'them) are in neither group. The counts are kept by UTC day of the flag as changes ' +
+      'happen, so this reads one small item per group, day and shard the campaign ran, ' +
+      'however many customers it flagged.',
+    query: upliftQuerySchema,
+    status: 200,
+    response: 'CampaignUplift',
+    responseDescription: 'The two groups, the uplift and its interval',
+    errors: [
+      ['validation-failed', 'windowDays not one of 30, 60, 90, 180'],
+      ['not-found', 'No such campaign'],
+    ],
   },
   patchCampaign: {
     tag: 'campaigns',

@@ -770,6 +770,63 @@ const sessionTokenSchema = z.object({
   expiresAt: z.iso.datetime().describe('At most 1 hour after minting'),
 });
 
+const upliftGroupSchema = z.object({
+  lapsed: z
+    .int()
+    .min(0)
+    .describe('Customers flagged and assigned to the group, windowDays or more days ago'),
+  cameBack: z.int().min(0).describe('Of them, those who bought within windowDays of their flag'),
+  rate: z.number().min(0).max(1).nullable().describe('cameBack / lapsed; null with no customer'),
+  spendAfter: describedTotal('What they spent within windowDays of their flag (purchase totals)'),
+  pointsAwarded: z
+    .int()
+    .min(0)
+    .describe("The campaign's points on their purchases in the window (0 for the holdout)"),
+});
+
+const upliftSchema = z
+  .object({
+    campaignId: z.string(),
+    windowDays: z.union([z.literal(30), z.literal(60), z.literal(90), z.literal(180)]),
+    groups: z.object({ offer: upliftGroupSchema, holdout: upliftGroupSchema }),
+    uplift: z
+      .object({
+        rate: z.number().min(-1).max(1).describe('offer.rate - holdout.rate'),
+        ci95: z
+          .tuple([z.number(), z.number()])
+          .describe(
+            "95% interval for the difference of the two proportions, by Newcombe's hybrid " +
+              'score method (his method 10, 1998: the two Wilson score intervals combined), ' +
+              'which keeps near 95% coverage for small groups and rates near 0',
+          ),
+      })
+      .nullable()
+      .describe('null with insufficientData'),
+    incrementalCustomers: z
+      .number()
+      .nullable()
+      .describe(
+        'uplift.rate x offer.lapsed: customers the offer brought back who would not have come',
+      ),
+    incrementalSpend: moneyTotalSchema
+      .nullable()
+      .describe(
+        "(offer's spendAfter per customer - holdout's) x offer.lapsed; null with insufficientData",
+      ),
+    cost: describedTotal("The campaign's points awarded (stats.pointsAwarded) at their cash value"),
+    insufficientData: z
+      .string()
+      .optional()
+      .describe(
+        'Why there is no uplift: fewer than 30 customers in a group (a campaign without a ' +
+          'holdout has none in it), or not a win-back campaign',
+      ),
+  })
+  .describe(
+    "A win-back campaign's measured effect: the return rates of the customers offered it and " +
+      'of those held out, over windowDays after their flag',
+  );
+
 export const campaignSchema = z
   .object({
     id: z.string().describe('`cmp_` + ULID'),
@@ -792,6 +849,15 @@ export const campaignSchema = z
     refereePoints: z.int().optional(),
     minSpend: z.optional(moneySchema),
     firstPurchaseOnly: z.boolean().optional(),
+    holdout: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .optional()
+      .describe(
+        "A win-back campaign's holdout share: customers flagged while it runs are held out " +
+          'of the offer with this probability (GET /v1/campaigns/{id}/uplift)',
+      ),
     createdAt: timestamp,
     stats: z
       .object({
@@ -952,6 +1018,7 @@ export const named: Record<string, z.core.$ZodType> = {
   EventPage: pageOf(eventSchema),
   Campaign: campaignSchema,
   CampaignPage: pageOf(campaignSchema),
+  CampaignUplift: upliftSchema,
   CreateCampaign: createCampaignSchema,
   PatchCampaign: patchCampaignSchema,
   PurchaseQuote: purchaseQuoteSchema,

@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import { campaignTypes, earnsOnPurchase } from '../domain/campaigns.ts';
 import { hasAtMostFourDecimals } from '../domain/points.ts';
+import { isWinBack } from '../domain/winBack.ts';
 import { instant, line, moneySchema } from './common.ts';
 import { tierId } from './program.ts';
 
@@ -86,6 +87,21 @@ const campaignFields = z.object({
   firstPurchaseOnly: z
     .optional(z.boolean())
     .check(z.describe("`bonus`: only on the customer's first purchase ever")),
+  holdout: z.optional(
+    z
+      .number()
+      .check(
+        z.minimum(0),
+        z.maximum(0.5),
+        z.describe(
+          'A win-back campaign (audience.status lapsed): the share of customers flagged while ' +
+            'it runs who are held out of the offer (0 to 0.5, default 0), so that ' +
+            'GET /v1/campaigns/{id}/uplift can measure what the offer brought back. Each ' +
+            'customer is assigned once, at the flag, by a keyed hash of the campaign and ' +
+            'customer ids: the same pair always gives the same group',
+        ),
+      ),
+  ),
 });
 
 export const createCampaignSchema = campaignFields.check(
@@ -116,6 +132,9 @@ export const createCampaignSchema = campaignFields.check(
     if (c.type !== 'bonus' && c.firstPurchaseOnly !== undefined) {
       issue('firstPurchaseOnly', 'only for a bonus campaign');
     }
+    if (c.holdout !== undefined && !isWinBack(c)) {
+      issue('holdout', 'only for a win-back campaign: a multiplier or bonus for lapsed customers');
+    }
     if (!earnsOnPurchase(c) && c.match !== undefined) {
       issue('match', `a ${c.type} campaign credits no purchase, so it has no match`);
     }
@@ -130,10 +149,22 @@ export const patchCampaignSchema = z
     endsAt: z
       .optional(z.nullable(instant()))
       .check(z.describe('End it early, extend it, or (null) let it run until ended')),
+    holdout: z.optional(
+      z
+        .number()
+        .check(
+          z.minimum(0),
+          z.maximum(0.5),
+          z.describe(
+            "A win-back campaign's holdout share for the customers assigned from now on; " +
+              'those already assigned keep their group',
+          ),
+        ),
+    ),
   })
   .check(
-    z.refine((p) => p.name !== undefined || p.endsAt !== undefined, {
-      message: 'give name or endsAt',
+    z.refine((p) => p.name !== undefined || p.endsAt !== undefined || p.holdout !== undefined, {
+      message: 'give name, endsAt or holdout',
       path: [],
     }),
     z.meta({ id: 'PatchCampaign' }),
@@ -146,4 +177,17 @@ export const campaignListQuerySchema = z.object({
   status: z
     .optional(z.enum(['scheduled', 'active', 'ended']))
     .check(z.describe('Only campaigns in this status now')),
+});
+
+export const upliftQuerySchema = z.object({
+  windowDays: z._default(
+    z.coerce.number().check(
+      z.refine((d) => [30, 60, 90, 180].includes(d), 'must be 30, 60, 90 or 180'),
+      z.describe(
+        'Days after the flag a return counts in: 30, 60, 90 or 180. Only customers ' +
+          'flagged at least this long ago (on a UTC day whose window has closed) count',
+      ),
+    ),
+    90,
+  ),
 });

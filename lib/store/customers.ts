@@ -9,6 +9,7 @@ import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { DomainEvent, LedgerEntry } from '../domain/ledger.ts';
 import { MAX_MERGES } from '../domain/merge.ts';
 import type { ModelParams } from '../domain/model.ts';
+import type { UpliftTallies } from '../domain/winBack.ts';
 import { db, tableName } from './client.ts';
 import {
   dueShardOf,
@@ -23,6 +24,7 @@ import { getModel } from './model.ts';
 import { type Page, queryPage } from './pagination.ts';
 import { dayStatsItems } from './reports.ts';
 import { AGAIN, failedConditions, isTransactionConflict, optimistic } from './transactions.ts';
+import { upliftItems, upliftOf } from './uplift.ts';
 
 export type { LedgerEntry } from '../domain/ledger.ts';
 
@@ -36,6 +38,8 @@ export interface CustomerChange {
   events: DomainEvent[];
   /** What it adds to the counts by day (the reports). */
   stats?: DayStats;
+  /** What it adds to the win-back experiments' counts (winBack.ts). */
+  uplift?: UpliftTallies;
   /** When it is written (PointsChange's clock): a lapsed customer is scored as of then. */
   at?: Date;
 }
@@ -213,6 +217,7 @@ export async function commitChanges(args: {
     items.push(...changeItems(change, answer && { PK: answer.PK, SK: answer.SK }, model));
   }
   items.push(...dayStatsItems(statsOf(args.changes)));
+  items.push(...upliftItems(upliftOf(args.changes)));
   const idemIndex = args.idempotency ? items.length : -1;
   if (args.idempotency) items.push(args.idempotency);
   const extrasAt = items.length;

@@ -75,6 +75,14 @@ export const keys = {
     PK: `CMPSTATS#${id}`,
     SK: `SHARD#${shard}`,
   }),
+  /**
+   * A win-back campaign's experiment counts for one group and UTC day of the flag, sharded:
+   * one partition per campaign, so the uplift report is one Query over the days it needs.
+   */
+  upliftCounts: (id: string, group: string, day: string, shard: number): Key => ({
+    PK: `UPLIFT#${id}`,
+    SK: `${group}#${day}#${shard}`,
+  }),
   /** That a customer took part in a campaign (for its count of distinct customers). */
   campaignCustomer: (id: string, customerId: string): Key => ({
     PK: `CMPCUS#${id}#${customerId}`,

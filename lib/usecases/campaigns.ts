@@ -5,6 +5,7 @@ import {
   LIST_MAX_BYTES,
   MAX_OVERLAPPING_CAMPAIGNS,
 } from '../domain/campaigns.ts';
+import { isWinBack } from '../domain/winBack.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { IdempotencyContext } from '../principal.ts';
@@ -128,7 +129,20 @@ export async function patchCampaign(
         if (endsAt !== null && endsAt <= current.startsAt) {
           throw validationFailed([{ path: 'endsAt', message: 'must be after startsAt' }]);
         }
-        return { ...current, ...(input.name !== undefined && { name: input.name }), endsAt };
+        if (input.holdout !== undefined && !isWinBack(current)) {
+          throw validationFailed([
+            {
+              path: 'holdout',
+              message: 'only for a win-back campaign: a multiplier or bonus for lapsed customers',
+            },
+          ]);
+        }
+        return {
+          ...current,
+          ...(input.name !== undefined && { name: input.name }),
+          ...(input.holdout !== undefined && { holdout: input.holdout }),
+          endsAt,
+        };
       },
     },
     now,

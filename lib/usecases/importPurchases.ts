@@ -12,6 +12,7 @@ import { type CustomerState, totalOutOfBounds } from '../domain/customer.ts';
 import { type DayStats, mergeStats } from '../domain/dayStats.ts';
 import type { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
+import { mergeTallies, type UpliftTallies } from '../domain/winBack.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
 import { type ImportPurchaseInput, importPurchaseSchema } from '../schemas/imports.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
@@ -94,6 +95,7 @@ const asChange = (chain: Chain): CustomerChange => ({
   entries: chain.changes.flatMap((c) => c.entries),
   events: chain.changes.flatMap((c) => c.events),
   stats: chain.changes.reduce((all, c) => mergeStats(all, c.stats), new Map() as DayStats),
+  uplift: chain.changes.reduce((all, c) => mergeTallies(all, c.uplift), new Map() as UpliftTallies),
 });
 
 /** A campaign's marker of a customer as one string, for sets. */
@@ -137,6 +139,7 @@ async function planUnit(
   // The days the transaction counts on (one item each, dayStatsItems), and room for the
   // mark that a past day changed.
   const daysInTransaction = new Set<string>();
+  const upliftInTransaction = new Set<string>();
   let used = 1;
 
   for (const [w, work] of unit.entries()) {
@@ -191,8 +194,12 @@ async function planUnit(
       const newDays = new Set(
         changed.flatMap((c) => [...c.stats.keys()]).filter((d) => !daysInTransaction.has(d)),
       );
+      const newUplift = new Set(
+        changed.flatMap((c) => [...c.uplift.keys()]).filter((k) => !upliftInTransaction.has(k)),
+      );
       const cost =
         newDays.size +
+        newUplift.size +
         newChains +
         changed.reduce((s, c) => s + c.entries.length + c.events.length, 0) +
         purchaseItems(step.purchase).length +
@@ -204,6 +211,7 @@ async function planUnit(
       }
       used += cost;
       for (const d of newDays) daysInTransaction.add(d);
+      for (const k of newUplift) upliftInTransaction.add(k);
       for (const change of changed) {
         // A referrer's chain starts from the state its change was made on.
         const c = chains.get(change.customer.id) ?? {

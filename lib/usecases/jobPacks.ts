@@ -90,8 +90,16 @@ export async function commitPacked<C>(
   const talliesOf = (d: Decided<C>) => tallies.get(d.change.customer.id) ?? [];
   const packs = packed(
     decided,
-    // Its customer, ledger entries and events, and a campaign count and marker per credit.
-    (d) => 1 + d.change.entries.length + d.change.events.length + 2 * talliesOf(d).length,
+    // Its customer, ledger entries and events, a campaign count and marker per credit, and
+    // at most one count by day and one win-back count each of its own (a lapse flagged on
+    // its own day, in its own experiments).
+    (d) =>
+      1 +
+      d.change.entries.length +
+      d.change.events.length +
+      2 * talliesOf(d).length +
+      d.change.uplift.size +
+      Math.max(0, d.change.stats.size - 1),
     PACK_ITEMS - RESERVED_ITEMS,
   );
   const committed: C[] = [];

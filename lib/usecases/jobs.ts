@@ -108,7 +108,7 @@ const jobSpecs: Record<JobName, JobSpec> = {
   // (domain/lapseWatch.ts); `program` is the one whose thresholds are in force (lapse.ts).
   'lapse-scan': {
     due: (asOf, program, options) => lapsedCustomerIds(asOf, program.lapse, options),
-    apply: (change) => (change.flagLapse() ? 1 : 0),
+    apply: (change, campaigns) => (change.flagLapse(campaigns) ? 1 : 0),
   },
   'birthday-bonus': {
     index: 'BirthdayDue',

@@ -172,6 +172,7 @@ describe('the role matrix of the route table', () => {
     ['POST', () => '/v1/campaigns', {}, ['admin']],
     ['GET', () => '/v1/campaigns', undefined, ['admin']],
     ['GET', () => '/v1/campaigns/cmp_x', undefined, ['admin']],
+    ['GET', () => '/v1/campaigns/cmp_x/uplift?windowDays=90', undefined, ['admin']],
     ['PATCH', () => '/v1/campaigns/cmp_x', { name: 'n' }, ['admin']],
     ['GET', () => '/v1/purchases/pur_x', undefined, ['admin', 'pos']],
     ['POST', () => '/v1/purchases/pur_x/refunds', {}, ['admin', 'pos']],

@@ -81,7 +81,7 @@ afterEach(async () => {
 });
 
 describe('a purchase dated before the lapse', () => {
-  it('neither reactivates nor pays the win-back, joins the history, and is not flagged again', async () => {
+  it('before the last purchase joins the history only; between it and the lapse, withdraws the lapse; neither pays the win-back', async () => {
     const base = Date.now() - 40 * DAY;
     const id = await lapsedCustomer(base);
     const lapsedAt = new Date(base + 20 * DAY).toISOString();
@@ -95,27 +95,42 @@ describe('a purchase dated before the lapse', () => {
       lastPurchaseAt: new Date(base).toISOString(),
       cadence: { purchases: 4, typicalGapDays: 5 },
     });
-    // After the last purchase but before the lapse began: no return from it either.
+    // After the last purchase but before the lapse began: the silence ended before the rule
+    // held, so the flag is withdrawn (the scan did not know of this purchase). No return:
+    // no win-back; the event says the lapse was withdrawn.
     const between = await buy(id, new Date(base + 5 * DAY));
     expect(between.breakdown).toEqual([{ source: 'base', points: 100 }]);
     expect(between.customer).toMatchObject({
-      status: 'lapsed',
-      lapsedAt,
+      status: 'active',
+      lapsedAt: null,
+      lastLapse: null,
       lastPurchaseAt: new Date(base + 5 * DAY).toISOString(),
-      cadence: { purchases: 5 },
+      cadence: { purchases: 5, typicalGapDays: 5 },
+    });
+    const withdrawn = (await eventsOf(id)).at(-1);
+    expect(withdrawn).toMatchObject({
+      type: 'customer.reactivated',
+      data: { lapsedAt, withdrawn: true, purchaseAt: new Date(base + 5 * DAY).toISOString() },
     });
 
-    // The next scan finds nobody new: one customer.lapsed, no customer.reactivated.
+    // The next scan judges the silence since that purchase (gap 5: threshold 14 days), once.
     await scan();
     await scan(new Date(Date.now() + 60_000));
-    expect((await eventsOf(id)).map((e) => e.type)).toEqual(['customer.lapsed']);
-    expect(await customer(id)).toMatchObject({ status: 'lapsed', lapsedAt });
+    const relapsedAt = new Date(base + 19 * DAY).toISOString();
+    expect((await eventsOf(id)).map((e) => e.type)).toEqual([
+      'customer.lapsed',
+      'customer.reactivated',
+      'customer.lapsed',
+    ]);
+    expect(await customer(id)).toMatchObject({ status: 'lapsed', lapsedAt: relapsedAt });
 
     // A purchase after the lapse is the return, through the win-back offer.
     const back = await buy(id, new Date());
     expect(back.customer).toMatchObject({ status: 'active', lapsedAt: null });
     expect(back.breakdown).toContainEqual({ source: 'campaign', campaignId: winBack, points: 300 });
     expect((await eventsOf(id)).map((e) => e.type)).toEqual([
+      'customer.lapsed',
+      'customer.reactivated',
       'customer.lapsed',
       'customer.reactivated',
     ]);

@@ -214,6 +214,49 @@ describe('a lapse and its return read from the purchase history', () => {
     expect(await lapseEventsOf(oneByOne)).toEqual([]);
   });
 
+  it('a scan that ran half-way through an import counts what importing it all at once counts', async () => {
+    // The second half: the silence after 270 days ago ends at 260 (before the lapse the
+    // rule would date 250 days ago), then a real lapse from 220 days ago, back 3 days ago.
+    const [first, rest] = [
+      [300, 290, 280, 270],
+      [260, 250, 240, 3],
+    ];
+    const days = [251, 250, 221, 220, 4, 3];
+    // Whoever earlier tests left due is flagged first, so the scan below flags only ours.
+    await runLapseScan(NOW);
+    const whole = await enrol();
+    const atOnce = await changeOf(days, () => importAt(whole, [...first, ...rest]));
+    const halves = await enrol();
+    const scanned = await changeOf(days, async () => {
+      await importAt(halves, first);
+      await runLapseScan(NOW);
+      // Flagged on what it knew: lapsed from 250 days ago.
+      expect((await readCustomer(halves)) as any).toMatchObject({ status: 'lapsed' });
+      await importAt(halves, rest);
+    });
+    expect(scanned).toEqual(atOnce);
+    expect(atOnce.days).toEqual([
+      none,
+      none,
+      none,
+      { lapsedToday: 1, reactivatedToday: 0, lapsed: 1 },
+      { lapsedToday: 0, reactivatedToday: 0, lapsed: 1 },
+      { lapsedToday: 0, reactivatedToday: 1, lapsed: 0 },
+    ]);
+    expect((await readCustomer(halves)) as any).toMatchObject({
+      status: 'active',
+      lastLapse: ((await readCustomer(whole)) as any).lastLapse,
+    });
+    // The scan's customer.lapsed, then its withdrawal; no event for the lapse the history shows.
+    const events = await listEvents(100, undefined);
+    const mine = events.items.filter((e) => e.customerId === halves);
+    expect(mine.map((e) => [e.type, e.data.withdrawn ?? false])).toEqual([
+      ['customer.lapsed', false],
+      ['customer.reactivated', true],
+    ]);
+    expect(await lapseEventsOf(whole)).toEqual([]);
+  });
+
   it('a purchase dated before the last one is no return, and counts nothing', async () => {
     const id = await enrol();
     await importAt(id, [120, 110, 100, 90, 20]);
