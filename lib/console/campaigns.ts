@@ -3,9 +3,22 @@
  * a win-back offer: a bonus or a multiplier on the purchase that brings a lapsed customer
  * back (POST /v1/campaigns with `audience: {status: "lapsed"}`).
  */
-import { type Campaign, type CreateCampaign, idempotencyKey, ok } from './client.ts';
+import {
+  type Campaign,
+  type CampaignUplift,
+  type CreateCampaign,
+  idempotencyKey,
+  ok,
+} from './client.ts';
 import { announce, describeProblem, failure, field, h, loading, replace } from './dom.ts';
-import { decimalToMinor, formatMoney, formatNumber, formatPoints, utcDay } from './format.ts';
+import {
+  decimalToMinor,
+  formatMoney,
+  formatNumber,
+  formatPercent,
+  formatPoints,
+  utcDay,
+} from './format.ts';
 import { heading, type ViewContext } from './view.ts';
 
 const DAY = 86_400_000;
@@ -73,6 +86,15 @@ function winBackForm(
   });
   const minSpend = h('input', { name: 'minSpend', inputmode: 'decimal', placeholder: '0.00' });
   const until = h('input', { name: 'until', type: 'date' });
+  const holdout = h('input', {
+    name: 'holdout',
+    type: 'number',
+    inputmode: 'numeric',
+    min: 0,
+    max: 50,
+    step: 1,
+    value: 10,
+  });
   const pointsField = field('Bonus points', points, 'Added to the purchase that brings them back');
   const multiplierField = field(
     'Multiplier',
@@ -117,6 +139,11 @@ function winBackForm(
       multiplierField,
       minSpendField,
       field('Last day (UTC, optional)', until, 'Runs until you end it if left empty'),
+      field(
+        'Hold out (%)',
+        holdout,
+        'This share of lapsed customers does not get the offer, so you can see what it really brought back (0 to 50)',
+      ),
     ),
     error,
     submit,
@@ -129,6 +156,13 @@ function winBackForm(
       type: kind.value as 'bonus' | 'multiplier',
       audience: { status: 'lapsed' },
     };
+    const held = Number(holdout.value || 0);
+    if (!Number.isFinite(held) || held < 0 || held > 50) {
+      error.textContent = 'The share held out is a percentage from 0 to 50.';
+      holdout.focus();
+      return;
+    }
+    if (held > 0) body.holdout = held / 100;
     if (body.type === 'bonus') body.points = Number(points.value);
     else body.multiplier = Number(multiplier.value);
     if (body.type === 'bonus' && minSpend.value.trim() !== '') {
@@ -163,6 +197,108 @@ function winBackForm(
   return form;
 }
 
+const WINDOWS = [30, 60, 90, 180] as const;
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
+
+/**
+ * What a win-back offer brought back, in a shop owner's words, from its uplift over 90
+ * days, and the two groups' return rates at each window after the flag.
+ */
+async function upliftCard(context: ViewContext, campaign: Campaign): Promise<HTMLElement> {
+  const { api, locale } = context;
+  const byWindow = await Promise.all(
+    WINDOWS.map((windowDays) =>
+      ok(
+        api.GET('/v1/campaigns/{id}/uplift', {
+          params: { path: { id: campaign.id }, query: { windowDays } },
+        }),
+      ),
+    ),
+  );
+  const main = byWindow[2] as CampaignUplift;
+  const rate = (r: number | null) => (r === null ? '–' : formatPercent(r, locale));
+  const about = (n: number) => formatNumber(Math.round(n), locale, 0);
+  let summary: HTMLElement;
+  if (main.uplift === null || main.incrementalCustomers === null) {
+    summary = h(
+      'p',
+      { 'data-field': 'uplift-summary' },
+      `Not enough to tell yet: ${lowerFirst(main.insufficientData ?? 'too few customers in a group')}.`,
+    );
+  } else {
+    const [lo, hi] = main.uplift.ci95 as [number, number];
+    const n = main.groups.offer.lapsed;
+    const more = main.incrementalCustomers;
+    const spend = main.incrementalSpend;
+    summary = h(
+      'p',
+      { 'data-field': 'uplift-summary' },
+      more >= 0
+        ? `The offer brought back about ${about(more)} customers who would not have come back ` +
+            `(between ${about(Math.max(0, lo * n))} and ${about(Math.max(0, hi * n))}), ` +
+            `for ${formatMoney(main.cost, locale)} of points`
+        : `The offer brought back no one who would not have come anyway (between ` +
+            `${about(lo * n)} and ${about(hi * n)} customers), for ${formatMoney(main.cost, locale)} of points`,
+      spend && spend.amount > 0
+        ? `, and about ${formatMoney(spend, locale)} of spend they would not have made, within 90 days of lapsing.`
+        : ', within 90 days of lapsing.',
+    );
+  }
+  return h(
+    'article',
+    { class: 'card uplift', 'data-uplift': campaign.id },
+    h('h3', {}, campaign.name),
+    summary,
+    h(
+      'table',
+      { class: 'uplift-windows' },
+      h('caption', {}, 'Came back within … days of lapsing'),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Days', 'Offered', 'Held out', 'Difference (95% range)'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        byWindow.map((u) =>
+          h(
+            'tr',
+            { 'data-window': String(u.windowDays) },
+            h('th', { scope: 'row' }, String(u.windowDays)),
+            h(
+              'td',
+              { 'data-field': 'offer' },
+              `${rate(u.groups.offer.rate)} of ${formatPoints(u.groups.offer.lapsed, locale)}`,
+            ),
+            h(
+              'td',
+              { 'data-field': 'holdout' },
+              `${rate(u.groups.holdout.rate)} of ${formatPoints(u.groups.holdout.lapsed, locale)}`,
+            ),
+            h(
+              'td',
+              { 'data-field': 'difference' },
+              u.uplift
+                ? `${formatNumber(u.uplift.rate * 100, locale, 1)} percentage points ` +
+                    `(${formatNumber((u.uplift.ci95[0] as number) * 100, locale, 1)} to ` +
+                    `${formatNumber((u.uplift.ci95[1] as number) * 100, locale, 1)})`
+                : 'not enough yet',
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export async function campaignsPage(context: ViewContext): Promise<void> {
   const { api, main, signal, locale } = context;
   const formArea = h('div', {}, loading('the program'));
@@ -175,10 +311,23 @@ export async function campaignsPage(context: ViewContext): Promise<void> {
     h('option', { value: 'ended' }, 'Ended'),
   );
   const list = h('div', {}, loading('the campaigns'));
+  const effects = h('div', { class: 'uplifts' });
   replace(
     main,
     heading('Campaigns'),
     formArea,
+    h(
+      'section',
+      { 'aria-labelledby': 'win-back-effect' },
+      h('h2', { id: 'win-back-effect' }, 'What the win-back offers brought back'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Customers held out of an offer show how many would have come back anyway; the ' +
+          'difference is what the offer did.',
+      ),
+      effects,
+    ),
     h(
       'section',
       { 'aria-labelledby': 'all-campaigns' },
@@ -288,6 +437,19 @@ export async function campaignsPage(context: ViewContext): Promise<void> {
       shown = fromTop ? page.items : [...shown, ...page.items];
       nextCursor = page.nextCursor ?? null;
       render();
+      const winBacks = shown.filter(
+        (c) => c.audience?.status === 'lapsed' && (c.type === 'bonus' || c.type === 'multiplier'),
+      );
+      const cards = await Promise.all(
+        winBacks.map((c) =>
+          upliftCard(context, c).catch((e) => failure(`the effect of ${c.name}`, e)),
+        ),
+      );
+      if (signal.aborted) return;
+      replace(
+        effects,
+        cards.length > 0 ? cards : h('p', { class: 'empty' }, 'No win-back offer yet.'),
+      );
     } catch (error) {
       if (!signal.aborted) replace(list, failure('the campaigns', error));
     }

@@ -16,6 +16,7 @@ export type RetentionReport = Schemas['RetentionReport'];
 export type LapseQuality = Schemas['LapseQuality'];
 export type Campaign = Schemas['Campaign'];
 export type CreateCampaign = Schemas['CreateCampaign'];
+export type CampaignUplift = Schemas['CampaignUplift'];
 export type LapseReasonCode = Schemas['LapseReason']['reason'];
 
 /** A row of the daily report (GET /v1/reports/daily), one UTC day. */

@@ -720,6 +720,7 @@ describe('campaigns', () => {
     await page.getByLabel('Name', { exact: true }).fill('400 points to come back');
     await page.getByLabel('Bonus points', { exact: true }).fill('400');
     await page.getByLabel('Minimum spend (USD, optional)').fill('25.50');
+    await page.getByLabel('Hold out (%)').fill('20');
     await page.getByRole('button', { name: 'Start the offer' }).click();
     await expect.poll(() => text(page, '#status')).toMatch(/^Started “400 points to come back”/);
     const created = (await t.call('GET', '/v1/campaigns?limit=100')).body.items.find(
@@ -730,10 +731,99 @@ describe('campaigns', () => {
       points: 400,
       minSpend: { amount: 2550, currency: 'USD' },
       audience: { status: 'lapsed' },
+      holdout: 0.2,
       status: 'active',
       endsAt: null,
     });
     await page.locator(`tr[data-campaign="${created.id}"]`).waitFor();
+    // An offer without a holdout can't say what it brought back, and says so.
+    const plain = page.locator(`[data-uplift="${comeBack.id}"]`);
+    await plain.waitFor();
+    expect(await plain.locator('[data-field="uplift-summary"]').textContent()).toMatch(
+      /^Not enough to tell yet: .*holdout 0/,
+    );
+    await context.close();
+  });
+
+  it("says what a win-back offer with a holdout brought back, in the API's figures", async () => {
+    const DAYS_AGO = (d: number) => new Date(Date.now() - d * DAY).toISOString();
+    const offer = await t.call('POST', '/v1/campaigns', {
+      body: {
+        name: 'Half held out',
+        type: 'bonus',
+        points: 200,
+        audience: { status: 'lapsed' },
+        holdout: 0.5,
+        startsAt: DAYS_AGO(400),
+      },
+      headers: { 'idempotency-key': 'console-holdout-offer' },
+    });
+    expect(offer.status, JSON.stringify(offer.body)).toBe(201);
+    // 120 customers who bought every 10 days from 160 to 130 days ago (lapsed from 110 days
+    // ago), flagged by a scan as of 100 days ago; every third came back 20 days after.
+    const people = await t.call('POST', '/v1/imports/customers', {
+      body: { items: Array.from({ length: 120 }, (_, i) => ({ externalId: `wb-${i}` })) },
+      headers: { 'idempotency-key': 'console-holdout-people' },
+    });
+    expect(people.status, JSON.stringify(people.body)).toBe(200);
+    const ids: string[] = people.body.createdCustomers.map((c: any) => c.customerId);
+    const history = ids.flatMap((customerId, i) =>
+      [160, 150, 140, 130].map((d) => ({
+        customerId,
+        storeId,
+        receiptId: `wb-${i}-${d}`,
+        occurredAt: DAYS_AGO(d),
+        total: usd(4_000),
+      })),
+    );
+    for (let i = 0; i < history.length; i += 400) {
+      const res = await t.call('POST', '/v1/imports/purchases', {
+        body: { items: history.slice(i, i + 400) },
+        headers: { 'idempotency-key': `console-holdout-history-${i}` },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    const scan = await t.call('POST', '/v1/jobs/lapse-scan', { body: { asOf: DAYS_AGO(100) } });
+    expect(scan.status, JSON.stringify(scan.body)).toBe(200);
+    const returns = ids
+      .filter((_, i) => i % 3 === 0)
+      .map((customerId, i) => ({
+        customerId,
+        storeId,
+        receiptId: `wb-back-${i}`,
+        occurredAt: DAYS_AGO(90),
+        total: usd(6_000),
+      }));
+    const back = await t.call('POST', '/v1/imports/purchases', {
+      body: { items: returns },
+      headers: { 'idempotency-key': 'console-holdout-returns' },
+    });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    const uplift = (await t.call('GET', `/v1/campaigns/${offer.body.id}/uplift?windowDays=90`))
+      .body;
+    expect(uplift.groups.offer.lapsed + uplift.groups.holdout.lapsed).toBe(120);
+    expect(uplift.uplift).not.toBeNull();
+
+    const { context, page } = await signedIn();
+    await page.getByRole('link', { name: 'Campaigns' }).click();
+    const card = page.locator(`[data-uplift="${offer.body.id}"]`);
+    await card.locator('[data-field="uplift-summary"]').waitFor();
+    const n = uplift.groups.offer.lapsed;
+    const [lo, hi] = uplift.uplift.ci95;
+    const about = (x: number) => String(Math.round(x));
+    const summary = await card.locator('[data-field="uplift-summary"]').textContent();
+    expect(summary).toContain(
+      uplift.incrementalCustomers >= 0
+        ? `The offer brought back about ${about(uplift.incrementalCustomers)} customers who would not have come back (between ${about(Math.max(0, lo * n))} and ${about(Math.max(0, hi * n))}), for ${formatMoney(uplift.cost, LOCALE)} of points`
+        : 'The offer brought back no one who would not have come anyway',
+    );
+    const row = card.locator('tr[data-window="90"]');
+    expect(await row.locator('[data-field="offer"]').textContent()).toBe(
+      `${Math.round(uplift.groups.offer.rate * 100)}% of ${n}`,
+    );
+    expect(await row.locator('[data-field="holdout"]').textContent()).toBe(
+      `${Math.round(uplift.groups.holdout.rate * 100)}% of ${uplift.groups.holdout.lapsed}`,
+    );
     await screenshot(page, 'campaigns');
     await context.close();
   });

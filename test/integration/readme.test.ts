@@ -43,12 +43,14 @@ const CALLS = [
   '201 POST /v1/redemptions',
   '200 POST /v1/redemptions/{id}/capture',
   '200 GET /v1/partners/{id}/settlement',
-  // campaigns: exclude gift cards, three campaigns, a quote, the purchase, list, end one
+  // campaigns: exclude gift cards, three campaigns (the win-back's uplift), a quote, the
+  // purchase, list, end one
   '200 GET /v1/program',
   '200 PUT /v1/program',
   '201 POST /v1/campaigns',
   '201 POST /v1/campaigns',
   '201 POST /v1/campaigns',
+  '200 GET /v1/campaigns/{id}/uplift',
   '200 POST /v1/purchases/quote',
   '201 POST /v1/purchases',
   '200 GET /v1/campaigns',
