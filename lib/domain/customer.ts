@@ -9,7 +9,6 @@ import { type ModelParams, modelScores } from './model.ts';
 import { cashValueOf, type Money, money } from './money.ts';
 import type { Program } from './program.ts';
 import { heldTier, type MonthlySpend, nextTierAbove, qualifyingSpend } from './tiers.ts';
-import type { WinBackAssignment } from './winBack.ts';
 
 /** An identifier that finds a customer. */
 export type IdentifierKind = 'email' | 'phone' | 'externalId';
@@ -23,7 +22,20 @@ export interface Alias {
 
 /** What the store keeps of a customer: profile, balances, tier state and cadence. */
 /** A lapse episode: when the rule began to hold, and when the customer bought again. */
-export type { WinBackAssignment } from './winBack.ts';
+export type WinBackGroup = 'offer' | 'holdout';
+
+/**
+ * A customer's place in one win-back campaign's experiment (winBack.ts), kept for the
+ * longest window after the flag.
+ */
+export interface WinBackAssignment {
+  campaignId: string;
+  group: WinBackGroup;
+  /** The flag's time: the customer's lapsedAt. */
+  flaggedAt: string;
+  /** The occurredAt of their return, once they came back. */
+  returnedAt?: string;
+}
 
 export interface LastLapse {
   lapsedAt: string;

@@ -10,6 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { type Campaign, earnsOnPurchase, MAX_OVERLAPPING_CAMPAIGNS } from './campaigns.ts';
+import type { WinBackAssignment } from './customer.ts';
 import { utcDay } from './dayStats.ts';
 import { DAY_MS } from './days.ts';
 
@@ -24,17 +25,7 @@ export const MAX_HOLDOUT = 0.5;
  */
 export const MAX_WATCHED = 2 * MAX_OVERLAPPING_CAMPAIGNS;
 
-export type WinBackGroup = 'offer' | 'holdout';
-
-/** A customer's place in one win-back campaign's experiment, kept for LONGEST_WINDOW_DAYS. */
-export interface WinBackAssignment {
-  campaignId: string;
-  group: WinBackGroup;
-  /** The flag's time: the customer's lapsedAt. */
-  flaggedAt: string;
-  /** The occurredAt of their return, once they came back. */
-  returnedAt?: string;
-}
+export type { WinBackAssignment, WinBackGroup } from './customer.ts';
 
 /** A win-back campaign: for lapsed customers, earning on the purchase that brings them back. */
 export const isWinBack = (c: Pick<Campaign, 'type' | 'audience'>): boolean =>

@@ -154,6 +154,7 @@ export async function* exportDocument(
     lapsedAt: state.lapsedAt ?? null,
     lastLapse: customer.lastLapse,
     reason: state.lapseReason ?? null,
+    winBack: state.winBack ?? [],
   })},\n`;
 
   const summary: LedgerSummary = {

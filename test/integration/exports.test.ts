@@ -186,6 +186,7 @@ describe('an export of a customer with every kind of record', () => {
       lapsedAt: customer.lapsedAt,
       lastLapse: { lapsedAt: customer.lapsedAt, returnedAt: null },
       reason: { reason: 'price', note: 'Found it cheaper elsewhere', at: expect.any(String) },
+      winBack: [],
     });
   });
 
