@@ -2,9 +2,13 @@
 import * as z from 'zod/mini';
 import { campaignTypes, earnsOnPurchase } from '../domain/campaigns.ts';
 import { hasAtMostFourDecimals } from '../domain/points.ts';
-import { isWinBack } from '../domain/winBack.ts';
+import { isWinBack, MAX_HOLDOUT } from '../domain/winBack.ts';
 import { instant, line, moneySchema } from './common.ts';
 import { tierId } from './program.ts';
+
+/** A win-back campaign's holdout share, 0 to MAX_HOLDOUT. */
+const holdoutShare = (description: string) =>
+  z.optional(z.number().check(z.minimum(0), z.maximum(MAX_HOLDOUT), z.describe(description)));
 
 const campaignFields = z.object({
   name: line(200),
@@ -149,17 +153,9 @@ export const patchCampaignSchema = z
     endsAt: z
       .optional(z.nullable(instant()))
       .check(z.describe('End it early, extend it, or (null) let it run until ended')),
-    holdout: z.optional(
-      z
-        .number()
-        .check(
-          z.minimum(0),
-          z.maximum(0.5),
-          z.describe(
-            "A win-back campaign's holdout share for the customers assigned from now on; " +
-              'those already assigned keep their group',
-          ),
-        ),
+    holdout: holdoutShare(
+      "A win-back campaign's holdout share for the customers assigned from now on; " +
+        'those already assigned keep their group',
     ),
   })
   .check(

@@ -22,6 +22,7 @@ import { type DynamoLocal, startDynamoLocal } from '../../lib/local/dynamo.ts';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 import { forgetCachedCampaigns } from '../../lib/store/campaigns.ts';
 import { forgetCachedProgram } from '../../lib/store/program.ts';
+import { prng } from '../bench/workload.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,21 +60,6 @@ const KEY = 'eval-winback-admin-key-0123456789';
 const DAY = 86_400_000;
 const BATCH = 500;
 
-/**
- * mulberry32: a small seeded generator for who comes back and when. (The customers' ids are
- * ULIDs, so their groups, and the figures, differ a little from one run to the next.)
- */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function client(url: string) {
   return async (method: string, path: string, body?: unknown, idem?: string): Promise<any> => {
     const res = await fetch(`${url}${path}`, {
@@ -103,7 +89,9 @@ interface SeedResult {
 
 async function runSeed(seed: number, endpoint: string): Promise<SeedResult> {
   const started = performance.now();
-  const rand = random(seed * 7_919 + 13);
+  // Who comes back, and when, from a seeded generator. (The customers' ids are ULIDs, so
+  // their groups, and the figures, differ a little from one run to the next.)
+  const rand = prng(seed * 7_919 + 13);
   forgetCachedCampaigns();
   forgetCachedProgram();
   const api: LocalApi = await startLocalApi({
