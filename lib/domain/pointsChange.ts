@@ -268,9 +268,13 @@ export class PointsChange {
     // Only a purchase after the lapse is a return; one dated before the last purchase (a
     // till syncing late, a second store's history) was made while the customer was active.
     const returning = c.status === 'lapsed' && isReturn(c, at);
-    // Assignments past their longest window are dropped; a holdout customer's return earns
-    // as usual but not the campaign they were held out of.
-    const watched = stillWatched(c.winBack ?? [], this.asOf);
+    // Assignments whose longest window closed before this purchase (and before asOf) are
+    // dropped; a holdout customer's return earns as usual but not the campaign they were
+    // held out of.
+    const watched = stillWatched(
+      c.winBack ?? [],
+      new Date(Math.min(this.asOf.getTime(), args.occurredAt.getTime())),
+    );
     const heldOut = new Set(
       returning
         ? watched.filter((a) => a.group === 'holdout' && at > a.flaggedAt).map((a) => a.campaignId)
