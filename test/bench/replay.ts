@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --data FILE] [--concurrency N] [--limit N] [--seed N] [--customers N]`
+ * `npm run bench [-- --data FILE] [--concurrency N] [--limit N] [--seed N] [--customers N] [--single N]`
  *
  * Replays CDNOW purchases (or a seeded synthetic workload of the same shape) through the
  * local HTTP API over an in-memory DynamoDB Local: creates a store, enrols every customer,
@@ -7,13 +7,18 @@
  * then reads customers back and checks their balances against their ledgers. Prints
  * throughput, latency per route, DynamoDB calls and capacity units per purchase (computed
  * from item sizes: DynamoDB Local does not charge like DynamoDB), and as its last line one
- * JSON object with the headline figures. Exits non-zero on any failed purchase or mismatch.
+ * JSON object with the headline figures. Then --single purchases (default 300) one at a
+ * time, each followed by the floor a purchase has on DynamoDB (a consistent read of the
+ * customer and a three-Put transaction, made directly), and their p50s and ratio. Exits
+ * non-zero on any failed purchase or mismatch.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
-import { db, onDynamoCall } from '../../lib/store/client.ts';
+import { db, onDynamoCall, tableName } from '../../lib/store/client.ts';
+import { keys } from '../../lib/store/keys.ts';
 import { account, label, pad, percentile, pool, round, sampleOf, Usage } from './usage.ts';
 import { loadCdnow, noonUtc, type PurchaseRow, synthetic, type Workload } from './workload.ts';
 
@@ -27,6 +32,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     customers: { type: 'string', default: '2000' },
     'get-sample': { type: 'string', default: '200' },
+    /** Purchases timed one at a time beside the floor. */
+    single: { type: 'string', default: '300' },
     'verify-all-below': { type: 'string', default: '3000' },
     /** Active campaigns during the replay (0 to 3): double points, a basket bonus, a welcome bonus. */
     campaigns: { type: 'string', default: '0' },
@@ -49,6 +56,7 @@ const limit = positiveInt('limit', args.limit);
 const seed = positiveInt('seed', args.seed) as number;
 const syntheticCustomers = positiveInt('customers', args.customers) as number;
 const campaignCount = Number(args.campaigns);
+const SINGLE = positiveInt('single', args.single) as number;
 if (![0, 1, 2, 3].includes(campaignCount)) {
   console.error(`bench: --campaigns must be 0, 1, 2 or 3, got ${args.campaigns}`);
   process.exit(2);
@@ -71,8 +79,17 @@ const verifyAllBelow = positiveInt('verify-all-below', args['verify-all-below'])
 
 // ---------------------------------------------------------------- the run
 
-type Phase = 'setup' | 'enrol' | 'purchase' | 'getCustomer' | 'verify' | 'redeemSetup' | 'redeem';
+type Phase =
+  | 'setup'
+  | 'enrol'
+  | 'purchase'
+  | 'getCustomer'
+  | 'verify'
+  | 'redeemSetup'
+  | 'redeem'
+  | 'single';
 const usage: Record<Phase, Usage> = {
+  single: new Usage(),
   setup: new Usage(),
   enrol: new Usage(),
   purchase: new Usage(),
@@ -229,6 +246,8 @@ async function main(): Promise<number> {
       getCustomer: [] as number[],
       authorize: [] as number[],
       capture: [] as number[],
+      single: [] as number[],
+      floor: [] as number[],
     };
     const customerIds = new Map<string, string>();
     const enrolFailures: string[] = [];
@@ -426,6 +445,91 @@ async function main(): Promise<number> {
         );
       }
     });
+
+    // ------------------------------------------------ one at a time, beside the floor
+    // SINGLE purchases at concurrency 1 through the API, each followed by what a purchase
+    // needs of DynamoDB at the least, made directly against the same DynamoDB Local: a
+    // consistent read of the customer and one transaction of three Puts (the customer on
+    // its version, a ledger entry, a receipt guard). Alternating, so both see the same
+    // machine. The floor works on copies of the customers under keys of their own.
+    phase = 'single';
+    const singles = sampleOf(externalIds, Math.min(SINGLE, externalIds.length), seed + 4);
+    const lastDate = new Map<string, string>();
+    for (const row of rows) {
+      const seen = lastDate.get(row.customer);
+      if (seen === undefined || row.date > seen) lastDate.set(row.customer, row.date);
+    }
+    const floorKey = (i: number) => ({ PK: `BENCHFLOOR#${runTag}#${i}`, SK: 'PROFILE' });
+    for (const [i, externalId] of singles.entries()) {
+      const { Item } = await db().send(
+        new GetCommand({
+          TableName: tableName(),
+          Key: keys.customer(customerIds.get(externalId) as string),
+        }),
+      );
+      await db().send(
+        new PutCommand({ TableName: tableName(), Item: { ...Item, ...floorKey(i) } }),
+      );
+    }
+    for (const [i, externalId] of singles.entries()) {
+      // The day after their last purchase: an ordinary purchase, no lapse to count.
+      const day = new Date(Date.parse(noonUtc(lastDate.get(externalId) as string)) + 86_400_000);
+      const answer = await call(
+        'POST',
+        '/v1/purchases',
+        {
+          customerId: customerIds.get(externalId),
+          storeId: store.id,
+          total: { amount: 1_999, currency },
+          occurredAt: day.toISOString(),
+          receiptId: `single-${runTag}-${i}`,
+        },
+        { 'idempotency-key': `bench-single-${runTag}-${i}` },
+      );
+      latency.single.push(answer.ms);
+      if (answer.status !== 201) failures.push(`single purchase ${i}: HTTP ${answer.status}`);
+      const start = performance.now();
+      const { Item } = await db().send(
+        new GetCommand({ TableName: tableName(), Key: floorKey(i), ConsistentRead: true }),
+      );
+      const version = (Item?.version as number) ?? 0;
+      await db().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tableName(),
+                Item: { ...Item, version: version + 1 },
+                ConditionExpression: 'version = :v',
+                ExpressionAttributeValues: { ':v': version },
+              },
+            },
+            {
+              Put: {
+                TableName: tableName(),
+                Item: {
+                  PK: floorKey(i).PK,
+                  SK: `LEDGER#${version + 1}`,
+                  type: 'earn',
+                  points: 19,
+                  balanceAfter: 19,
+                  at: new Date().toISOString(),
+                  purchaseId: `pur_${runTag}_${i}`,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: tableName(),
+                Item: { PK: `BENCHRCPT#${runTag}#${i}`, SK: 'RECEIPT', purchaseId: `pur_${i}` },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      );
+      latency.floor.push(performance.now() - start);
+    }
     await stopApi();
 
     // ------------------------------------------------ report
@@ -564,6 +668,14 @@ async function main(): Promise<number> {
         ? 'verification: OK'
         : `verification: FAILED (${failures.length} failed requests, ${mismatches.length} mismatched customers)`,
     );
+    const singleP50 = percentile(latency.single, 50);
+    const floorP50 = percentile(latency.floor, 50);
+    console.log(
+      `one at a time: ${latency.single.length} purchases through the API, p50 ${singleP50.toFixed(1)} ms;` +
+        ` the floor (a consistent GetItem of the customer and a TransactWriteItems of the customer,` +
+        ` a ledger entry and a receipt guard, made directly, alternating with them) p50 ${floorP50.toFixed(1)} ms;` +
+        ` ratio ${(singleP50 / floorP50).toFixed(2)}x`,
+    );
     console.log(`total run time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const pct = (q: number) => ({
@@ -580,6 +692,9 @@ async function main(): Promise<number> {
         p50Ms: pct(50),
         p95Ms: pct(95),
         p99Ms: pct(99),
+        singlePurchaseP50Ms: round(singleP50, 1),
+        floorP50Ms: round(floorP50, 1),
+        floorRatio: round(singleP50 / floorP50, 2),
         ddbCallsPerPurchase: round(p.totalCalls / n, 3),
         wcuPerPurchase: round(wcuPerPurchase, 3),
         rcuPerPurchase: round(rcuPerPurchase, 3),
