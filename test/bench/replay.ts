@@ -598,7 +598,9 @@ async function main(): Promise<number> {
     console.log(
       'Capacity units per purchase, computed from item sizes (DynamoDB Local does not charge):',
     );
-    console.log(`  WCU ${wcuPerPurchase.toFixed(3)}   RCU ${rcuPerPurchase.toFixed(3)}`);
+    console.log(
+      `  WCU ${wcuPerPurchase.toFixed(3)} (of which index entries ${(p.indexWcu / n).toFixed(3)})   RCU ${rcuPerPurchase.toFixed(3)}`,
+    );
     console.log(
       '  rules: item size = sum of attribute name UTF-8 bytes + value sizes (string: UTF-8 bytes;',
     );
@@ -619,6 +621,12 @@ async function main(): Promise<number> {
       '    PutItem = ceil(size / 1 KB); writes whose size is unseen (Update/Delete/ConditionCheck)',
     );
     console.log(`    are charged the minimum (${p.unsizedWrites} in this phase).`);
+    console.log(
+      '    Index entries: per global secondary index, 0 when a Put leaves its entry as it was,',
+    );
+    console.log(
+      '    ceil(entry size / 1 KB) when it adds, removes or rewrites one, twice that when its key moves.',
+    );
     console.log(
       '    Reads = ceil(size / 4 KB) per item, at least 1 per key requested (missing items too);',
     );
@@ -697,6 +705,7 @@ async function main(): Promise<number> {
         floorRatio: round(singleP50 / floorP50, 2),
         ddbCallsPerPurchase: round(p.totalCalls / n, 3),
         wcuPerPurchase: round(wcuPerPurchase, 3),
+        indexWcuPerPurchase: round(p.indexWcu / n, 3),
         rcuPerPurchase: round(rcuPerPurchase, 3),
         redemptions,
         ddbCallsPerRedemption: round(rd.totalCalls / Math.max(1, redemptions), 3),

@@ -42,13 +42,12 @@ import { type DynamoLocal, ensureTable, startDynamoLocal } from '../../lib/local
 import { db, onDynamoCall, tableName } from '../../lib/store/client.ts';
 import { customerItem } from '../../lib/store/customers.ts';
 import { forgetCachedProgram, putProgram } from '../../lib/store/program.ts';
-import { type IndexDefinition, tableDefinition } from '../../lib/store/table.ts';
 import { createCampaign } from '../../lib/usecases/campaigns.ts';
 import { JOB_TRANSACTIONS_IN_FLIGHT } from '../../lib/usecases/jobPacks.ts';
 import { type JobName, runJob } from '../../lib/usecases/jobs.ts';
 import { inParallel } from '../../lib/usecases/parallel.ts';
 import { itemSize } from './itemSize.ts';
-import { round } from './usage.ts';
+import { indexUnits, round } from './usage.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -160,38 +159,12 @@ let measuring = false;
 /** Time in DynamoDB calls while measuring, by operation (ms; calls in flight overlap). */
 const callMs = new Map<string, number>();
 
-/** The items as last written, by key: what an index entry was before a write moves it. */
-const written = new Map<string, Record<string, unknown>>();
-const keyOf = (item: Record<string, unknown>) => `${item.PK}|${item.SK}`;
-const units = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
-
-/** The index entry an item makes in `index` (its projected attributes), or undefined. */
-function entryOf(item: Record<string, unknown> | undefined, index: IndexDefinition) {
-  if (item?.[index.partitionKey] === undefined || item[index.sortKey] === undefined) return;
-  if (!index.keysOnly && !index.include) return item;
-  const names = ['PK', 'SK', index.partitionKey, index.sortKey, ...(index.include ?? [])];
-  return Object.fromEntries(names.filter((n) => item[n] !== undefined).map((n) => [n, item[n]]));
-}
-
 /**
  * Write units of a Put as DynamoDB bills them: the item's size in KB, twice in a
- * transaction; and per index, nothing when its entry is unchanged, one write of the
- * entry's size when one is added, removed or rewritten in place, two when its key moved.
+ * transaction, and its index entries' (usage.ts indexUnits).
  */
 function putUnits(item: Record<string, unknown>, transactional: boolean): number {
-  const before = written.get(keyOf(item));
-  let total = units(itemSize(item)) * (transactional ? 2 : 1);
-  for (const index of tableDefinition.globalSecondaryIndexes) {
-    const [was, now] = [entryOf(before, index), entryOf(item, index)];
-    if (JSON.stringify(was) === JSON.stringify(now)) continue;
-    const moved =
-      was !== undefined &&
-      now !== undefined &&
-      (was[index.partitionKey] !== now[index.partitionKey] ||
-        was[index.sortKey] !== now[index.sortKey]);
-    total += (moved ? 2 : 1) * units(itemSize(now ?? was ?? {}));
-  }
-  return total;
+  return Math.max(1, Math.ceil(itemSize(item) / 1024)) * (transactional ? 2 : 1) + indexUnits(item);
 }
 
 const WRITES = new Set([
@@ -223,8 +196,8 @@ function account(command: string, input: any, output: unknown): void {
     }
   } else unsized += 1;
   for (const { item, transactional } of puts) {
-    if (measuring) tally.writeUnits += putUnits(item, transactional);
-    written.set(keyOf(item), item);
+    const written = putUnits(item, transactional);
+    if (measuring) tally.writeUnits += written;
   }
   if (measuring) tally.writeUnits += unsized;
 }

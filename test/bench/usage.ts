@@ -3,6 +3,7 @@
  * DynamoDB call the handlers make (calls by label, capacity units computed from item
  * sizes, since DynamoDB Local does not charge like DynamoDB).
  */
+import { type IndexDefinition, tableDefinition } from '../../lib/store/table.ts';
 import { itemSize } from './itemSize.ts';
 import { prng } from './workload.ts';
 
@@ -44,10 +45,50 @@ export const pad = (s: string | number, n: number) => String(s).padStart(n);
 
 // ---------------------------------------------------------------- DynamoDB accounting
 
+/** The items as last written by a Put, by key: what an index entry was before a write moves it. */
+const lastPut = new Map<string, Record<string, unknown>>();
+const keyOf = (item: Record<string, unknown>) => `${item.PK}|${item.SK}`;
+const kb = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+
+/** The index entry an item makes in `index` (its projected attributes), or undefined. */
+function entryOf(item: Record<string, unknown> | undefined, index: IndexDefinition) {
+  if (item?.[index.partitionKey] === undefined || item[index.sortKey] === undefined) return;
+  if (!index.keysOnly && !index.include) return item;
+  const names = ['PK', 'SK', index.partitionKey, index.sortKey, ...(index.include ?? [])];
+  return Object.fromEntries(names.filter((n) => item[n] !== undefined).map((n) => [n, item[n]]));
+}
+
+/**
+ * Write units a Put of `item` costs in the table's indexes, as DynamoDB bills them: per
+ * index, nothing when its entry is unchanged, one write of the entry's size (per KB) when
+ * one is added, removed or rewritten in place, two when its key moved (a delete and a put).
+ * The item's earlier state is the one this process last put (an item written by an
+ * Update the listener cannot see is taken as it was). Remembers `item` for the next.
+ */
+export function indexUnits(item: Record<string, unknown>): number {
+  const before = lastPut.get(keyOf(item));
+  lastPut.set(keyOf(item), item);
+  let total = 0;
+  for (const index of tableDefinition.globalSecondaryIndexes) {
+    const [was, now] = [entryOf(before, index), entryOf(item, index)];
+    if (JSON.stringify(was) === JSON.stringify(now)) continue;
+    const moved =
+      was !== undefined &&
+      now !== undefined &&
+      (was[index.partitionKey] !== now[index.partitionKey] ||
+        was[index.sortKey] !== now[index.sortKey]);
+    total += (moved ? 2 : 1) * kb(itemSize(now ?? was ?? {}));
+  }
+  return total;
+}
+
 /** What the handlers asked of DynamoDB during one phase of the run. */
 export class Usage {
   calls = new Map<string, number>();
+  /** Write units, index entries included. */
   wcu = 0;
+  /** Of wcu, the index entries' (indexUnits). */
+  indexWcu = 0;
   rcu = 0;
   /** Writes whose item size the listener cannot see (Update/Delete/ConditionCheck). */
   unsizedWrites = 0;
@@ -106,7 +147,9 @@ export function account(usage: Usage, command: string, input: any, output: any):
 
   const recordPut = (item: Record<string, unknown>, factor: number) => {
     const size = itemSize(item);
-    usage.wcu += factor * Math.ceil(size / 1024);
+    const index = indexUnits(item);
+    usage.wcu += factor * Math.ceil(size / 1024) + index;
+    usage.indexWcu += index;
     const type = itemType(item);
     const s = usage.sizes.get(type) ?? { count: 0, total: 0, max: 0 };
     s.count++;
