@@ -76,6 +76,8 @@ export interface CustomerState {
    * silence the rule counts as a lapse whether or not a scan had flagged it.
    */
   lastLapse?: LastLapse;
+  /** The closed episode before a lapse still open: lastLapse again if that one is withdrawn. */
+  priorLapse?: LastLapse;
   /**
    * The win-back experiments the customer was assigned to when flagged (winBack.ts), kept
    * for the longest window after the flag so their return and spend are counted.

@@ -179,10 +179,15 @@ export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
   if (t.lastLapse !== undefined && !(c.lastLapse && c.lastLapse.lapsedAt >= t.lastLapse.lapsedAt)) {
     c.lastLapse = t.lastLapse;
   }
-  // Both records' win-back experiments go on counting the person's return and spend.
-  const winBack = [...(c.winBack ?? []), ...(t.winBack ?? [])]
-    .sort((a, b) => (a.flaggedAt < b.flaggedAt ? -1 : 1))
-    .slice(-MAX_WATCHED);
+  // Both records' win-back experiments go on counting the person's return and spend, once
+  // per campaign (the earlier assignment), so a purchase counts in one window of each.
+  const byCampaign = new Map<string, WinBackAssignment>();
+  for (const a of [...(c.winBack ?? []), ...(t.winBack ?? [])].sort((x, y) =>
+    x.flaggedAt < y.flaggedAt ? -1 : 1,
+  )) {
+    if (!byCampaign.has(a.campaignId)) byCampaign.set(a.campaignId, a);
+  }
+  const winBack = [...byCampaign.values()].slice(-MAX_WATCHED);
   if (winBack.length > 0) c.winBack = winBack;
   // One of them still buying: the person has not lapsed.
   if (c.status === 'lapsed' && t.status === 'active') {
@@ -190,6 +195,11 @@ export function joinInto(survivor: CustomerState, t: Transfer): CustomerState {
     delete c.lapsedAt;
     delete c.lapseReason;
   }
+  // Active after all: no lapse of theirs is still open.
+  if (c.status === 'active' && c.lastLapse !== undefined && c.lastLapse.returnedAt === undefined) {
+    delete c.lastLapse;
+  }
+  delete c.priorLapse;
   const aliases = [...(c.aliases ?? []), ...t.aliases];
   for (const kind of IDENTIFIER_KINDS) {
     const value = t.profile[kind];

@@ -47,6 +47,7 @@ import {
 } from './tiers.ts';
 import {
   assign,
+  LONGEST_WINDOW_DAYS,
   MAX_WATCHED,
   stillWatched,
   tally,
@@ -275,9 +276,12 @@ export class PointsChange {
       c.winBack ?? [],
       new Date(Math.min(this.asOf.getTime(), args.occurredAt.getTime())),
     );
+    // Held out of the lapse now ending, however long ago it was flagged.
     const heldOut = new Set(
       returning
-        ? watched.filter((a) => a.group === 'holdout' && at > a.flaggedAt).map((a) => a.campaignId)
+        ? (c.winBack ?? [])
+            .filter((a) => a.group === 'holdout' && a.flaggedAt === c.lapsedAt)
+            .map((a) => a.campaignId)
         : [],
     );
     const campaigns = (args.campaigns ?? []).filter((k) => !heldOut.has(k.id));
@@ -456,6 +460,7 @@ export class PointsChange {
     const day = shareDay(c, back);
     this.#add(day, 'reactivatedToday', 1);
     if (c.lapsedAt !== undefined) c.lastLapse = { lapsedAt: c.lapsedAt, returnedAt };
+    delete c.priorLapse;
     this.event('customer.reactivated', {
       lapsedAt: c.lapsedAt ?? null,
       reason: c.lapseReason?.reason ?? null,
@@ -494,7 +499,11 @@ export class PointsChange {
     c.status = 'active';
     delete c.lapsedAt;
     delete c.lapseReason;
-    if (c.lastLapse?.lapsedAt === lapsedAt) delete c.lastLapse;
+    if (c.lastLapse?.lapsedAt === lapsedAt) {
+      if (c.priorLapse !== undefined) c.lastLapse = c.priorLapse;
+      else delete c.lastLapse;
+    }
+    delete c.priorLapse;
     this.#dirty = true;
     this.#countShare(lapsedDay);
   }
@@ -507,6 +516,7 @@ export class PointsChange {
    */
   private returnUnflagged(lapsedAt: string, returnedAt: string, spend: CustomerState['spend']) {
     this.#customer.lastLapse = { lapsedAt, returnedAt };
+    delete this.#customer.priorLapse;
     this.#dirty = true;
     if (!this.#counting) return;
     const lapsedDay = utcDay(lapsedAt);
@@ -531,9 +541,19 @@ export class PointsChange {
     if (due === undefined || due >= this.asOf.toISOString()) return false;
     c.status = 'lapsed';
     c.lapsedAt = due;
+    // The episode before it, shown again should this one be withdrawn.
+    if (c.lastLapse?.returnedAt !== undefined) c.priorLapse = c.lastLapse;
+    else delete c.priorLapse;
     c.lastLapse = { lapsedAt: due };
-    // The win-back experiments running at the flag's time (its lapsedAt): one group each.
-    const assigned = assign(campaigns, c, due);
+    // The win-back experiments running at the flag's time (its lapsedAt): one group each,
+    // except in one the customer is still watched in from an earlier lapse (a purchase
+    // would count in both windows).
+    const open = (c.winBack ?? []).filter(
+      (a) => Date.parse(a.flaggedAt) + LONGEST_WINDOW_DAYS * DAY_MS > Date.parse(due),
+    );
+    const assigned = assign(campaigns, c, due).filter(
+      (a) => !open.some((w) => w.campaignId === a.campaignId),
+    );
     for (const a of assigned) tally(this.uplift, a, 'assigned', 1);
     const watched = [...stillWatched(c.winBack ?? [], this.asOf), ...assigned];
     if (watched.length > 0) c.winBack = watched.slice(-MAX_WATCHED);

@@ -75,6 +75,24 @@ export async function markModelStale(): Promise<void> {
   );
 }
 
+let cachedQuality: { report: Record<string, unknown> | undefined; until: number } | undefined;
+
+/**
+ * The lapse flag's quality for purchases in calibrated mode (the thresholds in force come
+ * from it), cached like the program: one read a minute per process, not one a purchase.
+ */
+export async function getCachedLapseQuality(
+  now = Date.now(),
+): Promise<Record<string, unknown> | undefined> {
+  if (cachedQuality && cachedQuality.until > now) return cachedQuality.report;
+  const { Item } = await db().send(
+    new GetCommand({ TableName: tableName(), Key: keys.lapseQuality() }),
+  );
+  const report = Item?.report as Record<string, unknown> | undefined;
+  cachedQuality = { report, until: now + config().programCacheMs };
+  return report;
+}
+
 /** The lapse flag's quality as the last lapse scan measured it (read rarely: not cached). */
 export async function getLapseQuality(): Promise<Record<string, unknown> | undefined> {
   return (await getLapseQualityItem()).report;
@@ -113,6 +131,8 @@ export async function putLapseQuality(
       ...(afterRuns !== 0 && { ExpressionAttributeValues: { ':runs': afterRuns } }),
     }),
   };
+  // This process reads the new thresholds in force at once; others within programCacheMs.
+  cachedQuality = undefined;
   try {
     if (!event) await db().send(new PutCommand(put));
     else {

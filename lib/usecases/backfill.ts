@@ -191,7 +191,8 @@ export async function historyOf(
   }
   for (const event of reactivations) {
     const lapsedAt = event.data.lapsedAt as string | null;
-    if (!lapsedAt) continue;
+    // A withdrawn lapse did not happen: it adds nothing.
+    if (!lapsedAt || event.data.withdrawn === true) continue;
     const reason = ((event.data.reason as string | null) ?? 'unknown') as ReasonKey;
     const lapsedDay = utcDay(lapsedAt);
     const boughtDay = utcDay((event.data.purchaseAt as string | null) ?? event.at);

@@ -23,7 +23,6 @@ import {
 } from '../store/customers.ts';
 import { lookUp } from '../store/lookups.ts';
 import { markModelStale } from '../store/model.ts';
-import { getProgram } from '../store/program.ts';
 import { purchaseItems } from '../store/purchases.ts';
 import { isRefusedRequest, isStorageFailure } from '../store/transactions.ts';
 import { type Answer, changeCustomers, done, write } from './change.ts';
@@ -36,6 +35,7 @@ import {
   packed,
   problemOf,
 } from './importBatches.ts';
+import { programForPurchases } from './lapseInForce.ts';
 import {
   campaignsFor,
   checkCurrencies,
@@ -293,7 +293,7 @@ export async function importPurchases(
 ): Promise<Answer<PurchaseImport>> {
   return onceFor(idem, clock, async () => {
     const now = clock();
-    const program = await getProgram();
+    const program = await programForPurchases();
     const errors: ItemError[] = [];
     const checked: PurchaseItem[] = [];
     items.forEach((raw, index) => {

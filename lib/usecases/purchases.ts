@@ -43,6 +43,7 @@ import {
   replayed,
   write,
 } from './change.ts';
+import { programForPurchases } from './lapseInForce.ts';
 
 function storeFor(principal: Principal, input: RecordPurchaseInput): string {
   if (principal.role === 'pos') {
@@ -327,7 +328,7 @@ export async function recordPurchase(
   idem: IdempotencyContext,
   clock: () => Date = () => new Date(),
 ): Promise<Answer<RecordedPurchase>> {
-  const program = await getProgram();
+  const program = await programForPurchases();
   const storeId = storeFor(principal, input);
   return changeCustomers<Answer<RecordedPurchase>>({
     clock,
@@ -390,7 +391,7 @@ export async function quotePurchase(
   input: RecordPurchaseInput,
   now: Date = new Date(),
 ): Promise<PurchaseQuote> {
-  const program = await getProgram();
+  const program = await programForPurchases();
   const storeId = storeFor(principal, input);
   checkCurrencies(input, program.currency);
   const occurredAt = occurredAtOf(principal, input, program.maxBackdateDays, now);

@@ -110,18 +110,39 @@ describe('counts by day', () => {
     expect(end.points).toBe(back.customer.available + back.customer.pending);
   });
 
-  it('history arriving after a lapse but dated before it is no return: still lapsed, its spend counted', () => {
+  it('history arriving after a lapse but dated before the last purchase is no return: still lapsed, its spend counted', () => {
     let c = newCustomer('cus_3', {}, program, at('2026-01-01T00:00:00Z'));
     for (const day of ['2026-01-05', '2026-01-10']) c = buy(c, `${day}T12:00:00Z`, 1_000).customer;
     const scan = new PointsChange(c, program, at('2026-02-01T00:00:00Z'));
     scan.flagLapse();
-    // A purchase of 2026-01-15 imported after the lapse (dated 2026-01-20).
-    const late = buy(scan.customer, '2026-01-15T12:00:00Z', 1_000, at('2026-02-02T00:00:00Z'));
+    // A purchase of 2026-01-07 imported after the lapse (dated 2026-01-20).
+    const late = buy(scan.customer, '2026-01-07T12:00:00Z', 1_000, at('2026-02-02T00:00:00Z'));
     expect(late.customer).toMatchObject({ status: 'lapsed', lapsedAt: scan.customer.lapsedAt });
     expect(late.events.map((e) => e.type)).not.toContain('customer.reactivated');
     for (const [, t] of late.stats) {
       expect(t.reactivatedToday).toBeUndefined();
       expect(t.lapsed).toBeUndefined();
+    }
+    expect(late.stats.get('2026-01-07')).toMatchObject({ purchases: 1, spend: 1_000 });
+  });
+
+  it('history dated after the last purchase but before the lapse withdraws it: the counts net to nothing', () => {
+    let c = newCustomer('cus_5', {}, program, at('2026-01-01T00:00:00Z'));
+    for (const day of ['2026-01-05', '2026-01-10']) c = buy(c, `${day}T12:00:00Z`, 1_000).customer;
+    const scan = new PointsChange(c, program, at('2026-02-01T00:00:00Z'));
+    scan.flagLapse(); // lapsed from 2026-01-20, on what the scan knew
+    // A purchase of 2026-01-15, imported after the flag: the silence ended before the rule held.
+    const late = buy(scan.customer, '2026-01-15T12:00:00Z', 1_000, at('2026-02-02T00:00:00Z'));
+    expect(late.customer.status).toBe('active');
+    expect(late.customer.lapsedAt).toBeUndefined();
+    expect(late.events).toMatchObject([
+      { type: 'customer.reactivated', data: { withdrawn: true, lapsedAt: scan.customer.lapsedAt } },
+    ]);
+    const totals = totalsByDay(statsOf(scan, late));
+    for (const [day, t] of totals) {
+      expect(t.lapsedToday ?? 0, day).toBe(0);
+      expect(t.reactivatedToday ?? 0, day).toBe(0);
+      expect(t.lapsed ?? 0, day).toBe(0);
     }
     expect(late.stats.get('2026-01-15')).toMatchObject({ purchases: 1, spend: 1_000 });
   });

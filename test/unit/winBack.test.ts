@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Campaign } from '../../lib/domain/campaigns.ts';
+import { type CustomerState, newCustomer } from '../../lib/domain/customer.ts';
+import { PointsChange } from '../../lib/domain/pointsChange.ts';
+import { defaultProgram, type Program } from '../../lib/domain/program.ts';
 import {
   assign,
   assignmentUnit,
@@ -157,5 +160,63 @@ describe("Newcombe's hybrid score interval", () => {
     const [l, u] = wilson(81, 263);
     expect(l).toBeCloseTo(0.2553, 4);
     expect(u).toBeCloseTo(0.3662, 4);
+  });
+});
+
+describe('a customer in an experiment, as their changes see it', () => {
+  const program: Program = {
+    ...defaultProgram,
+    lapse: { ...defaultProgram.lapse, factor: 2, minPurchases: 2, minDays: 10 },
+  };
+  const campaign = winBack(0.5, { id: 'cmp_exp', startsAt: '2025-01-01T00:00:00.000Z' });
+  /** A customer id the keyed hash puts in `group`. */
+  const idIn = (group: string) => {
+    for (let n = 0; ; n++) if (groupOf(campaign, `cus_${n}`) === group) return `cus_${n}`;
+  };
+  function buy(c: CustomerState, iso: string, now = iso) {
+    const change = new PointsChange(c, program, new Date(now)).settle();
+    change.purchase({
+      amount: 2_000,
+      occurredAt: new Date(iso),
+      availableAt: new Date(iso),
+      purchaseId: `p-${iso}`,
+      campaigns: [campaign],
+    });
+    return change;
+  }
+  /** Bought on 2026-01-05 and 01-10: lapsed from 01-20, flagged by a scan on `scanAt`. */
+  function flagged(id: string, scanAt = '2026-02-01T00:00:00Z') {
+    let c = newCustomer(id, {}, program, new Date('2026-01-01T00:00:00Z'));
+    for (const day of ['2026-01-05', '2026-01-10']) c = buy(c, `${day}T12:00:00Z`).customer;
+    const scan = new PointsChange(c, program, new Date(scanAt));
+    expect(scan.flagLapse([campaign])).toBe(true);
+    return scan;
+  }
+
+  it('a holdout customer back more than 180 days after the flag still gets no offer', () => {
+    const scan = flagged(idIn('holdout'));
+    expect(scan.customer.winBack).toEqual([
+      { campaignId: 'cmp_exp', group: 'holdout', flaggedAt: '2026-01-20T12:00:00.000Z' },
+    ]);
+    const back = buy(scan.customer, '2026-09-01T12:00:00Z');
+    expect(back.entries[0]?.entry.breakdown?.some((b) => b.campaignId === 'cmp_exp')).toBe(false);
+    const offered = buy(flagged(idIn('offer')).customer, '2026-09-01T12:00:00Z');
+    expect(offered.entries[0]?.entry.breakdown).toContainEqual({
+      source: 'campaign',
+      campaignId: 'cmp_exp',
+      points: 500,
+    });
+  });
+
+  it('is not assigned again while an earlier assignment is still counting', () => {
+    const first = flagged(idIn('offer'));
+    // Back on 02-05; bought again 02-10; lapsed from 02-20 (gap median 5: minDays 10).
+    const back = buy(first.customer, '2026-02-05T12:00:00Z');
+    const again = buy(back.customer, '2026-02-10T12:00:00Z');
+    const scan = new PointsChange(again.customer, program, new Date('2026-03-15T00:00:00Z'));
+    expect(scan.flagLapse([campaign])).toBe(true);
+    expect(scan.customer.winBack).toHaveLength(1);
+    expect(scan.uplift.size).toBe(0);
+    expect(scan.events[0]?.data.winBack).toBeUndefined();
   });
 });

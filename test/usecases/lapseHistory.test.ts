@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { utcDay } from '../../lib/domain/dayStats.ts';
 import type { IdempotencyContext, Principal } from '../../lib/principal.ts';
+import { putLapseQuality } from '../../lib/store/model.ts';
 import { createCampaign } from '../../lib/usecases/campaigns.ts';
 import { enrolCustomer, readCustomer } from '../../lib/usecases/customers.ts';
 import { listEvents } from '../../lib/usecases/events.ts';
@@ -351,6 +352,38 @@ describe('the thresholds in force, at their boundaries', () => {
     expect(await silence(60 * DAY)).toBeNull();
     expect(await silence(60 * DAY, [110, 100, 90, 80])).not.toBeNull();
     await withLapse({ factor: 2, minDays: 14, minPurchases: 3 });
+  });
+});
+
+describe('the thresholds in force in calibrated mode', () => {
+  it("judges a purchase's silence by the pair the last scan chose, as the scan flags by it", async () => {
+    const program = await readProgram();
+    await replaceProgram({
+      ...program,
+      lapse: { factor: 2, minDays: 14, minPurchases: 3, mode: 'calibrated', targetPrecision: 0.7 },
+    });
+    // The backtest chose factor 2, minDays 45: a gap of 10 lapses after 45 days, not 20.
+    await putLapseQuality({
+      grid: [
+        { factor: 2, minDays: 14, flagged: 80, precision: 0.5, recall: 0.9 },
+        { factor: 2, minDays: 45, flagged: 60, precision: 0.8, recall: 0.6 },
+      ],
+    });
+    try {
+      const quiet = await enrol();
+      await importAt(quiet, [100, 90, 80]);
+      await importAt(quiet, [80 - 30]);
+      expect(((await readCustomer(quiet)) as any).lastLapse).toBeNull();
+      const gone = await enrol();
+      await importAt(gone, [100, 90, 80]);
+      await importAt(gone, [80 - 46]);
+      expect(((await readCustomer(gone)) as any).lastLapse).toEqual({
+        lapsedAt: new Date(noon(80).getTime() + 45 * DAY).toISOString(),
+        returnedAt: noon(34).toISOString(),
+      });
+    } finally {
+      await replaceProgram(program);
+    }
   });
 });
 
