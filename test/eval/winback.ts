@@ -18,6 +18,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoLocal, startDynamoLocal } from '../../lib/local/dynamo.ts';
 import { type LocalApi, startLocalApi } from '../../lib/local/runtime.ts';
 import { forgetCachedCampaigns } from '../../lib/store/campaigns.ts';
@@ -78,6 +79,33 @@ function client(url: string) {
   };
 }
 
+/**
+ * Sends purchase items in batches, and again those a batch could not apply for the moment
+ * (`service-unavailable`: out of time on a busy machine), as `npm run import` does, until
+ * every item went in; any other refusal stops the run.
+ */
+async function importAll(call: ReturnType<typeof client>, items: unknown[], tag: string) {
+  let pending = items;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt === 10) throw new Error(`${tag}: ${pending.length} purchases never went in`);
+    const again: unknown[] = [];
+    for (let i = 0; i < pending.length; i += BATCH) {
+      const batch = pending.slice(i, i + BATCH);
+      const res = await call(
+        'POST',
+        '/imports/purchases',
+        { items: batch },
+        `${tag}-${attempt}-${i}`,
+      );
+      for (const e of res.errors as { index: number; code: string; detail: string }[]) {
+        if (e.code !== 'service-unavailable') throw new Error(`${tag}: ${e.code} ${e.detail}`);
+        again.push(batch[e.index]);
+      }
+    }
+    pending = again;
+  }
+}
+
 interface SeedResult {
   seed: number;
   offer: { lapsed: number; cameBack: number };
@@ -94,10 +122,11 @@ async function runSeed(seed: number, endpoint: string): Promise<SeedResult> {
   const rand = prng(seed * 7_919 + 13);
   forgetCachedCampaigns();
   forgetCachedProgram();
+  const table = `eval-winback-${seed}-${Date.now()}`;
   const api: LocalApi = await startLocalApi({
     port: 0,
     dynamoEndpoint: endpoint,
-    tableName: `eval-winback-${seed}-${Date.now()}`,
+    tableName: table,
     adminKey: KEY,
   });
   try {
@@ -135,14 +164,7 @@ async function runSeed(seed: number, endpoint: string): Promise<SeedResult> {
         total: { amount: 3_000, currency: 'USD' },
       })),
     );
-    for (let i = 0; i < history.length; i += BATCH) {
-      await call(
-        'POST',
-        '/imports/purchases',
-        { items: history.slice(i, i + BATCH) },
-        `h-${seed}-${i}`,
-      );
-    }
+    await importAll(call, history, `h-${seed}`);
     // Flag as of 100 days ago: every lapse began 110 days ago, so each window has closed.
     for (let run = 0; run < 50; run++) {
       const scan = await call('POST', '/jobs/lapse-scan', { asOf: ago(100) });
@@ -181,14 +203,7 @@ async function runSeed(seed: number, endpoint: string): Promise<SeedResult> {
         total: { amount: 4_500, currency: 'USD' },
       });
     }
-    for (let i = 0; i < returns.length; i += BATCH) {
-      await call(
-        'POST',
-        '/imports/purchases',
-        { items: returns.slice(i, i + BATCH) },
-        `r-${seed}-${i}`,
-      );
-    }
+    await importAll(call, returns, `r-${seed}`);
     const uplift = await call('GET', `/campaigns/${campaign.id}/uplift?windowDays=${WINDOW}`);
     if (uplift.uplift === null) throw new Error(`seed ${seed}: ${uplift.insufficientData}`);
     return {
@@ -201,6 +216,14 @@ async function runSeed(seed: number, endpoint: string): Promise<SeedResult> {
     };
   } finally {
     await api.stop();
+    // Each seed's table goes, so DynamoDB Local's memory does not grow seed by seed.
+    await new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    })
+      .send(new DeleteTableCommand({ TableName: table }))
+      .catch(() => undefined);
   }
 }
 
