@@ -599,7 +599,9 @@ async function main(): Promise<number> {
       'Capacity units per purchase, computed from item sizes (DynamoDB Local does not charge):',
     );
     console.log(
-      `  WCU ${wcuPerPurchase.toFixed(3)} (of which index entries ${(p.indexWcu / n).toFixed(3)})   RCU ${rcuPerPurchase.toFixed(3)}`,
+      `  WCU ${wcuPerPurchase.toFixed(3)} (of which index entries ${(p.indexWcu / n).toFixed(3)}:` +
+        ` ${[...p.indexWcuByIndex].map(([name, u]) => `${name} ${(u / n).toFixed(3)}`).join(', ')})` +
+        `   RCU ${rcuPerPurchase.toFixed(3)}`,
     );
     console.log(
       '  rules: item size = sum of attribute name UTF-8 bytes + value sizes (string: UTF-8 bytes;',

@@ -65,7 +65,7 @@ function entryOf(item: Record<string, unknown> | undefined, index: IndexDefiniti
  * The item's earlier state is the one this process last put (an item written by an
  * Update the listener cannot see is taken as it was). Remembers `item` for the next.
  */
-export function indexUnits(item: Record<string, unknown>): number {
+export function indexUnits(item: Record<string, unknown>, byIndex?: Map<string, number>): number {
   const before = lastPut.get(keyOf(item));
   lastPut.set(keyOf(item), item);
   let total = 0;
@@ -77,7 +77,9 @@ export function indexUnits(item: Record<string, unknown>): number {
       now !== undefined &&
       (was[index.partitionKey] !== now[index.partitionKey] ||
         was[index.sortKey] !== now[index.sortKey]);
-    total += (moved ? 2 : 1) * kb(itemSize(now ?? was ?? {}));
+    const units = (moved ? 2 : 1) * kb(itemSize(now ?? was ?? {}));
+    total += units;
+    byIndex?.set(index.indexName, (byIndex.get(index.indexName) ?? 0) + units);
   }
   return total;
 }
@@ -87,8 +89,9 @@ export class Usage {
   calls = new Map<string, number>();
   /** Write units, index entries included. */
   wcu = 0;
-  /** Of wcu, the index entries' (indexUnits). */
+  /** Of wcu, the index entries' (indexUnits), and by index. */
   indexWcu = 0;
+  indexWcuByIndex = new Map<string, number>();
   rcu = 0;
   /** Writes whose item size the listener cannot see (Update/Delete/ConditionCheck). */
   unsizedWrites = 0;
@@ -147,7 +150,7 @@ export function account(usage: Usage, command: string, input: any, output: any):
 
   const recordPut = (item: Record<string, unknown>, factor: number) => {
     const size = itemSize(item);
-    const index = indexUnits(item);
+    const index = indexUnits(item, usage.indexWcuByIndex);
     usage.wcu += factor * Math.ceil(size / 1024) + index;
     usage.indexWcu += index;
     const type = itemType(item);
