@@ -410,6 +410,12 @@ const eventSchema = z.object({
         'was merged into this one, with its available and pending points); ' +
         'customer.erased: `{}` (the customer asked to be forgotten: erase what you hold of ' +
         'them); ' +
+        'customer.lapsed: `{lastPurchaseAt, typicalGapDays, purchases, lapsedAt, winBack?: ' +
+        '[{campaignId, group: "offer"|"holdout"}]}` (winBack: the win-back experiments the ' +
+        'customer was assigned to at this flag; send the offer to the offer group only); ' +
+        'customer.reactivated: `{lapsedAt, reason, purchaseAt, withdrawn?: true}` (withdrawn: ' +
+        'a purchase recorded later, dated before lapsedAt, showed the lapse did not happen; ' +
+        'no return); ' +
         'program.lapse-calibrated (the lapse thresholds in force changed with calibration): ' +
         '`{factor, minDays, source: "calibrated"|"fixed", targetPrecision, backtest: ' +
         '{precision, recall}|null, fallbackReason?, previous: {factor, minDays, source}}`',
