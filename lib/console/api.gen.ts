@@ -2355,7 +2355,12 @@ export interface components {
             /** @description uplift.rate x offer.lapsed: customers the offer brought back who would not have come */
             incrementalCustomers: number | null;
             /** @description (offer's spendAfter per customer - holdout's) x offer.lapsed; null with insufficientData */
-            incrementalSpend: components["schemas"]["MoneyTotal"] | null;
+            incrementalSpend: {
+                /** @description Integer minor units; below 0 when the offer group spent less a customer */
+                amount: number;
+                /** @description ISO 4217, the program currency */
+                currency: string;
+            } | null;
             /** @description The campaign's points awarded (stats.pointsAwarded) at their cash value */
             cost: components["schemas"]["MoneyTotal"];
             /** @description Why there is no uplift: fewer than 30 customers in a group (a campaign without a holdout has none in it), or not a win-back campaign */

@@ -814,7 +814,15 @@ const upliftSchema = z
       .describe(
         'uplift.rate x offer.lapsed: customers the offer brought back who would not have come',
       ),
-    incrementalSpend: moneyTotalSchema
+    incrementalSpend: z
+      .object({
+        amount: z
+          .int()
+          .min(-Number.MAX_SAFE_INTEGER)
+          .max(Number.MAX_SAFE_INTEGER)
+          .describe('Integer minor units; below 0 when the offer group spent less a customer'),
+        currency: z.string().describe('ISO 4217, the program currency'),
+      })
       .nullable()
       .describe(
         "(offer's spendAfter per customer - holdout's) x offer.lapsed; null with insufficientData",
