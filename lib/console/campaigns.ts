@@ -201,6 +201,9 @@ const WINDOWS = [30, 60, 90, 180] as const;
 
 const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
+/** A difference in customers in words: "15 fewer", "5 more". */
+const signed = (n: number) => `${Math.abs(Math.round(n))} ${Math.round(n) < 0 ? 'fewer' : 'more'}`;
+
 /**
  * What a win-back offer brought back, in a shop owner's words, from its uplift over 90
  * days, and the two groups' return rates at each window after the flag.
@@ -238,8 +241,9 @@ async function upliftCard(context: ViewContext, campaign: Campaign): Promise<HTM
         ? `The offer brought back about ${about(more)} customers who would not have come back ` +
             `(between ${about(Math.max(0, lo * n))} and ${about(Math.max(0, hi * n))}), ` +
             `for ${formatMoney(main.cost, locale)} of points`
-        : `The offer brought back no one who would not have come anyway (between ` +
-            `${about(lo * n)} and ${about(hi * n)} customers), for ${formatMoney(main.cost, locale)} of points`,
+        : `No sign that the offer brought anyone back who would not have come anyway: ` +
+            `between ${signed(lo * n)} and ${signed(hi * n)} customers than without it, ` +
+            `for ${formatMoney(main.cost, locale)} of points`,
       spend && spend.amount > 0
         ? `, and about ${formatMoney(spend, locale)} of spend they would not have made, within 90 days of lapsing.`
         : ', within 90 days of lapsing.',
