@@ -55,7 +55,8 @@ const ROLLED_KEY = keys.rolledUp();
 const staleKey = keys.staleMonths;
 
 /** `ADD` of every count: one expression, its names and values. */
-function addCounts(counts: Counts) {
+/** An Update's ADD of every count (`name: n`), with placeholder names and values. */
+export function addCounts(counts: Counts) {
   const names: Record<string, string> = {};
   const values: Record<string, number> = {};
   const parts = Object.entries(counts).map(([name, n], i) => {

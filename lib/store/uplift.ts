@@ -12,6 +12,7 @@ import { mergeTallies } from '../domain/winBack.ts';
 import { tableName } from './client.ts';
 import { keys } from './keys.ts';
 import { queryPages } from './pagination.ts';
+import { addCounts } from './reports.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -23,16 +24,16 @@ export function upliftItems(tallies: UpliftTallies): TransactItem[] {
   const shard = Math.floor(Math.random() * UPLIFT_SHARDS);
   const items: TransactItem[] = [];
   for (const [key, counts] of tallies) {
-    const names = Object.entries(counts).filter(([, n]) => n !== undefined && n !== 0);
-    if (names.length === 0) continue;
+    const nonZero = Object.fromEntries(
+      Object.entries(counts).filter((entry): entry is [string, number] => (entry[1] ?? 0) !== 0),
+    );
+    if (Object.keys(nonZero).length === 0) continue;
     const [campaignId, group, day] = key.split(' ') as [string, string, string];
     items.push({
       Update: {
         TableName: tableName(),
         Key: keys.upliftCounts(campaignId, group, day, shard),
-        UpdateExpression: `ADD ${names.map(([name]) => `#${name} :${name}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(names.map(([name]) => [`#${name}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(names.map(([name, n]) => [`:${name}`, n])),
+        ...addCounts(nonZero),
       },
     });
   }
