@@ -9,8 +9,10 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  PutItemCommand,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
+import { keys } from '../store/keys.ts';
 import { createTableInput, indexInput, tableDefinition } from '../store/table.ts';
 import { DataDirInUse, type DataDirLock, LOCK_FILE, lockDataDir } from './lock.ts';
 
@@ -318,6 +320,15 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
     await indexesActive(client, tableName);
+    // A new table holds no receipt guard of the older kind: the one-off pass has nothing to
+    // do (store/receiptGuards.ts).
+    const { PK, SK } = keys.receiptGuardsState();
+    await client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { PK: { S: PK }, SK: { S: SK }, done: { BOOL: true } },
+      }),
+    );
   } finally {
     client.destroy();
   }

@@ -58,6 +58,11 @@ export const REPORT_READ: TableAction[] = ['GetItem', 'BatchGetItem', 'Query'];
  */
 export const JOB: TableAction[] = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'];
 /**
+ * The exports job: JOB's actions, and a Scan for its one-off pass over the receipt guards
+ * of older purchases (usecases/receiptGuards.ts); no other function reads the table whole.
+ */
+export const EXPORTS_JOB: TableAction[] = [...JOB, 'Scan'];
+/**
  * The reports' roll-up: reads the counts by day, writes a row a day (store/reports.ts);
  * first counts the customers stored before the counts existed (PutItem, usecases/backfill.ts).
  */

@@ -3,7 +3,7 @@
  * local server), its function and grants, and its `POST /v1/jobs/<name>` route (jobRoute),
  * which the route table lists with the others.
  */
-import { JOB, ROLL_UP_JOB } from './grants.ts';
+import { EXPORTS_JOB, JOB, ROLL_UP_JOB } from './grants.ts';
 import type { Job, Route } from './shape.ts';
 
 export const jobs: Job[] = [
@@ -89,7 +89,7 @@ export const jobs: Job[] = [
     // streamed into the exports' bucket; a document it finds erased meanwhile it deletes.
     name: 'exports',
     fn: 'runExports',
-    table: JOB,
+    table: EXPORTS_JOB,
     queriesIndex: true,
     // Every minute (EventBridge Scheduler's finest); every 2 s on a laptop.
     everyMinutes: 1,

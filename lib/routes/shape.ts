@@ -14,7 +14,8 @@ export type TableAction =
   | 'UpdateItem'
   | 'BatchWriteItem'
   | 'DeleteItem'
-  | 'ConditionCheckItem';
+  | 'ConditionCheckItem'
+  | 'Scan';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

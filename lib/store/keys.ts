@@ -44,7 +44,13 @@ export const keys = {
     PK: `IDENT#${kind}#${value}`,
     SK: 'IDENT',
   }),
+  /**
+   * A purchase; one with a receipt id has the id receiptPurchaseId gives (ids.ts), so this
+   * item is also the receipt's guard. Under such an id from before that, the one-off pass
+   * (usecases/receiptGuards.ts) keeps only `legacyReceiptOf`: the guard of an older purchase.
+   */
   purchase: (id: string): Key => ({ PK: `PUR#${id}`, SK: 'PURCHASE' }),
+  /** A receipt's guard as purchases wrote it before their own item was (the pass reads them). */
   receipt: (storeId: string, receiptId: string): Key => ({
     PK: `RECEIPT#${storeId}#${receiptId}`,
     SK: 'RECEIPT',
@@ -103,6 +109,8 @@ export const keys = {
   remindIndexState: (): Key => ({ PK: 'JOBS', SK: 'REMIND_INDEX' }),
   /** Where the pass giving events from before it their customer's index keys stands. */
   eventIndexState: (): Key => ({ PK: 'JOBS', SK: 'EVENT_INDEX' }),
+  /** Where the pass giving the receipt guards of older purchases their new key stands. */
+  receiptGuardsState: (): Key => ({ PK: 'JOBS', SK: 'RECEIPT_GUARDS' }),
   /** Where the daily refresh of the lapsed customers' sorted orders stands. */
   lapsedScoresState: (): Key => ({ PK: 'JOBS', SK: 'LAPSED_SCORES' }),
   /** A customer's data export: who asked, its status, where its document is (store/exports.ts). */

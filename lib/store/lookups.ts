@@ -1,9 +1,11 @@
 import type { CustomerState } from '../domain/customer.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { customerFromItem, getCustomerAsStored, survivorOf } from './customers.ts';
+import { receiptPurchaseId } from '../ids.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { type IdentifierKind, type Key, keys } from './keys.ts';
 import { batchGet, byKey, pick } from './reads.ts';
+import { legacyReceiptGuards } from './receiptGuards.ts';
 
 /**
  * Many things looked up at once, in the domain's words: customers, stores, receipts
@@ -33,10 +35,15 @@ export interface Found {
 }
 
 export async function lookUp(wanted: Wanted): Promise<Found> {
+  const receipts = wanted.receipts ?? [];
+  // A receipt's purchase (or, after the one-off pass, its older guard) is under the id the
+  // receipt gives; an older guard not yet passed is under its own key.
+  const legacy = receipts.length > 0 && (await legacyReceiptGuards());
   const all: Key[] = [
     ...(wanted.customers ?? []).map((id) => keys.customer(id)),
     ...(wanted.stores ?? []).map((id) => keys.store(id)),
-    ...(wanted.receipts ?? []).map((r) => keys.receipt(r.storeId, r.receiptId)),
+    ...receipts.map((r) => keys.purchase(receiptPurchaseId(r.storeId, r.receiptId))),
+    ...(legacy ? receipts.map((r) => keys.receipt(r.storeId, r.receiptId)) : []),
     ...(wanted.credited ?? []).map((m) => keys.campaignCustomer(m.campaignId, m.customerId)),
     ...(wanted.identifiers ?? []).map((i) => keys.identifier(i.kind, i.value)),
   ];
@@ -50,7 +57,9 @@ export async function lookUp(wanted: Wanted): Promise<Found> {
     customer: (id) =>
       survivors.has(id) ? survivors.get(id) : customerFromItem(found(keys.customer(id))),
     store: (id) => found(keys.store(id)) !== undefined,
-    receipt: (storeId, receiptId) => found(keys.receipt(storeId, receiptId)) !== undefined,
+    receipt: (storeId, receiptId) =>
+      found(keys.purchase(receiptPurchaseId(storeId, receiptId))) !== undefined ||
+      (legacy && found(keys.receipt(storeId, receiptId)) !== undefined),
     credited: (campaignId, customerId) =>
       found(keys.campaignCustomer(campaignId, customerId)) !== undefined,
     owner: (kind, value) => found(keys.identifier(kind, value))?.customerId as string | undefined,

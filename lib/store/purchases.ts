@@ -83,15 +83,19 @@ export async function loadPurchaseContext(
 }
 
 /**
- * What a purchase adds to its customer's transaction: the purchase itself, and its
- * receipt id's uniqueness in the store (a receipt already recorded: the conflict
- * `receipt-taken`, or, for an import, which then finds it a duplicate, `stale`).
+ * What a purchase adds to its customer's transaction: the purchase itself, which, with a
+ * receipt id, is the receipt's guard in its store (its id is the receipt's: ids.ts). A
+ * receipt already recorded is the conflict `receipt-taken` (or, for an import, which then
+ * finds it a duplicate, `stale`). While older guards may be unpassed (`legacyGuard`,
+ * store/receiptGuards.ts), the old guard item is written too.
  */
 export function purchaseItems(
   purchase: Purchase,
-  onReceiptTaken: 'receipt-taken' | 'stale' = 'receipt-taken',
+  options: { legacyGuard: boolean; onReceiptTaken?: 'receipt-taken' | 'stale' },
 ): ExtraItem[] {
   const TableName = tableName();
+  const onReceiptTaken = options.onReceiptTaken ?? 'receipt-taken';
+  const receipt = purchase.receiptId;
   return [
     {
       item: {
@@ -101,19 +105,16 @@ export function purchaseItems(
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
-      onFailure: 'stale',
+      onFailure: receipt === undefined ? 'stale' : onReceiptTaken,
     },
-    ...(purchase.receiptId === undefined
+    ...(receipt === undefined || !options.legacyGuard
       ? []
       : [
           {
             item: {
               Put: {
                 TableName,
-                Item: {
-                  ...keys.receipt(purchase.storeId, purchase.receiptId),
-                  purchaseId: purchase.id,
-                },
+                Item: { ...keys.receipt(purchase.storeId, receipt), purchaseId: purchase.id },
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
@@ -123,25 +124,31 @@ export function purchaseItems(
   ];
 }
 
+/** A purchase's item, or the guard of an older purchase's receipt (no purchase: undefined). */
+const asPurchase = (item: Record<string, unknown> | undefined) =>
+  item && item.legacyReceiptOf === undefined ? purchaseFromItem(item) : undefined;
+
 export async function getPurchase(id: string): Promise<Purchase | undefined> {
   const { Item } = await db().send(
     new GetCommand({ TableName: tableName(), Key: keys.purchase(id) }),
   );
-  return Item ? purchaseFromItem(Item) : undefined;
+  return asPurchase(Item);
 }
 
-/** A purchase, the idempotency record, in one consistent read (a refund's first round trip). */
 /** Purchases by id, those that exist (one BatchGetItem per 100). */
 export async function getPurchases(ids: readonly string[]): Promise<Purchase[]> {
   if (ids.length === 0) return [];
-  return (await batchGet(ids.map((id) => keys.purchase(id)))).map(purchaseFromItem);
+  return (await batchGet(ids.map((id) => keys.purchase(id)))).flatMap((item) => {
+    const purchase = asPurchase(item);
+    return purchase ? [purchase] : [];
+  });
 }
 
+/** A purchase, the idempotency record, in one consistent read (a refund's first round trip). */
 export async function loadRefundContext(purchaseId: string, idem: IdempotencyContext) {
   const found = await batchGet([keys.purchase(purchaseId), idempotencyKey(idem)]);
-  const item = pick(found, keys.purchase(purchaseId));
   return {
-    purchase: item ? purchaseFromItem(item) : undefined,
+    purchase: asPurchase(pick(found, keys.purchase(purchaseId))),
     idempotencyItem: pick(found, idempotencyKey(idem)),
   };
 }

@@ -24,6 +24,7 @@ import {
 import { readReplay } from '../store/idempotency.ts';
 import { type Answer, answered, refuseIfErased, replayed } from './change.ts';
 import { indexCustomerEvents } from './eventIndex.ts';
+import { passReceiptGuards } from './receiptGuards.ts';
 import { exportDocument, OutOfTime } from './exportDocument.ts';
 
 /** An export, its document and its link are kept this long after the request. */
@@ -158,6 +159,8 @@ export async function runExports(
   const counts = { exported: 0, failed: 0 };
   // Once: events from before the customer-event index get their place in it.
   if (!options.dryRun) await indexCustomerEvents(options.deadline);
+  // Once: receipts recorded before a purchase was its own guard get a guard under its key.
+  if (!options.dryRun) await passReceiptGuards(options.deadline);
   const due = await dueExports(asOf, PER_RUN);
   if (options.dryRun) {
     return { asOf: asOf.toISOString(), exported: due.length, failed: 0, complete: true };

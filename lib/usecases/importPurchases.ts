@@ -24,6 +24,7 @@ import {
 import { lookUp } from '../store/lookups.ts';
 import { markModelStale } from '../store/model.ts';
 import { purchaseItems } from '../store/purchases.ts';
+import { legacyReceiptGuards } from '../store/receiptGuards.ts';
 import { isRefusedRequest, isStorageFailure } from '../store/transactions.ts';
 import { type Answer, changeCustomers, done, write } from './change.ts';
 import {
@@ -122,6 +123,7 @@ async function planUnit(
       })),
     ),
   );
+  const legacyGuard = await legacyReceiptGuards();
   const found = await lookUp({
     customers: unit.map((w) => w.customerId),
     receipts: unit.flatMap((w) => w.items.map((i) => i.input)),
@@ -202,7 +204,7 @@ async function planUnit(
         newUplift.size +
         newChains +
         changed.reduce((s, c) => s + c.entries.length + c.events.length, 0) +
-        purchaseItems(step.purchase).length +
+        purchaseItems(step.purchase, { legacyGuard }).length +
         newTallyItems;
       if (used > 1 && used + cost > MAX_TRANSACTION_ITEMS) {
         plan.leftover.push({ customerId: work.customerId, items: work.items.slice(n) });
@@ -241,7 +243,9 @@ async function planUnit(
       extras: [
         // A receipt recorded meanwhile (another import of the same file): plan again, and
         // find it a duplicate.
-        ...steps.flatMap((s) => purchaseItems(s.purchase, 'stale')),
+        ...steps.flatMap((s) =>
+          purchaseItems(s.purchase, { legacyGuard, onReceiptTaken: 'stale' }),
+        ),
         ...campaignCountItems(tallies, now),
       ],
     };

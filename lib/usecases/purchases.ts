@@ -18,12 +18,13 @@ import { availableAtFor, pointsReversedFor } from '../domain/points.ts';
 import { PointsChange } from '../domain/pointsChange.ts';
 import type { Program } from '../domain/program.ts';
 import { DomainError, notFound, validationFailed } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { newId, receiptPurchaseId } from '../ids.ts';
 import type { IdempotencyContext, Principal } from '../principal.ts';
 import type { RecordPurchaseInput } from '../schemas/purchases.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
+import { legacyReceiptGuards } from '../store/receiptGuards.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {
@@ -257,7 +258,11 @@ export async function purchaseStep(args: {
   referrer?: (id: string) => Promise<CustomerState | undefined>;
 }): Promise<PurchaseStep> {
   const { input, program, now, occurredAt, customer } = args;
-  const purchaseId = newId('pur', now.getTime());
+  // A receipt's purchase has the receipt's id, so its item is the receipt's guard.
+  const purchaseId =
+    input.receiptId === undefined
+      ? newId('pur', now.getTime())
+      : receiptPurchaseId(args.storeId, input.receiptId);
   const { change, earned, availableAt } = applyPurchase({
     customer,
     program,
@@ -374,7 +379,10 @@ export async function recordPurchase(
       };
       return write({
         changes: [change, ...others],
-        extras: [...purchaseItems(purchase), ...campaignCountItems(tallies, now)],
+        extras: [
+          ...purchaseItems(purchase, { legacyGuard: await legacyReceiptGuards() }),
+          ...campaignCountItems(tallies, now),
+        ],
         answer,
         result: answered(answer),
       });
