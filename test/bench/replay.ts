@@ -87,7 +87,8 @@ type Phase =
   | 'verify'
   | 'redeemSetup'
   | 'redeem'
-  | 'single';
+  | 'single'
+  | 'floor';
 const usage: Record<Phase, Usage> = {
   single: new Usage(),
   setup: new Usage(),
@@ -97,6 +98,7 @@ const usage: Record<Phase, Usage> = {
   verify: new Usage(),
   redeemSetup: new Usage(),
   redeem: new Usage(),
+  floor: new Usage(),
 };
 let phase: Phase = 'setup';
 
@@ -460,6 +462,8 @@ async function main(): Promise<number> {
       if (seen === undefined || row.date > seen) lastDate.set(row.customer, row.date);
     }
     const floorKey = (i: number) => ({ PK: `BENCHFLOOR#${runTag}#${i}`, SK: 'PROFILE' });
+    // The floor's customers: copies of the API's (set up outside both measures).
+    phase = 'setup';
     for (const [i, externalId] of singles.entries()) {
       const { Item } = await db().send(
         new GetCommand({
@@ -471,6 +475,7 @@ async function main(): Promise<number> {
         new PutCommand({ TableName: tableName(), Item: { ...Item, ...floorKey(i) } }),
       );
     }
+    phase = 'single';
     for (const [i, externalId] of singles.entries()) {
       // The day after their last purchase: an ordinary purchase, no lapse to count.
       const day = new Date(Date.parse(noonUtc(lastDate.get(externalId) as string)) + 86_400_000);
@@ -488,6 +493,7 @@ async function main(): Promise<number> {
       );
       latency.single.push(answer.ms);
       if (answer.status !== 201) failures.push(`single purchase ${i}: HTTP ${answer.status}`);
+      phase = 'floor';
       const start = performance.now();
       const { Item } = await db().send(
         new GetCommand({ TableName: tableName(), Key: floorKey(i), ConsistentRead: true }),
@@ -529,6 +535,7 @@ async function main(): Promise<number> {
         }),
       );
       latency.floor.push(performance.now() - start);
+      phase = 'single';
     }
     await stopApi();
 
@@ -686,6 +693,21 @@ async function main(): Promise<number> {
         ` a ledger entry and a receipt guard, made directly, alternating with them) p50 ${floorP50.toFixed(1)} ms;` +
         ` ratio ${(singleP50 / floorP50).toFixed(2)}x`,
     );
+    // Where the time goes, on average: in each kind of DynamoDB call, and the rest (the API's
+    // own work and HTTP for the API; nothing much for the floor).
+    for (const [name, u, samples] of [
+      ['  the API', usage.single, latency.single],
+      ['  the floor', usage.floor, latency.floor],
+    ] as const) {
+      const n = samples.length;
+      const mean = samples.reduce((a, b) => a + b, 0) / n;
+      const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+      const calls = [...u.ms].map(([k, v]) => `${k} ${(sum(v) / n).toFixed(2)}`);
+      const inCalls = [...u.ms.values()].reduce((total, v) => total + sum(v) / n, 0);
+      console.log(
+        `${name}: mean ${mean.toFixed(1)} ms, of which in DynamoDB calls (ms per purchase): ${calls.join(', ')}; the rest ${(mean - inCalls).toFixed(1)} ms`,
+      );
+    }
     console.log(`total run time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const pct = (q: number) => ({
