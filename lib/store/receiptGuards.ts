@@ -13,9 +13,14 @@ import { receiptPurchaseId } from '../ids.ts';
 import { db, tableName, writeIf } from './client.ts';
 import { keys } from './keys.ts';
 
-/** The pass: done, or the Scan's position to go on from (none: not started). */
+/**
+ * The pass: done, or when it first ran, when the pass under way began and the Scan's
+ * position to go on from (none: at the table's start).
+ */
 export interface ReceiptGuardsState {
   done: boolean;
+  firstRunAt?: number;
+  passStartedAt?: number;
   after?: Record<string, unknown>;
 }
 
@@ -29,6 +34,8 @@ export async function receiptGuardsState(): Promise<ReceiptGuardsState> {
   );
   return {
     done: Item?.done === true,
+    ...(Item?.firstRunAt !== undefined && { firstRunAt: Item.firstRunAt as number }),
+    ...(Item?.passStartedAt !== undefined && { passStartedAt: Item.passStartedAt as number }),
     ...(Item?.after !== undefined && { after: Item.after as Record<string, unknown> }),
   };
 }
@@ -75,7 +82,7 @@ export function receiptOfGuard(pk: string): { storeId: string; receiptId: string
  */
 export async function* legacyGuardPages(
   after: Record<string, unknown> | undefined,
-  /** Items read per page (a test's small pages); DynamoDB's 1 MB when unset. */
+  /** Items read per page (before the filter): 1,000 unless a test asks for fewer. */
   pageSize?: number,
 ): AsyncGenerator<{
   guards: { storeId: string; receiptId: string; purchaseId: string }[];
@@ -88,8 +95,12 @@ export async function* legacyGuardPages(
         TableName: tableName(),
         FilterExpression: 'begins_with(PK, :receipt)',
         ExpressionAttributeValues: { ':receipt': RECEIPT_PREFIX },
+        // Only what a guard is (never a customer's data); consistent, so a guard written
+        // just before is not missed.
+        ProjectionExpression: 'PK, purchaseId',
+        ConsistentRead: true,
+        Limit: pageSize ?? 1000,
         ...(start && { ExclusiveStartKey: start }),
-        ...(pageSize !== undefined && { Limit: pageSize }),
       }),
     );
     const guards = (page.Items ?? []).flatMap((item) => {

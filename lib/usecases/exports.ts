@@ -24,8 +24,8 @@ import {
 import { readReplay } from '../store/idempotency.ts';
 import { type Answer, answered, refuseIfErased, replayed } from './change.ts';
 import { indexCustomerEvents } from './eventIndex.ts';
-import { passReceiptGuards } from './receiptGuards.ts';
 import { exportDocument, OutOfTime } from './exportDocument.ts';
+import { passReceiptGuards } from './receiptGuards.ts';
 
 /** An export, its document and its link are kept this long after the request. */
 export const EXPORT_KEPT_SECONDS = 7 * 24 * 3600;
@@ -160,7 +160,7 @@ export async function runExports(
   // Once: events from before the customer-event index get their place in it.
   if (!options.dryRun) await indexCustomerEvents(options.deadline);
   // Once: receipts recorded before a purchase was its own guard get a guard under its key.
-  if (!options.dryRun) await passReceiptGuards(options.deadline);
+  if (!options.dryRun) await passReceiptGuards({ deadline: options.deadline });
   const due = await dueExports(asOf, PER_RUN);
   if (options.dryRun) {
     return { asOf: asOf.toISOString(), exported: due.length, failed: 0, complete: true };
