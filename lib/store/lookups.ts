@@ -1,7 +1,7 @@
 import type { CustomerState } from '../domain/customer.ts';
+import { receiptPurchaseId } from '../ids.ts';
 import type { IdempotencyContext } from '../principal.ts';
 import { customerFromItem, getCustomerAsStored, survivorOf } from './customers.ts';
-import { receiptPurchaseId } from '../ids.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { type IdentifierKind, type Key, keys } from './keys.ts';
 import { batchGet, byKey, pick } from './reads.ts';

@@ -24,7 +24,6 @@ import type { RecordPurchaseInput } from '../schemas/purchases.ts';
 import { type CampaignTally, campaignCountItems, campaignsOver } from '../store/campaigns.ts';
 import { getCustomerConsistent } from '../store/customers.ts';
 import { replayFrom } from '../store/idempotency.ts';
-import { legacyReceiptGuards } from '../store/receiptGuards.ts';
 import { getModel } from '../store/model.ts';
 import { getProgram } from '../store/program.ts';
 import {
@@ -35,6 +34,7 @@ import {
   purchaseItems,
   refundedItem,
 } from '../store/purchases.ts';
+import { legacyReceiptGuards } from '../store/receiptGuards.ts';
 import {
   type Answer,
   answered,
