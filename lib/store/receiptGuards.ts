@@ -77,7 +77,7 @@ export function receiptOfGuard(pk: string): { storeId: string; receiptId: string
 }
 
 /**
- * The old receipt guards, a Scan page (up to 1 MB read) at a time from `after`, with the
+ * The old receipt guards, a Scan page (up to 1,000 items read) at a time from `after`, with the
  * position after each page (none: the table is read to its end).
  */
 export async function* legacyGuardPages(

@@ -61,6 +61,20 @@ async function oldPurchase(receiptId: string) {
   old.set(receiptId, id);
 }
 
+/** An import of a purchase of each receipt, at this store, now. */
+const importReceipts = (...receiptIds: string[]) =>
+  importPurchases(
+    admin,
+    receiptIds.map((receiptId) => ({
+      customerId,
+      storeId,
+      receiptId,
+      total: usd(700),
+      occurredAt: new Date().toISOString(),
+    })),
+    key(),
+  );
+
 const buy = (receiptId: string, idem = key()) =>
   recordPurchase(pos, { customerId, total: usd(2_500), receiptId }, idem);
 
@@ -116,26 +130,7 @@ describe('a table whose purchases kept their receipt guards apart', () => {
     await expect(buy('old-3')).rejects.toMatchObject({ code: 'conflict' });
     const during = await buy('during-1');
     expect((await storedItem(keys.receipt(storeId, 'during-1')))?.purchaseId).toBe(during.value.id);
-    const imported = await importPurchases(
-      admin,
-      [
-        {
-          customerId,
-          storeId,
-          receiptId: 'old-4',
-          total: usd(700),
-          occurredAt: new Date().toISOString(),
-        },
-        {
-          customerId,
-          storeId,
-          receiptId: 'during-1',
-          total: usd(700),
-          occurredAt: new Date().toISOString(),
-        },
-      ],
-      key(),
-    );
+    const imported = await importReceipts('old-4', 'during-1');
     expect(imported.value).toMatchObject({ imported: 0, duplicates: 2 });
   });
 
@@ -177,26 +172,7 @@ describe('a table whose purchases kept their receipt guards apart', () => {
     forgetReceiptGuardsState();
     expect(await legacyReceiptGuards()).toBe(false);
     await expect(buy('old-7')).rejects.toMatchObject({ code: 'conflict' });
-    const imported = await importPurchases(
-      admin,
-      [
-        {
-          customerId,
-          storeId,
-          receiptId: 'old-8',
-          total: usd(700),
-          occurredAt: new Date().toISOString(),
-        },
-        {
-          customerId,
-          storeId,
-          receiptId: 'after-1',
-          total: usd(700),
-          occurredAt: new Date().toISOString(),
-        },
-      ],
-      key(),
-    );
+    const imported = await importReceipts('old-8', 'after-1');
     expect(imported.value).toMatchObject({ imported: 1, duplicates: 1 });
     expect(await storedItem(keys.receipt(storeId, 'after-1'))).toBeUndefined();
     // The older purchase is read by its own id; its receipt's new id names no purchase.
